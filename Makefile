@@ -1,0 +1,41 @@
+# rupn-bot: two commands do everything on a fresh machine.
+#   make demo   a throwaway Synapse, the bot and a scripted staff-room scenario
+#   make test   lint, type checks and every test (end-to-end against a real Synapse)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint pytest demo demo-live bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint pytest
+
+demo: $(STAMP)
+	$(BIN)/rupn-bot demo
+
+demo-live: $(STAMP)
+	$(BIN)/rupn-bot demo --keep-running
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.dispatch
+	$(BIN)/python -m bench.latency
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

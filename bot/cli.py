@@ -1,0 +1,313 @@
+"""Command line of rupn-bot (``rupn-bot run | check-config | demo``).
+
+argparse's own strings (``usage:``, ``error:``, ``options``…) are English and
+looked up through ``argparse._`` / ``argparse.ngettext`` (gettext). `main`
+swaps in a French translation while it builds the parser and parses the
+arguments, then restores the originals: importing this module changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from bot import __version__
+from bot.config import PASSWORD_ENV_VAR, Config, ConfigError, load_config
+from bot.logging_setup import add_secret, configure_logging
+
+PROG = "rupn-bot"
+DEFAULT_CONFIG = Path("config.toml")
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+# --------------------------------------------------------------------------- French argparse
+
+ARGPARSE_FRENCH: dict[str, str] = {
+    "usage: ": "utilisation : ",
+    "positional arguments": "arguments positionnels",
+    "options": "options",
+    "optional arguments": "options",
+    "subcommands": "sous-commandes",
+    "show this help message and exit": "afficher ce message d’aide et quitter",
+    "show program's version number and exit": "afficher le numéro de version et quitter",
+    "the following arguments are required: %s": "les arguments suivants sont obligatoires : %s",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": (
+        "choix invalide : %(value)r (choix possibles : %(choices)s)"
+    ),
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "expected one argument": "une valeur attendue",
+    "expected at most one argument": "au plus une valeur attendue",
+    "expected at least one argument": "au moins une valeur attendue",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "ambiguous option: %(option)s could match %(matches)s": (
+        "option ambiguë : %(option)s peut désigner %(matches)s"
+    ),
+    "not allowed with argument %s": "incompatible avec l’argument %s",
+    "ignored explicit argument %r": "valeur %r ignorée",
+    "one of the arguments %s is required": "l’un des arguments %s est obligatoire",
+    "unexpected option string: %s": "option inattendue : %s",
+    "invalid %(type)s value: %(value)r": "valeur invalide (%(type)s) : %(value)r",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": (
+        "sous-commande inconnue %(parser_name)r (choix possibles : %(choices)s)"
+    ),
+    "can't open '%(filename)s': %(error)s": "impossible d’ouvrir « %(filename)s » : %(error)s",
+    'argument "-" with mode %r': "argument « - » avec le mode %r",
+}
+"""French for the messages argparse passes through ``argparse._``."""
+
+ARGPARSE_FRENCH_PLURAL: dict[tuple[str, str], tuple[str, str]] = {
+    ("expected %s argument", "expected %s arguments"): (
+        "%s valeur attendue",
+        "%s valeurs attendues",
+    ),
+}
+"""French for the messages argparse passes through ``argparse.ngettext``."""
+
+
+def _french_gettext(message: str) -> str:
+    # argparse also calls _() on None (a missing subparsers description).
+    if not isinstance(message, str):
+        return message
+    return ARGPARSE_FRENCH.get(message, message)
+
+
+def _french_ngettext(singular: str, plural: str, count: int) -> str:
+    french = ARGPARSE_FRENCH_PLURAL.get((singular, plural))
+    if french is None:
+        return singular if count == 1 else plural
+    # French uses the singular for 0 and 1.
+    return french[0] if count <= 1 else french[1]
+
+
+@contextmanager
+def french_argparse() -> Iterator[None]:
+    """Translate argparse's messages into French inside the ``with`` block.
+
+    The parser must be built inside the block too: argparse translates group
+    titles and the ``-h`` help when the parser is created.
+    """
+    namespace = vars(argparse)  # argparse looks these names up in its globals
+    saved = {name: namespace[name] for name in ("_", "ngettext")}
+    namespace["_"] = _french_gettext
+    namespace["ngettext"] = _french_ngettext
+    try:
+        yield
+    finally:
+        namespace.update(saved)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help layout with French typography (« options : ») and a wider first column."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 30,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+    def start_section(self, heading: str | None) -> None:
+        # argparse appends the colon itself; French wants a space before it.
+        super().start_section(f"{heading} " if heading else heading)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; build it inside `french_argparse` for French messages."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Bot Matrix/Tchap pour les référents numériques (RUPN) des collèges et lycées."
+        ),
+        epilog=(
+            "Exemples :\n"
+            f"  {PROG} check-config --config config.toml\n"
+            f"  {PROG} run --config config.toml\n"
+            f"  {PROG} demo --keep-running\n"
+            "\n"
+            f"Le mot de passe du compte du bot peut être fourni par la variable "
+            f"d’environnement {PASSWORD_ENV_VAR}."
+        ),
+        formatter_class=FrenchHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="afficher le numéro de version et quitter",
+    )
+    commands = parser.add_subparsers(
+        title="commandes",
+        dest="command",
+        metavar="COMMANDE",
+        required=True,
+    )
+
+    config_help = f"chemin du fichier de configuration (par défaut : {DEFAULT_CONFIG})"
+
+    run = commands.add_parser(
+        "run",
+        formatter_class=FrenchHelpFormatter,
+        help="lancer le bot",
+        description="Se connecter au serveur Matrix et traiter les messages jusqu’à l’arrêt.",
+    )
+    run.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+    run.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        metavar="NIVEAU",
+        help="niveau de détail du journal : DEBUG, INFO, WARNING ou ERROR (par défaut : INFO)",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    check = commands.add_parser(
+        "check-config",
+        formatter_class=FrenchHelpFormatter,
+        help="vérifier le fichier de configuration",
+        description=(
+            "Vérifier le fichier de configuration et en afficher un résumé "
+            "(le mot de passe n’est jamais affiché)."
+        ),
+    )
+    check.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+    check.set_defaults(handler=_cmd_check_config)
+
+    demo = commands.add_parser(
+        "demo",
+        formatter_class=FrenchHelpFormatter,
+        help="lancer une démonstration sur un serveur Matrix local jetable",
+        description=(
+            "Lancer une démonstration du bot sur un serveur Matrix local jetable, "
+            "avec des participants simulés."
+        ),
+    )
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="laisser tourner la démonstration jusqu’à Ctrl+C",
+    )
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _print_config_error(path: Path, error: ConfigError, stream: TextIO) -> None:
+    print(f"Configuration invalide ({path}) :", file=stream)
+    for line in error.problems:
+        print(f"  {line}", file=stream)
+
+
+def _load_or_report(path: Path) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        _print_config_error(path, error, sys.stderr)
+        return None
+
+
+def _import_entry_point(module_name: str, attribute: str) -> Callable[..., int] | None:
+    """Import ``module_name.attribute`` lazily; None (and a French message) if absent."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        missing = error.name or ""
+        if not (module_name == missing or module_name.startswith(missing + ".")):
+            raise
+        print(
+            f"{PROG} : erreur : le module {module_name} est introuvable "
+            "(installation incomplète ?)",
+            file=sys.stderr,
+        )
+        return None
+    entry_point: Callable[..., int] = getattr(module, attribute)
+    return entry_point
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    configure_logging(args.log_level)
+    password = config.password_value()
+    if password is not None:
+        add_secret(password)
+    run_bot = _import_entry_point("bot.app", "run_bot")
+    if run_bot is None:
+        return EXIT_FAILURE
+    try:
+        return run_bot(config)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    path: Path = args.config
+    config = _load_or_report(path)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    if config.matrix.password is None:
+        login_status = "non défini (session enregistrée ou RUPN_BOT_PASSWORD requis)"
+    elif os.environ.get(PASSWORD_ENV_VAR):
+        login_status = f"défini (variable d’environnement {PASSWORD_ENV_VAR})"
+    else:
+        login_status = "défini (dans le fichier)"
+    admins = len(config.bot.admins)
+    print(f"Configuration valide : {path}")
+    print(f"  serveur Matrix (homeserver) : {config.matrix.homeserver}")
+    print(f"  compte du bot (user_id) : {config.matrix.user_id}")
+    print(f"  administrateurs : {admins}")
+    print(f"  dossier de données (data_dir) : {config.storage.data_dir}")
+    print(f"  fuseau horaire : {config.bot.timezone}")
+    print(f"  mot de passe : {login_status}")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    run_demo = _import_entry_point("devtools.demo", "run_demo")
+    if run_demo is None:
+        return EXIT_FAILURE
+    try:
+        return run_demo(keep_running=args.keep_running)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    with french_argparse():
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help, --version, or a usage error
+            code = exit_.code
+            return code if isinstance(code, int) else (EXIT_OK if code is None else 2)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,530 @@
+"""Configuration of rupn-bot, read from a TOML file.
+
+`load_config` reads the file, `parse_config` validates an already parsed
+mapping. Both raise `ConfigError`, whose text is French and lists every
+problem on its own line, each line naming the dotted key it is about::
+
+    bot.max_sends_per_second : doit être un nombre strictement positif (reçu : 0)
+
+Loading has no side effect: nothing is created on disk, nothing is logged.
+The password is a `SecretStr`: it never appears in a repr nor in an error
+message (the value of an unknown key is never echoed either, since it may be a
+misspelt ``password``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+
+from bot.errors import RupnError
+
+PASSWORD_ENV_VAR = "RUPN_BOT_PASSWORD"  # noqa: S105 (a variable name, not a secret)
+"""Environment variable that supplies (or overrides) ``matrix.password``."""
+
+TCHAP_EDUCATION_HOMESERVER = "https://matrix.agent.education.tchap.gouv.fr"
+"""Homeserver of the French education agents on Tchap."""
+
+# Historical Matrix user ids allow any printable ASCII but ':' in the localpart;
+# the server name is a host name, an IPv4 address or a bracketed IPv6 address,
+# with an optional port.
+_USER_ID_RE = re.compile(
+    r"@[\x21-\x39\x3b-\x7e]+"
+    r":(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r"(?::[0-9]{1,5})?"
+)
+_USER_ID_MAX_LENGTH = 255
+_BARE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class ConfigError(RupnError):
+    """The configuration cannot be used.
+
+    `str(error)` is French text: one problem per line. `problems` holds the
+    same lines as a tuple.
+    """
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        lines = (problems,) if isinstance(problems, str) else tuple(problems)
+        super().__init__("\n".join(lines))
+        self.problems: tuple[str, ...] = lines
+
+
+class _UnechoedValueError(ValueError):
+    """A validation failure whose input must not be repeated (it holds a secret)."""
+
+
+def _check_user_id(value: str) -> str:
+    if len(value) > _USER_ID_MAX_LENGTH:
+        raise ValueError(
+            f"identifiant Matrix trop long ({len(value)} caractères, "
+            f"{_USER_ID_MAX_LENGTH} au maximum)"
+        )
+    if _USER_ID_RE.fullmatch(value) is None:
+        raise ValueError(
+            "doit être un identifiant Matrix de la forme @nom:serveur, "
+            "par exemple @prenom.nom:agent.education.tchap.gouv.fr"
+        )
+    return value
+
+
+UserId = Annotated[str, AfterValidator(_check_user_id)]
+"""A Matrix user id such as ``@rupn:example.org``."""
+
+
+class MatrixSettings(BaseModel):
+    """The ``[matrix]`` section: which account the bot uses, on which homeserver."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    homeserver: str
+    user_id: UserId
+    password: SecretStr | None = None
+    device_name: str = Field(default="rupn-bot", min_length=1)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _check_homeserver(cls, value: str) -> str:
+        example = f"par exemple {TCHAP_EDUCATION_HOMESERVER}"
+        if not value or value != value.strip() or any(c.isspace() for c in value):
+            raise ValueError(f"doit être une adresse web sans espace, {example}")
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"adresse web invalide, {example}") from None
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"doit commencer par https:// (ou http://), {example}")
+        if not parts.hostname:
+            raise ValueError(f"nom de serveur absent, {example}")
+        if parts.username is not None or parts.password is not None:
+            raise _UnechoedValueError("ne doit contenir ni identifiant ni mot de passe")
+        if parts.query or parts.fragment or value.endswith(("?", "#")):
+            raise ValueError(f"ne doit contenir ni « ? » ni « # », {example}")
+        if port == 0:
+            raise ValueError("numéro de port invalide")
+        return value.rstrip("/")
+
+    @field_validator("password")
+    @classmethod
+    def _empty_password_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        return value
+
+
+class StorageSettings(BaseModel):
+    """The ``[storage]`` section: where the bot keeps its state."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(default=Path("data"), validate_default=True)
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _reject_empty(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("ne doit pas être vide (par exemple « ./data »)")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _resolve(cls, value: Path, info: ValidationInfo) -> Path:
+        """Expand ``~`` and resolve a relative path against ``context["base_dir"]``."""
+        try:
+            value = value.expanduser()
+        except RuntimeError:
+            raise ValueError("impossible de déterminer le dossier personnel (« ~ »)") from None
+        context = info.context
+        base_dir = context.get("base_dir") if isinstance(context, Mapping) else None
+        if not value.is_absolute() and isinstance(base_dir, Path):
+            value = base_dir / value
+        return Path(os.path.normpath(value)) if value.is_absolute() else value
+
+
+class BotSettings(BaseModel):
+    """The ``[bot]`` section: who administers the bot, and how it behaves."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    admins: tuple[UserId, ...] = Field(min_length=1)
+    timezone: str = "Europe/Paris"
+    max_sends_per_second: float = Field(default=1.0, strict=True, gt=0, le=100, allow_inf_nan=False)
+
+    @field_validator("admins")
+    @classmethod
+    def _deduplicate(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                "fuseau horaire inconnu : utilisez un nom de la base IANA, "
+                "par exemple « Europe/Paris », « America/Cayenne » ou « Indian/Reunion »"
+            ) from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class Config(BaseModel):
+    """The whole configuration file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    matrix: MatrixSettings
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    bot: BotSettings
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Shortcut for ``bot.tz``."""
+        return self.bot.tz
+
+    def password_value(self) -> str | None:
+        """The password in clear, or None when none is configured."""
+        password = self.matrix.password
+        return None if password is None else password.get_secret_value()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the TOML file at `path`.
+
+    `environ` defaults to `os.environ`; ``RUPN_BOT_PASSWORD`` in it supplies or
+    overrides ``matrix.password``. A relative ``storage.data_dir`` is resolved
+    against the directory of the file. Raises `ConfigError`.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"Fichier de configuration introuvable : {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path} est un dossier : indiquez le chemin du fichier de configuration"
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"Fichier de configuration illisible (permission refusée) : {path}"
+        ) from None
+    except OSError:
+        raise ConfigError(f"Fichier de configuration illisible : {path}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}, ligne {line} : le fichier n’est pas encodé en UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_translate_toml_error(path, str(exc))) from None
+    return parse_config(
+        data,
+        base_dir=path.absolute().parent,
+        environ=os.environ if environ is None else environ,
+    )
+
+
+def parse_config(data: Mapping[str, Any], *, base_dir: Path, environ: Mapping[str, str]) -> Config:
+    """Validate an already parsed configuration; see `load_config`."""
+    prepared: dict[str, Any] = dict(data)
+    # Present so that data_dir's default goes through validation (and base_dir).
+    prepared.setdefault("storage", {})
+    env_password = environ.get(PASSWORD_ENV_VAR)
+    matrix = prepared.get("matrix")
+    if env_password and isinstance(matrix, Mapping):
+        prepared["matrix"] = {**matrix, "password": env_password}
+    try:
+        return Config.model_validate(prepared, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        # `from None`: pydantic's own text echoes input values, the password included.
+        raise ConfigError(_translate_validation_error(exc)) from None
+
+
+# --------------------------------------------------------------------------- TOML errors
+
+_TOML_POSITION_RE = re.compile(
+    r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$",
+    re.DOTALL,
+)
+
+_TOML_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), french)
+    for pattern, french in (
+        (r"Invalid statement", "instruction invalide"),
+        (
+            r"Expected newline or end of document after a statement",
+            "fin de ligne attendue après la valeur",
+        ),
+        (
+            r"Expected '=' after a key in a key/value pair",
+            "« = » attendu après le nom de la clé",
+        ),
+        (
+            r"Expected '\]' at the end of a table declaration",
+            "« ] » attendu à la fin de l’en-tête de section",
+        ),
+        (
+            r"Expected '\]\]' at the end of an array declaration",
+            "« ]] » attendu à la fin de l’en-tête de tableau",
+        ),
+        (r"Expected (?P<x>.+)", "{x} attendu"),
+        (r"Found invalid character (?P<x>.+)", "caractère inattendu {x}"),
+        (r"Cannot declare (?P<x>.+) twice", "section {x} déclarée deux fois"),
+        (r"Cannot overwrite a value", "clé définie deux fois"),
+        (
+            r"Cannot mutate immutable namespace (?P<x>.+)",
+            "impossible de modifier la table {x}, déjà définie",
+        ),
+        (r"Cannot redefine namespace (?P<x>.+)", "impossible de redéfinir la table {x}"),
+        (
+            r"Invalid initial character for a key part",
+            "caractère invalide au début d’un nom de clé",
+        ),
+        (r"Unclosed array", "liste non fermée (« ] » manquant)"),
+        (r"Duplicate inline table key (?P<x>.+)", "clé {x} en double dans la table"),
+        (r"Unclosed inline table", "table non fermée (« } » manquant)"),
+        (
+            r"Unescaped '\\' in a string",
+            "barre oblique inversée « \\ » non échappée dans une chaîne "
+            "(écrivez « \\\\ » ou mettez la chaîne entre apostrophes droites)",
+        ),
+        (r"Invalid hex value", "séquence d’échappement hexadécimale invalide"),
+        (
+            r"Escaped character is not a Unicode scalar value",
+            "séquence d’échappement hors de l’Unicode",
+        ),
+        (r"Unterminated string", "chaîne non terminée (guillemet fermant manquant)"),
+        (
+            r"Illegal character '\\n'",
+            "chaîne non terminée (guillemet fermant manquant en fin de ligne)",
+        ),
+        (r"Illegal character (?P<x>.+)", "caractère interdit {x} dans une chaîne"),
+        (r"Invalid date or datetime", "date ou heure invalide"),
+        (
+            r"Invalid value",
+            "valeur invalide (le texte doit être entre guillemets, "
+            'par exemple « timezone = "Europe/Paris" »)',
+        ),
+    )
+)
+
+
+def _translate_toml_error(path: Path, message: str) -> str:
+    match = _TOML_POSITION_RE.match(message)
+    english = match["msg"] if match else message
+    if match is None:
+        where = f"{path}"
+    elif match["line"] is None:
+        where = f"{path}, fin du fichier"
+    else:
+        where = f"{path}, ligne {match['line']}, colonne {match['column']}"
+    french = "syntaxe invalide"
+    for pattern, template in _TOML_MESSAGES:
+        found = pattern.fullmatch(english)
+        if found is not None:
+            french = template.format(**{k: _toml_fragment(v) for k, v in found.groupdict().items()})
+            break
+    return f"{where} : TOML invalide : {french}"
+
+
+def _toml_fragment(value: str) -> str:
+    """Render a fragment of tomllib's message (a repr, or a tuple of key parts)."""
+    if value.startswith("(") and value.endswith(")"):
+        parts = re.findall(r"'((?:[^'\\]|\\.)*)'", value)
+        if parts:
+            return "« " + ".".join(parts) + " »"
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return f"« {value} »"
+
+
+# --------------------------------------------------------------------------- validation errors
+
+
+def _translate_validation_error(exc: ValidationError) -> list[str]:
+    errors = exc.errors(include_url=False)
+    # A list whose items failed also fails its length check: report the items only.
+    item_locs = {err["loc"][:-1] for err in errors if err["loc"]}
+    lines: list[str] = []
+    for err in errors:
+        if err["type"] in ("too_short", "too_long") and err["loc"] in item_locs:
+            continue
+        line = f"{_format_loc(err['loc'])} : {_french_message(err)}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            key = part if _BARE_KEY_RE.fullmatch(part) else f'"{part}"'
+            text += f".{key}" if text else key
+    return text or "(racine)"
+
+
+def _french_message(err: ErrorDetails) -> str:
+    kind = err["type"]
+    ctx: dict[str, Any] = dict(err.get("ctx") or {})
+    loc = err["loc"]
+
+    if kind == "missing":
+        return "clé obligatoire absente"
+    if kind == "extra_forbidden":
+        # Never echo the value: it may be a misspelt password.
+        return "clé inconnue" + _suggest_key(loc)
+    if kind in ("value_error", "assertion_error"):
+        error = ctx.get("error")
+        message = str(error) if error is not None else err["msg"]
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    else:
+        message = _TYPE_MESSAGES.get(kind, "valeur invalide")
+        if kind in _CONTEXT_MESSAGES:
+            message = _CONTEXT_MESSAGES[kind](ctx)
+    echo = not isinstance(ctx.get("error"), _UnechoedValueError)
+    if echo and kind not in _NO_INPUT_ECHO and not _is_secret(loc):
+        message += f" (reçu : {_describe_input(err.get('input'))})"
+    return message
+
+
+def _is_secret(loc: tuple[int | str, ...]) -> bool:
+    return any(isinstance(part, str) and "password" in part.lower() for part in loc)
+
+
+def _suggest_key(loc: tuple[int | str, ...]) -> str:
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if model and isinstance(part, str) else None
+        annotation = field.annotation if field else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    if model is None or not loc or not isinstance(loc[-1], str):
+        return ""
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6)
+    if close:
+        return f" (vouliez-vous dire « {close[0]} » ?)"
+    return " (clés possibles : " + ", ".join(known) + ")"
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _describe_input(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if value == "":
+        return "une chaîne vide"
+    if value in ([], ()):
+        return "une liste vide"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "…"
+        return f"« {shown} »"
+    if isinstance(value, datetime | date | time):
+        return f"la date {value.isoformat()}"
+    if isinstance(value, list | tuple):
+        return "une liste"
+    if isinstance(value, Mapping):
+        return "une table"
+    return "une valeur d’un autre type"
+
+
+def _plural(count: object, singular: str, plural: str) -> str:
+    # Both nouns used here are masculine: « un élément », « un caractère ».
+    if count == 1:
+        return f"un {singular}"
+    return f"{count} {singular if count == 0 else plural}"
+
+
+_NO_INPUT_ECHO = frozenset({"missing", "extra_forbidden", "model_type", "dict_type"})
+
+_TYPE_MESSAGES: dict[str, str] = {
+    "string_type": "doit être du texte entre guillemets",
+    "string_too_short": "ne doit pas être vide",
+    "float_type": "doit être un nombre",
+    "float_parsing": "doit être un nombre",
+    "finite_number": "doit être un nombre fini",
+    "int_type": "doit être un nombre entier",
+    "int_parsing": "doit être un nombre entier",
+    "int_from_float": "doit être un nombre entier",
+    "bool_type": "doit valoir true ou false",
+    "bool_parsing": "doit valoir true ou false",
+    "list_type": 'doit être une liste, par exemple ["@rupn:example.org"]',
+    "tuple_type": 'doit être une liste, par exemple ["@rupn:example.org"]',
+    "model_type": "doit être une section (table TOML)",
+    "model_attributes_type": "doit être une section (table TOML)",
+    "dict_type": "doit être une section (table TOML)",
+    "path_type": "doit être un chemin de dossier entre guillemets",
+    "url_type": "doit être une adresse web entre guillemets",
+    "url_parsing": "adresse web invalide",
+    "url_syntax_violation": "adresse web invalide",
+    "url_scheme": "doit commencer par https:// (ou http://)",
+    "url_too_long": "adresse web trop longue",
+}
+
+_CONTEXT_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "greater_than": lambda c: (
+        "doit être un nombre strictement positif"
+        if c.get("gt") == 0
+        else f"doit être strictement supérieur à {_number(c.get('gt'))}"
+    ),
+    "greater_than_equal": lambda c: f"doit être supérieur ou égal à {_number(c.get('ge'))}",
+    "less_than": lambda c: f"doit être strictement inférieur à {_number(c.get('lt'))}",
+    "less_than_equal": lambda c: f"doit être inférieur ou égal à {_number(c.get('le'))}",
+    "too_short": lambda c: (
+        "doit contenir au moins " + _plural(c.get("min_length"), "élément", "éléments")
+    ),
+    "too_long": lambda c: (
+        "doit contenir au plus " + _plural(c.get("max_length"), "élément", "éléments")
+    ),
+    "string_too_short": lambda c: (
+        "ne doit pas être vide"
+        if c.get("min_length") == 1
+        else "doit contenir au moins " + _plural(c.get("min_length"), "caractère", "caractères")
+    ),
+    "string_too_long": lambda c: (
+        "doit contenir au plus " + _plural(c.get("max_length"), "caractère", "caractères")
+    ),
+}

@@ -1,0 +1,354 @@
+"""The Matrix adapter: the only module that imports nio.
+
+It logs in (once) or restores the saved session, runs one /sync at a time
+for the sync loop, turns nio events into the frozen types of `bot.domain`,
+backfills `limited` timelines, and sends what the sender asks. nio's error
+values become `bot.errors` exceptions in `_check`, and network failures
+become `HomeserverUnreachable` in `_network`, nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import nio
+
+from bot.domain import (
+    IncomingEvent,
+    IncomingMessage,
+    IncomingPollResponse,
+    IncomingReaction,
+    IncomingReceipt,
+    IncomingRedaction,
+    Invite,
+    RoomEvent,
+    SyncBatch,
+)
+from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
+from bot.session import SavedSession, forget_session, load_session, save_session
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+POLL_RESPONSE_TYPES = frozenset({"org.matrix.msc3381.poll.response", "m.poll.response"})
+TOKEN_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "ORG_MATRIX_EXPIRED_ACCOUNT"})
+MAX_BACKFILL_EVENTS = 2000
+BACKFILL_PAGE = 100
+
+
+def _check(response: T) -> T:
+    """Raise the matching `bot.errors` exception if nio returned an error value."""
+    if isinstance(response, nio.ErrorResponse):
+        code = str(response.status_code or "M_UNKNOWN")
+        message = str(response.message or "")
+        if code == "M_LIMIT_EXCEEDED":
+            raise RateLimited(int(response.retry_after_ms or 5000), message)
+        if code in TOKEN_ERRORS:
+            raise SessionRejected(code, message)
+        raise MatrixError(code, message)
+    return response
+
+
+async def _network(call: Awaitable[T]) -> T:
+    """Await a nio call, turning transport failures into `HomeserverUnreachable`."""
+    try:
+        return _check(await call)
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise HomeserverUnreachable(type(exc).__name__) from exc
+
+
+def _timestamp(ms: int | None) -> datetime:
+    return datetime.fromtimestamp((ms or 0) / 1000, tz=UTC)
+
+
+def _relates_to(content: dict[str, Any]) -> dict[str, Any]:
+    relation = content.get("m.relates_to")
+    return relation if isinstance(relation, dict) else {}
+
+
+def _poll_answers(content: dict[str, Any]) -> tuple[str, ...] | None:
+    unstable = content.get("org.matrix.msc3381.poll.response")
+    if isinstance(unstable, dict) and isinstance(unstable.get("answers"), list):
+        return tuple(str(a) for a in unstable["answers"])
+    stable = content.get("m.selections")
+    if isinstance(stable, list):
+        return tuple(str(a) for a in stable)
+    return None
+
+
+def convert_event(room_id: str, event: Any) -> RoomEvent | None:
+    """Turn one nio timeline event into a domain event (None: not of interest)."""
+    source = getattr(event, "source", {}) or {}
+    content: dict[str, Any] = source.get("content", {}) or {}
+    when = _timestamp(getattr(event, "server_timestamp", 0))
+    if isinstance(event, nio.RoomMessageText):
+        relation = _relates_to(content)
+        if relation.get("rel_type") == "m.replace":
+            return None  # an edit must not run a command again
+        reply = relation.get("m.in_reply_to")
+        return IncomingMessage(
+            room_id=room_id,
+            event_id=event.event_id,
+            sender=event.sender,
+            body=event.body,
+            timestamp=when,
+            reply_to=reply.get("event_id") if isinstance(reply, dict) else None,
+        )
+    if isinstance(event, nio.ReactionEvent):
+        return IncomingReaction(
+            room_id, event.event_id, event.sender, event.reacts_to, event.key, when
+        )
+    if isinstance(event, nio.RedactionEvent):
+        return IncomingRedaction(room_id, event.event_id, event.sender, event.redacts, when)
+    if isinstance(event, nio.MegolmEvent):
+        log.warning("Could not decrypt event %s in %s (session %s)", event.event_id, room_id,
+                    event.session_id)  # fmt: skip
+        return None
+    if isinstance(event, nio.UnknownEvent):
+        if event.type in POLL_RESPONSE_TYPES:
+            answers = _poll_answers(content)
+            target = _relates_to(content).get("event_id")
+            if answers is None or not isinstance(target, str):
+                return None
+            return IncomingPollResponse(
+                room_id, event.event_id, event.sender, target, answers, when
+            )
+        return IncomingEvent(room_id, event.event_id, event.sender, event.type, content, when)
+    return None
+
+
+def _is_own_join(event: Any, user_id: str) -> bool:
+    return (
+        isinstance(event, nio.RoomMemberEvent)
+        and event.state_key == user_id
+        and event.membership == "join"
+        and event.prev_membership != "join"
+    )
+
+
+def events_after_own_join(events: list[Any], user_id: str) -> list[Any]:
+    """Drop what happened in a room before the bot joined it (old history)."""
+    for index in range(len(events) - 1, -1, -1):
+        if _is_own_join(events[index], user_id):
+            return events[index + 1 :]
+    return events
+
+
+class MatrixAdapter:
+    """One bot account on one homeserver, with end-to-end encryption."""
+
+    def __init__(
+        self,
+        homeserver: str,
+        user_id: str,
+        *,
+        data_dir: Path,
+        device_name: str,
+        password: str | None,
+        timeline_limit: int = 500,
+        request_timeout: float = 30,
+    ) -> None:
+        self._homeserver = homeserver
+        self._user_id = user_id
+        self._data_dir = data_dir
+        self._device_name = device_name
+        self._password = password
+        self._timeline_limit = timeline_limit
+        store = data_dir / "crypto"
+        store.mkdir(parents=True, exist_ok=True)
+        config = nio.AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,  # the sync token lives in our database
+            max_limit_exceeded=0,  # 429s go back to the sender, which paces itself
+            max_timeouts=0,  # outages go back to the sync loop's backoff
+            request_timeout=request_timeout,
+        )
+        self._client = nio.AsyncClient(homeserver, user_id, store_path=str(store), config=config)
+
+    @property
+    def user_id(self) -> str:
+        return self._user_id
+
+    @property
+    def device_id(self) -> str | None:
+        return self._client.device_id  # type: ignore[no-any-return]
+
+    async def connect(self) -> None:
+        """Restore the saved session, or log in with the password and save it."""
+        saved = load_session(self._data_dir)
+        if saved and saved.user_id == self._user_id and saved.homeserver == self._homeserver:
+            self._client.restore_login(saved.user_id, saved.device_id, saved.access_token)
+            log.info("Restored session of %s on device %s", saved.user_id, saved.device_id)
+            return
+        await self.login()
+
+    async def login(self) -> None:
+        if not self._password:
+            raise SessionRejected(
+                "M_NO_PASSWORD", "no saved session and no password (RUPN_BOT_PASSWORD)"
+            )
+        response = await _network(
+            self._client.login(password=self._password, device_name=self._device_name)
+        )
+        save_session(
+            self._data_dir,
+            SavedSession(
+                homeserver=self._homeserver,
+                user_id=response.user_id,
+                device_id=response.device_id,
+                access_token=response.access_token,
+            ),
+        )
+        log.info("Logged in as %s, new device %s", response.user_id, response.device_id)
+
+    async def relogin(self) -> None:
+        """The token was rejected: forget it and log in again (a new device)."""
+        forget_session(self._data_dir)
+        await self.login()
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _sync_filter(self, initial: bool) -> dict[str, Any]:
+        return {
+            "presence": {"not_types": ["*"]},
+            "room": {
+                "timeline": {"limit": 1 if initial else self._timeline_limit},
+                "state": {"lazy_load_members": False},
+            },
+        }
+
+    async def sync(self, since: str | None, *, full_state: bool, timeout_ms: int) -> SyncBatch:
+        """One /sync; the returned batch is already decrypted and filtered."""
+        initial = since is None
+        response = await _network(
+            self._client.sync(
+                timeout=timeout_ms,
+                sync_filter=self._sync_filter(initial),
+                since=since,
+                full_state=full_state or None,
+            )
+        )
+        await self._after_sync()
+        events: list[RoomEvent] = []
+        if not initial:
+            for room_id, info in response.rooms.join.items():
+                timeline = list(info.timeline.events)
+                joined_now = any(_is_own_join(e, self._user_id) for e in timeline)
+                if info.timeline.limited and since and not joined_now:
+                    timeline = (
+                        await self._backfill(room_id, info.timeline.prev_batch, since) + timeline
+                    )
+                events.extend(self._room_events(room_id, timeline))
+                events.extend(self._receipts(room_id, info.ephemeral))
+        invites = tuple(self._invites(response.rooms.invite))
+        return SyncBatch(response.next_batch, tuple(events), invites, initial)
+
+    def _room_events(self, room_id: str, timeline: list[Any]) -> Iterable[RoomEvent]:
+        for event in events_after_own_join(timeline, self._user_id):
+            if getattr(event, "sender", None) == self._user_id:
+                continue
+            converted = convert_event(room_id, event)
+            if converted is not None:
+                yield converted
+
+    def _receipts(self, room_id: str, ephemeral: list[Any]) -> Iterable[RoomEvent]:
+        for event in ephemeral:
+            if not isinstance(event, nio.ReceiptEvent):
+                continue
+            for receipt in event.receipts:
+                if receipt.receipt_type == "m.read" and receipt.user_id != self._user_id:
+                    yield IncomingReceipt(
+                        room_id, receipt.event_id, receipt.user_id, _timestamp(receipt.timestamp)
+                    )
+
+    def _invites(self, invites: dict[str, Any]) -> Iterable[Invite]:
+        for room_id, info in invites.items():
+            for event in info.invite_state:
+                if (
+                    isinstance(event, nio.InviteMemberEvent)
+                    and event.state_key == self._user_id
+                    and event.membership == "invite"
+                ):
+                    yield Invite(room_id, event.sender)
+                    break
+
+    async def _backfill(self, room_id: str, start: str | None, until: str) -> list[Any]:
+        """Fetch the events a `limited` sync skipped, oldest first."""
+        collected: list[Any] = []
+        token = start
+        while token and len(collected) < MAX_BACKFILL_EVENTS:
+            page = await _network(
+                self._client.room_messages(
+                    room_id, start=token, end=until, direction=nio.MessageDirection.back,
+                    limit=BACKFILL_PAGE,
+                )
+            )  # fmt: skip
+            if not page.chunk:
+                break
+            collected.extend(page.chunk)
+            if page.end is None or page.end == token:
+                break
+            token = page.end
+        if len(collected) >= MAX_BACKFILL_EVENTS:
+            log.warning("Backfill of %s stopped at %d events", room_id, len(collected))
+        log.info("Backfilled %d events in %s", len(collected), room_id)
+        collected.reverse()
+        return collected
+
+    async def _after_sync(self) -> None:
+        """The key bookkeeping nio's sync_forever would do after each sync."""
+        client = self._client
+        if client.should_upload_keys:
+            await _network(client.keys_upload())
+        if client.should_query_keys:
+            await _network(client.keys_query())
+        if client.should_claim_keys:
+            await _network(client.keys_claim(client.get_users_for_key_claiming()))
+        for response in await client.send_to_device_messages():
+            _check(response)
+
+    async def join(self, room_id: str) -> None:
+        await _network(self._client.join(room_id))
+
+    async def leave(self, room_id: str) -> None:
+        await _network(self._client.room_leave(room_id))
+
+    async def send_event(
+        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+    ) -> str:
+        """Send (encrypting if the room is) with our transaction id; returns the event id."""
+        if room_id not in self._client.rooms:
+            raise MatrixError("M_UNKNOWN_ROOM", f"the bot is not in {room_id}")
+        try:
+            response = await _network(
+                self._client.room_send(
+                    room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
+                )
+            )
+        except (nio.LocalProtocolError, nio.SendRetryError) as exc:
+            raise MatrixError("M_LOCAL", type(exc).__name__) from exc
+        return str(response.event_id)
+
+    async def redact(self, room_id: str, event_id: str, txn_id: str, reason: str | None) -> str:
+        response = await _network(
+            self._client.room_redact(room_id, event_id, reason=reason, tx_id=txn_id)
+        )
+        return str(response.event_id)
+
+    def joined_rooms(self) -> list[str]:
+        return list(self._client.rooms)
+
+    def member_ids(self, room_id: str) -> list[str]:
+        room = self._client.rooms.get(room_id)
+        return list(room.users) if room else []
+
+    def room_name(self, room_id: str) -> str:
+        room = self._client.rooms.get(room_id)
+        return str(room.display_name) if room else room_id

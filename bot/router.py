@@ -1,0 +1,143 @@
+"""Declared commands: parse the message, authorise, parse arguments, dispatch.
+
+Each feature module owns a `Router` and declares its commands with
+`@router.command(...)`; `handlers/__init__.py` lists the routers, and
+`CommandRegistry` merges them. Names match exactly, ignoring case and accents
+(`!résultats` = `!resultats`), never by prefix.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bot.context import Context
+from bot.errors import InvalidArguments
+
+PREFIX = "!"
+
+A = TypeVar("A")
+Handler = Callable[[Context, A], Awaitable[None]]
+
+
+def normalize(name: str) -> str:
+    """Lower case, accents removed: `Résultats` → `resultats`."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def no_arguments(text: str) -> None:
+    """Parser of commands that take nothing; extra words are ignored."""
+    return
+
+
+def optional_word(text: str) -> str | None:
+    """Parser of commands that take at most one word."""
+    words = text.split()
+    if len(words) > 1:
+        raise InvalidArguments("Un seul mot est attendu.")
+    return words[0] if words else None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    usage: str
+    example: str
+    admin: bool
+    aliases: tuple[str, ...]
+    parse: Callable[[str], Any]
+    handler: Callable[[Context, Any], Awaitable[None]]
+
+    @property
+    def usage_line(self) -> str:
+        return f"{PREFIX}{self.name} {self.usage}".rstrip()
+
+
+class Router:
+    """The commands of one feature."""
+
+    def __init__(self, feature: str) -> None:
+        self.feature = feature
+        self.commands: list[Command] = []
+
+    def command(
+        self,
+        name: str,
+        *,
+        summary: str,
+        parse: Callable[[str], A],
+        usage: str = "",
+        example: str | None = None,
+        admin: bool = False,
+        aliases: Sequence[str] = (),
+    ) -> Callable[[Handler[A]], Handler[A]]:
+        def register(handler: Handler[A]) -> Handler[A]:
+            self.commands.append(
+                Command(
+                    name=name,
+                    summary=summary,
+                    usage=usage,
+                    example=example or f"{PREFIX}{name}",
+                    admin=admin,
+                    aliases=tuple(aliases),
+                    parse=parse,
+                    handler=handler,
+                )
+            )
+            return handler
+
+        return register
+
+
+class CommandRegistry:
+    """All routers' commands, looked up by normalised name or alias."""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self._ordered: list[Command] = []
+        self._by_name: dict[str, Command] = {}
+        for router in routers:
+            for command in router.commands:
+                self._ordered.append(command)
+                for name in (command.name, *command.aliases):
+                    key = normalize(name)
+                    if key in self._by_name:
+                        raise ValueError(f"command name {name!r} declared twice")
+                    self._by_name[key] = command
+
+    def lookup(self, name: str) -> Command | None:
+        return self._by_name.get(normalize(name))
+
+    def visible_to(self, is_admin: bool) -> Sequence[Command]:
+        return [c for c in self._ordered if is_admin or not c.admin]
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    name: str
+    arguments: str
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Remove the `> quoted` lines older clients put before a reply's text."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith("> "):
+        return body
+    index = 0
+    while index < len(lines) and lines[index].startswith(">"):
+        index += 1
+    return "\n".join(lines[index:]).lstrip("\n")
+
+
+def parse_call(body: str) -> CommandCall | None:
+    """`!sondage a | b` → CommandCall("sondage", "a | b"); None if not a command."""
+    text = strip_reply_fallback(body).strip()
+    if not text.startswith(PREFIX):
+        return None
+    parts = text[len(PREFIX) :].split(maxsplit=1)
+    if not parts or parts[0].startswith(PREFIX):
+        return None
+    return CommandCall(parts[0], parts[1] if len(parts) > 1 else "")

@@ -1,0 +1,134 @@
+"""The SQLite database: connection settings, transactions and migrations.
+
+One aiosqlite connection is shared by the whole bot. Every unit of work runs
+inside `Database.transaction()`, which holds a lock, so that the sync
+processor and the sender never interleave statements in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StorageError
+from bot.storage.migrations import MIGRATIONS, Migration
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """A migrated SQLite database with explicit, serialised transactions."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self._savepoint_pending = False
+        self._savepoint_open = False
+
+    @classmethod
+    async def open(cls, path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> Database:
+        """Open (creating if needed) and migrate the database at `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            db = cls(conn)
+            await db._migrate(migrations)
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def schema_version(self) -> int:
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self, migrations: Sequence[Migration]) -> None:
+        current = await self.schema_version()
+        latest = len(migrations)
+        if current > latest:
+            raise StorageError(
+                f"La base de données est en version {current}, plus récente que ce "
+                f"programme (version {latest}). Mettez rupn-bot à jour ; "
+                "ne supprimez pas la base."
+            )
+        for version, migration in enumerate(migrations[current:], start=current + 1):
+            log.info("Applying database migration %d: %s", version, migration.description)
+            async with self.transaction():
+                for statement in migration.statements:
+                    await self._conn.execute(statement)
+                # PRAGMA takes no parameters; version is an int we computed.
+                await self._conn.execute(f"PRAGMA user_version = {version}")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Run the block in one transaction, committed on success."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Undo the block's writes if it raises; must run inside `transaction()`.
+
+        The SAVEPOINT statement is only issued before the block's first
+        write, so a handler that writes nothing costs no database round trip.
+        """
+        self._savepoint_pending = True
+        self._savepoint_open = False
+        try:
+            yield
+        except BaseException:
+            if self._savepoint_open:
+                await self._conn.execute("ROLLBACK TO handler")
+                await self._conn.execute("RELEASE handler")
+            raise
+        else:
+            if self._savepoint_open:
+                await self._conn.execute("RELEASE handler")
+        finally:
+            self._savepoint_pending = False
+            self._savepoint_open = False
+
+    async def _before_write(self) -> None:
+        if self._savepoint_pending and not self._savepoint_open:
+            await self._conn.execute("SAVEPOINT handler")
+            self._savepoint_open = True
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run a write statement; returns the last inserted row id."""
+        await self._before_write()
+        async with self._conn.execute(sql, params) as cur:
+            return cur.lastrowid
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._before_write()
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())

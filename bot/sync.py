@@ -1,0 +1,140 @@
+"""The sync loop: fetch a batch, accept or refuse invites, handle, commit, repeat.
+
+It survives homeserver outages (exponential backoff, one warning per
+outage, one notice when it is back) and a rejected token (logs in again
+once, with the password). On stop, an in-flight long poll is cancelled, but
+a batch being handled is finished and committed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+from bot.domain import Invite, SyncBatch
+from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
+from bot.processor import EventProcessor
+from bot.storage.state import StateRepository
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+LONG_POLL_MS = 30_000
+MAX_BACKOFF_S = 30.0
+
+
+class SyncSource(Protocol):
+    async def sync(self, since: str | None, *, full_state: bool, timeout_ms: int) -> SyncBatch: ...
+
+    async def join(self, room_id: str) -> None: ...
+
+    async def leave(self, room_id: str) -> None: ...
+
+    async def relogin(self) -> None: ...
+
+
+class SyncLoop:
+    def __init__(
+        self,
+        source: SyncSource,
+        processor: EventProcessor,
+        state: StateRepository,
+        admins: frozenset[str],
+        *,
+        on_posts_queued: Callable[[], None],
+        on_first_sync: Callable[[], None] = lambda: None,
+        long_poll_ms: int = LONG_POLL_MS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._source = source
+        self._processor = processor
+        self._state = state
+        self._admins = admins
+        self._on_posts_queued = on_posts_queued
+        self._on_first_sync = on_first_sync
+        self._long_poll_ms = long_poll_ms
+        self._sleep = sleep
+        self._handled_invites: set[str] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        since = await self._state.sync_token()
+        # After a restart nio knows no room: the first sync must carry full state.
+        full_state = since is not None
+        first = True
+        backoff = 0.0
+        relogged = False
+        while not stop.is_set():
+            try:
+                batch = await _unless_stopped(
+                    self._source.sync(
+                        since, full_state=full_state, timeout_ms=0 if first else self._long_poll_ms
+                    ),
+                    stop,
+                )
+            except (HomeserverUnreachable, RateLimited, MatrixError) as exc:
+                if isinstance(exc, SessionRejected):
+                    if relogged:
+                        raise
+                    log.warning("Access token rejected (%s); logging in again", exc.errcode)
+                    await self._source.relogin()
+                    relogged = True
+                    continue
+                if backoff == 0:
+                    log.warning("Homeserver unavailable (%s); retrying with backoff", exc)
+                backoff = min(MAX_BACKOFF_S, max(1.0, backoff * 2))
+                await _unless_stopped(self._sleep(backoff), stop)
+                continue
+            if batch is None:
+                break
+            if backoff:
+                log.info("Homeserver reachable again")
+                backoff = 0.0
+            await self._invites(batch.invites)
+            queued = await self._processor.process(batch)
+            since, full_state = batch.next_batch, False
+            if queued:
+                self._on_posts_queued()
+            if first:
+                first = False
+                self._on_first_sync()
+
+    async def _invites(self, invites: tuple[Invite, ...]) -> None:
+        for invite in invites:
+            if invite.room_id in self._handled_invites:
+                continue
+            try:
+                if invite.inviter in self._admins:
+                    log.info("Joining %s (invited by %s)", invite.room_id, invite.inviter)
+                    await self._source.join(invite.room_id)
+                else:
+                    log.warning(
+                        "Refusing invite to %s from %s: not an admin",
+                        invite.room_id,
+                        invite.inviter,
+                    )
+                    await self._source.leave(invite.room_id)
+            except HomeserverUnreachable as exc:
+                log.warning("Could not answer invite to %s yet: %s", invite.room_id, exc)
+            except MatrixError as exc:
+                # Permanent (room gone, forbidden): do not try again at every sync.
+                log.warning("Could not answer invite to %s: %s", invite.room_id, exc)
+                self._handled_invites.add(invite.room_id)
+
+
+async def _unless_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """Await `call` unless `stop` is set first; then cancel it and return None."""
+    task = asyncio.ensure_future(call)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None

@@ -1,0 +1,1 @@
+"""Developer tooling: a throwaway Synapse homeserver and scripted Matrix participants."""

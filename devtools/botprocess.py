@@ -1,0 +1,92 @@
+"""Run the real bot (`python -m bot run`) as a child process, for tests and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from devtools.synapse import Account
+
+READY_LINE = "Bot ready as "
+
+
+def write_bot_config(
+    path: Path,
+    *,
+    homeserver: str,
+    bot: Account,
+    admins: Sequence[str],
+    data_dir: Path,
+    max_sends_per_second: float = 50.0,
+) -> Path:
+    """A config file for a bot account on a throwaway homeserver."""
+    path.write_text(
+        "[matrix]\n"
+        f"homeserver = {json.dumps(homeserver)}\n"
+        f"user_id = {json.dumps(bot.user_id)}\n"
+        f"password = {json.dumps(bot.password)}\n"
+        'device_name = "rupn-bot"\n\n'
+        "[storage]\n"
+        f"data_dir = {json.dumps(str(data_dir))}\n\n"
+        "[bot]\n"
+        f"admins = {json.dumps(list(admins))}\n"
+        'timezone = "Europe/Paris"\n'
+        f"max_sends_per_second = {max_sends_per_second}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+class BotProcess:
+    """The bot in its own process, so tests can SIGTERM or kill -9 it."""
+
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        self.config_path = config_path
+        self.log_path = log_path
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self, ready_timeout: float = 60) -> None:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
+                stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )  # fmt: skip
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if READY_LINE in self.log_text()[offset:]:
+                return
+            if self._process.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"the bot did not become ready:\n{self.log_text()[offset:][-3000:]}")
+
+    async def stop(self, grace_s: float = 30) -> int:
+        """SIGTERM, as a service manager would; returns the exit code."""
+        return await self._end(signal.SIGTERM, grace_s)
+
+    async def kill(self) -> int:
+        """kill -9: no chance to clean up."""
+        return await self._end(signal.SIGKILL, 10)
+
+    async def _end(self, signum: int, grace_s: float) -> int:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return process.returncode if process and process.returncode is not None else 0
+        process.send_signal(signum)
+        return await asyncio.wait_for(process.wait(), grace_s)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    def log_text(self) -> str:
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -1,0 +1,29 @@
+"""`!statut`: is the bot healthy? For the RUPN who runs it."""
+
+from __future__ import annotations
+
+from bot import __version__
+from bot.context import Context
+from bot.dates import format_moment
+from bot.router import Router, no_arguments
+
+router = Router("statut")
+
+
+@router.command(
+    "statut",
+    summary="état du bot : salons rejoints, messages envoyés et en attente",
+    admin=True,
+    parse=no_arguments,
+)
+async def statut(ctx: Context, _: None) -> None:
+    counts = await ctx.repos.posts.count_by_status()
+    rooms = len(ctx.info.joined_rooms())
+    since = format_moment(ctx.info.started_at, ctx.tz)
+    lines = [
+        f"rupn-bot {__version__}, en service depuis le {since}.",
+        f"Salons rejoints : {rooms}.",
+        f"Messages envoyés : {counts.get('sent', 0)} ; en attente : {counts.get('pending', 0)} ; "
+        f"en échec : {counts.get('failed', 0)}.",
+    ]
+    ctx.reply("\n".join(lines))

@@ -1,0 +1,97 @@
+"""A real Synapse on 127.0.0.1 for the whole session, and a staff room per test."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from devtools.botprocess import BotProcess, write_bot_config
+from devtools.participant import Participant, SeenMessage
+from devtools.synapse import Account, ThrowawaySynapse
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ThrowawaySynapse]:
+    server = ThrowawaySynapse(tmp_path_factory.mktemp("synapse"))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@dataclass
+class StaffRoom:
+    """A bot account, the RUPN and two teachers, in an encrypted staff room."""
+
+    synapse: ThrowawaySynapse
+    bot_account: Account
+    rupn: Participant
+    prof1: Participant
+    prof2: Participant
+    room_id: str
+    bot: BotProcess
+    workdir: Path
+
+    @property
+    def bot_id(self) -> str:
+        return self.bot_account.user_id
+
+    async def command(self, who: Participant, text: str, timeout: float = 30) -> SeenMessage:
+        """`who` sends `text`; returns the bot's reply to it."""
+        return await who.send_and_wait_reply(self.room_id, text, self.bot_id, timeout)
+
+    async def wait_reply(self, who: Participant, event_id: str, timeout: float = 30) -> SeenMessage:
+        """The bot's reply to `event_id`, as `who` sees it."""
+        return await who.wait_for(
+            lambda m: m.sender == self.bot_id and m.in_reply_to == event_id, timeout
+        )
+
+    def replies_to(self, who: Participant, event_id: str) -> list[SeenMessage]:
+        return [m for m in who.messages if m.sender == self.bot_id and m.in_reply_to == event_id]
+
+
+async def make_staff_room(synapse: ThrowawaySynapse, workdir: Path) -> StaffRoom:
+    n = next(_counter)
+    bot_account = await synapse.register(f"rupnbot{n}", "bot-secret-pw")
+    rupn_account = await synapse.register(f"rupn{n}", "rupn-pw")
+    participants = [
+        Participant(synapse.base_url, account, workdir / "clients")
+        for account in (
+            rupn_account,
+            await synapse.register(f"prof{n}a", "prof-pw"),
+            await synapse.register(f"prof{n}b", "prof-pw"),
+        )
+    ]
+    for participant in participants:
+        await participant.start()
+    rupn, prof1, prof2 = participants
+    room_id = await rupn.create_encrypted_room(
+        "Salle des professeurs", invite=[prof1.user_id, prof2.user_id, bot_account.user_id]
+    )
+    await rupn.wait_joined(room_id, [rupn.user_id, prof1.user_id, prof2.user_id])
+    config = write_bot_config(
+        workdir / "bot.toml",
+        homeserver=synapse.base_url,
+        bot=bot_account,
+        admins=[rupn.user_id],
+        data_dir=workdir / "botdata",
+    )
+    bot = BotProcess(config, workdir / "bot.log")
+    return StaffRoom(synapse, bot_account, rupn, prof1, prof2, room_id, bot, workdir)
+
+
+@pytest.fixture
+async def staff(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[StaffRoom]:
+    """The staff room with the bot started and joined."""
+    room = await make_staff_room(synapse, tmp_path)
+    await room.bot.start()
+    await room.rupn.wait_joined(room.room_id, [room.bot_id])
+    yield room
+    await room.bot.stop()
+    for participant in (room.rupn, room.prof1, room.prof2):
+        await participant.stop()

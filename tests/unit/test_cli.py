@@ -1,0 +1,416 @@
+"""Tests of the command line (bot.cli) and of the secret-masking logging (bot.logging_setup)."""
+
+from __future__ import annotations
+
+import argparse
+import gettext
+import io
+import logging
+import re
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.config import PASSWORD_ENV_VAR, Config
+from bot.logging_setup import (
+    LOG_FORMAT,
+    SecretMaskingFilter,
+    add_secret,
+    clear_secrets,
+    configure_logging,
+    mask_secrets,
+)
+
+SECRET = "s3cr3t-Mot-De-Passe"
+TOKEN = "syt_cm9vdA_abcdefghijklmnop_0a1b2c"
+
+VALID = """\
+[matrix]
+homeserver = "https://matrix.agent.education.tchap.gouv.fr"
+user_id = "@rupn-bot:agent.education.tchap.gouv.fr"
+
+[storage]
+data_dir = "etat"
+
+[bot]
+admins = ["@rupn:agent.education.tchap.gouv.fr", "@direction:agent.education.tchap.gouv.fr"]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No password from the developer's environment; logging and secrets restored."""
+    monkeypatch.delenv(PASSWORD_ENV_VAR, raising=False)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in ("nio", "peewee")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, saved in levels.items():
+        logging.getLogger(name).setLevel(saved)
+    clear_secrets()
+
+
+def write_config(directory: Path, text: str = VALID) -> Path:
+    path = directory / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_french(text: str) -> None:
+    assert "usage:" not in text
+    assert "error:" not in text
+    assert "options:" not in text
+    assert "show this help" not in text
+
+
+# --------------------------------------------------------------------------- check-config
+
+
+def test_check_config_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path)
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0] == f"Configuration valide : {path}"
+    assert "  serveur Matrix (homeserver) : https://matrix.agent.education.tchap.gouv.fr" in lines
+    assert "  compte du bot (user_id) : @rupn-bot:agent.education.tchap.gouv.fr" in lines
+    assert "  administrateurs : 2" in lines
+    assert f"  dossier de données (data_dir) : {tmp_path / 'etat'}" in lines
+    assert "  mot de passe : non défini (session enregistrée ou RUPN_BOT_PASSWORD requis)" in lines
+    assert not (tmp_path / "etat").exists()
+
+
+def test_check_config_password_from_file_is_not_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = VALID.replace("[storage]", f'password = "{SECRET}"\n\n[storage]')
+    path = write_config(tmp_path, text)
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "  mot de passe : défini (dans le fichier)" in out.splitlines()
+    assert SECRET not in out + err
+
+
+def test_check_config_password_from_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV_VAR, SECRET)
+    path = write_config(tmp_path)
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "  mot de passe : défini (variable d’environnement RUPN_BOT_PASSWORD)" in out
+    assert SECRET not in out + err
+
+
+def test_check_config_invalid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = VALID.replace('"@direction:agent.education.tchap.gouv.fr"', '"direction"')
+    text = text.replace("[bot]", "[bot]\nmax_sends_per_second = 0")
+    path = write_config(tmp_path, text)
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"Configuration invalide ({path}) :"
+    assert lines[1].startswith("  bot.admins[1] : doit être un identifiant Matrix")
+    assert lines[2] == (
+        "  bot.max_sends_per_second : doit être un nombre strictement positif (reçu : 0)"
+    )
+    assert len(lines) == 3
+
+
+def test_check_config_invalid_never_prints_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV_VAR, SECRET)
+    text = VALID.replace("[storage]", f'mot_de_passe = "{SECRET}"\n\n[storage]')
+    path = write_config(tmp_path, text)
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "matrix.mot_de_passe : clé inconnue" in err
+    assert SECRET not in out + err
+
+
+def test_check_config_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "absent.toml"
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"Configuration invalide ({path}) :\n  Fichier de configuration introuvable : {path}\n"
+    )
+
+
+def test_check_config_defaults_to_config_toml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check-config"]) == 0
+    assert capsys.readouterr().out.startswith("Configuration valide : config.toml\n")
+
+
+def test_check_config_invalid_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, VALID.replace('data_dir = "etat"', "data_dir = etat"))
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"  {path}, ligne 6, colonne 12 : TOML invalide : valeur invalide" in err
+
+
+# --------------------------------------------------------------------------- argparse in French
+
+
+def test_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--help"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith("utilisation : rupn-bot")
+    assert "options :" in out
+    assert "commandes :" in out
+    assert "afficher ce message d’aide et quitter" in out
+    for command in ("run", "check-config", "demo"):
+        assert command in out
+    assert_french(out)
+
+
+@pytest.mark.parametrize("command", ["run", "check-config", "demo"])
+def test_subcommand_help_is_french(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"utilisation : rupn-bot {command}")
+    assert "afficher ce message d’aide et quitter" in out
+    assert_french(out)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out == "rupn-bot 0.1.0\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "rupn-bot : erreur : les arguments suivants sont obligatoires : COMMANDE"),
+        (["--bogus"], "rupn-bot : erreur : les arguments suivants sont obligatoires : COMMANDE"),
+        (["check-config", "--bogus"], "rupn-bot : erreur : arguments non reconnus : --bogus"),
+        (
+            ["lancer"],
+            "rupn-bot : erreur : argument COMMANDE : choix invalide : 'lancer' "
+            "(choix possibles : 'run', 'check-config', 'demo')",
+        ),
+        (
+            ["run", "--config"],
+            "rupn-bot run : erreur : argument --config : une valeur attendue",
+        ),
+        (
+            ["run", "--log-level", "bavard"],
+            "rupn-bot run : erreur : argument --log-level : choix invalide : 'BAVARD'",
+        ),
+    ],
+)
+def test_usage_errors_are_french(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("utilisation : rupn-bot")
+    assert message in err
+    assert_french(err)
+
+
+def test_argparse_is_left_untouched() -> None:
+    assert vars(argparse)["_"] is gettext.gettext
+    assert vars(argparse)["ngettext"] is gettext.ngettext
+    cli.main(["--bogus"])
+    with cli.french_argparse():
+        assert vars(argparse)["_"] is not gettext.gettext
+    assert vars(argparse)["_"] is gettext.gettext
+    assert vars(argparse)["ngettext"] is gettext.ngettext
+    with pytest.raises(SystemExit):
+        argparse.ArgumentParser(prog="x").parse_args(["--bogus"])
+
+
+def test_french_plural() -> None:
+    with cli.french_argparse():
+        parser = argparse.ArgumentParser(prog="x", exit_on_error=False)
+        parser.add_argument("--pair", nargs=2)
+        with pytest.raises(argparse.ArgumentError) as caught:
+            parser.parse_args(["--pair", "a"])
+        assert str(caught.value) == "argument --pair : 2 valeurs attendues"
+
+
+# --------------------------------------------------------------------------- run and demo
+
+
+Calls = list[tuple[tuple[object, ...], dict[str, object]]]
+
+
+def fake_module(monkeypatch: pytest.MonkeyPatch, name: str, attribute: str, result: int) -> Calls:
+    calls: Calls = []
+
+    def entry_point(*args: object, **kwargs: object) -> int:
+        calls.append((args, kwargs))
+        return result
+
+    module = types.ModuleType(name)
+    setattr(module, attribute, entry_point)
+    monkeypatch.setitem(sys.modules, name, module)
+    return calls
+
+
+def test_run_loads_config_and_calls_run_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = fake_module(monkeypatch, "bot.app", "run_bot", 0)
+    monkeypatch.setenv(PASSWORD_ENV_VAR, SECRET)
+    path = write_config(tmp_path)
+    assert cli.main(["run", "--config", str(path), "--log-level", "debug"]) == 0
+    assert len(calls) == 1
+    args, kwargs = calls[0]
+    assert isinstance(args[0], Config)
+    assert args[0].password_value() == SECRET
+    assert kwargs == {}
+    # Logging is configured and the password is masked from now on.
+    assert logging.getLogger().level == logging.DEBUG
+    assert logging.getLogger("nio").level == logging.WARNING
+    assert mask_secrets(f"password={SECRET}") == "password=***"
+    logging.getLogger("bot.test").info("login with %s", SECRET)
+    err = capsys.readouterr().err
+    assert "login with ***" in err
+    assert SECRET not in err
+
+
+def test_run_returns_the_bot_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_module(monkeypatch, "bot.app", "run_bot", 1)
+    assert cli.main(["run", "--config", str(write_config(tmp_path))]) == 1
+
+
+def test_run_with_invalid_config_does_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = fake_module(monkeypatch, "bot.app", "run_bot", 0)
+    path = write_config(tmp_path, VALID.replace("[storage]", "[stockage]"))
+    assert cli.main(["run", "--config", str(path)]) == 2
+    assert calls == []
+    err = capsys.readouterr().err
+    assert err.startswith(f"Configuration invalide ({path}) :\n  stockage : clé inconnue")
+
+
+def test_demo_passes_keep_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_module(monkeypatch, "devtools.demo", "run_demo", 0)
+    assert cli.main(["demo"]) == 0
+    assert cli.main(["demo", "--keep-running"]) == 0
+    assert calls == [((), {"keep_running": False}), ((), {"keep_running": True})]
+
+
+def test_demo_missing_module(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "devtools.demo", None)
+    assert cli.main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert "rupn-bot : erreur : le module devtools.demo est introuvable" in err
+
+
+# --------------------------------------------------------------------------- secret masking
+
+
+def make_logger(name: str) -> tuple[logging.Logger, io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(SecretMaskingFilter())
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG)
+    return logger, stream
+
+
+def test_filter_masks_message_and_args() -> None:
+    logger, stream = make_logger("test.masking.args")
+    add_secret(SECRET)
+    add_secret(TOKEN)
+    logger.info("password is %s and token %r", SECRET, TOKEN)
+    logger.info(f"inline {SECRET}")
+    logger.info("dict %(token)s", {"token": TOKEN})
+    logger.info("nothing secret, %d%% fine", 100)
+    assert stream.getvalue().splitlines() == [
+        "INFO password is *** and token '***'",
+        "INFO inline ***",
+        "INFO dict ***",
+        "INFO nothing secret, 100% fine",
+    ]
+
+
+def test_filter_masks_exceptions_and_stack() -> None:
+    logger, stream = make_logger("test.masking.exc")
+    add_secret(TOKEN)
+    try:
+        raise RuntimeError(f"GET /sync?access_token={TOKEN}")
+    except RuntimeError:
+        logger.exception("sync failed")
+    logger.info("here", stack_info=True, extra={"unused": TOKEN})
+    output = stream.getvalue()
+    assert "RuntimeError: GET /sync?access_token=***" in output
+    assert "Stack (most recent call last)" in output
+    assert TOKEN not in output
+
+
+def test_filter_without_secrets_changes_nothing() -> None:
+    logger, stream = make_logger("test.masking.none")
+    logger.info("value %d", 42)
+    assert stream.getvalue() == "INFO value 42\n"
+
+
+def test_secrets_added_after_configuration_are_masked() -> None:
+    logger, stream = make_logger("test.masking.late")
+    logger.info("token %s", TOKEN)
+    add_secret(TOKEN)
+    logger.info("token %s", TOKEN)
+    assert stream.getvalue().splitlines() == [f"INFO token {TOKEN}", "INFO token ***"]
+
+
+def test_overlapping_secrets_are_masked_whole() -> None:
+    add_secret("abcd")
+    add_secret("xxabcdxx")
+    assert mask_secrets("1 xxabcdxx 2 abcd") == "1 *** 2 ***"
+
+
+def test_empty_secret_is_ignored() -> None:
+    add_secret("")
+    assert mask_secrets("rien à masquer") == "rien à masquer"
+
+
+def test_configure_logging(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    before = len(root.handlers)
+    handler = configure_logging("info")
+    configure_logging("INFO")  # idempotent: the first handler is replaced
+    assert len(root.handlers) == before + 1
+    assert handler not in root.handlers
+    assert root.level == logging.INFO
+    assert logging.getLogger("nio").level == logging.WARNING
+    assert logging.getLogger("peewee").level == logging.WARNING
+    installed = root.handlers[-1]
+    assert any(isinstance(f, SecretMaskingFilter) for f in installed.filters)
+    assert installed.formatter is not None
+    assert installed.formatter._fmt == LOG_FORMAT
+
+    add_secret(SECRET)
+    logging.getLogger("bot.sync").warning("bad password %s", SECRET)
+    logging.getLogger("nio.client").info("hidden: nio is limited to WARNING")
+    logging.getLogger("nio.client").warning("shown")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING bot\.sync: bad password \*\*\*", err[0]
+    )
+    assert err[1].endswith(" WARNING nio.client: shown")
