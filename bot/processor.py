@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.context import BotInfo, Context, Repositories
-from bot.domain import IncomingMessage, RoomEvent, SyncBatch
+from bot.domain import IncomingMessage, IncomingReceipt, RoomEvent, SyncBatch
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
 from bot.messenger import Outbox
 from bot.router import PREFIX, CommandRegistry, parse_call
@@ -103,7 +103,8 @@ class EventProcessor:
         posts: list[OutgoingPost] = []
         for handler in handlers:
             outbox = Outbox()
-            ctx = self._context(event, getattr(event, "sender", ""), outbox)
+            who = event.user_id if isinstance(event, IncomingReceipt) else event.sender
+            ctx = self._context(event, who, outbox)
             try:
                 async with self._db.savepoint():
                     await handler(ctx, event)

@@ -24,8 +24,9 @@ Handler = Callable[[Context, A], Awaitable[None]]
 
 def normalize(name: str) -> str:
     """Lower case, accents removed: `Résultats` → `resultats`."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    decomposed = unicodedata.normalize("NFKD", name)
+    # Lower case after decomposing too: NFKD turns "𝐀" into a capital "A".
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def no_arguments(text: str) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.errors import HomeserverUnreachable, MatrixError, RateLimited
+from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
 from bot.storage.database import Database
 from bot.storage.posts import Post, PostsRepository
 
@@ -116,9 +116,10 @@ class Sender:
             log.info("Rate limited; pausing the queue for %d ms", exc.retry_after_ms)
             self._pacer.hold(exc.retry_after_ms / 1000)
             return
-        except HomeserverUnreachable as exc:
+        except (HomeserverUnreachable, SessionRejected) as exc:
+            # An outage, or a token the sync loop is replacing: the post waits, it is not lost.
             self._backoff = min(MAX_BACKOFF_S, max(1.0, self._backoff * 2))
-            log.warning("Homeserver unreachable (%s); retrying in %.0f s", exc, self._backoff)
+            log.warning("Cannot send now (%s); retrying in %.0f s", exc, self._backoff)
             await self._sleep(self._backoff)
             return
         except MatrixError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,6 +39,14 @@ class Database:
         """Open (creating if needed) and migrate the database at `path`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn.execute("PRAGMA schema_version")
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StorageError(
+                f"Le fichier {path} n’est pas une base de données rupn-bot lisible ({exc}). "
+                "Restaurez-le depuis une sauvegarde."
+            ) from exc
         try:
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA journal_mode = WAL")
@@ -118,17 +127,16 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int | None:
         """Run a write statement; returns the last inserted row id."""
         await self._before_write()
-        async with self._conn.execute(sql, params) as cur:
-            return cur.lastrowid
+        row = await self._conn.execute_insert(sql, params)
+        return int(row[0]) if row and row[0] is not None else None
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         await self._before_write()
         await self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
