@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 LONG_POLL_MS = 30_000
 MAX_BACKOFF_S = 30.0
+EXPIRED_RETRY_S = 600.0
+ACCOUNT_EXPIRED = "ORG_MATRIX_EXPIRED_ACCOUNT"
 
 
 class SyncSource(Protocol):
@@ -75,6 +77,12 @@ class SyncLoop:
                     stop,
                 )
             except (HomeserverUnreachable, RateLimited, MatrixError) as exc:
+                if isinstance(exc, SessionRejected) and exc.errcode == ACCOUNT_EXPIRED:
+                    # Tchap accounts expire after 13 months; logging in again cannot help.
+                    log.error("The bot's account has expired (%s): renew it, the bot will "
+                              "resume by itself", exc.errcode)  # fmt: skip
+                    await _unless_stopped(self._sleep(EXPIRED_RETRY_S), stop)
+                    continue
                 if isinstance(exc, SessionRejected):
                     if relogged:
                         raise

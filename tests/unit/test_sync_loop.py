@@ -1,0 +1,163 @@
+"""SyncLoop against a scripted sync source: invites, outages, token rejection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.context import Repositories
+from bot.domain import Invite, SyncBatch
+from bot.errors import HomeserverUnreachable, SessionRejected
+from bot.processor import EventProcessor, ProcessorSettings
+from bot.router import CommandRegistry
+from bot.storage.database import Database
+from bot.storage.posts import PostsRepository
+from bot.storage.state import StateRepository
+from bot.sync import SyncLoop
+from tests.unit.fakes import FakeBotInfo, fixed_clock
+
+ADMIN = "@rupn:test"
+
+
+class ScriptedSource:
+    """Answers each /sync with the next scripted batch or exception."""
+
+    def __init__(self, script: list[SyncBatch | Exception], stop: asyncio.Event) -> None:
+        self.script = script
+        self.stop = stop
+        self.since: list[str | None] = []
+        self.full_state: list[bool] = []
+        self.joined: list[str] = []
+        self.left: list[str] = []
+        self.relogins = 0
+
+    async def sync(self, since: str | None, *, full_state: bool, timeout_ms: int) -> SyncBatch:
+        self.since.append(since)
+        self.full_state.append(full_state)
+        if not self.script:
+            self.stop.set()
+            await asyncio.sleep(3600)
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    async def join(self, room_id: str) -> None:
+        self.joined.append(room_id)
+
+    async def leave(self, room_id: str) -> None:
+        self.left.append(room_id)
+
+    async def relogin(self) -> None:
+        self.relogins += 1
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.db")
+    yield database
+    await database.close()
+
+
+def _loop(db: Database, source: ScriptedSource, sleeps: list[float]) -> SyncLoop:
+    repos = Repositories(posts=PostsRepository(db))
+    processor = EventProcessor(
+        db,
+        repos,
+        StateRepository(db),
+        CommandRegistry([]),
+        ProcessorSettings(admins=frozenset({ADMIN}), tz=ZoneInfo("Europe/Paris")),
+        fixed_clock(),
+        FakeBotInfo(),
+    )
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    return SyncLoop(
+        source, processor, StateRepository(db), frozenset({ADMIN}),
+        on_posts_queued=lambda: None, sleep=fake_sleep,
+    )  # fmt: skip
+
+
+def _batch(token: str, *invites: Invite, initial: bool = False) -> SyncBatch:
+    return SyncBatch(token, (), invites, initial)
+
+
+async def test_invites_from_admins_only_and_token_saved(db: Database) -> None:
+    stop = asyncio.Event()
+    source = ScriptedSource(
+        [
+            _batch("t1", Invite("!staff:test", ADMIN), Invite("!other:test", "@prof:test"),
+                   initial=True),
+            _batch("t2"),
+        ],
+        stop,
+    )  # fmt: skip
+    await _loop(db, source, []).run(stop)
+    assert source.joined == ["!staff:test"]
+    assert source.left == ["!other:test"]
+    assert source.since == [None, "t1", "t2"]
+    assert await StateRepository(db).sync_token() == "t2"
+
+
+async def test_restart_uses_saved_token_with_full_state(db: Database) -> None:
+    async with db.transaction():
+        await StateRepository(db).save_sync_token("saved")
+    stop = asyncio.Event()
+    source = ScriptedSource([_batch("t3")], stop)
+    await _loop(db, source, []).run(stop)
+    assert source.since[:2] == ["saved", "t3"]
+    assert source.full_state[:2] == [True, False]
+
+
+async def test_outage_backs_off_exponentially_then_resumes(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    stop = asyncio.Event()
+    down = [HomeserverUnreachable("ClientConnectorError") for _ in range(7)]
+    source = ScriptedSource([_batch("t1", initial=True), *down, _batch("t2")], stop)
+    sleeps: list[float] = []
+    with caplog.at_level(logging.INFO, logger="bot.sync"):
+        await _loop(db, source, sleeps).run(stop)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("Homeserver unavailable" in m for m in messages) == 1
+    assert sum("Homeserver reachable again" in m for m in messages) == 1
+    assert await StateRepository(db).sync_token() == "t2"
+
+
+async def test_rejected_token_logs_in_again_once(db: Database) -> None:
+    stop = asyncio.Event()
+    source = ScriptedSource(
+        [SessionRejected("M_UNKNOWN_TOKEN", "gone"), _batch("t1", initial=True)], stop
+    )
+    await _loop(db, source, []).run(stop)
+    assert source.relogins == 1
+
+    stop = asyncio.Event()
+    twice: list[SyncBatch | Exception] = [
+        SessionRejected("M_UNKNOWN_TOKEN", "gone"),
+        SessionRejected("M_UNKNOWN_TOKEN", "x"),
+    ]
+    source = ScriptedSource(twice, stop)
+    with pytest.raises(SessionRejected):
+        await _loop(db, source, []).run(stop)
+
+
+async def test_expired_account_waits_instead_of_logging_in(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    stop = asyncio.Event()
+    expired = SessionRejected("ORG_MATRIX_EXPIRED_ACCOUNT", "expired")
+    source = ScriptedSource([expired, _batch("t1", initial=True)], stop)
+    sleeps: list[float] = []
+    await _loop(db, source, sleeps).run(stop)
+    assert source.relogins == 0
+    assert sleeps == [600.0]
+    assert "account has expired" in caplog.text
