@@ -6,6 +6,8 @@ whether it comes from our own templates, a feed or a user.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -41,6 +43,7 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+@lru_cache(maxsize=512)
 def sanitize_html(html: str) -> str:
     """Keep only the Matrix HTML subset; drop scripts, comments, styles, handlers."""
     return nh3.clean(
@@ -55,6 +58,7 @@ def sanitize_html(html: str) -> str:
     ).strip()
 
 
+@lru_cache(maxsize=512)
 def markdown_to_html(text: str) -> str:
     """Render CommonMark (raw HTML disabled) and sanitise the result."""
     return sanitize_html(_markdown.render(text))
