@@ -1,0 +1,1 @@
+"""Benchmarks of rupn-bot: they print figures and targets, they assert nothing."""
