@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from bot.context import Repositories
+from bot.context import Repositories, Settings
 from bot.dates import format_moment
 from bot.domain import IncomingMessage, IncomingReaction, IncomingReceipt, RoomEvent, SyncBatch
 from bot.formatting import markdown_to_html, sanitize_html
-from bot.processor import EventProcessor, ProcessorSettings
+from bot.processor import EventProcessor
 from bot.router import CommandRegistry, parse_call
 from bot.storage.database import Database
 from bot.storage.posts import PostsRepository
@@ -71,6 +71,12 @@ class StubInfo:
 
     def joined_rooms(self) -> list[str]:
         return list(ROOMS)
+
+    def room_name(self, room_id: str) -> str:
+        return room_id
+
+    def find_room(self, reference: str) -> str | None:
+        return reference if reference in ROOMS else None
 
 
 EventFactory = Callable[[random.Random, int], RoomEvent]
@@ -222,13 +228,13 @@ class RunResult:
 
 async def _open(workdir: Path) -> tuple[Database, EventProcessor]:
     db = await Database.open(workdir / "bench.db")
-    repos = Repositories(posts=PostsRepository(db))
+    repos = Repositories.open(db)
     processor = EventProcessor(
         db,
         repos,
         StateRepository(db),
         CommandRegistry(ROUTERS),
-        ProcessorSettings(admins=frozenset({ADMIN}), tz=ZoneInfo("Europe/Paris")),
+        Settings(admins=frozenset({ADMIN}), tz=ZoneInfo("Europe/Paris")),
         fixed_clock,
         StubInfo(started_at=FIXED_NOW - timedelta(days=3)),
     )

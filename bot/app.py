@@ -5,24 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot.clock import Clock, system_clock
 from bot.config import Config
-from bot.context import Repositories
-from bot.errors import RupnError, SessionRejected, StorageError
+from bot.context import Repositories, Settings
+from bot.errors import (
+    HomeserverUnreachable,
+    MatrixError,
+    RupnError,
+    SessionRejected,
+    StorageError,
+)
 from bot.logging_setup import add_secret
 from bot.matrix import MatrixAdapter
-from bot.processor import EventProcessor, ProcessorSettings
+from bot.processor import EventProcessor
 from bot.router import CommandRegistry
+from bot.scheduler import start_scheduler
 from bot.sender import Pacer, Sender
 from bot.session import load_session
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
+from bot.storage.posts import Post
 from bot.storage.state import StateRepository
 from bot.sync import SyncLoop
+from bot.work import Units
 from handlers import ROUTERS
 
 log = logging.getLogger(__name__)
@@ -42,6 +52,63 @@ class RunningBot:
 
     def joined_rooms(self) -> list[str]:
         return self.adapter.joined_rooms()
+
+    def room_name(self, room_id: str) -> str:
+        return self.adapter.room_name(room_id)
+
+    def find_room(self, reference: str) -> str | None:
+        return self.adapter.find_room(reference)
+
+
+async def _resolve_rooms(adapter: MatrixAdapter, references: Sequence[str]) -> tuple[str, ...]:
+    """Room ids for the configured ids and aliases; unresolvable ones are logged."""
+    resolved: list[str] = []
+    for reference in references:
+        if reference.startswith("!"):
+            resolved.append(reference)
+            continue
+        try:
+            resolved.append(await adapter.resolve_alias(reference))
+        except (MatrixError, HomeserverUnreachable) as exc:
+            log.error("Cannot resolve room alias %s (%s); it is left out", reference, exc)
+    return tuple(dict.fromkeys(resolved))
+
+
+async def _curation_rooms(
+    config: Config, adapter: MatrixAdapter, db: Database, state: StateRepository
+) -> tuple[str, ...]:
+    """The configured curation room, else a direct room with each admin (created once)."""
+    if config.bot.curation_room:
+        return await _resolve_rooms(adapter, [config.bot.curation_room])
+    if not config.feeds:
+        return ()
+    rooms: list[str] = []
+    for admin in config.bot.admins:
+        key = f"direct_room:{admin}"
+        async with db.transaction():
+            room_id = await state.get(key)
+        if room_id is None:
+            try:
+                room_id = await adapter.create_direct_room(admin, "rupn-bot — veille")
+            except (MatrixError, HomeserverUnreachable) as exc:
+                log.error("Cannot open a direct room with %s (%s)", admin, exc)
+                continue
+            async with db.transaction():
+                await state.set(key, room_id)
+        rooms.append(room_id)
+    return tuple(rooms)
+
+
+async def _register_config_feeds(
+    config: Config, db: Database, repos: Repositories, now: datetime
+) -> None:
+    async with db.transaction():
+        for feed in config.feeds:
+            await repos.feeds.upsert(
+                name=feed.name, url=feed.url, include=feed.include, exclude=feed.exclude,
+                auto_publish=feed.auto_publish, origin="config", added_by=None, now=now,
+            )  # fmt: skip
+        await repos.feeds.deactivate_config_feeds_except([f.url for f in config.feeds])
 
 
 async def run_app(
@@ -63,30 +130,44 @@ async def run_app(
         password=config.password_value(),
         timeline_limit=timeline_limit,
     )
+    scheduler: AsyncIOScheduler | None = None
     try:
         await adapter.connect()
         saved = load_session(data_dir)
         if saved:
             add_secret(saved.access_token)
-        repos = Repositories(posts=PostsRepository(db))
+        repos = Repositories.open(db)
         state = StateRepository(db)
-        sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
-        running = RunningBot(clock(), adapter, sender)
-        processor = EventProcessor(
-            db,
-            repos,
-            state,
-            CommandRegistry(ROUTERS),
-            ProcessorSettings(admins=frozenset(config.bot.admins), tz=config.bot.tz),
-            clock,
-            running,
+        registry = CommandRegistry(ROUTERS)
+        await _register_config_feeds(config, db, repos, clock())
+        settings = Settings(
+            admins=frozenset(config.bot.admins),
+            tz=config.bot.tz,
+            broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
+            curation_rooms=await _curation_rooms(config, adapter, db, state),
+            feed_poll_minutes=config.bot.feed_poll_minutes,
         )
+        units_box: list[Units] = []
+
+        async def settled(post: Post) -> None:
+            for hook in registry.settled_hooks:
+                await hook(units_box[0], post)
+
+        sender = Sender(
+            db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second),
+            on_settled=settled,
+        )  # fmt: skip
+        running = RunningBot(clock(), adapter, sender)
+        units = Units(db, repos, settings, running, clock, sender.wake)
+        units_box.append(units)
+        processor = EventProcessor(db, repos, state, registry, settings, clock, running)
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
 
-        def start_sender() -> None:
-            nonlocal sender_task
+        def start_background() -> None:
+            nonlocal sender_task, scheduler
             sender_task = asyncio.create_task(_supervise(sender.run, sender_stop, "sender"))
+            scheduler = start_scheduler(registry.jobs, units, clock())
             running.first_sync.set()
             log.info("Bot ready as %s", config.matrix.user_id)
             if on_ready is not None:
@@ -98,13 +179,15 @@ async def run_app(
             adapter,
             processor,
             state,
-            frozenset(config.bot.admins),
+            settings.admins,
             on_posts_queued=sender.wake,
-            on_first_sync=start_sender,
+            on_first_sync=start_background,
         )
         try:
             await sync.run(stop)
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             if sender_task is not None:
                 try:
                     await asyncio.wait_for(sender.wait_idle(), DRAIN_TIMEOUT_S)

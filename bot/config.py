@@ -91,6 +91,28 @@ def _check_user_id(value: str) -> str:
 UserId = Annotated[str, AfterValidator(_check_user_id)]
 """A Matrix user id such as ``@rupn:example.org``."""
 
+_ROOM_RE = re.compile(r"[!#][^\s:]+:[A-Za-z0-9.\-\[\]:]+")
+
+
+def _check_room(value: str) -> str:
+    if _ROOM_RE.fullmatch(value) is None:
+        raise ValueError(
+            "doit être un identifiant de salon (!abc:serveur) ou une adresse de salon "
+            "(#salle-des-profs:serveur)"
+        )
+    return value
+
+
+RoomRef = Annotated[str, AfterValidator(_check_room)]
+"""A room id (``!abc:server``) or alias (``#name:server``)."""
+
+
+def _check_feed_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("doit être l’adresse web d’un flux RSS ou Atom, commençant par https://")
+    return value
+
 
 class MatrixSettings(BaseModel):
     """The ``[matrix]`` section: which account the bot uses, on which homeserver."""
@@ -171,6 +193,10 @@ class BotSettings(BaseModel):
     timezone: str = "Europe/Paris"
     max_sends_per_second: float = Field(default=1.0, strict=True, gt=0, le=100, allow_inf_nan=False)
 
+    broadcast_rooms: tuple[RoomRef, ...] = ()
+    curation_room: RoomRef | None = None
+    feed_poll_minutes: float = Field(default=30.0, strict=True, ge=0.05, le=1440)
+
     @field_validator("admins")
     @classmethod
     def _deduplicate(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -194,6 +220,18 @@ class BotSettings(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+class FeedSettings(BaseModel):
+    """One ``[[feeds]]`` entry: a news source watched by the bot."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    url: Annotated[str, AfterValidator(_check_feed_url)]
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    auto_publish: bool = False
+
+
 class Config(BaseModel):
     """The whole configuration file."""
 
@@ -202,6 +240,7 @@ class Config(BaseModel):
     matrix: MatrixSettings
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bot: BotSettings
+    feeds: tuple[FeedSettings, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:

@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.messenger import Messenger
+from bot.storage.announcements import AnnouncementsRepository
+from bot.storage.broadcast import BroadcastRoomsRepository
+from bot.storage.database import Database
+from bot.storage.feeds import FeedsRepository
 from bot.storage.posts import PostsRepository
 
 if TYPE_CHECKING:
@@ -24,17 +28,57 @@ class CommandCatalog(Protocol):
 
 
 class BotInfo(Protocol):
-    """Read-only facts about the running bot, for `!statut`."""
+    """Read-only facts about the running bot and the rooms it is in (no network)."""
 
     @property
     def started_at(self) -> datetime: ...
 
     def joined_rooms(self) -> list[str]: ...
 
+    def room_name(self, room_id: str) -> str: ...
+
+    def find_room(self, reference: str) -> str | None:
+        """The joined room with this id or alias (canonical or alternative)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What features need from the configuration, resolved at start-up."""
+
+    admins: frozenset[str]
+    tz: ZoneInfo
+    broadcast_rooms: tuple[str, ...] = ()  # from the config file, as room ids
+    curation_rooms: tuple[str, ...] = ()  # where news proposals go
+    feed_poll_minutes: float = 30.0
+
 
 @dataclass(frozen=True)
 class Repositories:
     posts: PostsRepository
+    broadcast: BroadcastRoomsRepository
+    announcements: AnnouncementsRepository
+    feeds: FeedsRepository
+
+    @classmethod
+    def open(cls, db: Database) -> Repositories:
+        return cls(
+            posts=PostsRepository(db),
+            broadcast=BroadcastRoomsRepository(db),
+            announcements=AnnouncementsRepository(db),
+            feeds=FeedsRepository(db),
+        )
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a scheduled job receives: like Context, without a triggering message."""
+
+    now: datetime
+    messenger: Messenger
+    repos: Repositories
+    settings: Settings
+    info: BotInfo
 
 
 @dataclass(frozen=True)
@@ -43,12 +87,16 @@ class Context:
     room_id: str
     event_id: str
     now: datetime
-    tz: ZoneInfo
     is_admin: bool
     messenger: Messenger
     repos: Repositories
     commands: CommandCatalog
     info: BotInfo
+    settings: Settings
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
 
     def reply(self, text: str, *, markdown: bool = False) -> str:
         """Answer the triggering message in its room, as a reply that mentions the sender."""

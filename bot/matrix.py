@@ -352,3 +352,35 @@ class MatrixAdapter:
     def room_name(self, room_id: str) -> str:
         room = self._client.rooms.get(room_id)
         return str(room.display_name) if room else room_id
+
+    def find_room(self, reference: str) -> str | None:
+        """A joined room by id or canonical alias (no network)."""
+        if reference in self._client.rooms:
+            return reference
+        for room_id, room in self._client.rooms.items():
+            if room.canonical_alias == reference:
+                return str(room_id)
+        return None
+
+    async def resolve_alias(self, alias: str) -> str:
+        response = await _network(self._client.room_resolve_alias(alias))
+        return str(response.room_id)
+
+    async def create_direct_room(self, user_id: str, name: str) -> str:
+        """An encrypted direct room with `user_id` (for news proposals)."""
+        response = await _network(
+            self._client.room_create(
+                name=name,
+                is_direct=True,
+                preset=nio.RoomPreset.trusted_private_chat,
+                invite=[user_id],
+                initial_state=[
+                    {
+                        "type": "m.room.encryption",
+                        "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                    }
+                ],
+            )
+        )
+        return str(response.room_id)

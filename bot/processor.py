@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.context import BotInfo, Context, Repositories
+from bot.context import BotInfo, Context, Repositories, Settings
 from bot.domain import IncomingMessage, IncomingReceipt, RoomEvent, SyncBatch
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
 from bot.messenger import Outbox
@@ -44,12 +42,6 @@ def usage_text(message: str, usage_line: str, example: str) -> str:
     return f"{message}\nUtilisation : {usage_line}\nExemple : {example}"
 
 
-@dataclass(frozen=True)
-class ProcessorSettings:
-    admins: frozenset[str]
-    tz: ZoneInfo
-
-
 class EventProcessor:
     def __init__(
         self,
@@ -57,7 +49,7 @@ class EventProcessor:
         repos: Repositories,
         state: StateRepository,
         registry: CommandRegistry,
-        settings: ProcessorSettings,
+        settings: Settings,
         clock: Clock,
         info: BotInfo,
         event_handlers: Mapping[type, Sequence[EventHandler]] | None = None,
@@ -69,7 +61,9 @@ class EventProcessor:
         self._settings = settings
         self._clock = clock
         self._info = info
-        self._event_handlers = event_handlers or {}
+        self._event_handlers = (
+            event_handlers if event_handlers is not None else registry.event_handlers
+        )
 
     async def process(self, batch: SyncBatch) -> int:
         """Handle the batch and save its sync token; returns how many posts were queued."""
@@ -88,12 +82,12 @@ class EventProcessor:
             room_id=event.room_id,
             event_id=event.event_id,
             now=self._clock(),
-            tz=self._settings.tz,
             is_admin=sender in self._settings.admins,
             messenger=outbox,
             repos=self._repos,
             commands=self._registry,
             info=self._info,
+            settings=self._settings,
         )
 
     async def _handle(self, event: RoomEvent) -> list[OutgoingPost]:

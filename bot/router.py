@@ -13,13 +13,20 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.context import Context
+from bot.context import Context, Settings
+from bot.domain import RoomEvent
 from bot.errors import InvalidArguments
+from bot.scheduler import JobFunction, JobSpec
+from bot.storage.posts import Post
+from bot.work import Units
 
 PREFIX = "!"
 
 A = TypeVar("A")
+E = TypeVar("E", bound=RoomEvent)
 Handler = Callable[[Context, A], Awaitable[None]]
+EventHandler = Callable[[Context, Any], Awaitable[None]]
+SettledHook = Callable[[Units, Post], Awaitable[None]]
 
 
 def normalize(name: str) -> str:
@@ -64,6 +71,34 @@ class Router:
     def __init__(self, feature: str) -> None:
         self.feature = feature
         self.commands: list[Command] = []
+        self.event_handlers: list[tuple[type, EventHandler]] = []
+        self.jobs: list[JobSpec] = []
+        self.settled_hooks: list[SettledHook] = []
+
+    def job(
+        self, name: str, *, every_seconds: Callable[[Settings], float]
+    ) -> Callable[[JobFunction], JobFunction]:
+        """Declare a periodic job (run at start-up, then every few seconds)."""
+
+        def register(run: JobFunction) -> JobFunction:
+            self.jobs.append(JobSpec(name, run, every_seconds))
+            return run
+
+        return register
+
+    def on_post_settled(self, hook: SettledHook) -> SettledHook:
+        """Called after each of the bot's posts is sent or has failed for good."""
+        self.settled_hooks.append(hook)
+        return hook
+
+    def on(self, event_type: type[E]) -> Callable[[EventHandler], EventHandler]:
+        """Subscribe a handler to non-command events (reactions, redactions…)."""
+
+        def register(handler: EventHandler) -> EventHandler:
+            self.event_handlers.append((event_type, handler))
+            return handler
+
+        return register
 
     def command(
         self,
@@ -98,9 +133,15 @@ class CommandRegistry:
     """All routers' commands, looked up by normalised name or alias."""
 
     def __init__(self, routers: Iterable[Router]) -> None:
+        routers = list(routers)
         self._ordered: list[Command] = []
         self._by_name: dict[str, Command] = {}
+        self.event_handlers: dict[type, list[EventHandler]] = {}
+        self.jobs: list[JobSpec] = [job for router in routers for job in router.jobs]
+        self.settled_hooks = [hook for router in routers for hook in router.settled_hooks]
         for router in routers:
+            for event_type, handler in router.event_handlers:
+                self.event_handlers.setdefault(event_type, []).append(handler)
             for command in router.commands:
                 self._ordered.append(command)
                 for name in (command.name, *command.aliases):

@@ -74,6 +74,7 @@ class Sender:
         pacer: Pacer,
         *,
         sleep: Sleep = asyncio.sleep,
+        on_settled: Callable[[Post], Awaitable[None]] | None = None,
     ) -> None:
         self._db = db
         self._posts = posts
@@ -84,6 +85,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._backoff = 0.0
+        self._on_settled = on_settled
         self.rate_limited = 0
 
     def wake(self) -> None:
@@ -132,6 +134,15 @@ class Sender:
         self._backoff = 0.0
         async with self._db.transaction():
             await self._posts.mark_sent(post.id, event_id, self._clock())
+        await self._settled(post)
+
+    async def _settled(self, post: Post) -> None:
+        if self._on_settled is None:
+            return
+        try:
+            await self._on_settled(post)
+        except Exception:
+            log.exception("Hook after post %d failed", post.id)
 
     async def _refused(self, post: Post, errcode: str) -> None:
         transient = errcode in TRANSIENT_ERRCODES or errcode == "M_UNEXPECTED"
@@ -147,6 +158,7 @@ class Sender:
             await self._sleep(min(MAX_BACKOFF_S, 2.0 ** (post.attempts + 1)))
         else:
             log.error("Post %d to %s failed for good: %s", post.id, post.room_id, errcode)
+            await self._settled(post)
 
     async def _send(self, post: Post) -> str:
         target = post.target_event_id

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -23,6 +23,7 @@ from bot.storage.migrations import MIGRATIONS, Migration
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 class Database:
@@ -130,6 +131,12 @@ class Database:
         row = await self._conn.execute_insert(sql, params)
         return int(row[0]) if row and row[0] is not None else None
 
+    async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        """Run a write statement with a RETURNING clause; None if it wrote nothing."""
+        await self._before_write()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         await self._before_write()
         await self._conn.executemany(sql, rows)
@@ -140,3 +147,10 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
+
+
+def required(value: T | None, what: str) -> T:
+    """A row that must exist (just written, or NOT NULL): fail loudly if not."""
+    if value is None:
+        raise StorageError(f"missing {what}")
+    return value

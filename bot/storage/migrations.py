@@ -56,4 +56,77 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX posts_ref ON posts (ref_type, ref_id)",
         ),
     ),
+    Migration(
+        "diffusion rooms, announcements, news feeds and their entries",
+        (
+            """
+            CREATE TABLE broadcast_rooms (
+                room_id   TEXT PRIMARY KEY,
+                added_by  TEXT NOT NULL,
+                added_at  TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE feeds (
+                id                INTEGER PRIMARY KEY AUTOINCREMENT,
+                name              TEXT NOT NULL,
+                url               TEXT NOT NULL UNIQUE,
+                include_words     TEXT NOT NULL DEFAULT '[]',
+                exclude_words     TEXT NOT NULL DEFAULT '[]',
+                auto_publish      INTEGER NOT NULL DEFAULT 0,
+                origin            TEXT NOT NULL CHECK (origin IN ('config', 'chat')),
+                active            INTEGER NOT NULL DEFAULT 1,
+                etag              TEXT,
+                last_modified     TEXT,
+                failures          INTEGER NOT NULL DEFAULT 0,
+                failing_notified  INTEGER NOT NULL DEFAULT 0,
+                last_error        TEXT,
+                next_fetch_at     TEXT,
+                last_success_at   TEXT,
+                primed            INTEGER NOT NULL DEFAULT 0,
+                added_by          TEXT,
+                added_at          TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE feed_entries (
+                id            INTEGER PRIMARY KEY AUTOINCREMENT,
+                feed_id       INTEGER NOT NULL REFERENCES feeds (id),
+                entry_key     TEXT NOT NULL,
+                title         TEXT NOT NULL,
+                link          TEXT,
+                published     TEXT,
+                summary_html  TEXT NOT NULL,
+                summary_text  TEXT NOT NULL,
+                status        TEXT NOT NULL
+                              CHECK (status IN ('seen', 'filtered', 'proposed', 'published',
+                                                'ignored')),
+                created_at    TEXT NOT NULL,
+                decided_by    TEXT,
+                decided_at    TEXT,
+                UNIQUE (feed_id, entry_key)
+            )
+            """,
+            """
+            CREATE TABLE announcements (
+                id             INTEGER PRIMARY KEY AUTOINCREMENT,
+                author         TEXT NOT NULL,
+                body           TEXT NOT NULL,
+                html           TEXT,
+                rooms          TEXT NOT NULL,
+                status         TEXT NOT NULL
+                               CHECK (status IN ('scheduled', 'sent', 'withdrawn', 'cancelled')),
+                scheduled_for  TEXT,
+                created_at     TEXT NOT NULL,
+                published_at   TEXT,
+                edited_at      TEXT,
+                entry_id       INTEGER REFERENCES feed_entries (id),
+                request_room   TEXT,
+                request_event  TEXT,
+                confirmed      INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX announcements_due ON announcements (status, scheduled_for)",
+        ),
+    ),
 )

@@ -146,9 +146,19 @@ class FakeBotInfo:
 
     started_at: datetime = START
     rooms: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def joined_rooms(self) -> list[str]:
         return list(self.rooms)
+
+    def room_name(self, room_id: str) -> str:
+        return self.names.get(room_id, room_id)
+
+    def find_room(self, reference: str) -> str | None:
+        if reference in self.rooms:
+            return reference
+        return self.aliases.get(reference)
 
 
 # --- Time --------------------------------------------------------------------------------

@@ -6,12 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.context import BotInfo, Context, Repositories
+from bot.context import BotInfo, Context, Repositories, Settings
 from bot.errors import NotFound
 from bot.messenger import Messenger
 from bot.router import CommandRegistry
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
 from handlers import ROUTERS, help, status
 from tests.unit.fakes import START, FakeBotInfo, FakeMessenger, SentMessage
 
@@ -25,12 +24,12 @@ def context(db: Database, messenger: FakeMessenger, info: FakeBotInfo, *, admin:
         room_id=ROOM,
         event_id="$commande",
         now=START,
-        tz=ZoneInfo("Europe/Paris"),
         is_admin=admin,
         messenger=messenger,
-        repos=Repositories(posts=PostsRepository(db)),
+        repos=Repositories.open(db),
         commands=CommandRegistry(ROUTERS),
         info=info,
+        settings=Settings(admins=frozenset({ADMIN}), tz=ZoneInfo("Europe/Paris")),
     )
 
 

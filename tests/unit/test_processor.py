@@ -6,17 +6,17 @@ import itertools
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.context import Context, Repositories
+from bot.context import Context, Repositories, Settings
 from bot.domain import IncomingMessage, IncomingReaction, RoomEvent, SyncBatch
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, NotFound, UserError
-from bot.processor import EventHandler, EventProcessor, ProcessorSettings
+from bot.processor import EventHandler, EventProcessor
 from bot.router import CommandRegistry, Router, no_arguments
 from bot.storage.database import Database
 from bot.storage.posts import OutgoingPost, PostsRepository
@@ -97,10 +97,10 @@ def make_processor(
 ) -> EventProcessor:
     return EventProcessor(
         db,
-        Repositories(posts=posts or PostsRepository(db)),
+        replace(Repositories.open(db), posts=posts) if posts else Repositories.open(db),
         state or StateRepository(db),
         CommandRegistry(routers),
-        ProcessorSettings(admins=frozenset({ADMIN}), tz=PARIS),
+        Settings(admins=frozenset({ADMIN}), tz=PARIS),
         FakeClock(),
         info or FakeBotInfo(rooms=[ROOM]),
         event_handlers,

@@ -43,7 +43,7 @@ async def test_fresh_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "sous" / "dossier" / "rupn-bot.db"
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 1
+        assert await db.schema_version() == len(MIGRATIONS) == 2
     finally:
         await db.close()
     assert _user_version(path) == len(MIGRATIONS)
@@ -81,7 +81,8 @@ async def test_newer_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as info:
         await Database.open(path)
     assert str(info.value) == (
-        "La base de données est en version 7, plus récente que ce programme (version 1). "
+        "La base de données est en version 7, plus récente que ce programme "
+        f"(version {len(MIGRATIONS)}). "
         "Mettez rupn-bot à jour ; ne supprimez pas la base."
     )
     assert _user_version(path) == 7
@@ -101,7 +102,7 @@ async def test_later_migrations_apply_in_order(tmp_path: Path) -> None:
     extra = Migration("table des sondages", ("CREATE TABLE polls (id INTEGER PRIMARY KEY)",))
     db = await Database.open(path, (*MIGRATIONS, extra))
     try:
-        assert await db.schema_version() == 2
+        assert await db.schema_version() == len(MIGRATIONS) + 1
     finally:
         await db.close()
     assert "polls" in _tables(path)
@@ -112,7 +113,7 @@ async def test_failed_migration_rolls_back_entirely(tmp_path: Path) -> None:
     broken = Migration("cassée", ("CREATE TABLE half (x INTEGER)", "CREATE TABLE oops ("))
     with pytest.raises(sqlite3.OperationalError):
         await Database.open(path, (*MIGRATIONS, broken))
-    assert _user_version(path) == 1
+    assert _user_version(path) == len(MIGRATIONS)
     assert "half" not in _tables(path)
 
 

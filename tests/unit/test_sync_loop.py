@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.context import Repositories
+from bot.context import Repositories, Settings
 from bot.domain import Invite, SyncBatch
 from bot.errors import HomeserverUnreachable, SessionRejected
-from bot.processor import EventProcessor, ProcessorSettings
+from bot.processor import EventProcessor
 from bot.router import CommandRegistry
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
 from bot.storage.state import StateRepository
 from bot.sync import SyncLoop
 from tests.unit.fakes import FakeBotInfo, fixed_clock
@@ -65,13 +64,13 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def _loop(db: Database, source: ScriptedSource, sleeps: list[float]) -> SyncLoop:
-    repos = Repositories(posts=PostsRepository(db))
+    repos = Repositories.open(db)
     processor = EventProcessor(
         db,
         repos,
         StateRepository(db),
         CommandRegistry([]),
-        ProcessorSettings(admins=frozenset({ADMIN}), tz=ZoneInfo("Europe/Paris")),
+        Settings(admins=frozenset({ADMIN}), tz=ZoneInfo("Europe/Paris")),
         fixed_clock(),
         FakeBotInfo(),
     )

@@ -1,0 +1,152 @@
+"""Announcements: what the RUPN broadcast, where, and when (table `announcements`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import aiosqlite
+
+from bot.storage.database import Database, required
+
+Status = Literal["scheduled", "sent", "withdrawn", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    id: int
+    author: str
+    body: str
+    html: str | None
+    rooms: tuple[str, ...]
+    status: Status
+    scheduled_for: datetime | None
+    created_at: datetime
+    published_at: datetime | None
+    edited_at: datetime | None
+    entry_id: int | None
+    request_room: str | None
+    request_event: str | None
+    confirmed: bool
+
+
+_COLUMNS = (
+    "id, author, body, html, rooms, status, scheduled_for, created_at, published_at, "
+    "edited_at, entry_id, request_room, request_event, confirmed"
+)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _to_announcement(row: aiosqlite.Row) -> Announcement:
+    return Announcement(
+        id=row[0],
+        author=row[1],
+        body=row[2],
+        html=row[3],
+        rooms=tuple(json.loads(row[4])),
+        status=row[5],
+        scheduled_for=_dt(row[6]),
+        created_at=required(_dt(row[7]), "announcement creation date"),
+        published_at=_dt(row[8]),
+        edited_at=_dt(row[9]),
+        entry_id=row[10],
+        request_room=row[11],
+        request_event=row[12],
+        confirmed=bool(row[13]),
+    )
+
+
+class AnnouncementsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        author: str,
+        body: str,
+        html: str | None,
+        rooms: tuple[str, ...],
+        now: datetime,
+        scheduled_for: datetime | None = None,
+        entry_id: int | None = None,
+        request_room: str | None = None,
+        request_event: str | None = None,
+    ) -> Announcement:
+        new_id = await self._db.execute(
+            "INSERT INTO announcements (author, body, html, rooms, status, scheduled_for,"
+            " created_at, entry_id, request_room, request_event)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                author,
+                body,
+                html,
+                json.dumps(list(rooms)),
+                "scheduled" if scheduled_for else "sent",
+                scheduled_for.isoformat() if scheduled_for else None,
+                now.isoformat(),
+                entry_id,
+                request_room,
+                request_event,
+            ),
+        )
+        if not scheduled_for:
+            await self.mark_published(int(new_id or 0), now)
+        return required(await self.get(int(new_id or 0)), "new announcement")
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM announcements WHERE id = ?",  # noqa: S608 - constant columns
+            (announcement_id,),
+        )
+        return _to_announcement(row) if row else None
+
+    async def due(self, now: datetime) -> list[Announcement]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM announcements"  # noqa: S608 - constant columns
+            " WHERE status = 'scheduled' AND scheduled_for <= ? ORDER BY scheduled_for, id",
+            (now.isoformat(),),
+        )
+        return [_to_announcement(r) for r in rows]
+
+    async def recent(self, limit: int = 10) -> list[Announcement]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM announcements"  # noqa: S608 - constant columns
+            " ORDER BY CASE status WHEN 'scheduled' THEN 0 ELSE 1 END, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_to_announcement(r) for r in rows]
+
+    async def mark_published(self, announcement_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE announcements SET status = 'sent', published_at = ? WHERE id = ?",
+            (now.isoformat(), announcement_id),
+        )
+
+    async def set_status(self, announcement_id: int, status: Status) -> None:
+        await self._db.execute(
+            "UPDATE announcements SET status = ? WHERE id = ?", (status, announcement_id)
+        )
+
+    async def edit(self, announcement_id: int, body: str, html: str | None, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE announcements SET body = ?, html = ?, edited_at = ? WHERE id = ?",
+            (body, html, now.isoformat(), announcement_id),
+        )
+
+    async def mark_confirmed(self, announcement_id: int) -> bool:
+        """Returns True only the first time (the confirmation is sent once)."""
+        row = await self._db.fetchone(
+            "SELECT confirmed FROM announcements WHERE id = ?", (announcement_id,)
+        )
+        if not row or row[0]:
+            return False
+        await self._db.execute(
+            "UPDATE announcements SET confirmed = 1 WHERE id = ?", (announcement_id,)
+        )
+        return True

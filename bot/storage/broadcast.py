@@ -1,0 +1,34 @@
+"""Diffusion rooms added in chat (table `broadcast_rooms`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.storage.database import Database
+
+
+class BroadcastRoomsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, room_id: str, added_by: str, now: datetime) -> bool:
+        """Returns False if the room was already there."""
+        row = await self._db.fetchone("SELECT 1 FROM broadcast_rooms WHERE room_id = ?", (room_id,))
+        if row:
+            return False
+        await self._db.execute(
+            "INSERT INTO broadcast_rooms (room_id, added_by, added_at) VALUES (?, ?, ?)",
+            (room_id, added_by, now.isoformat()),
+        )
+        return True
+
+    async def remove(self, room_id: str) -> bool:
+        row = await self._db.fetchone("SELECT 1 FROM broadcast_rooms WHERE room_id = ?", (room_id,))
+        if not row:
+            return False
+        await self._db.execute("DELETE FROM broadcast_rooms WHERE room_id = ?", (room_id,))
+        return True
+
+    async def list(self) -> list[str]:
+        rows = await self._db.fetchall("SELECT room_id FROM broadcast_rooms ORDER BY added_at")
+        return [str(r[0]) for r in rows]

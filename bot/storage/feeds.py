@@ -1,0 +1,261 @@
+"""News feeds and the entries seen in them (tables `feeds`, `feed_entries`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import aiosqlite
+
+from bot.storage.database import Database, required
+
+EntryStatus = Literal["seen", "filtered", "proposed", "published", "ignored"]
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    name: str
+    url: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    auto_publish: bool
+    origin: Literal["config", "chat"]
+    active: bool
+    etag: str | None
+    last_modified: str | None
+    failures: int
+    failing_notified: bool
+    last_error: str | None
+    next_fetch_at: datetime | None
+    last_success_at: datetime | None
+    primed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: int
+    feed_id: int
+    entry_key: str
+    title: str
+    link: str | None
+    published: datetime | None
+    summary_html: str
+    summary_text: str
+    status: EntryStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    entry_key: str
+    title: str
+    link: str | None
+    published: datetime | None
+    summary_html: str
+    summary_text: str
+
+
+_FEED_COLUMNS = (
+    "id, name, url, include_words, exclude_words, auto_publish, origin, active, etag, "
+    "last_modified, failures, failing_notified, last_error, next_fetch_at, last_success_at, primed"
+)
+_ENTRY_COLUMNS = (
+    "id, feed_id, entry_key, title, link, published, summary_html, summary_text, status"
+)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _to_feed(row: aiosqlite.Row) -> Feed:
+    return Feed(
+        id=row[0],
+        name=row[1],
+        url=row[2],
+        include=tuple(json.loads(row[3])),
+        exclude=tuple(json.loads(row[4])),
+        auto_publish=bool(row[5]),
+        origin=row[6],
+        active=bool(row[7]),
+        etag=row[8],
+        last_modified=row[9],
+        failures=row[10],
+        failing_notified=bool(row[11]),
+        last_error=row[12],
+        next_fetch_at=_dt(row[13]),
+        last_success_at=_dt(row[14]),
+        primed=bool(row[15]),
+    )
+
+
+def _to_entry(row: aiosqlite.Row) -> StoredEntry:
+    return StoredEntry(
+        id=row[0],
+        feed_id=row[1],
+        entry_key=row[2],
+        title=row[3],
+        link=row[4],
+        published=_dt(row[5]),
+        summary_html=row[6],
+        summary_text=row[7],
+        status=row[8],
+    )
+
+
+class FeedsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def upsert(
+        self,
+        *,
+        name: str,
+        url: str,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        auto_publish: bool = False,
+        origin: Literal["config", "chat"],
+        added_by: str | None,
+        now: datetime,
+    ) -> Feed:
+        """Add a feed, or reactivate and update the one with this URL."""
+        await self._db.execute(
+            "INSERT INTO feeds (name, url, include_words, exclude_words, auto_publish, origin,"
+            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (url) DO UPDATE SET name = excluded.name,"
+            " include_words = excluded.include_words, exclude_words = excluded.exclude_words,"
+            " auto_publish = excluded.auto_publish, origin = excluded.origin, active = 1",
+            (
+                name,
+                url,
+                json.dumps(list(include), ensure_ascii=False),
+                json.dumps(list(exclude), ensure_ascii=False),
+                int(auto_publish),
+                origin,
+                added_by,
+                now.isoformat(),
+            ),
+        )
+        return required(await self.by_url(url), "feed just written")
+
+    async def by_url(self, url: str) -> Feed | None:
+        row = await self._db.fetchone(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE url = ?",  # noqa: S608 - constant columns
+            (url,),
+        )
+        return _to_feed(row) if row else None
+
+    async def get(self, feed_id: int) -> Feed | None:
+        row = await self._db.fetchone(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?",  # noqa: S608 - constant columns
+            (feed_id,),
+        )
+        return _to_feed(row) if row else None
+
+    async def active(self) -> list[Feed]:
+        rows = await self._db.fetchall(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE active = 1 ORDER BY id"  # noqa: S608
+        )
+        return [_to_feed(r) for r in rows]
+
+    async def deactivate(self, feed_id: int) -> None:
+        await self._db.execute("UPDATE feeds SET active = 0 WHERE id = ?", (feed_id,))
+
+    async def deactivate_config_feeds_except(self, urls: Sequence[str]) -> None:
+        """Config feeds removed from the file stop being watched."""
+        placeholders = ",".join("?" * len(urls)) or "NULL"
+        await self._db.execute(
+            "UPDATE feeds SET active = 0 WHERE origin = 'config'"  # noqa: S608 - placeholders only
+            f" AND url NOT IN ({placeholders})",
+            tuple(urls),
+        )
+
+    async def record_success(
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        next_fetch_at: datetime,
+        now: datetime,
+    ) -> None:
+        await self._db.execute(
+            "UPDATE feeds SET etag = ?, last_modified = ?, failures = 0, failing_notified = 0,"
+            " last_error = NULL, next_fetch_at = ?, last_success_at = ?, primed = 1 WHERE id = ?",
+            (etag, last_modified, next_fetch_at.isoformat(), now.isoformat(), feed_id),
+        )
+
+    async def record_failure(
+        self, feed_id: int, *, error: str, next_fetch_at: datetime, notified: bool
+    ) -> None:
+        await self._db.execute(
+            "UPDATE feeds SET failures = failures + 1, last_error = ?, next_fetch_at = ?,"
+            " failing_notified = ? WHERE id = ?",
+            (error, next_fetch_at.isoformat(), int(notified), feed_id),
+        )
+
+    async def add_entries(
+        self, feed_id: int, entries: Sequence[NewEntry], status: EntryStatus, now: datetime
+    ) -> list[StoredEntry]:
+        """Store the entries not seen before; returns only those (deduplicated by key)."""
+        added: list[StoredEntry] = []
+        for entry in entries:
+            row = await self._db.execute_returning(
+                "INSERT INTO feed_entries (feed_id, entry_key, title, link, published,"
+                " summary_html, summary_text, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feed_id, entry_key) DO NOTHING"
+                " RETURNING id",
+                (
+                    feed_id,
+                    entry.entry_key,
+                    entry.title,
+                    entry.link,
+                    _iso(entry.published),
+                    entry.summary_html,
+                    entry.summary_text,
+                    status,
+                    now.isoformat(),
+                ),
+            )
+            if row is not None:
+                stored = await self.entry(int(row[0]))
+                if stored:
+                    added.append(stored)
+        return added
+
+    async def known_keys(self, feed_id: int) -> set[str]:
+        rows = await self._db.fetchall(
+            "SELECT entry_key FROM feed_entries WHERE feed_id = ?", (feed_id,)
+        )
+        return {str(r[0]) for r in rows}
+
+    async def entry(self, entry_id: int) -> StoredEntry | None:
+        row = await self._db.fetchone(
+            f"SELECT {_ENTRY_COLUMNS} FROM feed_entries WHERE id = ?",  # noqa: S608
+            (entry_id,),
+        )
+        return _to_entry(row) if row else None
+
+    async def set_entry_status(
+        self, entry_id: int, status: EntryStatus, decided_by: str | None, now: datetime
+    ) -> None:
+        await self._db.execute(
+            "UPDATE feed_entries SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+            (status, decided_by, now.isoformat(), entry_id),
+        )
+
+    async def proposed(self, limit: int = 20) -> list[StoredEntry]:
+        rows = await self._db.fetchall(
+            f"SELECT {_ENTRY_COLUMNS} FROM feed_entries"  # noqa: S608 - constant columns
+            " WHERE status = 'proposed' ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [_to_entry(r) for r in rows]
