@@ -91,13 +91,14 @@ def _check_user_id(value: str) -> str:
 UserId = Annotated[str, AfterValidator(_check_user_id)]
 """A Matrix user id such as ``@rupn:example.org``."""
 
-_ROOM_RE = re.compile(r"[!#][^\s:]+:[A-Za-z0-9.\-\[\]:]+")
+# Room ids are opaque ("!abc:server", or "!abc" since room version 12); aliases are #name:server.
+_ROOM_RE = re.compile(r"![^\s]+|#[^\s:]+:[A-Za-z0-9.\-\[\]:]+")
 
 
 def _check_room(value: str) -> str:
     if _ROOM_RE.fullmatch(value) is None:
         raise ValueError(
-            "doit être un identifiant de salon (!abc:serveur) ou une adresse de salon "
+            "doit être un identifiant de salon (commençant par « ! ») ou une adresse de salon "
             "(#salle-des-profs:serveur)"
         )
     return value

@@ -10,4 +10,4 @@ from babel.dates import format_datetime
 
 def format_moment(moment: datetime, tz: ZoneInfo) -> str:
     """« dimanche 22 novembre 2026 à 19h42 »."""
-    return format_datetime(moment.astimezone(tz), "EEEE d MMMM y 'à' HH'h'mm", locale="fr_FR")
+    return format_datetime(moment.astimezone(tz), "EEEE d MMMM y 'à' H'h'mm", locale="fr_FR")

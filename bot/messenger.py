@@ -42,6 +42,7 @@ class Messenger(Protocol):
         *,
         kind: str,
         ref: Ref | None = None,
+        relates_to_txn: str | None = None,
     ) -> str: ...
 
     def react(self, room_id: str, event_id: str, key: str, *, kind: str = "reaction") -> str: ...
@@ -120,8 +121,12 @@ class Outbox:
         *,
         kind: str,
         ref: Ref | None = None,
+        relates_to_txn: str | None = None,
     ) -> str:
-        return self._add(room_id, "send", event_type, content, kind, ref)
+        """`relates_to_txn`: the sender puts that post's event id in m.relates_to."""
+        return self._add(
+            room_id, "send", event_type, content, kind, ref, target_txn_id=relates_to_txn
+        )
 
     def react(self, room_id: str, event_id: str, key: str, *, kind: str = "reaction") -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}

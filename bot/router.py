@@ -59,6 +59,7 @@ class Command:
     aliases: tuple[str, ...]
     parse: Callable[[str], Any]
     handler: Callable[[Context, Any], Awaitable[None]]
+    details: str = ""
 
     @property
     def usage_line(self) -> str:
@@ -110,6 +111,7 @@ class Router:
         example: str | None = None,
         admin: bool = False,
         aliases: Sequence[str] = (),
+        details: str = "",
     ) -> Callable[[Handler[A]], Handler[A]]:
         def register(handler: Handler[A]) -> Handler[A]:
             self.commands.append(
@@ -122,6 +124,7 @@ class Router:
                     aliases=tuple(aliases),
                     parse=parse,
                     handler=handler,
+                    details=details,
                 )
             )
             return handler

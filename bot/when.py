@@ -134,7 +134,7 @@ class _Date:
 
 def format_when(moment: datetime, tz: ZoneInfo, *, with_year: bool = False) -> str:
     """« mardi 1 décembre à 12h30 » (« mardi 1 décembre 2026 à 12h30 » with the year)."""
-    pattern = "EEEE d MMMM y 'à' HH'h'mm" if with_year else "EEEE d MMMM 'à' HH'h'mm"
+    pattern = "EEEE d MMMM y 'à' H'h'mm" if with_year else "EEEE d MMMM 'à' H'h'mm"
     return format_datetime(moment.astimezone(tz), pattern, locale="fr_FR")
 
 

@@ -8,8 +8,9 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from devtools.synapse import Account
 
@@ -24,22 +25,34 @@ def write_bot_config(
     admins: Sequence[str],
     data_dir: Path,
     max_sends_per_second: float = 50.0,
+    bot_extra: Mapping[str, Any] | None = None,
+    feeds: Sequence[Mapping[str, Any]] = (),
 ) -> Path:
-    """A config file for a bot account on a throwaway homeserver."""
-    path.write_text(
-        "[matrix]\n"
-        f"homeserver = {json.dumps(homeserver)}\n"
-        f"user_id = {json.dumps(bot.user_id)}\n"
-        f"password = {json.dumps(bot.password)}\n"
-        'device_name = "rupn-bot"\n\n'
-        "[storage]\n"
-        f"data_dir = {json.dumps(str(data_dir))}\n\n"
-        "[bot]\n"
-        f"admins = {json.dumps(list(admins))}\n"
-        'timezone = "Europe/Paris"\n'
-        f"max_sends_per_second = {max_sends_per_second}\n",
-        encoding="utf-8",
-    )
+    """A config file for a bot account on a throwaway homeserver.
+
+    `bot_extra` adds keys to [bot] (e.g. broadcast_rooms); `feeds` adds [[feeds]] blocks.
+    JSON literals are valid TOML for the strings, numbers, booleans and lists used here.
+    """
+    lines = [
+        "[matrix]",
+        f"homeserver = {json.dumps(homeserver)}",
+        f"user_id = {json.dumps(bot.user_id)}",
+        f"password = {json.dumps(bot.password)}",
+        'device_name = "rupn-bot"',
+        "",
+        "[storage]",
+        f"data_dir = {json.dumps(str(data_dir))}",
+        "",
+        "[bot]",
+        f"admins = {json.dumps(list(admins))}",
+        'timezone = "Europe/Paris"',
+        f"max_sends_per_second = {max_sends_per_second}",
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in (bot_extra or {}).items()]
+    for feed in feeds:
+        lines += ["", "[[feeds]]"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in feed.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 

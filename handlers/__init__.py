@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import help, status
+from handlers import announce, broadcast, help, news, status
 
-ROUTERS: tuple[Router, ...] = (help.router, status.router)
+ROUTERS: tuple[Router, ...] = (
+    help.router,
+    announce.router,
+    broadcast.router,
+    news.router,
+    status.router,
+)

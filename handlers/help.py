@@ -25,6 +25,8 @@ def overview(commands: list[Command]) -> str:
 
 def detail(command: Command) -> str:
     lines = [f"**{command.usage_line}**", "", command.summary.capitalize() + "."]
+    if command.details:
+        lines += ["", command.details, ""]
     if command.aliases:
         lines.append("Autres noms : " + ", ".join(PREFIX + a for a in command.aliases) + ".")
     lines.append(f"Exemple : {command.example}")

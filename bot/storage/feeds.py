@@ -33,6 +33,7 @@ class Feed:
     next_fetch_at: datetime | None
     last_success_at: datetime | None
     primed: bool
+    added_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,8 @@ class NewEntry:
 
 _FEED_COLUMNS = (
     "id, name, url, include_words, exclude_words, auto_publish, origin, active, etag, "
-    "last_modified, failures, failing_notified, last_error, next_fetch_at, last_success_at, primed"
+    "last_modified, failures, failing_notified, last_error, next_fetch_at, last_success_at, "
+    "primed, added_by"
 )
 _ENTRY_COLUMNS = (
     "id, feed_id, entry_key, title, link, published, summary_html, summary_text, status"
@@ -93,6 +95,7 @@ def _to_feed(row: aiosqlite.Row) -> Feed:
         next_fetch_at=_dt(row[13]),
         last_success_at=_dt(row[14]),
         primed=bool(row[15]),
+        added_by=row[16],
     )
 
 
@@ -165,6 +168,15 @@ class FeedsRepository:
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE active = 1 ORDER BY id"  # noqa: S608
         )
         return [_to_feed(r) for r in rows]
+
+    async def restart(self, feed_id: int, added_by: str | None) -> None:
+        """Read a re-added feed as if new: due now, not primed, no validators or failures."""
+        await self._db.execute(
+            "UPDATE feeds SET primed = 0, etag = NULL, last_modified = NULL, failures = 0,"
+            " failing_notified = 0, last_error = NULL, next_fetch_at = NULL, added_by = ?"
+            " WHERE id = ?",
+            (added_by, feed_id),
+        )
 
     async def deactivate(self, feed_id: int) -> None:
         await self._db.execute("UPDATE feeds SET active = 0 WHERE id = ?", (feed_id,))

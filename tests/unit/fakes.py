@@ -45,6 +45,7 @@ class SentEvent:
     kind: str = "message"
     ref: Ref | None = None
     txn_id: str = ""
+    relates_to_txn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,12 @@ class FakeMessenger:
         *,
         kind: str,
         ref: Ref | None = None,
+        relates_to_txn: str | None = None,
     ) -> str:
         txn_id = self._txn()
-        self.calls.append(SentEvent(room_id, event_type, dict(content), kind, ref, txn_id))
+        self.calls.append(
+            SentEvent(room_id, event_type, dict(content), kind, ref, txn_id, relates_to_txn)
+        )
         return txn_id
 
     def react(self, room_id: str, event_id: str, key: str, *, kind: str = "reaction") -> str:

@@ -225,7 +225,14 @@ def test_visible_to_hides_admin_commands_and_keeps_order() -> None:
 def test_visible_to_with_real_routers() -> None:
     registry = CommandRegistry(ROUTERS)
     assert [c.name for c in registry.visible_to(False)] == ["aide"]
-    assert [c.name for c in registry.visible_to(True)] == ["aide", "statut"]
+    assert [c.name for c in registry.visible_to(True)] == [
+        "aide",
+        "annonce",
+        "annonces",
+        "diffusion",
+        "veille",
+        "statut",
+    ]
 
 
 def test_command_declaration_defaults() -> None:

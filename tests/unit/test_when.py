@@ -145,12 +145,12 @@ INVALID: list[tuple[str, str]] = [
     ),
     (
         "aujourd'hui 9h30",
-        "Cette date est déjà passée (dimanche 22 novembre 2026 à 09h30). "
+        "Cette date est déjà passée (dimanche 22 novembre 2026 à 9h30). "
         "Exemple : « demain 12h15 ».",
     ),
     (
         "22/11 9h",
-        "Cette date est déjà passée (dimanche 22 novembre 2026 à 09h00). "
+        "Cette date est déjà passée (dimanche 22 novembre 2026 à 9h00). "
         "Exemple : « demain 12h15 ».",
     ),
     (
@@ -234,7 +234,7 @@ def test_now_in_another_zone_is_converted() -> None:
 def test_format_when() -> None:
     assert format_when(at(2026, 12, 1, 12, 30), PARIS) == "mardi 1 décembre à 12h30"
     assert format_when(at(2026, 12, 1, 9, 5), PARIS, with_year=True) == (
-        "mardi 1 décembre 2026 à 09h05"
+        "mardi 1 décembre 2026 à 9h05"
     )
     assert format_when(datetime(2026, 12, 1, 11, 30, tzinfo=UTC), PARIS) == (
         "mardi 1 décembre à 12h30"

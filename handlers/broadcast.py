@@ -1,0 +1,89 @@
+"""`!diffusion`: which rooms receive the announcements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.context import Context
+from bot.errors import InvalidArguments, NotFound, UserError
+from bot.router import Router
+
+router = Router("diffusion")
+
+Action = Literal["ajouter", "retirer", "liste"]
+ACTIONS: tuple[Action, ...] = ("ajouter", "retirer", "liste")
+
+
+@dataclass(frozen=True)
+class DiffusionArgs:
+    action: Action
+    room: str | None
+
+
+def parse_diffusion(text: str) -> DiffusionArgs:
+    words = text.split()
+    if not words or words[0].lower() not in ACTIONS:
+        raise InvalidArguments("Précisez ajouter, retirer ou liste.")
+    action: Action = ACTIONS[ACTIONS.index(words[0].lower())]
+    if len(words) > 2 or (action == "liste" and len(words) > 1):
+        raise InvalidArguments("Un seul salon à la fois, désigné par son adresse (#nom:serveur).")
+    return DiffusionArgs(action, words[1] if len(words) == 2 else None)
+
+
+def _target(ctx: Context, reference: str | None) -> str:
+    if reference is None:
+        return ctx.room_id
+    room_id = ctx.info.find_room(reference)
+    if room_id is None:
+        raise NotFound(
+            f"Le bot n’est pas dans le salon {reference}. Invitez-le d’abord dans ce salon, "
+            "puis tapez !diffusion ajouter depuis ce salon."
+        )
+    return room_id
+
+
+@router.command(
+    "diffusion",
+    summary="choisit les salons qui reçoivent les annonces (par défaut, celui où vous tapez)",
+    usage="ajouter|retirer|liste [salon]",
+    example="!diffusion ajouter",
+    admin=True,
+    parse=parse_diffusion,
+)
+async def diffusion(ctx: Context, args: DiffusionArgs) -> None:
+    if args.action == "liste":
+        await _list(ctx)
+        return
+    room_id = _target(ctx, args.room)
+    name = ctx.info.room_name(room_id)
+    if room_id in ctx.settings.broadcast_rooms:
+        raise UserError(
+            f"Le salon « {name} » est déclaré dans la configuration (bot.broadcast_rooms) : "
+            "il reçoit les annonces tant qu’il y figure. Modifiez le fichier pour le retirer."
+        )
+    if args.action == "ajouter":
+        if await ctx.repos.broadcast.add(room_id, ctx.sender, ctx.now):
+            ctx.reply(f"Le salon « {name} » recevra désormais les annonces.")
+        else:
+            ctx.reply(f"Le salon « {name} » reçoit déjà les annonces.")
+        return
+    if await ctx.repos.broadcast.remove(room_id):
+        ctx.reply(f"Le salon « {name} » ne recevra plus les annonces.")
+    else:
+        ctx.reply(f"Le salon « {name} » ne faisait pas partie des salons de diffusion.")
+
+
+async def _list(ctx: Context) -> None:
+    configured = list(ctx.settings.broadcast_rooms)
+    added = [r for r in await ctx.repos.broadcast.list() if r not in configured]
+    if not configured and not added:
+        ctx.reply(
+            "Aucun salon de diffusion pour l’instant. Tapez !diffusion ajouter dans un salon "
+            "pour qu’il reçoive les annonces."
+        )
+        return
+    lines = ["Salons de diffusion :"]
+    lines += [f"- {ctx.info.room_name(r)} (configuration)" for r in configured]
+    lines += [f"- {ctx.info.room_name(r)}" for r in added]
+    ctx.reply("\n".join(lines))

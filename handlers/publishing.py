@@ -1,0 +1,161 @@
+"""Publishing an announcement to the diffusion rooms, correcting and withdrawing it.
+
+Shared by `!annonce` (handlers/announce.py) and the news watch
+(handlers/news.py). Everything here only records posts in the outbox; the
+sender delivers them, and `confirm_when_delivered` tells the RUPN which
+rooms were reached once every post is settled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.context import JobContext, Repositories, Settings
+from bot.formatting import markdown_to_html, sanitize_html
+from bot.messenger import Messenger, notice_content
+from bot.storage.announcements import Announcement
+from bot.storage.posts import Post
+
+KIND = "announcement"
+EDIT_KIND = "announcement-edit"
+WITHDRAW_KIND = "announcement-withdrawal"
+CONFIRM_KIND = "announcement-confirmation"
+
+
+async def diffusion_rooms(repos: Repositories, settings: Settings) -> list[str]:
+    """The rooms from the config file, then those added with `!diffusion ajouter`."""
+    rooms = list(settings.broadcast_rooms) + await repos.broadcast.list()
+    return list(dict.fromkeys(rooms))
+
+
+def render(markdown_text: str) -> tuple[str, str]:
+    """Plain body and sanitised HTML for a Markdown announcement."""
+    return markdown_text, markdown_to_html(markdown_text)
+
+
+def announcement_content(announcement: Announcement) -> dict[str, Any]:
+    return notice_content(announcement.body, html=announcement.html)
+
+
+def queue_posts(messenger: Messenger, announcement: Announcement) -> None:
+    for room_id in announcement.rooms:
+        messenger.send_event(
+            room_id,
+            "m.room.message",
+            announcement_content(announcement),
+            kind=KIND,
+            ref=(KIND, announcement.id),
+        )
+
+
+async def publish(
+    repos: Repositories,
+    messenger: Messenger,
+    *,
+    author: str,
+    body: str,
+    html: str | None,
+    rooms: list[str],
+    now: datetime,
+    scheduled_for: datetime | None = None,
+    entry_id: int | None = None,
+    request_room: str | None = None,
+    request_event: str | None = None,
+) -> Announcement:
+    """Record the announcement and, unless it is scheduled, queue one post per room."""
+    announcement = await repos.announcements.create(
+        author=author,
+        body=body,
+        html=sanitize_html(html) if html else None,
+        rooms=tuple(rooms),
+        now=now,
+        scheduled_for=scheduled_for,
+        entry_id=entry_id,
+        request_room=request_room,
+        request_event=request_event,
+    )
+    if scheduled_for is None:
+        queue_posts(messenger, announcement)
+    return announcement
+
+
+async def delivered_posts(repos: Repositories, announcement_id: int) -> list[Post]:
+    return [p for p in await repos.posts.by_ref(KIND, announcement_id) if p.kind == KIND]
+
+
+async def edit(
+    repos: Repositories,
+    messenger: Messenger,
+    announcement: Announcement,
+    body: str,
+    html: str | None,
+    now: datetime,
+) -> int:
+    """An m.replace edit of every post of the announcement; returns how many rooms."""
+    await repos.announcements.edit(announcement.id, body, html, now)
+    new = notice_content(body, html=html)
+    posts = [p for p in await delivered_posts(repos, announcement.id) if p.status != "failed"]
+    for post in posts:
+        content = {
+            **notice_content(f"* {body}", html=f"* {html}" if html else None),
+            "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace"},
+        }
+        messenger.send_event(
+            post.room_id,
+            "m.room.message",
+            content,
+            kind=EDIT_KIND,
+            ref=(KIND, announcement.id),
+            relates_to_txn=post.txn_id,
+        )
+    return len(posts)
+
+
+async def withdraw(repos: Repositories, messenger: Messenger, announcement: Announcement) -> int:
+    """Redact every post of the announcement; returns how many rooms."""
+    await repos.announcements.set_status(announcement.id, "withdrawn")
+    posts = [p for p in await delivered_posts(repos, announcement.id) if p.status != "failed"]
+    for post in posts:
+        messenger.redact(
+            post.room_id,
+            txn_id=post.txn_id,
+            reason="Annonce retirée par le référent numérique",
+            kind=WITHDRAW_KIND,
+        )
+    return len(posts)
+
+
+async def confirm_when_delivered(ctx: JobContext, announcement_id: int) -> None:
+    """Once every post of the announcement is settled, tell the RUPN where it went (once)."""
+    announcement = await ctx.repos.announcements.get(announcement_id)
+    if announcement is None or announcement.request_room is None:
+        return
+    posts = await delivered_posts(ctx.repos, announcement_id)
+    if not posts or any(p.status == "pending" for p in posts):
+        return
+    if not await ctx.repos.announcements.mark_confirmed(announcement_id):
+        return
+    sent = [ctx.info.room_name(p.room_id) for p in posts if p.status == "sent"]
+    failed = [ctx.info.room_name(p.room_id) for p in posts if p.status == "failed"]
+    lines = [f"Annonce n° {announcement_id} publiée dans {_rooms(len(sent))} : {', '.join(sent)}."]
+    if not sent:
+        lines = [f"L’annonce n° {announcement_id} n’a pu être publiée dans aucun salon."]
+    if failed:
+        lines.append(
+            f"Échec dans {_rooms(len(failed))} : {', '.join(failed)} "
+            "(le bot en a-t-il été retiré ?)."
+        )
+    ctx.messenger.send(
+        announcement.request_room,
+        "\n".join(lines),
+        reply_to=announcement.request_event,
+        mentions=(announcement.author,),
+        kind=CONFIRM_KIND,
+        ref=(KIND, announcement_id),
+    )
+
+
+def _rooms(count: int) -> str:
+    return "1 salon" if count == 1 else f"{count} salons"

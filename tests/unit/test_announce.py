@@ -1,0 +1,229 @@
+"""`!annonce`, `!annonces` and `!diffusion` with the real database and registry."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.context import Repositories, Settings
+from bot.domain import IncomingMessage, SyncBatch
+from bot.errors import InvalidArguments
+from bot.processor import EventProcessor
+from bot.router import CommandRegistry
+from bot.storage.database import Database
+from bot.storage.state import StateRepository
+from bot.work import Units
+from handlers import ROUTERS, announce
+from handlers.announce import Correct, FromNews, Publish, Withdraw, parse_annonce
+from tests.unit.fakes import START, FakeBotInfo, FakeClock
+
+ADMIN = "@rupn:example.org"
+PROF = "@prof:example.org"
+STAFF = "!staff:example.org"
+VIE = "!vie:example.org"
+BUREAU = "!bureau:example.org"
+PARIS = ZoneInfo("Europe/Paris")
+INFO = FakeBotInfo(
+    rooms=[STAFF, VIE, BUREAU],
+    names={STAFF: "Salle des professeurs", VIE: "Vie scolaire", BUREAU: "Bureau"},
+    aliases={"#vie:example.org": VIE},
+)
+SETTINGS = Settings(admins=frozenset({ADMIN}), tz=PARIS, broadcast_rooms=(STAFF,))
+_ids = itertools.count(1)
+
+
+def processor(db: Database, clock: FakeClock) -> EventProcessor:
+    return EventProcessor(
+        db, Repositories.open(db), StateRepository(db), CommandRegistry(ROUTERS), SETTINGS,
+        clock, INFO,
+    )  # fmt: skip
+
+
+async def posts(db: Database) -> list[dict[str, Any]]:
+    rows = await db.fetchall("SELECT room_id, kind, content, action, txn_id FROM posts ORDER BY id")
+    return [
+        {"room": r[0], "kind": r[1], "content": json.loads(r[2]), "action": r[3], "txn": r[4]}
+        for r in rows
+    ]
+
+
+async def say(
+    db: Database,
+    body: str,
+    *,
+    sender: str = ADMIN,
+    room: str = BUREAU,
+    clock: FakeClock | None = None,
+) -> list[dict[str, Any]]:
+    before = len(await posts(db))
+    message = IncomingMessage(room, f"$m{next(_ids)}", sender, body, START)
+    await processor(db, clock or FakeClock()).process(SyncBatch("t", (message,), (), False))
+    return (await posts(db))[before:]
+
+
+def replies(new: list[dict[str, Any]]) -> list[str]:
+    return [p["content"]["body"] for p in new if p["kind"] == "reply"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bonjour à tous", Publish("Bonjour à tous")),
+        ("Dans le cadre du plan : réunion", Publish("Dans le cadre du plan : réunion")),
+        ("dans #vie:example.org ici : Réunion", Publish("Réunion", ("#vie:example.org", "ici"))),
+        ("veille 12", FromNews(12, None)),
+        ("veille 12 À lire avant lundi", FromNews(12, "À lire avant lundi")),
+        ("corriger 3 Nouveau texte", Correct(3, "Nouveau texte")),
+        ("retirer 3", Withdraw(3)),
+        ("Retirer les tablettes du chariot", Publish("Retirer les tablettes du chariot")),
+        ("programmer lundi 8h | Réunion", Publish("Réunion", (), "lundi 8h")),
+        ("Programmer en Python : atelier", Publish("Programmer en Python : atelier")),
+    ],
+)
+def test_parse_annonce(text: str, expected: object) -> None:
+    assert parse_annonce(text) == expected
+
+
+def test_parse_annonce_refuses_empty_text() -> None:
+    with pytest.raises(InvalidArguments):
+        parse_annonce("   ")
+    with pytest.raises(InvalidArguments):
+        parse_annonce("programmer lundi 8h |  ")
+
+
+@given(st.text())
+def test_parse_annonce_only_raises_invalid_arguments(text: str) -> None:
+    with contextlib.suppress(InvalidArguments):
+        parse_annonce(text)
+
+
+async def test_annonce_reaches_config_and_chat_diffusion_rooms(db: Database) -> None:
+    assert replies(await say(db, "!diffusion ajouter", room=VIE)) == [
+        "Le salon « Vie scolaire » recevra désormais les annonces."
+    ]
+    assert replies(await say(db, "!diffusion ajouter", room=VIE)) == [
+        "Le salon « Vie scolaire » reçoit déjà les annonces."
+    ]
+    new = await say(db, "!annonce **Café** au CDI")
+    assert [(p["room"], p["kind"]) for p in new] == [
+        (STAFF, "announcement"),
+        (VIE, "announcement"),
+    ]
+    content = new[0]["content"]
+    assert content["msgtype"] == "m.notice"
+    assert content["body"] == "**Café** au CDI"
+    assert content["formatted_body"] == "<p><strong>Café</strong> au CDI</p>"
+    assert content["m.mentions"] == {}
+
+
+async def test_non_admin_is_refused_and_nothing_is_posted(db: Database) -> None:
+    new = await say(db, "!annonce Coucou", sender=PROF, room=STAFF)
+    assert len(new) == 1
+    assert new[0]["kind"] == "reply"
+    assert "réservée aux référents numériques" in new[0]["content"]["body"]
+
+
+async def test_config_room_cannot_be_removed_in_chat(db: Database) -> None:
+    assert replies(await say(db, "!diffusion retirer", room=STAFF)) == [
+        "Le salon « Salle des professeurs » est déclaré dans la configuration "
+        "(bot.broadcast_rooms) : il reçoit les annonces tant qu’il y figure. "
+        "Modifiez le fichier pour le retirer."
+    ]
+
+
+async def test_diffusion_list_and_unknown_room(db: Database) -> None:
+    await say(db, "!diffusion ajouter #vie:example.org")
+    assert replies(await say(db, "!diffusion liste")) == [
+        "Salons de diffusion :\n- Salle des professeurs (configuration)\n- Vie scolaire"
+    ]
+    assert replies(await say(db, "!diffusion ajouter #cdi:example.org")) == [
+        "Le bot n’est pas dans le salon #cdi:example.org. Invitez-le d’abord dans ce salon, "
+        "puis tapez !diffusion ajouter depuis ce salon."
+    ]
+    [reply] = replies(await say(db, "!diffusion"))
+    assert reply.startswith("Précisez ajouter, retirer ou liste.\nUtilisation : !diffusion")
+
+
+async def test_named_rooms_only(db: Database) -> None:
+    new = await say(db, "!annonce dans #vie:example.org ici : Réunion")
+    assert [p["room"] for p in new] == [VIE, BUREAU]
+
+
+async def test_correct_and_withdraw_target_each_post(db: Database) -> None:
+    await say(db, "!diffusion ajouter", room=VIE)
+    published = await say(db, "!annonce Texte initial")
+    txns = {p["room"]: p["txn"] for p in published}
+
+    new = await say(db, "!annonce corriger 1 Texte *corrigé*")
+    edits = [p for p in new if p["kind"] == "announcement-edit"]
+    assert [e["room"] for e in edits] == [STAFF, VIE]
+    edit = edits[0]["content"]
+    assert edit["body"] == "* Texte *corrigé*"
+    assert edit["m.new_content"]["body"] == "Texte *corrigé*"
+    assert edit["m.new_content"]["formatted_body"] == "<p>Texte <em>corrigé</em></p>"
+    assert edit["m.relates_to"] == {"rel_type": "m.replace"}  # event id filled in when sent
+    rows = await db.fetchall("SELECT target_txn_id FROM posts WHERE kind = 'announcement-edit'")
+    assert [r[0] for r in rows] == [txns[STAFF], txns[VIE]]
+    assert replies(new) == ["Annonce n° 1 corrigée dans 2 salon(s)."]
+
+    new = await say(db, "!annonce retirer 1")
+    assert [(p["room"], p["action"]) for p in new if p["kind"] == "announcement-withdrawal"] == [
+        (STAFF, "redact"),
+        (VIE, "redact"),
+    ]
+    assert replies(new) == ["Annonce n° 1 retirée de 2 salon(s)."]
+    assert replies(await say(db, "!annonce retirer 1")) == ["L’annonce n° 1 est déjà retirée."]
+    assert replies(await say(db, "!annonce corriger 9 Texte")) == [
+        "Aucune annonce n° 9. Tapez !annonces pour voir leurs numéros."
+    ]
+
+
+async def test_scheduled_announcement_is_published_when_due(db: Database) -> None:
+    clock = FakeClock(START)  # Sunday 22 November 2026, 18:42 UTC
+    new = await say(db, "!annonce programmer lundi 8h | Réunion **ENT**", clock=clock)
+    assert replies(new) == [
+        "Annonce n° 1 programmée pour le lundi 23 novembre à 8h00, dans 1 salon(s) : "
+        "Salle des professeurs. Pour l’annuler : !annonce retirer 1."
+    ]
+    assert [p for p in new if p["kind"] == "announcement"] == []
+    units = Units(db, Repositories.open(db), SETTINGS, INFO, clock, lambda: None)
+
+    await announce.publish_due(units)
+    assert [p for p in await posts(db) if p["kind"] == "announcement"] == []
+
+    clock.now = START + timedelta(hours=14)  # Monday 23 November, 9:42 in Paris: due
+    await announce.publish_due(units)
+    await announce.publish_due(units)  # a second tick publishes nothing more
+    published = [p for p in await posts(db) if p["kind"] == "announcement"]
+    assert [p["room"] for p in published] == [STAFF]
+    listing = replies(await say(db, "!annonces", clock=clock))
+    assert listing == ["Annonces :\n- n° 1 (publiée, 1 salon(s)) : Réunion **ENT**"]
+
+
+async def test_scheduling_in_the_past_is_explained(db: Database) -> None:
+    [reply] = replies(await say(db, "!annonce programmer 3/11/2026 8h | Trop tard"))
+    assert reply == (
+        "Cette date est déjà passée (mardi 3 novembre 2026 à 8h00). Exemple : « demain 12h15 »."
+    )
+
+
+async def test_no_diffusion_room(db: Database) -> None:
+    lonely = Settings(admins=frozenset({ADMIN}), tz=PARIS)
+    message = IncomingMessage(BUREAU, "$x", ADMIN, "!annonce Bonjour", START)
+    proc = EventProcessor(
+        db, Repositories.open(db), StateRepository(db), CommandRegistry(ROUTERS), lonely,
+        FakeClock(), INFO,
+    )  # fmt: skip
+    await proc.process(SyncBatch("t", (message,), (), False))
+    assert replies(await posts(db)) == [
+        "Aucun salon de diffusion : tapez !diffusion ajouter dans chaque salon qui doit recevoir "
+        "les annonces, ou nommez les salons : !annonce dans #salon:serveur : texte"
+    ]
