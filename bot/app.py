@@ -29,6 +29,7 @@ from bot.scheduler import start_scheduler
 from bot.sender import Pacer, Sender
 from bot.session import load_session
 from bot.storage.database import Database
+from bot.storage.feeds import FeedsRepository
 from bot.storage.posts import Post
 from bot.storage.state import StateRepository
 from bot.sync import SyncLoop
@@ -80,8 +81,10 @@ async def _curation_rooms(
     """The configured curation room, else a direct room with each admin (created once)."""
     if config.bot.curation_room:
         return await _resolve_rooms(adapter, [config.bot.curation_room])
-    if not config.feeds:
-        return ()
+    async with db.transaction():
+        watching = bool(await FeedsRepository(db).active())
+    if not watching:
+        return ()  # no news watch: no reason to open rooms with the admins
     rooms: list[str] = []
     for admin in config.bot.admins:
         key = f"direct_room:{admin}"

@@ -531,3 +531,39 @@ def test_config_model_can_be_built_directly() -> None:
     assert config.matrix.homeserver == "https://m.example.org"
     assert config.storage.data_dir == Path("data")
     assert config.tz == ZoneInfo("Indian/Reunion")
+
+
+# --------------------------------------------------------------------------- news and diffusion
+
+
+def test_broadcast_rooms_curation_and_feeds(tmp_path: Path) -> None:
+    text = VALID + (
+        'broadcast_rooms = ["!opaqueRoomIdV12", "!abc:example.org", "#salle-profs:example.org"]\n'
+        'curation_room = "!bureau:example.org"\n'
+        "feed_poll_minutes = 15\n"
+        "\n[[feeds]]\n"
+        'name = "SRANE"\n'
+        'url = "https://srane.ac-exemple.fr/spip.php?page=backend"\n'
+        'include = ["atelier"]\n'
+        "auto_publish = true\n"
+    )
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.bot.broadcast_rooms == (
+        "!opaqueRoomIdV12",
+        "!abc:example.org",
+        "#salle-profs:example.org",
+    )
+    assert config.bot.curation_room == "!bureau:example.org"
+    assert config.bot.feed_poll_minutes == 15
+    [feed] = config.feeds
+    assert (feed.name, feed.include, feed.auto_publish) == ("SRANE", ("atelier",), True)
+
+
+def test_bad_room_and_feed_url_are_explained(tmp_path: Path) -> None:
+    text = VALID + (
+        'broadcast_rooms = ["salle des profs"]\n'
+        '\n[[feeds]]\nname = "SRANE"\nurl = "ftp://srane.ac-exemple.fr/flux"\n'
+    )
+    message = problems_of(write(tmp_path, text))
+    assert "bot.broadcast_rooms[0] : doit être un identifiant de salon" in message
+    assert "feeds[0].url : doit être l’adresse web d’un flux RSS ou Atom" in message
