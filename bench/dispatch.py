@@ -78,6 +78,9 @@ class StubInfo:
     def find_room(self, reference: str) -> str | None:
         return reference if reference in ROOMS else None
 
+    def member_ids(self, room_id: str) -> list[str]:
+        return []
+
 
 EventFactory = Callable[[random.Random, int], RoomEvent]
 

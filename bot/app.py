@@ -60,6 +60,9 @@ class RunningBot:
     def find_room(self, reference: str) -> str | None:
         return self.adapter.find_room(reference)
 
+    def member_ids(self, room_id: str) -> list[str]:
+        return self.adapter.member_ids(room_id)
+
 
 async def _resolve_rooms(adapter: MatrixAdapter, references: Sequence[str]) -> tuple[str, ...]:
     """Room ids for the configured ids and aliases; unresolvable ones are logged."""

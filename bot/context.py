@@ -13,6 +13,7 @@ from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
 from bot.storage.feeds import FeedsRepository
+from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
 
 if TYPE_CHECKING:
@@ -41,6 +42,10 @@ class BotInfo(Protocol):
         """The joined room with this id or alias (canonical or alternative)."""
         ...
 
+    def member_ids(self, room_id: str) -> list[str]:
+        """Joined (and invited) members of the room, the bot included."""
+        ...
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -59,6 +64,7 @@ class Repositories:
     broadcast: BroadcastRoomsRepository
     announcements: AnnouncementsRepository
     feeds: FeedsRepository
+    polls: PollsRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -67,6 +73,7 @@ class Repositories:
             broadcast=BroadcastRoomsRepository(db),
             announcements=AnnouncementsRepository(db),
             feeds=FeedsRepository(db),
+            polls=PollsRepository(db),
         )
 
 

@@ -9,6 +9,7 @@ become `HomeserverUnreachable` in `_network`, nowhere else.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
@@ -335,6 +336,24 @@ class MatrixAdapter:
         except (nio.LocalProtocolError, nio.SendRetryError) as exc:
             raise MatrixError("M_LOCAL", type(exc).__name__) from exc
         return str(response.event_id)
+
+    async def upload_file(
+        self, room_id: str, data: bytes, mimetype: str, filename: str
+    ) -> dict[str, Any]:
+        """Upload to the media repository, encrypted if the room is; returns the content keys."""
+        room = self._client.rooms.get(room_id)
+        encrypt = bool(room and room.encrypted)
+        try:
+            response, keys = await self._client.upload(
+                io.BytesIO(data), content_type=mimetype, filename=filename, encrypt=encrypt,
+                filesize=len(data),
+            )  # fmt: skip
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise HomeserverUnreachable(type(exc).__name__) from exc
+        uri = str(_check(response).content_uri)
+        if not encrypt or keys is None:
+            return {"url": uri}
+        return {"file": {**keys, "url": uri, "mimetype": mimetype}}
 
     async def redact(self, room_id: str, event_id: str, txn_id: str, reason: str | None) -> str:
         response = await _network(

@@ -9,12 +9,16 @@ Each call returns the post's transaction id, a stable handle on the post
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.formatting import markdown_to_html, sanitize_html
 from bot.storage.posts import OutgoingPost
+
+UPLOAD_KEY = "rupn.upload"
+"""Content key holding a file to upload before sending; never sent as such."""
 
 Ref = tuple[str, int]
 """What a post belongs to: ("announcement", 3), ("poll", 12)…"""
@@ -46,6 +50,17 @@ class Messenger(Protocol):
     ) -> str: ...
 
     def react(self, room_id: str, event_id: str, key: str, *, kind: str = "reaction") -> str: ...
+
+    def send_file(
+        self,
+        room_id: str,
+        filename: str,
+        data: bytes,
+        mimetype: str,
+        *,
+        kind: str,
+        ref: Ref | None = None,
+    ) -> str: ...
 
     def redact(
         self,
@@ -127,6 +142,27 @@ class Outbox:
         return self._add(
             room_id, "send", event_type, content, kind, ref, target_txn_id=relates_to_txn
         )
+
+    def send_file(
+        self,
+        room_id: str,
+        filename: str,
+        data: bytes,
+        mimetype: str,
+        *,
+        kind: str,
+        ref: Ref | None = None,
+    ) -> str:
+        """An m.file; the sender uploads `data` (encrypted in encrypted rooms) just before."""
+        content = {
+            "msgtype": "m.file",
+            "body": filename,
+            "filename": filename,
+            "info": {"mimetype": mimetype, "size": len(data)},
+            "m.mentions": {},
+            UPLOAD_KEY: {"data": base64.b64encode(data).decode("ascii"), "mimetype": mimetype},
+        }
+        return self._add(room_id, "send", "m.room.message", content, kind, ref)
 
     def react(self, room_id: str, event_id: str, key: str, *, kind: str = "reaction") -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}

@@ -91,8 +91,9 @@ class EventProcessor:
         )
 
     async def _handle(self, event: RoomEvent) -> list[OutgoingPost]:
-        if isinstance(event, IncomingMessage):
+        if isinstance(event, IncomingMessage) and parse_call(event.body) is not None:
             return await self._handle_message(event)
+        # Plain messages (e.g. a reply "2" to a poll) and other events go to subscribers.
         handlers = self._event_handlers.get(type(event), ())
         posts: list[OutgoingPost] = []
         for handler in handlers:

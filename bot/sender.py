@@ -10,6 +10,7 @@ and restarts, so the homeserver never stores it twice.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
+from bot.messenger import UPLOAD_KEY
 from bot.storage.database import Database
 from bot.storage.posts import Post, PostsRepository
 
@@ -36,6 +38,10 @@ class Transport(Protocol):
     ) -> str: ...
 
     async def redact(self, room_id: str, event_id: str, txn_id: str, reason: str | None) -> str: ...
+
+    async def upload_file(
+        self, room_id: str, data: bytes, mimetype: str, filename: str
+    ) -> dict[str, Any]: ...
 
 
 class Pacer:
@@ -160,6 +166,15 @@ class Sender:
             log.error("Post %d to %s failed for good: %s", post.id, post.room_id, errcode)
             await self._settled(post)
 
+    async def _upload(self, room_id: str, content: dict[str, Any]) -> dict[str, Any]:
+        """Upload the file the post carries; the post's content gets its (mxc) location."""
+        upload = content[UPLOAD_KEY]
+        data = base64.b64decode(upload["data"])
+        location = await self._transport.upload_file(
+            room_id, data, upload["mimetype"], str(content.get("body", "fichier"))
+        )
+        return {**{k: v for k, v in content.items() if k != UPLOAD_KEY}, **location}
+
     async def _send(self, post: Post) -> str:
         target = post.target_event_id
         if post.target_txn_id is not None:
@@ -174,6 +189,8 @@ class Sender:
                 post.room_id, target, post.txn_id, post.content.get("reason")
             )
         content = post.content
+        if UPLOAD_KEY in content:
+            content = await self._upload(post.room_id, content)
         if target is not None and post.target_txn_id is not None:
             content = {
                 **content,

@@ -129,4 +129,45 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX announcements_due ON announcements (status, scheduled_for)",
         ),
     ),
+    Migration(
+        "polls and their responses",
+        (
+            """
+            CREATE TABLE polls (
+                id              INTEGER PRIMARY KEY AUTOINCREMENT,
+                room_id         TEXT NOT NULL,
+                creator         TEXT NOT NULL,
+                question        TEXT NOT NULL,
+                answers         TEXT NOT NULL,
+                max_selections  INTEGER NOT NULL,
+                anonymous       INTEGER NOT NULL DEFAULT 0,
+                template        TEXT,
+                deadline        TEXT,
+                reminder_at     TEXT,
+                reminded        INTEGER NOT NULL DEFAULT 0,
+                status          TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+                created_at      TEXT NOT NULL,
+                closed_at       TEXT,
+                closed_by       TEXT,
+                start_txn       TEXT,
+                final_results   TEXT
+            )
+            """,
+            # An anonymous poll's responses are deleted when it closes; only the
+            # frozen tallies in polls.final_results remain.
+            """
+            CREATE TABLE poll_responses (
+                id           INTEGER PRIMARY KEY AUTOINCREMENT,
+                poll_id      INTEGER NOT NULL REFERENCES polls (id),
+                voter        TEXT NOT NULL,
+                event_id     TEXT NOT NULL UNIQUE,
+                answers      TEXT NOT NULL,
+                sent_at      TEXT NOT NULL,
+                received_at  TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX poll_responses_poll ON poll_responses (poll_id, voter)",
+            "CREATE INDEX polls_open ON polls (status, deadline)",
+        ),
+    ),
 )

@@ -36,6 +36,19 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
+class SentFile:
+    """A `Messenger.send_file` call."""
+
+    room: str
+    filename: str
+    data: bytes
+    mimetype: str
+    kind: str
+    ref: Ref | None
+    txn_id: str
+
+
+@dataclass(frozen=True)
 class SentEvent:
     """A `Messenger.send_event` call."""
 
@@ -71,7 +84,7 @@ class SentRedaction:
     txn_id: str
 
 
-MessengerCall = SentMessage | SentEvent | SentReaction | SentRedaction
+MessengerCall = SentMessage | SentEvent | SentReaction | SentRedaction | SentFile
 
 
 class FakeMessenger:
@@ -127,6 +140,20 @@ class FakeMessenger:
         self.calls.append(SentReaction(room_id, event_id, key, kind, txn_id))
         return txn_id
 
+    def send_file(
+        self,
+        room_id: str,
+        filename: str,
+        data: bytes,
+        mimetype: str,
+        *,
+        kind: str,
+        ref: Ref | None = None,
+    ) -> str:
+        txn_id = self._txn()
+        self.calls.append(SentFile(room_id, filename, data, mimetype, kind, ref, txn_id))
+        return txn_id
+
     def redact(
         self,
         room_id: str,
@@ -152,6 +179,10 @@ class FakeBotInfo:
     rooms: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+
+    def member_ids(self, room_id: str) -> list[str]:
+        return list(self.members.get(room_id, []))
 
     def joined_rooms(self) -> list[str]:
         return list(self.rooms)
@@ -242,6 +273,7 @@ class FakeTransport:
         self._script: deque[Outcome] = deque(script)
         self._ids = itertools.count(1)
         self.calls: list[TransportCall] = []
+        self.uploads: list[tuple[str, bytes, str, str]] = []
         self.called = asyncio.Event()
         """Set at the first call."""
         self.event_ids: list[str | None] = []
@@ -285,3 +317,10 @@ class FakeTransport:
         )
         await asyncio.sleep(0)
         return self._answer()
+
+    async def upload_file(
+        self, room_id: str, data: bytes, mimetype: str, filename: str
+    ) -> dict[str, Any]:
+        self.uploads.append((room_id, data, mimetype, filename))
+        await asyncio.sleep(0)
+        return {"url": f"mxc://test/{len(self.uploads)}"}

@@ -43,7 +43,7 @@ async def test_fresh_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "sous" / "dossier" / "rupn-bot.db"
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 2
+        assert await db.schema_version() == len(MIGRATIONS) == 3
     finally:
         await db.close()
     assert _user_version(path) == len(MIGRATIONS)
@@ -99,13 +99,13 @@ async def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
 async def test_later_migrations_apply_in_order(tmp_path: Path) -> None:
     path = tmp_path / "rupn-bot.db"
     await (await Database.open(path)).close()
-    extra = Migration("table des sondages", ("CREATE TABLE polls (id INTEGER PRIMARY KEY)",))
+    extra = Migration("a later table", ("CREATE TABLE later_table (id INTEGER PRIMARY KEY)",))
     db = await Database.open(path, (*MIGRATIONS, extra))
     try:
         assert await db.schema_version() == len(MIGRATIONS) + 1
     finally:
         await db.close()
-    assert "polls" in _tables(path)
+    assert "later_table" in _tables(path)
 
 
 async def test_failed_migration_rolls_back_entirely(tmp_path: Path) -> None:

@@ -1,0 +1,190 @@
+"""Polls and their responses (tables `polls`, `poll_responses`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from bot.storage.database import Database, required
+from bot.tally import Response
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    id: int
+    room_id: str
+    creator: str
+    question: str
+    answers: tuple[Answer, ...]
+    max_selections: int
+    anonymous: bool
+    template: str | None
+    deadline: datetime | None
+    reminder_at: datetime | None
+    reminded: bool
+    status: Literal["open", "closed"]
+    created_at: datetime
+    closed_at: datetime | None
+    start_txn: str | None
+    final_results: dict[str, Any] | None
+
+    @property
+    def answer_ids(self) -> list[str]:
+        return [a.id for a in self.answers]
+
+
+_COLUMNS = (
+    "id, room_id, creator, question, answers, max_selections, anonymous, template, deadline, "
+    "reminder_at, reminded, status, created_at, closed_at, start_txn, final_results"
+)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _to_poll(row: aiosqlite.Row) -> Poll:
+    return Poll(
+        id=row[0],
+        room_id=row[1],
+        creator=row[2],
+        question=row[3],
+        answers=tuple(Answer(a["id"], a["text"]) for a in json.loads(row[4])),
+        max_selections=row[5],
+        anonymous=bool(row[6]),
+        template=row[7],
+        deadline=_dt(row[8]),
+        reminder_at=_dt(row[9]),
+        reminded=bool(row[10]),
+        status=row[11],
+        created_at=required(_dt(row[12]), "poll creation date"),
+        closed_at=_dt(row[13]),
+        start_txn=row[14],
+        final_results=json.loads(row[15]) if row[15] else None,
+    )
+
+
+class PollsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        room_id: str,
+        creator: str,
+        question: str,
+        answers: Sequence[Answer],
+        max_selections: int,
+        anonymous: bool,
+        deadline: datetime | None,
+        reminder_at: datetime | None,
+        template: str | None,
+        now: datetime,
+    ) -> Poll:
+        new_id = await self._db.execute(
+            "INSERT INTO polls (room_id, creator, question, answers, max_selections, anonymous,"
+            " template, deadline, reminder_at, status, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
+            (
+                room_id,
+                creator,
+                question,
+                json.dumps([{"id": a.id, "text": a.text} for a in answers], ensure_ascii=False),
+                max_selections,
+                int(anonymous),
+                template,
+                _iso(deadline),
+                _iso(reminder_at),
+                now.isoformat(),
+            ),
+        )
+        return required(await self.get(int(new_id or 0)), "new poll")
+
+    async def set_start_txn(self, poll_id: int, txn_id: str) -> None:
+        await self._db.execute("UPDATE polls SET start_txn = ? WHERE id = ?", (txn_id, poll_id))
+
+    async def get(self, poll_id: int) -> Poll | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM polls WHERE id = ?",  # noqa: S608 - constant columns
+            (poll_id,),
+        )
+        return _to_poll(row) if row else None
+
+    async def latest_in_room(self, room_id: str) -> Poll | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM polls WHERE room_id = ?"  # noqa: S608 - constant columns
+            " ORDER BY id DESC LIMIT 1",
+            (room_id,),
+        )
+        return _to_poll(row) if row else None
+
+    async def due_for_closing(self, now: datetime) -> list[Poll]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM polls WHERE status = 'open'"  # noqa: S608 - constant columns
+            " AND deadline IS NOT NULL AND deadline <= ? ORDER BY id",
+            (now.isoformat(),),
+        )
+        return [_to_poll(r) for r in rows]
+
+    async def due_for_reminder(self, now: datetime) -> list[Poll]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM polls WHERE status = 'open' AND reminded = 0"  # noqa: S608
+            " AND reminder_at IS NOT NULL AND reminder_at <= ? ORDER BY id",
+            (now.isoformat(),),
+        )
+        return [_to_poll(r) for r in rows]
+
+    async def mark_reminded(self, poll_id: int) -> None:
+        await self._db.execute("UPDATE polls SET reminded = 1 WHERE id = ?", (poll_id,))
+
+    async def add_response(
+        self, poll_id: int, voter: str, event_id: str, answers: Sequence[str], sent_at: datetime,
+        now: datetime,
+    ) -> bool:  # fmt: skip
+        """Store a response; False if this event was already stored."""
+        row = await self._db.execute_returning(
+            "INSERT INTO poll_responses (poll_id, voter, event_id, answers, sent_at, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING id",
+            (poll_id, voter, event_id, json.dumps(list(answers)), sent_at.isoformat(),
+             now.isoformat()),
+        )  # fmt: skip
+        return row is not None
+
+    async def responses(self, poll_id: int) -> list[Response]:
+        rows = await self._db.fetchall(
+            "SELECT voter, answers, sent_at, id FROM poll_responses WHERE poll_id = ? ORDER BY id",
+            (poll_id,),
+        )
+        return [
+            Response(str(r[0]), tuple(json.loads(r[1])), datetime.fromisoformat(r[2]), int(r[3]))
+            for r in rows
+        ]
+
+    async def close(
+        self, poll_id: int, *, results: dict[str, Any], closed_by: str | None, now: datetime,
+        forget_voters: bool,
+    ) -> None:  # fmt: skip
+        """Freeze the results; for an anonymous poll, delete who answered what."""
+        await self._db.execute(
+            "UPDATE polls SET status = 'closed', closed_at = ?, closed_by = ?, final_results = ?"
+            " WHERE id = ?",
+            (now.isoformat(), closed_by, json.dumps(results, ensure_ascii=False), poll_id),
+        )
+        if forget_voters:
+            await self._db.execute("DELETE FROM poll_responses WHERE poll_id = ?", (poll_id,))
