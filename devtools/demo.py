@@ -1,11 +1,13 @@
-"""`rupn-bot demo`: the real bot, a throwaway Synapse and scripted people in an encrypted room.
+"""`rupn-bot demo`: the real bot, a throwaway Synapse and scripted people in encrypted rooms.
 
 The demo registers a bot account, a RUPN and two teachers on a local Synapse, has the
-RUPN create the encrypted staff room, runs the real bot in this process and plays
-`SCENARIO` with real matrix-nio clients. The terminal shows the conversation as one
-teacher's client received and decrypted it; the bot's log goes to a file.
+RUPN create the encrypted rooms of `ROOMS` (the staff room, « Vie scolaire » and her
+private « Bureau du RUPN » with the bot, used as curation room), serves a sample SPIP
+feed as the « SRANE » news source, runs the real bot in this process and plays
+`SCENARIO` with real matrix-nio clients. The terminal shows each room as one of its
+members' clients received and decrypted it; the bot's log goes to a file.
 
-To show a new capability, add `Step` lines to `SCENARIO` (and people to `PEOPLE`).
+To show a new capability, add steps to `SCENARIO` (and people to `PEOPLE`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import time
 import traceback
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import nio
 
@@ -38,10 +41,12 @@ from bot.logging_setup import (
     add_secret,
 )
 from devtools.botprocess import write_bot_config
+from devtools.feedserver import FeedServer
 from devtools.participant import Participant, SeenMessage
 from devtools.synapse import Account, ThrowawaySynapse
 
 T = TypeVar("T")
+PARIS = ZoneInfo("Europe/Paris")  # the bot speaks Paris time; so does the transcript
 
 # --------------------------------------------------------------------------- the script
 
@@ -57,13 +62,49 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Room:
+    """An encrypted room the RUPN creates; `observer`'s client shows it in the transcript."""
+
+    key: str
+    name: str
+    members: tuple[str, ...]
+    """Localparts invited besides the RUPN (who creates it) and the bot."""
+    observer: str
+
+
+@dataclass(frozen=True)
 class Step:
-    """One line of the scenario: `who` (a localpart) types `text`; the bot answers."""
+    """One line of the scenario: `who` (a localpart) types `text` in `room`; the bot answers.
+
+    ``{annonce}`` in `text` stands for the number of the last announcement published.
+    """
 
     who: str
     text: str
     note: str = ""
     """Optional French narration printed before the step."""
+    room: str = "salle"
+    publishes: bool = False
+    """The bot also posts (or edits) a message in every diffusion room before answering."""
+
+
+@dataclass(frozen=True)
+class AwaitProposal:
+    """The bot's first news proposal arrives in the curation room."""
+
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class React:
+    """`who` reacts `key` to the proposal: it is published in every diffusion room."""
+
+    who: str
+    key: str
+    note: str = ""
+
+
+Action = Step | AwaitProposal | React
 
 
 BOT = Person("rupn-bot", "rupn-bot", "compte du bot (utilisé par le bot lui-même)")
@@ -75,23 +116,73 @@ PEOPLE: tuple[Person, ...] = (
 )
 """The humans of the demo, played by real Matrix clients. The first one is the RUPN."""
 
-OBSERVER = "prof.leroy"
-"""Whose client the transcript comes from: it proves a real client decrypted everything."""
+STAFF, VIE_SCOLAIRE, BUREAU = "salle", "vie", "bureau"
+ROOMS: tuple[Room, ...] = (
+    Room(STAFF, "Salle des professeurs", ("prof.durand", "prof.leroy"), "prof.leroy"),
+    Room(VIE_SCOLAIRE, "Vie scolaire", ("prof.durand",), "prof.durand"),
+    Room(BUREAU, "Bureau du RUPN", (), "rupn"),
+)
+"""Each room is shown as its `observer`'s client received it: proof a real client decrypted it."""
+DIFFUSION = (STAFF, VIE_SCOLAIRE)
+"""The staff room from the config file, then « Vie scolaire » after `!diffusion ajouter`."""
+ROOM_NAME = ROOMS[0].name
+FEED_NAME = "SRANE"
+FEED_SAMPLE = (
+    Path(__file__).resolve().parents[1]
+    / "tests" / "fixtures" / "feeds" / "spip" / "SYNTHETIC-spip-backend-utf8.xml"
+)  # fmt: skip
+FEED_POLL_MINUTES = 0.05
 
-SCENARIO: tuple[Step, ...] = (
+ANNOUNCEMENT = "**Café numérique** jeudi à 12h30 au CDI : venez avec vos questions !"
+CORRECTED = "**Café numérique** vendredi à 12h30 au CDI : venez avec vos questions !"
+
+SCENARIO: tuple[Action, ...] = (
     Step("prof.durand", "!aide", "Un professeur découvre le bot."),
     Step("rupn", "!aide", "La référente numérique voit aussi les commandes d’administration."),
     Step("prof.leroy", "!xyz", "Une faute de frappe : le bot ne connaît pas cette commande."),
     Step("prof.durand", "!statut", "Un professeur essaie une commande d’administration."),
     Step("rupn", "!aide statut", "La référente numérique demande le détail d’une commande…"),
     Step("rupn", "!statut", "… puis l’utilise."),
+    Step(
+        "rupn",
+        "!diffusion ajouter",
+        "Dans « Vie scolaire », la référente numérique en fait un salon de diffusion "
+        "(la salle des professeurs l’est déjà par la configuration).",
+        room=VIE_SCOLAIRE,
+    ),
+    AwaitProposal(
+        f"Le bot a lu le flux « {FEED_NAME} » : il propose ses nouveaux articles "
+        "dans le bureau de la référente numérique (voici le premier)."
+    ),
+    React("rupn", "✅", "Elle valide la proposition d’une réaction ✅."),
+    Step(
+        "rupn",
+        f"!annonce {ANNOUNCEMENT}",
+        "Elle publie une annonce depuis son bureau…",
+        room=BUREAU,
+        publishes=True,
+    ),
+    Step(
+        "rupn",
+        f"!annonce corriger {{annonce}} {CORRECTED}",
+        "… la corrige : le message est modifié dans chaque salon…",
+        room=BUREAU,
+        publishes=True,
+    ),
+    Step("rupn", "!annonces", "… et retrouve ses annonces.", room=BUREAU),
+    Step("rupn", "!veille liste", "Les sources d’actualités suivies :", room=BUREAU),
+    Step(
+        "prof.durand",
+        "!annonce Réunion parents-professeurs décalée à 18h",
+        "Un professeur essaie de publier une annonce.",
+    ),
 )
 
-ROOM_NAME = "Salle des professeurs"
 SERVER_NAME = "rupn.test"
 MAX_SENDS_PER_SECOND = 5.0
 REPLY_TIMEOUT_S = 30.0
 SEEN_TIMEOUT_S = 15.0
+PROPOSAL_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 60.0
 JOIN_TIMEOUT_S = 30.0
 BOT_STOP_TIMEOUT_S = 30.0
@@ -114,6 +205,8 @@ _WORDS = (
 )  # fmt: skip
 SHOWN_TYPES = frozenset({"m.room.message", "undecryptable"})
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+_PUBLISHED = re.compile(r"Annonce n° (\d+) publiée")
+_PROPOSAL = re.compile(r"Proposition n° (\d+)")
 
 
 def readable_password() -> str:
@@ -144,26 +237,63 @@ def _plain(body: str) -> str:
     return _BOLD.sub(r"\1", body)
 
 
-def render_message(message: SeenMessage, name: str, when: datetime) -> list[str]:
-    """``[HH:MM:SS] 🔒 Name : text``, continuation lines indented under the name."""
+def _edited(message: SeenMessage) -> str | None:
+    """The new text of an ``m.replace`` edit, else None."""
+    new = message.content.get("m.new_content")
+    if isinstance(new, dict) and isinstance(new.get("body"), str):
+        return str(new["body"])
+    return None
+
+
+def render_message(message: SeenMessage, name: str, when: datetime, target: str = "") -> list[str]:
+    """``[HH:MM:SS] 🔒 Name : text``, continuation lines indented under the name.
+
+    An edit shows its new text followed by « (modifié) »; a reaction shows as
+    « Name réagit ✅ <target> ».
+    """
+    mark = LOCK if message.decrypted else CLEAR
     if message.event_type == "undecryptable":
         mark, lines = CLEAR, ["(message chiffré que ce client n’a pas pu déchiffrer)"]
+    elif message.event_type == "m.reaction":
+        relates = message.content.get("m.relates_to")
+        key = relates.get("key", "?") if isinstance(relates, dict) else "?"
+        return [f"[{when:%H:%M:%S}] {mark} {name} réagit {key} {target}".rstrip()]
     else:
-        mark = LOCK if message.decrypted else CLEAR
-        lines = _plain(message.body).split("\n")
+        edited = _edited(message)
+        text = message.body if edited is None else f"{edited} (modifié)"
+        lines = _plain(text).split("\n")
     first = f"[{when:%H:%M:%S}] {mark} {name} : {lines[0]}"
     return [first, *[INDENT + line if line.strip() else "" for line in lines[1:]]]
 
 
-def summary_line(commands: int, replies: int, decrypted: int, total: int) -> str:
-    """The closing line, e.g. « 6 commandes, 6 réponses du bot, toutes chiffrées… »."""
-    counts = (
-        f"{_plural(commands, 'commande', 'commandes')}, "
-        f"{_plural(replies, 'réponse du bot', 'réponses du bot')}"
-    )
+@dataclass
+class Tally:
+    """What the transcript showed, for the closing line."""
+
+    commands: int = 0
+    reactions: int = 0
+    replies: int = 0
+    proposals: int = 0
+    posts: int = 0
+    edits: int = 0
+    decrypted: int = 0
+    messages: int = 0
+
+
+def summary_line(tally: Tally) -> str:
+    """The closing line, e.g. « 13 commandes, 1 réaction, 14 réponses du bot, … »."""
+    parts = [
+        _plural(tally.commands, "commande", "commandes"),
+        _plural(tally.reactions, "réaction", "réactions"),
+        _plural(tally.replies, "réponse du bot", "réponses du bot"),
+        _plural(tally.proposals, "proposition de veille", "propositions de veille"),
+        f"{_plural(tally.posts, 'publication', 'publications')} et "
+        f"{_plural(tally.edits, 'correction', 'corrections')} dans les salons de diffusion",
+    ]
+    counts = ", ".join(parts)
+    total, decrypted = tally.messages, tally.decrypted
     if decrypted == total:
-        every = "toutes deux chiffrées" if total == 2 else "toutes chiffrées"
-        return f"{counts}, {every} de bout en bout."
+        return f"{counts} : {_plural(total, 'message', 'messages')}, tous chiffrés de bout en bout."
     return (
         f"{counts} ; seulement {decrypted} {'message' if total <= 1 else 'messages'} "
         f"sur {total} {'chiffré' if decrypted <= 1 else 'chiffrés'} de bout en bout."
@@ -242,21 +372,34 @@ class Demo:
         self.interrupted = interrupted
         self.bot_log = workdir / "bot.log"
         self.synapse = ThrowawaySynapse(workdir / "synapse", server_name=SERVER_NAME)
+        self.feeds = FeedServer()
         self.bot_account: Account | None = None
         self.people: dict[str, Participant] = {}
         self.names: dict[str, str] = {}
-        self.room_id = ""
+        self.room_ids: dict[str, str] = {}
         self.bot_stop = asyncio.Event()
         self.bot_ready = asyncio.Event()
         self.bot_task: asyncio.Task[None] | None = None
         self.timestamps: dict[str, int] = {}
         self.shown: set[str] = set()
-        self.decrypted = 0
-        self.total = 0
+        self.tally = Tally()
+        self.current_room = ""
+        self.proposal: SeenMessage | None = None
+        self.last_announcement = ""
 
     @property
-    def observer(self) -> Participant:
-        return self.people[OBSERVER]
+    def room_id(self) -> str:
+        """The staff room."""
+        return self.room_ids[STAFF]
+
+    def room(self, key: str) -> Room:
+        return next(room for room in ROOMS if room.key == key)
+
+    def observer_of(self, key: str) -> Participant:
+        return self.people[self.room(key).observer]
+
+    def _key_of(self, room_id: str) -> str:
+        return next(key for key, rid in self.room_ids.items() if rid == room_id)
 
     @property
     def bot_id(self) -> str:
@@ -309,18 +452,20 @@ class Demo:
             f"en {_seconds(time.monotonic() - started)}."
         )
         try:
-            await self._accounts_and_room()
+            await self._accounts_and_rooms()
         except (RuntimeError, TimeoutError) as exc:
             raise DemoError(
-                "impossible de préparer les comptes et le salon de démonstration.", str(exc)
+                "impossible de préparer les comptes et les salons de démonstration.", str(exc)
             ) from exc
+        await self.feeds.start()
         await self._start_bot()
+        rooms = ", ".join(f"« {room.name} »" for room in ROOMS)
         _say(
-            f"Comptes créés, salon chiffré « {ROOM_NAME} » prêt, bot connecté "
-            f"(préparation : {_seconds(time.monotonic() - started)})."
+            f"Comptes créés, salons chiffrés {rooms} prêts, flux « {FEED_NAME} » servi "
+            f"localement, bot connecté (préparation : {_seconds(time.monotonic() - started)})."
         )
 
-    async def _accounts_and_room(self) -> None:
+    async def _accounts_and_rooms(self) -> None:
         synapse = self.synapse
         self.bot_account = await synapse.register(
             BOT.localpart, readable_password(), displayname=BOT.display_name
@@ -334,15 +479,18 @@ class Demo:
             participant = Participant(synapse.base_url, account, self.workdir / "clients")
             self.people[person.localpart] = participant
             await participant.start()
-        self.observer.client.add_event_callback(
-            self._record_timestamp, (nio.RoomMessage, nio.MegolmEvent)
-        )
+            participant.client.add_event_callback(
+                self._record_timestamp, (nio.RoomMessage, nio.MegolmEvent, nio.ReactionEvent)
+            )
         rupn = self.people[RUPN.localpart]
-        others = [p.user_id for p in self.people.values() if p is not rupn]
-        self.room_id = await rupn.create_encrypted_room(ROOM_NAME, invite=[*others, self.bot_id])
-        humans = [p.user_id for p in self.people.values()]
-        for participant in self.people.values():
-            await participant.wait_joined(self.room_id, humans, JOIN_TIMEOUT_S)
+        for room in ROOMS:
+            members = [self.people[m] for m in room.members]
+            self.room_ids[room.key] = await rupn.create_encrypted_room(
+                room.name, invite=[*(m.user_id for m in members), self.bot_id]
+            )
+            humans = [rupn.user_id, *(m.user_id for m in members)]
+            for participant in (rupn, *members):
+                await participant.wait_joined(self.room_ids[room.key], humans, JOIN_TIMEOUT_S)
 
     def _record_timestamp(self, room: Any, event: Any) -> None:
         stamp = getattr(event, "server_timestamp", None)
@@ -353,6 +501,11 @@ class Demo:
         if self.bot_account is None:
             raise RuntimeError("the bot account is not registered yet")
         add_secret(self.bot_account.password)
+        try:
+            sample = FEED_SAMPLE.read_bytes()
+        except OSError as exc:
+            raise DemoError("l’exemple de flux SPIP est introuvable.", str(exc)) from exc
+        url = self.feeds.publish("srane.xml", sample)
         path = write_bot_config(
             self.workdir / "bot.toml",
             homeserver=self.synapse.base_url,
@@ -360,6 +513,12 @@ class Demo:
             admins=[self.people[RUPN.localpart].user_id],
             data_dir=self.workdir / "botdata",
             max_sends_per_second=MAX_SENDS_PER_SECOND,
+            bot_extra={
+                "broadcast_rooms": [self.room_ids[STAFF]],
+                "curation_room": self.room_ids[BUREAU],
+                "feed_poll_minutes": FEED_POLL_MINUTES,
+            },
+            feeds=[{"name": FEED_NAME, "url": url}],
         )
         try:
             return load_config(path)
@@ -383,91 +542,210 @@ class Demo:
                 f"le bot n’était pas prêt au bout de {READY_TIMEOUT_S:.0f} secondes.",
                 self._bot_failure(),
             ) from exc
-        try:
-            # Everyone must see the bot joined, or their first message would not be
-            # encrypted for its device.
-            for participant in self.people.values():
-                await participant.wait_joined(self.room_id, [self.bot_id], JOIN_TIMEOUT_S)
-        except TimeoutError as exc:
-            raise DemoError(
-                f"le bot n’a pas rejoint le salon « {ROOM_NAME} ».", self._bot_failure()
-            ) from exc
+        for room in ROOMS:
+            try:
+                # Every member must see the bot joined, or their first message would not
+                # be encrypted for its device.
+                for localpart in (RUPN.localpart, *room.members):
+                    await self.guard(
+                        self.people[localpart].wait_joined(
+                            self.room_ids[room.key], [self.bot_id], JOIN_TIMEOUT_S
+                        )
+                    )
+            except TimeoutError as exc:
+                raise DemoError(
+                    f"le bot n’a pas rejoint le salon « {room.name} ».", self._bot_failure()
+                ) from exc
 
-    # -- the scenario --------------------------------------------------------------------
+    # -- showing -------------------------------------------------------------------------
 
-    def _name(self, user_id: str) -> str:
-        """The display name as the observer's client shows it."""
-        room = self.observer.client.rooms.get(self.room_id)
+    def _name(self, user_id: str, room_id: str) -> str:
+        """The display name as the room observer's client shows it."""
+        observer = self.observer_of(self._key_of(room_id))
+        room = observer.client.rooms.get(room_id)
         if room is not None and user_id in room.users:
             return str(room.user_name(user_id))
         return self.names.get(user_id, user_id)
 
-    def show(self, message: SeenMessage) -> None:
-        """Print one message of the observer's timeline, once."""
+    def _header(self, key: str) -> None:
+        if key == self.current_room:
+            return
+        self.current_room = key
+        room = self.room(key)
+        observer = of(self.names[self.people[room.observer].user_id])
+        _say(f"  ── Salon « {room.name} » — vu par le client {observer} ──")
+
+    def _count(self, message: SeenMessage) -> None:
+        tally = self.tally
+        if message.event_type == "m.reaction":
+            tally.reactions += 1
+            return
+        tally.messages += 1
+        tally.decrypted += message.decrypted
+        if message.sender != self.bot_id:
+            tally.commands += message.body.startswith("!")
+        elif message.in_reply_to is not None:
+            tally.replies += 1
+        elif _edited(message) is not None:
+            tally.edits += 1
+        elif message.room_id == self.room_ids[BUREAU]:
+            tally.proposals += 1
+        else:
+            tally.posts += 1
+
+    def show(self, message: SeenMessage, target: str = "") -> None:
+        """Print one message as its room's observer received it, once."""
         if message.event_id in self.shown:
             return
         self.shown.add(message.event_id)
-        self.total += 1
-        if message.decrypted:
-            self.decrypted += 1
+        self._count(message)
+        self._header(self._key_of(message.room_id))
         stamp = self.timestamps.get(message.event_id)
         when = (
-            datetime.fromtimestamp(stamp / 1000, tz=UTC).astimezone()
+            datetime.fromtimestamp(stamp / 1000, tz=PARIS)
             if stamp is not None
-            else datetime.now().astimezone()
+            else datetime.now(PARIS)
         )
-        for line in render_message(message, self._name(message.sender), when):
+        name = self._name(message.sender, message.room_id)
+        for line in render_message(message, name, when, target):
             _say(line)
 
+    # -- the scenario --------------------------------------------------------------------
+
     async def play(self) -> None:
-        observer_name = self.names[self.observer.user_id]
         _say()
-        _say(f"Conversation telle que la reçoit le client Matrix {of(observer_name)}")
-        _say(f"({LOCK} : message chiffré de bout en bout, reçu et déchiffré par ce client)")
+        _say("Conversations telles que les reçoivent les clients Matrix des participants")
+        _say("(chaque salon est montré par le client de l’un de ses membres ;")
+        _say(f" {LOCK} : message chiffré de bout en bout, reçu et déchiffré par ce client ;")
+        _say(f" {CLEAR} : reçu en clair — matrix-nio, qui joue les participants, n’envoie pas")
+        _say("      les réactions chiffrées)")
         started = time.monotonic()
-        for step in SCENARIO:
-            await self._play(step)
+        for action in SCENARIO:
+            _say()
+            if action.note:
+                _say(f"— {action.note}")
+            self.current_room = ""
+            if isinstance(action, Step):
+                await self._step(action)
+            elif isinstance(action, AwaitProposal):
+                await self._await_proposal()
+            else:
+                await self._react(action)
         _say()
         _say(
-            summary_line(len(SCENARIO), len(SCENARIO), self.decrypted, self.total)
+            summary_line(self.tally)
             + f" Durée du scénario : {_seconds(time.monotonic() - started)}."
         )
 
-    async def _play(self, step: Step) -> None:
-        speaker = self.people[step.who]
-        after = self.observer.mark()
-        if step.note:
-            _say()
-            _say(f"— {step.note}")
+    def _marks(self) -> dict[str, int]:
+        return {room.key: self.observer_of(room.key).mark() for room in ROOMS}
+
+    async def _seen(
+        self, key: str, predicate: Callable[[SeenMessage], bool], after: int, what: str
+    ) -> SeenMessage:
+        """The first message of room `key` matching `predicate`, as its observer received it."""
+        room_id = self.room_ids[key]
+        observer = self.observer_of(key)
         try:
-            reply = await speaker.send_and_wait_reply(
-                self.room_id, step.text, self.bot_id, REPLY_TIMEOUT_S
+            return await observer.wait_for(
+                lambda m: m.room_id == room_id and predicate(m), SEEN_TIMEOUT_S, after=after
             )
         except TimeoutError as exc:
             raise DemoError(
-                f"le bot n’a pas répondu à « {step.text} » "
+                f"le client {of(self.names[observer.user_id])} n’a pas reçu {what} dans le "
+                f"salon « {self.room(key).name} » dans les {SEEN_TIMEOUT_S:.0f} secondes.",
+                f"{exc}\n\n{self._bot_failure()}",
+            ) from exc
+
+    def _is_post(self, message: SeenMessage) -> bool:
+        """A message of the bot that replies to nobody: an announcement, or its edit."""
+        return (
+            message.sender == self.bot_id
+            and message.event_type == "m.room.message"
+            and message.in_reply_to is None
+        )
+
+    async def _show_posts(self, marks: dict[str, int], what: str) -> None:
+        for key in DIFFUSION:
+            self.show(await self._seen(key, self._is_post, marks[key], what))
+
+    async def _step(self, step: Step) -> None:
+        speaker = self.people[step.who]
+        marks = self._marks()
+        text = step.text.replace("{annonce}", self.last_announcement)
+        try:
+            reply = await speaker.send_and_wait_reply(
+                self.room_ids[step.room], text, self.bot_id, REPLY_TIMEOUT_S
+            )
+        except TimeoutError as exc:
+            raise DemoError(
+                f"le bot n’a pas répondu à « {text} » "
                 f"(envoyé par {self.names[speaker.user_id]}) "
                 f"dans les {REPLY_TIMEOUT_S:.0f} secondes.",
                 f"{exc}\n\n{self._bot_failure()}",
             ) from exc
         command_id = reply.in_reply_to or ""
+        after = marks[step.room]
+        what = f"l’échange « {text} »"
+        self.show(await self._seen(step.room, lambda m: m.event_id == command_id, after, what))
+        if step.publishes:
+            await self._show_posts(marks, "l’annonce")
+        self.show(await self._seen(step.room, lambda m: m.event_id == reply.event_id, after, what))
+        published = _PUBLISHED.search(reply.body)
+        if published:
+            self.last_announcement = published.group(1)
+
+    async def _await_proposal(self) -> None:
+        def proposal(message: SeenMessage) -> bool:
+            return message.sender == self.bot_id and _PROPOSAL.search(message.body) is not None
+
+        observer = self.observer_of(BUREAU)
+        bureau = self.room_ids[BUREAU]
         try:
-            for event_id in (command_id, reply.event_id):
-                self.show(await self._observed(event_id, after))
+            self.proposal = await self.guard(
+                observer.wait_for(lambda m: m.room_id == bureau and proposal(m), PROPOSAL_TIMEOUT_S)
+            )
         except TimeoutError as exc:
             raise DemoError(
-                f"le client {of(self.names[self.observer.user_id])} n’a pas reçu l’échange "
-                f"« {step.text} » dans les {SEEN_TIMEOUT_S:.0f} secondes.",
-                str(exc),
+                f"le bot n’a proposé aucun article du flux « {FEED_NAME} » "
+                f"dans les {PROPOSAL_TIMEOUT_S:.0f} secondes.",
+                f"{exc}\n\n{self._bot_failure()}",
             ) from exc
+        self.show(self.proposal)
 
-    async def _observed(self, event_id: str, after: int) -> SeenMessage:
-        """The event `event_id` once the observer's client has received it."""
+    async def _react(self, react: React) -> None:
+        proposal = self.proposal
+        if proposal is None:
+            raise RuntimeError("React needs an AwaitProposal step before it")
+        number = _PROPOSAL.search(proposal.body)
+        target = f"à la proposition n° {number.group(1)}" if number else "à la proposition"
+        marks = self._marks()
+        reaction_id = await self.people[react.who].send_event(
+            self.room_ids[BUREAU],
+            "m.reaction",
+            {
+                "m.relates_to": {
+                    "rel_type": "m.annotation",
+                    "event_id": proposal.event_id,
+                    "key": react.key,
+                }
+            },
+        )
+        after = marks[BUREAU]
+        self.show(
+            await self._seen(BUREAU, lambda m: m.event_id == reaction_id, after, "la réaction"),
+            target,
+        )
+        await self._show_posts(marks, "l’article publié")
 
-        def wanted(message: SeenMessage) -> bool:
-            return message.event_id == event_id
+        def confirmation(message: SeenMessage) -> bool:
+            return message.sender == self.bot_id and message.in_reply_to == proposal.event_id
 
-        return await self.observer.wait_for(wanted, SEEN_TIMEOUT_S, after=after)
+        confirmed = await self._seen(BUREAU, confirmation, after, "la confirmation")
+        self.show(confirmed)
+        published = _PUBLISHED.search(confirmed.body)
+        if published:
+            self.last_announcement = published.group(1)
 
     # -- keep running --------------------------------------------------------------------
 
@@ -484,7 +762,8 @@ class Demo:
         _say("La démonstration continue : tout reste en marche jusqu’à Ctrl+C.")
         _say()
         _say(f"Serveur Matrix local (homeserver) : {url}")
-        _say(f"Salon : « {ROOM_NAME} », chiffré de bout en bout")
+        for room in ROOMS:
+            _say(f"Salon : « {room.name} », chiffré de bout en bout")
         _say()
         _say("Comptes :")
         for label, account in self._accounts():
@@ -492,7 +771,7 @@ class Demo:
             _say(f"      identifiant : {account.user_id}")
             _say(f"      mot de passe : {account.password}")
         _say()
-        _say("Pour rejoindre le salon avec Element (application de bureau, ou")
+        _say("Pour rejoindre les salons avec Element (application de bureau, ou")
         _say("https://app.element.io dans un navigateur de cette machine) :")
         _say("  1. Sur l’écran de connexion, à côté de « Serveur d’accueil », cliquez sur")
         _say("     « Modifier ».")
@@ -507,18 +786,23 @@ class Demo:
         _say()
         _say("Appuyez sur Ctrl+C pour tout arrêter (bot, clients simulés et serveur Synapse).")
         _say()
-        observer = of(self.names[self.observer.user_id])
-        _say(f"Nouveaux messages du salon, vus par le client {observer} :")
+        _say("Nouveaux messages des salons, chacun vu par le client de l’un de ses membres :")
+        self.current_room = ""
 
     async def follow(self) -> None:
-        """Print the room's new messages as the observer receives them, until cancelled."""
-        index = self.observer.mark()
+        """Print the rooms' new messages as their observers receive them, until cancelled."""
+        await asyncio.gather(*(self._follow(room) for room in ROOMS))
+
+    async def _follow(self, room: Room) -> None:
+        observer = self.observer_of(room.key)
+        room_id = self.room_ids[room.key]
+        index = observer.mark()
         while True:
             with contextlib.suppress(TimeoutError):
-                await self.observer.wait_for(lambda _: True, 3600, after=index)
-            messages = self.observer.messages
+                await observer.wait_for(lambda _: True, 3600, after=index)
+            messages = observer.messages
             for message in messages[index:]:
-                if message.room_id == self.room_id and message.event_type in SHOWN_TYPES:
+                if message.room_id == room_id and message.event_type in SHOWN_TYPES:
                     self.show(message)
             index = len(messages)
 
@@ -538,6 +822,7 @@ class Demo:
         for participant in self.people.values():
             with contextlib.suppress(Exception):
                 await participant.stop()
+        await self.feeds.stop()
         await self.synapse.stop()
 
 
@@ -554,6 +839,10 @@ async def _main(workdir: Path, keep_running: bool) -> int:
     live = False
     try:
         _say(f"Démonstration de rupn-bot — salon chiffré « {ROOM_NAME} » sur un Synapse local")
+        _say(
+            f"Aussi : salons « {ROOMS[1].name} » et « {ROOMS[2].name} », "
+            f"veille d’actualités « {FEED_NAME} » (flux SPIP servi localement)."
+        )
         _say()
         await demo.guard(demo.setup())
         await demo.guard(demo.play())

@@ -185,7 +185,7 @@ async def _publish(ctx: Context, args: Publish) -> None:
         ctx.reply(
             f"Annonce n° {announcement.id} programmée pour le "
             f"{format_when(when, ctx.tz, with_year=when.year != ctx.now.year)}, "
-            f"dans {len(rooms)} salon(s) : {_rooms(ctx, rooms)}. "
+            f"dans {publishing.rooms_label(len(rooms))} : {_rooms(ctx, rooms)}. "
             f"Pour l’annuler : !annonce retirer {announcement.id}."
         )
     elif len(rooms) > ACK_THRESHOLD:
@@ -207,7 +207,7 @@ async def _correct(ctx: Context, args: Correct) -> None:
         ctx.reply(f"Annonce n° {announcement.id} corrigée ; elle partira comme prévu.")
         return
     count = await publishing.edit(ctx.repos, ctx.messenger, announcement, body, html, ctx.now)
-    ctx.reply(f"Annonce n° {announcement.id} corrigée dans {count} salon(s).")
+    ctx.reply(f"Annonce n° {announcement.id} corrigée dans {publishing.rooms_label(count)}.")
 
 
 async def _withdraw(ctx: Context, args: Withdraw) -> None:
@@ -219,7 +219,7 @@ async def _withdraw(ctx: Context, args: Withdraw) -> None:
         ctx.reply(f"Annonce n° {announcement.id} annulée : elle ne sera pas publiée.")
         return
     count = await publishing.withdraw(ctx.repos, ctx.messenger, announcement)
-    ctx.reply(f"Annonce n° {announcement.id} retirée de {count} salon(s).")
+    ctx.reply(f"Annonce n° {announcement.id} retirée de {publishing.rooms_label(count)}.")
 
 
 @router.command(
@@ -242,7 +242,9 @@ async def annonces(ctx: Context, _: None) -> None:
             state = labels.get(a.status, a.status)
             if a.edited_at is not None and a.status == "sent":
                 state += ", corrigée"
-        lines.append(f"- n° {a.id} ({state}, {len(a.rooms)} salon(s)) : {_excerpt(a.body)}")
+        lines.append(
+            f"- n° {a.id} ({state}, {publishing.rooms_label(len(a.rooms))}) : {_excerpt(a.body)}"
+        )
     ctx.reply("\n".join(lines))
 
 

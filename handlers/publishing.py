@@ -139,12 +139,14 @@ async def confirm_when_delivered(ctx: JobContext, announcement_id: int) -> None:
         return
     sent = [ctx.info.room_name(p.room_id) for p in posts if p.status == "sent"]
     failed = [ctx.info.room_name(p.room_id) for p in posts if p.status == "failed"]
-    lines = [f"Annonce n° {announcement_id} publiée dans {_rooms(len(sent))} : {', '.join(sent)}."]
+    lines = [
+        f"Annonce n° {announcement_id} publiée dans {rooms_label(len(sent))} : {', '.join(sent)}."
+    ]
     if not sent:
         lines = [f"L’annonce n° {announcement_id} n’a pu être publiée dans aucun salon."]
     if failed:
         lines.append(
-            f"Échec dans {_rooms(len(failed))} : {', '.join(failed)} "
+            f"Échec dans {rooms_label(len(failed))} : {', '.join(failed)} "
             "(le bot en a-t-il été retiré ?)."
         )
     ctx.messenger.send(
@@ -157,5 +159,6 @@ async def confirm_when_delivered(ctx: JobContext, announcement_id: int) -> None:
     )
 
 
-def _rooms(count: int) -> str:
+def rooms_label(count: int) -> str:
+    """« 1 salon », « 2 salons »."""
     return "1 salon" if count == 1 else f"{count} salons"

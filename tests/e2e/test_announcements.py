@@ -108,13 +108,13 @@ async def test_annonce_reaches_rooms_then_is_corrected_and_withdrawn(newsroom: N
     reply = await rupn.send_and_wait_reply(
         newsroom.bureau, "!annonce corriger 1 **Café numérique** reporté à vendredi", staff.bot_id
     )
-    assert reply.body == "Annonce n° 1 corrigée dans 2 salon(s)."
+    assert reply.body == "Annonce n° 1 corrigée dans 2 salons."
     edit = await staff.prof2.wait_for(lambda m: "m.new_content" in m.content)
     assert edit.content["m.new_content"]["body"] == "**Café numérique** reporté à vendredi"
     assert edit.content["m.relates_to"]["rel_type"] == "m.replace"
 
     reply = await rupn.send_and_wait_reply(newsroom.bureau, "!annonce retirer 1", staff.bot_id)
-    assert reply.body == "Annonce n° 1 retirée de 2 salon(s)."
+    assert reply.body == "Annonce n° 1 retirée de 2 salons."
     for who in (staff.prof1, staff.prof2):
         await who.wait_for(lambda m: m.event_type == "m.room.redaction")
 

@@ -1,22 +1,38 @@
-"""`rupn-bot demo` end to end: its own Synapse, the real bot, the scripted staff room."""
+"""`rupn-bot demo` end to end: its own Synapse, the real bot, the scripted rooms."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from devtools.demo import LOCK, SCENARIO
+from devtools.demo import CLEAR, LOCK, SCENARIO, Step
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
+STAFF = "── Salon « Salle des professeurs » — vu par le client d’Inès Leroy ──"
+VIE = "── Salon « Vie scolaire » — vu par le client de Paul Durand ──"
+BUREAU = "── Salon « Bureau du RUPN » — vu par le client de Claire Martin (RUPN) ──"
+BOTH_ROOMS = "publiée dans 2 salons : Salle des professeurs, Vie scolaire."
 
 
-def test_demo_plays_the_scenario_in_an_encrypted_room() -> None:
+def _in_order(out: str, *parts: str) -> bool:
+    """Every part appears in `out`, each after the previous one."""
+    position = 0
+    for part in parts:
+        position = out.find(part, position)
+        if position < 0:
+            return False
+        position += len(part)
+    return True
+
+
+def test_demo_plays_the_scenario_in_encrypted_rooms() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
         cwd=REPO,
@@ -32,11 +48,49 @@ def test_demo_plays_the_scenario_in_an_encrypted_room() -> None:
     assert "Démonstration de rupn-bot — salon chiffré « Salle des professeurs »" in out, report
     assert "Commandes de rupn-bot" in out, report
     assert "Commande inconnue : !xyz." in out, report
-    assert "est réservée aux référents numériques" in out, report
-    assert "Salons rejoints : 1." in out, report
-    # Every command and every reply, as received and decrypted by a teacher's client.
-    assert out.count(f"] {LOCK} ") == 2 * len(SCENARIO), report
-    assert f"{len(SCENARIO)} commandes, {len(SCENARIO)} réponses du bot" in out, report
-    assert "toutes chiffrées de bout en bout" in out, report
+    assert "la commande !statut est réservée aux référents numériques" in out, report
+    assert "Salons rejoints : 3." in out, report
+
+    # !diffusion ajouter in « Vie scolaire », as a teacher of that room received it.
+    assert _in_order(
+        out, VIE, "Claire Martin (RUPN) : !diffusion ajouter",
+        "rupn-bot : Le salon « Vie scolaire » recevra désormais les annonces.",
+    ), report  # fmt: skip
+
+    # The news proposal in the bureau, accepted with ✅: published in both rooms, confirmed.
+    news = f"{LOCK} rupn-bot : 📰 Journée"  # the feed puts no-break spaces in « »
+    assert _in_order(
+        out, BUREAU, f"{LOCK} rupn-bot : 📰 Proposition n° 1 — SRANE",
+        "Claire Martin (RUPN) réagit ✅ à la proposition n° 1",
+        STAFF, news, VIE, news, BUREAU, f"rupn-bot : Annonce n° 1 {BOTH_ROOMS}",
+    ), report  # fmt: skip
+
+    # !annonce: received by a teacher in each room, then confirmed; then corrected.
+    cafe = f"{LOCK} rupn-bot : Café numérique jeudi à 12h30 au CDI"
+    corrected = f"{LOCK} rupn-bot : Café numérique vendredi à 12h30 au CDI"
+    assert _in_order(
+        out, BUREAU, "Claire Martin (RUPN) : !annonce Café numérique jeudi",
+        STAFF, cafe, VIE, cafe, BUREAU, f"rupn-bot : Annonce n° 2 {BOTH_ROOMS}",
+        "Claire Martin (RUPN) : !annonce corriger 2 Café numérique vendredi",
+        STAFF, corrected, "(modifié)", VIE, corrected, "(modifié)",
+        BUREAU, "rupn-bot : Annonce n° 2 corrigée dans 2 salons.",
+    ), report  # fmt: skip
+    assert "- n° 2 (publiée, corrigée, 2 salons)" in out, report
+    assert "n° 1 · SRANE (http://127.0.0.1:" in out, report
+
+    # A teacher may not publish.
+    assert _in_order(
+        out, "Paul Durand : !annonce Réunion",
+        "la commande !annonce est réservée aux référents numériques",
+    ), report  # fmt: skip
+
+    # Every message decrypted by a real client; only the reaction (nio sends it in clear) not.
+    summary = re.search(r"(\d+) messages, tous chiffrés de bout en bout\.", out)
+    assert summary is not None, report
+    assert out.count(f"] {LOCK} ") == int(summary.group(1)), report
+    assert out.count(f"] {CLEAR} ") == 1, report
+    commands = sum(isinstance(step, Step) for step in SCENARIO)
+    assert f"{commands} commandes, 1 réaction, {commands + 1} réponses du bot" in out, report
+    assert "4 publications et 2 corrections dans les salons de diffusion" in out, report
     # The bot's log goes to a file, not to the terminal.
     assert "bot.app" not in out + result.stderr, report

@@ -172,14 +172,14 @@ async def test_correct_and_withdraw_target_each_post(db: Database) -> None:
     assert edit["m.relates_to"] == {"rel_type": "m.replace"}  # event id filled in when sent
     rows = await db.fetchall("SELECT target_txn_id FROM posts WHERE kind = 'announcement-edit'")
     assert [r[0] for r in rows] == [txns[STAFF], txns[VIE]]
-    assert replies(new) == ["Annonce n° 1 corrigée dans 2 salon(s)."]
+    assert replies(new) == ["Annonce n° 1 corrigée dans 2 salons."]
 
     new = await say(db, "!annonce retirer 1")
     assert [(p["room"], p["action"]) for p in new if p["kind"] == "announcement-withdrawal"] == [
         (STAFF, "redact"),
         (VIE, "redact"),
     ]
-    assert replies(new) == ["Annonce n° 1 retirée de 2 salon(s)."]
+    assert replies(new) == ["Annonce n° 1 retirée de 2 salons."]
     assert replies(await say(db, "!annonce retirer 1")) == ["L’annonce n° 1 est déjà retirée."]
     assert replies(await say(db, "!annonce corriger 9 Texte")) == [
         "Aucune annonce n° 9. Tapez !annonces pour voir leurs numéros."
@@ -190,7 +190,7 @@ async def test_scheduled_announcement_is_published_when_due(db: Database) -> Non
     clock = FakeClock(START)  # Sunday 22 November 2026, 18:42 UTC
     new = await say(db, "!annonce programmer lundi 8h | Réunion **ENT**", clock=clock)
     assert replies(new) == [
-        "Annonce n° 1 programmée pour le lundi 23 novembre à 8h00, dans 1 salon(s) : "
+        "Annonce n° 1 programmée pour le lundi 23 novembre à 8h00, dans 1 salon : "
         "Salle des professeurs. Pour l’annuler : !annonce retirer 1."
     ]
     assert [p for p in new if p["kind"] == "announcement"] == []
@@ -205,7 +205,7 @@ async def test_scheduled_announcement_is_published_when_due(db: Database) -> Non
     published = [p for p in await posts(db) if p["kind"] == "announcement"]
     assert [p["room"] for p in published] == [STAFF]
     listing = replies(await say(db, "!annonces", clock=clock))
-    assert listing == ["Annonces :\n- n° 1 (publiée, 1 salon(s)) : Réunion **ENT**"]
+    assert listing == ["Annonces :\n- n° 1 (publiée, 1 salon) : Réunion **ENT**"]
 
 
 async def test_scheduling_in_the_past_is_explained(db: Database) -> None:
