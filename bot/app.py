@@ -152,6 +152,8 @@ async def run_app(
             broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
             curation_rooms=await _curation_rooms(config, adapter, db, state),
             feed_poll_minutes=config.bot.feed_poll_minutes,
+            bot_user_id=config.matrix.user_id,
+            needs_poll_themes=config.bot.needs_poll_themes,
         )
         units_box: list[Units] = []
 

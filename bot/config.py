@@ -197,6 +197,23 @@ class BotSettings(BaseModel):
     broadcast_rooms: tuple[RoomRef, ...] = ()
     curation_room: RoomRef | None = None
     feed_poll_minutes: float = Field(default=30.0, strict=True, ge=0.05, le=1440)
+    needs_poll_themes: tuple[str, ...] = ()
+
+    @field_validator("needs_poll_themes")
+    @classmethod
+    def _check_themes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        themes = tuple(" ".join(t.split()) for t in value)
+        if not themes:
+            return themes
+        if not 2 <= len(themes) <= 20:
+            raise ValueError(
+                f"il faut entre 2 et 20 thèmes pour le sondage des besoins (ici {len(themes)})"
+            )
+        if any(not t or "|" in t for t in themes):
+            raise ValueError("chaque thème doit être un texte non vide, sans barre « | »")
+        if len({t.casefold() for t in themes}) != len(themes):
+            raise ValueError("un thème figure deux fois dans needs_poll_themes")
+        return themes
 
     @field_validator("admins")
     @classmethod

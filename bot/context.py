@@ -56,6 +56,8 @@ class Settings:
     broadcast_rooms: tuple[str, ...] = ()  # from the config file, as room ids
     curation_rooms: tuple[str, ...] = ()  # where news proposals go
     feed_poll_minutes: float = 30.0
+    bot_user_id: str = ""  # the bot's own Matrix id (its poll responses never count)
+    needs_poll_themes: tuple[str, ...] = ()  # `!sondage besoins`; empty: the built-in list
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import announce, broadcast, help, news, status
+from handlers import announce, broadcast, help, news, polls, status
 
 ROUTERS: tuple[Router, ...] = (
     help.router,
     announce.router,
     broadcast.router,
+    polls.router,
     news.router,
     status.router,
 )

@@ -459,7 +459,8 @@ def test_invalid_toml(tmp_path: Path, broken: str, expected: str) -> None:
             "[bot]",
             "[bot]\nlangue = 'fr'",
             "bot.langue : clé inconnue (clés possibles : admins, timezone, max_sends_per_second,"
-            " broadcast_rooms, curation_room, feed_poll_minutes)",
+            " broadcast_rooms, curation_room, feed_poll_minutes,"
+            " needs_poll_themes)",
         ),
         (
             "[storage]",

@@ -72,9 +72,9 @@ async def test_aide_overview_is_markdown(db: Database) -> None:
 async def test_aide_unknown_raises_not_found(db: Database) -> None:
     messenger = FakeMessenger()
     with pytest.raises(NotFound) as info:
-        await help.aide(context(db, messenger, FakeBotInfo(), admin=False), "!sondage")
+        await help.aide(context(db, messenger, FakeBotInfo(), admin=False), "!xyz")
     assert info.value.message == (
-        "Commande inconnue : !sondage. Tapez !aide pour la liste des commandes."
+        "Commande inconnue : !xyz. Tapez !aide pour la liste des commandes."
     )
     assert messenger.calls == []
 

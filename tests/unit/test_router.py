@@ -230,6 +230,7 @@ def test_visible_to_with_real_routers() -> None:
         "annonce",
         "annonces",
         "diffusion",
+        "sondage",
         "veille",
         "statut",
     ]

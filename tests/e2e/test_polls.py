@@ -1,0 +1,189 @@
+"""`!sondage` end to end: native MSC3381 polls answered by real clients in an encrypted room."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import nio
+import pytest
+from nio.crypto.attachments import decrypt_attachment
+
+from devtools.participant import Participant, SeenMessage
+from tests.e2e.conftest import StaffRoom
+
+pytestmark = pytest.mark.e2e
+
+START = "org.matrix.msc3381.poll.start"
+RESPONSE = "org.matrix.msc3381.poll.response"
+END = "org.matrix.msc3381.poll.end"
+PARIS = ZoneInfo("Europe/Paris")
+COUNT_LINE = re.compile(r"^(\d+)\. (.+?) — (\d+) votes?", re.MULTILINE)
+
+
+def counts(results: str) -> dict[str, int]:
+    return {m.group(2): int(m.group(3)) for m in COUNT_LINE.finditer(results)}
+
+
+async def create_poll(staff: StaffRoom, command: str) -> SeenMessage:
+    mark = staff.prof1.mark()
+    await staff.rupn.send_text(staff.room_id, command)
+    return await staff.prof1.wait_for(
+        lambda m: m.event_type == START and m.sender == staff.bot_id, after=mark, timeout=30
+    )
+
+
+async def vote(who: Participant, room_id: str, poll: SeenMessage, *answers: str) -> str:
+    return await who.send_event(
+        room_id,
+        RESPONSE,
+        {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": poll.event_id},
+            RESPONSE: {"answers": list(answers)},
+        },
+    )
+
+
+def answer_ids(poll: SeenMessage) -> list[str]:
+    return [a["id"] for a in poll.content[START]["answers"]]
+
+
+async def results(staff: StaffRoom, number: int) -> str:
+    return (await staff.command(staff.rupn, f"!sondage résultats {number}")).body
+
+
+async def test_votes_changes_of_mind_and_withdrawals(staff: StaffRoom) -> None:
+    poll = await create_poll(
+        staff, "!sondage Quel créneau pour l’atelier ? | Lundi | Mardi | Jeudi"
+    )
+    assert poll.decrypted
+    content = poll.content[START]
+    assert content["question"]["org.matrix.msc1767.text"] == "Quel créneau pour l’atelier ?"
+    assert [a["org.matrix.msc1767.text"] for a in content["answers"]] == ["Lundi", "Mardi", "Jeudi"]
+    assert content["max_selections"] == 1
+    lundi, mardi, jeudi = answer_ids(poll)
+
+    await vote(staff.prof1, staff.room_id, poll, lundi)
+    await vote(staff.prof1, staff.room_id, poll, mardi)  # changes her mind
+    await vote(staff.prof2, staff.room_id, poll, jeudi)
+    await vote(staff.rupn, staff.room_id, poll, lundi)
+    await vote(staff.rupn, staff.room_id, poll)  # withdraws
+    await asyncio.sleep(1)
+    text = await results(staff, 1)
+    assert counts(text) == {"Lundi": 0, "Mardi": 1, "Jeudi": 1}
+    assert text.startswith("Résultats du sondage n° 1")
+
+    await staff.rupn.send_text(staff.room_id, "!sondage clore 1")
+    ended = await staff.prof2.wait_for(lambda m: m.event_type == END, timeout=30)
+    assert "2. Mardi — 1 vote (50 %)" in ended.body
+    assert ended.content["m.relates_to"] == {"rel_type": "m.reference", "event_id": poll.event_id}
+    await vote(staff.prof2, staff.room_id, poll, lundi)  # after the end: ignored
+    await asyncio.sleep(1)
+    assert counts(await results(staff, 1)) == {"Lundi": 0, "Mardi": 1, "Jeudi": 1}
+
+
+async def test_no_vote_lost_across_stop_and_kill9(staff: StaffRoom) -> None:
+    poll = await create_poll(staff, "!sondage Thème ? | ENT | Pronote | Tablettes | IA")
+    ids = answer_ids(poll)
+    voters = [staff.prof1, staff.prof2, staff.rupn]
+
+    # Votes sent while the bot is stopped count when it is back.
+    await staff.bot.stop()
+    await vote(staff.prof1, staff.room_id, poll, ids[0])
+    await staff.bot.start()
+
+    # A burst of 200 responses from three voters, kill -9 in the middle.
+    truth: dict[str, str] = {}
+
+    async def burst(who: Participant, offset: int, n: int) -> None:
+        for i in range(n):
+            answer = ids[(offset + i) % len(ids)]
+            await vote(who, staff.room_id, poll, answer)
+            truth[who.user_id] = answer
+
+    sizes = (67, 67, 66)
+    tasks = [
+        asyncio.create_task(burst(w, k, n))
+        for k, (w, n) in enumerate(zip(voters, sizes, strict=True))
+    ]
+    await asyncio.sleep(1.0)
+    await staff.bot.kill()
+    await asyncio.gather(*tasks)
+    await staff.bot.start()
+    await asyncio.sleep(2)
+    expected = {text: 0 for text in ("ENT", "Pronote", "Tablettes", "IA")}
+    names = dict(zip(ids, expected, strict=True))
+    for answer in truth.values():
+        expected[names[answer]] += 1
+    for _ in range(20):
+        if counts(await results(staff, 1)) == expected:
+            break
+        await asyncio.sleep(1)
+    assert counts(await results(staff, 1)) == expected
+
+
+async def test_anonymous_poll_forgets_voters_and_exports_csv(staff: StaffRoom) -> None:
+    poll = await create_poll(
+        staff,
+        "!sondage Besoin d’aide sur… | Pronote | Écrans numériques | ENT | plusieurs | anonyme",
+    )
+    assert poll.content[START]["kind"] == "org.matrix.msc3381.poll.undisclosed"
+    pronote, ecrans, _ = answer_ids(poll)
+    await vote(staff.prof1, staff.room_id, poll, pronote, ecrans)
+    await vote(staff.prof2, staff.room_id, poll, ecrans)
+    await asyncio.sleep(1)
+    await staff.rupn.send_text(staff.room_id, "!sondage clore 1")
+    await staff.prof1.wait_for(lambda m: m.event_type == END, timeout=30)
+
+    database = staff.workdir / "botdata" / "rupn-bot.db"
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT voter FROM poll_responses").fetchall()
+        final = db.execute("SELECT final_results FROM polls WHERE id = 1").fetchone()[0]
+    assert rows == []
+    for user in (staff.prof1.user_id, staff.prof2.user_id):
+        assert user not in final
+
+    mark = staff.rupn.mark()
+    await staff.rupn.send_text(staff.room_id, "!sondage export 1")
+    upload = await staff.rupn.wait_for(
+        lambda m: m.sender == staff.bot_id and m.msgtype == "m.file", after=mark, timeout=30
+    )
+    assert upload.decrypted
+    data = await _download(staff.rupn, upload)
+    assert data.startswith("\ufeff".encode())
+    text = data.decode("utf-8-sig")
+    assert "Écrans numériques;2" in text
+    assert "Pronote;1" in text
+
+
+async def test_deadlines_close_polls_while_running_and_while_stopped(staff: StaffRoom) -> None:
+    now = datetime.now(PARIS)
+    first = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    second = first + timedelta(minutes=1)
+
+    def at(moment: datetime) -> str:
+        return f"{moment.day}/{moment.month} {moment.hour}h{moment.minute:02d}"
+
+    await create_poll(staff, f"!sondage Premier ? | Oui | Non | fin : {at(first)}")
+    await create_poll(staff, f"!sondage Second ? | Oui | Non | fin : {at(second)}")
+    # The first deadline passes while the bot runs (the deadline job ticks every 20 s).
+    await staff.prof1.wait_for(lambda m: m.event_type == END, timeout=200)
+    await staff.bot.stop()
+    await asyncio.sleep(max(0.0, (second - datetime.now(PARIS)).total_seconds()) + 2)
+    mark = staff.prof1.mark()
+    await staff.bot.start()  # the second was due while the bot was down: closed at start-up
+    ended = await staff.prof1.wait_for(lambda m: m.event_type == END, after=mark, timeout=60)
+    assert "Second" in ended.body or "Second" in str(ended.content)
+
+
+async def _download(who: Participant, upload: SeenMessage) -> bytes:
+    file = upload.content["file"]
+    response = await who.client.download(mxc=file["url"])
+    assert isinstance(response, nio.MemoryDownloadResponse), response
+    plain: bytes = decrypt_attachment(
+        response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+    )
+    return plain
