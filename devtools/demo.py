@@ -8,6 +8,10 @@ feed as the « SRANE » news source, runs the real bot in this process and plays
 members' clients received and decrypted it; the bot's log goes to a file.
 
 To show a new capability, add steps to `SCENARIO` (and people to `PEOPLE`).
+
+Polls (`!sondage`) are shown as a client with poll buttons shows them: the start event as
+its question and numbered choices, each ``org.matrix.msc3381.poll.response`` as a vote
+(they are events, not messages), the end event as its results text.
 """
 
 from __future__ import annotations
@@ -86,6 +90,10 @@ class Step:
     room: str = "salle"
     publishes: bool = False
     """The bot also posts (or edits) a message in every diffusion room before answering."""
+    starts_poll: bool = False
+    """The bot also sends a poll start event in `room` before answering."""
+    ends_poll: bool = False
+    """The bot does not reply: it sends the end event of the room's poll instead."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,20 @@ class React:
     note: str = ""
 
 
-Action = Step | AwaitProposal | React
+@dataclass(frozen=True)
+class Vote:
+    """`who` answers the last poll started with the choice whose text is `choice`.
+
+    A real ``org.matrix.msc3381.poll.response`` event, as a client's poll buttons send it.
+    """
+
+    who: str
+    choice: str
+    note: str = ""
+    room: str = "salle"
+
+
+Action = Step | AwaitProposal | React | Vote
 
 
 BOT = Person("rupn-bot", "rupn-bot", "compte du bot (utilisé par le bot lui-même)")
@@ -135,6 +156,9 @@ FEED_POLL_MINUTES = 0.05
 
 ANNOUNCEMENT = "**Café numérique** jeudi à 12h30 au CDI : venez avec vos questions !"
 CORRECTED = "**Café numérique** vendredi à 12h30 au CDI : venez avec vos questions !"
+
+POLL_QUESTION = "Quel créneau pour le prochain café numérique ?"
+POLL_CHOICES = ("Lundi midi", "Mardi midi", "Jeudi 17h")
 
 SCENARIO: tuple[Action, ...] = (
     Step("prof.durand", "!aide", "Un professeur découvre le bot."),
@@ -176,6 +200,25 @@ SCENARIO: tuple[Action, ...] = (
         "!annonce Réunion parents-professeurs décalée à 18h",
         "Un professeur essaie de publier une annonce.",
     ),
+    Step(
+        "rupn",
+        f"!sondage {' | '.join((POLL_QUESTION, *POLL_CHOICES))}",
+        "La référente numérique lance un sondage : les clients Matrix l’affichent avec "
+        "des boutons.",
+        starts_poll=True,
+    ),
+    Vote("prof.durand", "Mardi midi", "Deux professeurs votent avec les boutons du sondage…"),
+    Vote("prof.leroy", "Jeudi 17h"),
+    Vote(
+        "prof.durand", "Jeudi 17h", "… et l’un d’eux change d’avis : seul son dernier vote compte."
+    ),
+    Step("rupn", "!sondage résultats", "La référente numérique consulte les résultats…"),
+    Step(
+        "rupn",
+        "!sondage clore",
+        "… puis clôt le sondage : le bot publie les résultats définitifs.",
+        ends_poll=True,
+    ),
 )
 
 SERVER_NAME = "rupn.test"
@@ -203,7 +246,11 @@ _WORDS = (
     "hibou", "jasmin", "koala", "lavande", "mesange", "noisette", "olive", "panda",
     "renard", "sapin", "tilleul", "tortue", "vanille", "violette", "zebre", "mirabelle",
 )  # fmt: skip
-SHOWN_TYPES = frozenset({"m.room.message", "undecryptable"})
+POLL_START = "org.matrix.msc3381.poll.start"
+POLL_RESPONSE = "org.matrix.msc3381.poll.response"
+POLL_END = "org.matrix.msc3381.poll.end"
+TEXT = "org.matrix.msc1767.text"
+SHOWN_TYPES = frozenset({"m.room.message", "undecryptable", POLL_START, POLL_RESPONSE, POLL_END})
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _PUBLISHED = re.compile(r"Annonce n° (\d+) publiée")
 _PROPOSAL = re.compile(r"Proposition n° (\d+)")
@@ -249,7 +296,9 @@ def render_message(message: SeenMessage, name: str, when: datetime, target: str 
     """``[HH:MM:SS] 🔒 Name : text``, continuation lines indented under the name.
 
     An edit shows its new text followed by « (modifié) »; a reaction shows as
-    « Name réagit ✅ <target> ».
+    « Name réagit ✅ <target> »; a poll shows its question followed by « (sondage) » and its
+    numbered choices; a poll response shows as « Name <target> » (« vote : Mardi midi »);
+    a poll's end shows its text, the first line followed by « (fin du sondage) ».
     """
     mark = LOCK if message.decrypted else CLEAR
     if message.event_type == "undecryptable":
@@ -258,6 +307,14 @@ def render_message(message: SeenMessage, name: str, when: datetime, target: str 
         relates = message.content.get("m.relates_to")
         key = relates.get("key", "?") if isinstance(relates, dict) else "?"
         return [f"[{when:%H:%M:%S}] {mark} {name} réagit {key} {target}".rstrip()]
+    elif message.event_type == POLL_RESPONSE:
+        return [f"[{when:%H:%M:%S}] {mark} {name} {target or 'vote'}"]
+    elif message.event_type == POLL_START:
+        question, choices = poll_of(message)
+        lines = [f"{question} (sondage)", *(f"{n}. {c}" for n, c in enumerate(choices, 1))]
+    elif message.event_type == POLL_END:
+        lines = _plain(message.body).split("\n")
+        lines[0] += " (fin du sondage)"
     else:
         edited = _edited(message)
         text = message.body if edited is None else f"{edited} (modifié)"
@@ -266,37 +323,88 @@ def render_message(message: SeenMessage, name: str, when: datetime, target: str 
     return [first, *[INDENT + line if line.strip() else "" for line in lines[1:]]]
 
 
+def _text(value: object) -> str:
+    return str(value.get(TEXT, "")) if isinstance(value, dict) else ""
+
+
+def poll_of(message: SeenMessage) -> tuple[str, list[str]]:
+    """The question and the choice texts of a poll start event."""
+    poll = message.content.get(POLL_START)
+    poll = poll if isinstance(poll, dict) else {}
+    answers = poll.get("answers")
+    return _text(poll.get("question")), [
+        _text(answer) for answer in (answers if isinstance(answers, list) else [])
+    ]
+
+
+def answer_ids(message: SeenMessage) -> dict[str, str]:
+    """A poll start event's choices: answer id → choice text."""
+    poll = message.content.get(POLL_START)
+    answers = poll.get("answers") if isinstance(poll, dict) else None
+    return {
+        str(answer.get("id")): _text(answer)
+        for answer in (answers if isinstance(answers, list) else [])
+        if isinstance(answer, dict)
+    }
+
+
+def _referenced(message: SeenMessage) -> str | None:
+    """The event an ``m.reference`` relation (a poll response or end) points to."""
+    relates = message.content.get("m.relates_to")
+    if isinstance(relates, dict) and relates.get("rel_type") == "m.reference":
+        event_id = relates.get("event_id")
+        return event_id if isinstance(event_id, str) else None
+    return None
+
+
 @dataclass
 class Tally:
     """What the transcript showed, for the closing line."""
 
     commands: int = 0
     reactions: int = 0
+    votes: int = 0
+    """Poll responses: encrypted events, not messages."""
     replies: int = 0
     proposals: int = 0
     posts: int = 0
     edits: int = 0
+    polls: int = 0
+    polls_closed: int = 0
     decrypted: int = 0
+    """Encrypted and decrypted, among `messages` and the poll events (votes, starts, ends)."""
     messages: int = 0
+    """Room messages (``m.room.message``, or undecryptable), not poll events nor reactions."""
+
+    @property
+    def poll_events(self) -> int:
+        return self.votes + self.polls + self.polls_closed
 
 
 def summary_line(tally: Tally) -> str:
-    """The closing line, e.g. « 13 commandes, 1 réaction, 14 réponses du bot, … »."""
+    """The closing line, e.g. « 13 commandes, 1 réaction, 3 votes, 14 réponses du bot, … ».
+
+    Votes, poll starts and ends are events, not messages: they are counted apart.
+    """
     parts = [
         _plural(tally.commands, "commande", "commandes"),
         _plural(tally.reactions, "réaction", "réactions"),
+        _plural(tally.votes, "vote", "votes"),
         _plural(tally.replies, "réponse du bot", "réponses du bot"),
+        f"{_plural(tally.polls, 'sondage lancé', 'sondages lancés')} et {tally.polls_closed} clos",
         _plural(tally.proposals, "proposition de veille", "propositions de veille"),
         f"{_plural(tally.posts, 'publication', 'publications')} et "
         f"{_plural(tally.edits, 'correction', 'corrections')} dans les salons de diffusion",
     ]
     counts = ", ".join(parts)
-    total, decrypted = tally.messages, tally.decrypted
+    messages = _plural(tally.messages, "message", "messages")
+    events = _plural(tally.poll_events, "événement de sondage", "événements de sondage")
+    total, decrypted = tally.messages + tally.poll_events, tally.decrypted
     if decrypted == total:
-        return f"{counts} : {_plural(total, 'message', 'messages')}, tous chiffrés de bout en bout."
+        return f"{counts} : {messages} et {events}, tous chiffrés de bout en bout."
     return (
-        f"{counts} ; seulement {decrypted} {'message' if total <= 1 else 'messages'} "
-        f"sur {total} {'chiffré' if decrypted <= 1 else 'chiffrés'} de bout en bout."
+        f"{counts} ; seulement {decrypted} sur {messages} et {events} "
+        f"{'chiffré' if decrypted <= 1 else 'chiffrés'} de bout en bout."
     )
 
 
@@ -386,6 +494,12 @@ class Demo:
         self.current_room = ""
         self.proposal: SeenMessage | None = None
         self.last_announcement = ""
+        self.poll: SeenMessage | None = None
+        """The last poll started in the scenario, as its room's observer received it."""
+        self.poll_choices: dict[str, dict[str, str]] = {}
+        """Each poll shown: its start event id → (answer id → choice text)."""
+        self.voted: set[tuple[str, str]] = set()
+        """(poll start event id, voter) of the votes shown, to tell a change of mind."""
 
     @property
     def room_id(self) -> str:
@@ -480,7 +594,8 @@ class Demo:
             self.people[person.localpart] = participant
             await participant.start()
             participant.client.add_event_callback(
-                self._record_timestamp, (nio.RoomMessage, nio.MegolmEvent, nio.ReactionEvent)
+                self._record_timestamp,
+                (nio.RoomMessage, nio.MegolmEvent, nio.ReactionEvent, nio.UnknownEvent),
             )
         rupn = self.people[RUPN.localpart]
         for room in ROOMS:
@@ -580,8 +695,19 @@ class Demo:
         if message.event_type == "m.reaction":
             tally.reactions += 1
             return
-        tally.messages += 1
         tally.decrypted += message.decrypted
+        if message.event_type == POLL_RESPONSE:
+            tally.votes += 1
+        elif message.event_type == POLL_START:
+            tally.polls += 1
+        elif message.event_type == POLL_END:
+            tally.polls_closed += 1
+        else:
+            tally.messages += 1
+            self._count_message(message)
+
+    def _count_message(self, message: SeenMessage) -> None:
+        tally = self.tally
         if message.sender != self.bot_id:
             tally.commands += message.body.startswith("!")
         elif message.in_reply_to is not None:
@@ -593,12 +719,29 @@ class Demo:
         else:
             tally.posts += 1
 
+    def _vote(self, message: SeenMessage) -> str:
+        """« vote : Mardi midi », or « change son vote : … » after a first vote."""
+        poll_id = _referenced(message) or ""
+        choices = self.poll_choices.get(poll_id, {})
+        answers = message.content.get(POLL_RESPONSE)
+        ids = answers.get("answers") if isinstance(answers, dict) else None
+        texts = [choices.get(str(a), str(a)) for a in (ids if isinstance(ids, list) else [])]
+        changed = (poll_id, message.sender) in self.voted
+        self.voted.add((poll_id, message.sender))
+        if not texts:
+            return "retire son vote"
+        return f"{'change son vote' if changed else 'vote'} : {', '.join(texts)}"
+
     def show(self, message: SeenMessage, target: str = "") -> None:
         """Print one message as its room's observer received it, once."""
         if message.event_id in self.shown:
             return
         self.shown.add(message.event_id)
         self._count(message)
+        if message.event_type == POLL_START:
+            self.poll_choices[message.event_id] = answer_ids(message)
+        elif message.event_type == POLL_RESPONSE and not target:
+            target = self._vote(message)
         self._header(self._key_of(message.room_id))
         stamp = self.timestamps.get(message.event_id)
         when = (
@@ -621,14 +764,16 @@ class Demo:
         _say("      les réactions chiffrées)")
         started = time.monotonic()
         for action in SCENARIO:
-            _say()
-            if action.note:
+            if action.note:  # an action without a note goes on under the previous one
+                _say()
                 _say(f"— {action.note}")
-            self.current_room = ""
+                self.current_room = ""
             if isinstance(action, Step):
                 await self._step(action)
             elif isinstance(action, AwaitProposal):
                 await self._await_proposal()
+            elif isinstance(action, Vote):
+                await self._vote_step(action)
             else:
                 await self._react(action)
         _say()
@@ -673,6 +818,9 @@ class Demo:
         speaker = self.people[step.who]
         marks = self._marks()
         text = step.text.replace("{annonce}", self.last_announcement)
+        if step.ends_poll:
+            await self._end_poll(step, text, marks)
+            return
         try:
             reply = await speaker.send_and_wait_reply(
                 self.room_ids[step.room], text, self.bot_id, REPLY_TIMEOUT_S
@@ -690,10 +838,55 @@ class Demo:
         self.show(await self._seen(step.room, lambda m: m.event_id == command_id, after, what))
         if step.publishes:
             await self._show_posts(marks, "l’annonce")
+        if step.starts_poll:
+
+            def poll_start(message: SeenMessage) -> bool:
+                return message.sender == self.bot_id and message.event_type == POLL_START
+
+            self.poll = await self._seen(step.room, poll_start, after, "le sondage")
+            self.show(self.poll)
         self.show(await self._seen(step.room, lambda m: m.event_id == reply.event_id, after, what))
         published = _PUBLISHED.search(reply.body)
         if published:
             self.last_announcement = published.group(1)
+
+    async def _end_poll(self, step: Step, text: str, marks: dict[str, int]) -> None:
+        """A command the bot answers with the poll's end event, not with a reply."""
+        poll = self.poll
+        if poll is None:
+            raise RuntimeError("a step ending a poll needs a step starting one before it")
+        command_id = await self.people[step.who].send_text(self.room_ids[step.room], text)
+        after = marks[step.room]
+        what = f"l’échange « {text} »"
+        self.show(await self._seen(step.room, lambda m: m.event_id == command_id, after, what))
+
+        def poll_end(message: SeenMessage) -> bool:
+            return (
+                message.sender == self.bot_id
+                and message.event_type == POLL_END
+                and _referenced(message) == poll.event_id
+            )
+
+        self.show(await self._seen(step.room, poll_end, after, "la fin du sondage"))
+
+    async def _vote_step(self, vote: Vote) -> None:
+        poll = self.poll
+        if poll is None:
+            raise RuntimeError("Vote needs a step starting a poll before it")
+        answer = next((key for key, text in answer_ids(poll).items() if text == vote.choice), None)
+        if answer is None:
+            raise RuntimeError(f"the poll has no choice {vote.choice!r}")
+        marks = self._marks()
+        vote_id = await self.people[vote.who].send_event(
+            self.room_ids[vote.room],
+            POLL_RESPONSE,
+            {
+                "m.relates_to": {"rel_type": "m.reference", "event_id": poll.event_id},
+                POLL_RESPONSE: {"answers": [answer]},
+            },
+        )
+        after = marks[vote.room]
+        self.show(await self._seen(vote.room, lambda m: m.event_id == vote_id, after, "le vote"))
 
     async def _await_proposal(self) -> None:
         def proposal(message: SeenMessage) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.demo import CLEAR, LOCK, SCENARIO, Step
+from devtools.demo import CLEAR, LOCK, SCENARIO, Step, Vote
 
 pytestmark = pytest.mark.e2e
 
@@ -84,13 +84,53 @@ def test_demo_plays_the_scenario_in_encrypted_rooms() -> None:
         "la commande !annonce est réservée aux référents numériques",
     ), report  # fmt: skip
 
-    # Every message decrypted by a real client; only the reaction (nio sends it in clear) not.
-    summary = re.search(r"(\d+) messages, tous chiffrés de bout en bout\.", out)
+    # !sondage: the poll as a teacher's client received it, real poll responses shown as
+    # votes (one teacher changes his mind), the results with their bars, then the end event.
+    question = "Quel créneau pour le prochain café numérique ?"
+    assert _in_order(
+        out, STAFF, f"Claire Martin (RUPN) : !sondage {question} | Lundi midi | Mardi midi",
+        f"{LOCK} rupn-bot : {question} (sondage)\n",
+        "   1. Lundi midi\n", "   2. Mardi midi\n", "   3. Jeudi 17h\n",
+        "rupn-bot : Sondage n° 1 lancé.",
+        f"{LOCK} Paul Durand vote : Mardi midi\n",
+        f"{LOCK} Inès Leroy vote : Jeudi 17h\n",
+        f"{LOCK} Paul Durand change son vote : Jeudi 17h\n",
+    ), report  # fmt: skip
+    results = (
+        "1. Lundi midi — 0 vote (0 %) ░░░░░░░░░░",
+        "2. Mardi midi — 0 vote (0 %) ░░░░░░░░░░",
+        "3. Jeudi 17h — 2 votes (100 %) ██████████",
+        "2 votants sur 3 membres du salon (67 %)",
+    )
+    assert _in_order(
+        out, "Claire Martin (RUPN) : !sondage résultats\n",
+        f"{LOCK} rupn-bot : Résultats du sondage n° 1 — {question}\n", *results,
+        "Sondage ouvert : !sondage clore 1 pour le terminer.",
+        "Claire Martin (RUPN) : !sondage clore\n",
+        f"{LOCK} rupn-bot : Résultats du sondage n° 1 — {question} (fin du sondage)\n",
+        *results, "Sondage clos le ",
+    ), report  # fmt: skip
+
+    # Every message and poll event decrypted by a real client; only the reaction (nio sends
+    # it in clear) not. Votes, poll starts and ends are events, counted apart from messages.
+    summary = re.search(
+        r"(\d+) messages et (\d+) événements de sondage, tous chiffrés de bout en bout\.", out
+    )
     assert summary is not None, report
-    assert out.count(f"] {LOCK} ") == int(summary.group(1)), report
+    messages, poll_events = int(summary.group(1)), int(summary.group(2))
+    votes = sum(isinstance(action, Vote) for action in SCENARIO)
+    assert poll_events == votes + 2, report  # the votes, the poll's start and its end
+    assert out.count(f"] {LOCK} ") == messages + poll_events, report
     assert out.count(f"] {CLEAR} ") == 1, report
-    commands = sum(isinstance(step, Step) for step in SCENARIO)
-    assert f"{commands} commandes, 1 réaction, {commands + 1} réponses du bot" in out, report
+    steps = [action for action in SCENARIO if isinstance(action, Step)]
+    commands = len(steps)
+    # One reply per command but `!sondage clore` (answered by the end event), plus the
+    # confirmation of the accepted proposal.
+    replies = sum(not step.ends_poll for step in steps) + 1
+    assert (
+        f"{commands} commandes, 1 réaction, {votes} votes, {replies} réponses du bot, "
+        "1 sondage lancé et 1 clos, 1 proposition de veille" in out
+    ), report
     assert "4 publications et 2 corrections dans les salons de diffusion" in out, report
     # The bot's log goes to a file, not to the terminal.
     assert "bot.app" not in out + result.stderr, report
