@@ -9,7 +9,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, required
+from bot.storage.database import Database, required, stored, stored_or_none
 
 Status = Literal["scheduled", "sent", "withdrawn", "cancelled"]
 
@@ -88,8 +88,8 @@ class AnnouncementsRepository:
                 html,
                 json.dumps(list(rooms)),
                 "scheduled" if scheduled_for else "sent",
-                scheduled_for.isoformat() if scheduled_for else None,
-                now.isoformat(),
+                stored_or_none(scheduled_for),
+                stored(now),
                 entry_id,
                 request_room,
                 request_event,
@@ -110,7 +110,7 @@ class AnnouncementsRepository:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM announcements"  # noqa: S608 - constant columns
             " WHERE status = 'scheduled' AND scheduled_for <= ? ORDER BY scheduled_for, id",
-            (now.isoformat(),),
+            (stored(now),),
         )
         return [_to_announcement(r) for r in rows]
 
@@ -125,7 +125,7 @@ class AnnouncementsRepository:
     async def mark_published(self, announcement_id: int, now: datetime) -> None:
         await self._db.execute(
             "UPDATE announcements SET status = 'sent', published_at = ? WHERE id = ?",
-            (now.isoformat(), announcement_id),
+            (stored(now), announcement_id),
         )
 
     async def set_status(self, announcement_id: int, status: Status) -> None:
@@ -136,7 +136,7 @@ class AnnouncementsRepository:
     async def edit(self, announcement_id: int, body: str, html: str | None, now: datetime) -> None:
         await self._db.execute(
             "UPDATE announcements SET body = ?, html = ?, edited_at = ? WHERE id = ?",
-            (body, html, now.isoformat(), announcement_id),
+            (body, html, stored(now), announcement_id),
         )
 
     async def mark_confirmed(self, announcement_id: int) -> bool:

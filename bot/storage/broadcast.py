@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.storage.database import Database
+from bot.storage.database import Database, stored
 
 
 class BroadcastRoomsRepository:
@@ -18,7 +18,7 @@ class BroadcastRoomsRepository:
             return False
         await self._db.execute(
             "INSERT INTO broadcast_rooms (room_id, added_by, added_at) VALUES (?, ?, ?)",
-            (room_id, added_by, now.isoformat()),
+            (room_id, added_by, stored(now)),
         )
         return True
 

@@ -12,6 +12,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,3 +155,14 @@ def required(value: T | None, what: str) -> T:
     if value is None:
         raise StorageError(f"missing {what}")
     return value
+
+
+def stored(moment: datetime) -> str:
+    """How datetimes are written: UTC ISO 8601, so that text order is time order."""
+    if moment.tzinfo is None:
+        raise StorageError("naive datetimes are not stored")
+    return moment.astimezone(UTC).isoformat()
+
+
+def stored_or_none(moment: datetime | None) -> str | None:
+    return stored(moment) if moment is not None else None

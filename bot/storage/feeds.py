@@ -10,7 +10,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, required
+from bot.storage.database import Database, required, stored, stored_or_none
 
 EntryStatus = Literal["seen", "filtered", "proposed", "published", "ignored"]
 
@@ -71,10 +71,6 @@ _ENTRY_COLUMNS = (
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _to_feed(row: aiosqlite.Row) -> Feed:
@@ -144,7 +140,7 @@ class FeedsRepository:
                 int(auto_publish),
                 origin,
                 added_by,
-                now.isoformat(),
+                stored(now),
             ),
         )
         return required(await self.by_url(url), "feed just written")
@@ -202,7 +198,7 @@ class FeedsRepository:
         await self._db.execute(
             "UPDATE feeds SET etag = ?, last_modified = ?, failures = 0, failing_notified = 0,"
             " last_error = NULL, next_fetch_at = ?, last_success_at = ?, primed = 1 WHERE id = ?",
-            (etag, last_modified, next_fetch_at.isoformat(), now.isoformat(), feed_id),
+            (etag, last_modified, stored(next_fetch_at), stored(now), feed_id),
         )
 
     async def record_failure(
@@ -211,7 +207,7 @@ class FeedsRepository:
         await self._db.execute(
             "UPDATE feeds SET failures = failures + 1, last_error = ?, next_fetch_at = ?,"
             " failing_notified = ? WHERE id = ?",
-            (error, next_fetch_at.isoformat(), int(notified), feed_id),
+            (error, stored(next_fetch_at), int(notified), feed_id),
         )
 
     async def add_entries(
@@ -230,17 +226,17 @@ class FeedsRepository:
                     entry.entry_key,
                     entry.title,
                     entry.link,
-                    _iso(entry.published),
+                    stored_or_none(entry.published),
                     entry.summary_html,
                     entry.summary_text,
                     status,
-                    now.isoformat(),
+                    stored(now),
                 ),
             )
             if row is not None:
-                stored = await self.entry(int(row[0]))
-                if stored:
-                    added.append(stored)
+                entry_row = await self.entry(int(row[0]))
+                if entry_row:
+                    added.append(entry_row)
         return added
 
     async def known_keys(self, feed_id: int) -> set[str]:
@@ -261,7 +257,7 @@ class FeedsRepository:
     ) -> None:
         await self._db.execute(
             "UPDATE feed_entries SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
-            (status, decided_by, now.isoformat(), entry_id),
+            (status, decided_by, stored(now), entry_id),
         )
 
     async def proposed(self, limit: int = 20) -> list[StoredEntry]:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, required
+from bot.storage.database import Database, required, stored, stored_or_none
 from bot.tally import Response
 
 
@@ -52,10 +52,6 @@ _COLUMNS = (
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _to_poll(row: aiosqlite.Row) -> Poll:
@@ -109,9 +105,9 @@ class PollsRepository:
                 max_selections,
                 int(anonymous),
                 template,
-                _iso(deadline),
-                _iso(reminder_at),
-                now.isoformat(),
+                stored_or_none(deadline),
+                stored_or_none(reminder_at),
+                stored(now),
             ),
         )
         return required(await self.get(int(new_id or 0)), "new poll")
@@ -138,7 +134,7 @@ class PollsRepository:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM polls WHERE status = 'open'"  # noqa: S608 - constant columns
             " AND deadline IS NOT NULL AND deadline <= ? ORDER BY id",
-            (now.isoformat(),),
+            (stored(now),),
         )
         return [_to_poll(r) for r in rows]
 
@@ -146,7 +142,7 @@ class PollsRepository:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM polls WHERE status = 'open' AND reminded = 0"  # noqa: S608
             " AND reminder_at IS NOT NULL AND reminder_at <= ? ORDER BY id",
-            (now.isoformat(),),
+            (stored(now),),
         )
         return [_to_poll(r) for r in rows]
 
@@ -161,8 +157,8 @@ class PollsRepository:
         row = await self._db.execute_returning(
             "INSERT INTO poll_responses (poll_id, voter, event_id, answers, sent_at, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING id",
-            (poll_id, voter, event_id, json.dumps(list(answers)), sent_at.isoformat(),
-             now.isoformat()),
+            (poll_id, voter, event_id, json.dumps(list(answers)), stored(sent_at),
+             stored(now)),
         )  # fmt: skip
         return row is not None
 
@@ -184,7 +180,7 @@ class PollsRepository:
         await self._db.execute(
             "UPDATE polls SET status = 'closed', closed_at = ?, closed_by = ?, final_results = ?"
             " WHERE id = ?",
-            (now.isoformat(), closed_by, json.dumps(results, ensure_ascii=False), poll_id),
+            (stored(now), closed_by, json.dumps(results, ensure_ascii=False), poll_id),
         )
         if forget_voters:
             await self._db.execute("DELETE FROM poll_responses WHERE poll_id = ?", (poll_id,))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.storage.database import Database
+from bot.storage.database import Database, stored
 
 Action = Literal["send", "redact"]
 
@@ -104,7 +104,7 @@ class PostsRepository:
                     p.ref_id,
                     p.target_txn_id,
                     p.target_event_id,
-                    now.isoformat(),
+                    stored(now),
                 )
                 for p in posts
             ],
@@ -120,7 +120,7 @@ class PostsRepository:
         await self._db.execute(
             "UPDATE posts SET status = 'sent', event_id = ?, sent_at = ?,"
             " attempts = attempts + 1 WHERE id = ?",
-            (event_id, now.isoformat(), post_id),
+            (event_id, stored(now), post_id),
         )
 
     async def mark_failed(self, post_id: int, error: str) -> None:

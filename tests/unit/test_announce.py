@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -227,3 +227,16 @@ async def test_no_diffusion_room(db: Database) -> None:
         "Aucun salon de diffusion : tapez !diffusion ajouter dans chaque salon qui doit recevoir "
         "les annonces, ou nommez les salons : !annonce dans #salon:serveur : texte"
     ]
+
+
+async def test_due_time_compares_instants_not_local_clock_text(db: Database) -> None:
+    """08:00 in Paris is 07:00 UTC: due at 07:00:30 UTC, not an hour later."""
+    clock = FakeClock(START)
+    await say(db, "!annonce programmer lundi 8h | Réunion", clock=clock)
+    units = Units(db, Repositories.open(db), SETTINGS, INFO, clock, lambda: None)
+    clock.now = datetime(2026, 11, 23, 6, 59, 30, tzinfo=UTC)
+    await announce.publish_due(units)
+    assert [p for p in await posts(db) if p["kind"] == "announcement"] == []
+    clock.now = datetime(2026, 11, 23, 7, 0, 30, tzinfo=UTC)
+    await announce.publish_due(units)
+    assert [p["room"] for p in await posts(db) if p["kind"] == "announcement"] == [STAFF]
