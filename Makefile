@@ -36,6 +36,8 @@ demo-live: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.dispatch
 	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.feeds
+	$(BIN)/python -m bench.fanout
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -180,19 +180,23 @@ async def _publish(ctx: Context, args: Publish) -> None:
     announcement = await publishing.publish(
         ctx.repos, ctx.messenger, author=ctx.sender, body=body, html=html, rooms=rooms,
         now=ctx.now, scheduled_for=when, request_room=ctx.room_id, request_event=ctx.event_id,
+        queue=False,
     )  # fmt: skip
     if when is not None:
+        label = format_when(when, ctx.tz, with_year=when.year != ctx.now.year)
         ctx.reply(
-            f"Annonce n° {announcement.id} programmée pour le "
-            f"{format_when(when, ctx.tz, with_year=when.year != ctx.now.year)}, "
+            f"Annonce n° {announcement.id} programmée pour le {label}, "
             f"dans {publishing.rooms_label(len(rooms))} : {_rooms(ctx, rooms)}. "
             f"Pour l’annuler : !annonce retirer {announcement.id}."
         )
-    elif len(rooms) > ACK_THRESHOLD:
+        return
+    if len(rooms) > ACK_THRESHOLD:
+        # Queued before the posts, so that it arrives first.
         ctx.reply(
             f"Annonce n° {announcement.id} en cours de publication dans {len(rooms)} salons ; "
             "je vous confirme quand c’est fait."
         )
+    publishing.queue_posts(ctx.messenger, announcement)
 
 
 async def _correct(ctx: Context, args: Correct) -> None:

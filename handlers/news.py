@@ -28,7 +28,7 @@ from bot.dates import format_moment
 from bot.domain import IncomingReaction
 from bot.errors import InvalidArguments, NotFound, UserError
 from bot.feeds.fetch import FeedFetchError, FetchResult, fetch_feed, next_retry_delay
-from bot.feeds.parse import FeedEntry, parse_feed
+from bot.feeds.parse import FeedEntry, ParsedFeed, parse_feed
 from bot.messenger import Messenger
 from bot.router import Router, normalize
 from bot.storage.announcements import Announcement
@@ -509,18 +509,33 @@ def describe_error(error: FeedFetchError) -> str:
     return "erreur inattendue"
 
 
+@dataclass(frozen=True)
+class FeedRead:
+    """A successful read: the HTTP result and, unless it was a 304, the parsed feed."""
+
+    result: FetchResult
+    parsed: ParsedFeed | None
+
+
 async def _fetch(
     session: aiohttp.ClientSession, limit: asyncio.Semaphore, feed: Feed, timeout_s: float
-) -> FetchResult | FeedFetchError:
+) -> FeedRead | FeedFetchError:
     async with limit:
         try:
-            return await fetch_feed(
+            result = await fetch_feed(
                 session,
                 feed.url,
                 etag=feed.etag,
                 last_modified=feed.last_modified,
                 timeout_s=timeout_s,
             )
+            parsed = None
+            if result.status != 304 and result.body is not None:
+                # Parsing a large feed takes tens of ms: off the event loop, outside transactions.
+                parsed = await asyncio.to_thread(
+                    parse_feed, result.body, result.final_url, content_type=result.content_type
+                )
+            return FeedRead(result, parsed)
         except FeedFetchError as exc:
             log.info("Feed %d (%s) not read: %s", feed.id, feed.url, exc.reason)
             return exc
@@ -555,7 +570,7 @@ async def poll_feeds(units: Units) -> None:
     await poll_due_feeds(units)
 
 
-async def _record(ctx: JobContext, feed_id: int, outcome: FetchResult | FeedFetchError) -> None:
+async def _record(ctx: JobContext, feed_id: int, outcome: FeedRead | FeedFetchError) -> None:
     feed = await ctx.repos.feeds.get(feed_id)
     if feed is None or not feed.active:
         return  # removed while it was being fetched
@@ -586,7 +601,8 @@ async def _record_failure(ctx: JobContext, feed: Feed, error: FeedFetchError) ->
         )
 
 
-async def _record_success(ctx: JobContext, feed: Feed, result: FetchResult) -> None:
+async def _record_success(ctx: JobContext, feed: Feed, read: FeedRead) -> None:
+    result = read.result
     await ctx.repos.feeds.record_success(
         feed.id,
         etag=result.etag,
@@ -596,9 +612,9 @@ async def _record_success(ctx: JobContext, feed: Feed, result: FetchResult) -> N
     )
     if feed.failing_notified:
         notify(ctx, f"✅ La source « {feed.name} » répond de nouveau.")
-    if result.status == 304 or result.body is None:
+    parsed = read.parsed
+    if parsed is None:
         return
-    parsed = parse_feed(result.body, result.final_url, content_type=result.content_type)
     known = await ctx.repos.feeds.known_keys(feed.id)
     fresh: dict[str, FeedEntry] = {}
     for entry in parsed.entries:

@@ -62,8 +62,9 @@ async def publish(
     entry_id: int | None = None,
     request_room: str | None = None,
     request_event: str | None = None,
+    queue: bool = True,
 ) -> Announcement:
-    """Record the announcement and, unless it is scheduled, queue one post per room."""
+    """Record the announcement and, unless it is scheduled (or `queue` is False), queue posts."""
     announcement = await repos.announcements.create(
         author=author,
         body=body,
@@ -75,7 +76,7 @@ async def publish(
         request_room=request_room,
         request_event=request_event,
     )
-    if scheduled_for is None:
+    if scheduled_for is None and queue:
         queue_posts(messenger, announcement)
     return announcement
 
