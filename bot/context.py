@@ -15,6 +15,7 @@ from bot.storage.database import Database
 from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
+from bot.storage.workshops import WorkshopsRepository
 
 if TYPE_CHECKING:
     from bot.router import Command
@@ -67,6 +68,7 @@ class Repositories:
     announcements: AnnouncementsRepository
     feeds: FeedsRepository
     polls: PollsRepository
+    workshops: WorkshopsRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -76,6 +78,7 @@ class Repositories:
             announcements=AnnouncementsRepository(db),
             feeds=FeedsRepository(db),
             polls=PollsRepository(db),
+            workshops=WorkshopsRepository(db),
         )
 
 

@@ -170,4 +170,50 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX polls_open ON polls (status, deadline)",
         ),
     ),
+    Migration(
+        "ateliers and cafés numériques, sign-ups and attendance",
+        (
+            """
+            CREATE TABLE workshops (
+                id                INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind              TEXT NOT NULL CHECK (kind IN ('atelier', 'cafe')),
+                theme             TEXT NOT NULL,
+                starts_at         TEXT NOT NULL,
+                duration_minutes  INTEGER NOT NULL DEFAULT 60,
+                place             TEXT,
+                capacity          INTEGER,
+                minimum           INTEGER,
+                minimum_checked   INTEGER NOT NULL DEFAULT 0,
+                organiser         TEXT NOT NULL,
+                rooms             TEXT NOT NULL,
+                status            TEXT NOT NULL CHECK (status IN ('planned', 'cancelled', 'done')),
+                created_at        TEXT NOT NULL,
+                updated_at        TEXT NOT NULL,
+                poll_id           INTEGER REFERENCES polls (id),
+                reminded_day      INTEGER NOT NULL DEFAULT 0,
+                reminded_hour     INTEGER NOT NULL DEFAULT 0,
+                feedback_poll_id  INTEGER REFERENCES polls (id)
+            )
+            """,
+            "CREATE INDEX workshops_upcoming ON workshops (status, starts_at)",
+            # One row per person and workshop; a sign-up after a cancellation
+            # reuses it and goes to the end of the waiting list.
+            """
+            CREATE TABLE workshop_signups (
+                id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+                workshop_id        INTEGER NOT NULL REFERENCES workshops (id),
+                user_id            TEXT NOT NULL,
+                via                TEXT NOT NULL CHECK (via IN ('reaction', 'command', 'poll')),
+                reaction_event_id  TEXT,
+                status             TEXT NOT NULL
+                                   CHECK (status IN ('confirmed', 'waiting', 'cancelled')),
+                signed_up_at       TEXT NOT NULL,
+                cancelled_at       TEXT,
+                attended           INTEGER,
+                UNIQUE (workshop_id, user_id)
+            )
+            """,
+            "CREATE INDEX workshop_signups_reaction ON workshop_signups (reaction_event_id)",
+        ),
+    ),
 )

@@ -1,0 +1,267 @@
+"""Ateliers and cafés numériques, their sign-ups, waiting lists and attendance."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import aiosqlite
+
+from bot.storage.database import Database, required, stored
+
+Kind = Literal["atelier", "cafe"]
+SignupStatus = Literal["confirmed", "waiting", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Workshop:
+    id: int
+    kind: Kind
+    theme: str
+    starts_at: datetime
+    duration_minutes: int
+    place: str | None
+    capacity: int | None
+    minimum: int | None
+    minimum_checked: bool
+    organiser: str
+    rooms: tuple[str, ...]
+    status: Literal["planned", "cancelled", "done"]
+    poll_id: int | None
+    reminded_day: bool
+    reminded_hour: bool
+    feedback_poll_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Signup:
+    user_id: str
+    status: SignupStatus
+    via: str
+    reaction_event_id: str | None
+    signed_up_at: datetime
+    attended: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignupChange:
+    """What a sign-up or a cancellation did, so the handler can tell the people concerned."""
+
+    workshop_id: int
+    user_id: str
+    before: SignupStatus | None  # None: was not signed up
+    after: SignupStatus | None
+    promoted: str | None = None  # who left the waiting list thanks to this cancellation
+
+
+_COLUMNS = (
+    "id, kind, theme, starts_at, duration_minutes, place, capacity, minimum, minimum_checked, "
+    "organiser, rooms, status, poll_id, reminded_day, reminded_hour, feedback_poll_id"
+)
+
+
+def _to_workshop(row: aiosqlite.Row) -> Workshop:
+    return Workshop(
+        id=row[0],
+        kind=row[1],
+        theme=row[2],
+        starts_at=datetime.fromisoformat(row[3]),
+        duration_minutes=row[4],
+        place=row[5],
+        capacity=row[6],
+        minimum=row[7],
+        minimum_checked=bool(row[8]),
+        organiser=row[9],
+        rooms=tuple(json.loads(row[10])),
+        status=row[11],
+        poll_id=row[12],
+        reminded_day=bool(row[13]),
+        reminded_hour=bool(row[14]),
+        feedback_poll_id=row[15],
+    )
+
+
+class WorkshopsRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        kind: Kind,
+        theme: str,
+        starts_at: datetime,
+        place: str | None,
+        capacity: int | None,
+        minimum: int | None,
+        organiser: str,
+        rooms: Sequence[str],
+        now: datetime,
+        duration_minutes: int = 60,
+        poll_id: int | None = None,
+    ) -> Workshop:
+        new_id = await self._db.execute(
+            "INSERT INTO workshops (kind, theme, starts_at, duration_minutes, place, capacity,"
+            " minimum, organiser, rooms, status, created_at, updated_at, poll_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?)",
+            (
+                kind, theme, stored(starts_at), duration_minutes, place, capacity, minimum,
+                organiser, json.dumps(list(rooms)), stored(now), stored(now), poll_id,
+            ),
+        )  # fmt: skip
+        return required(await self.get(int(new_id or 0)), "new workshop")
+
+    async def get(self, workshop_id: int) -> Workshop | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM workshops WHERE id = ?",  # noqa: S608 - constant columns
+            (workshop_id,),
+        )
+        return _to_workshop(row) if row else None
+
+    async def upcoming(self, now: datetime) -> list[Workshop]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM workshops WHERE status = 'planned'"  # noqa: S608
+            " AND starts_at >= ? ORDER BY starts_at, id",
+            (stored(now),),
+        )
+        return [_to_workshop(r) for r in rows]
+
+    async def planned_before(self, moment: datetime) -> list[Workshop]:
+        """Planned workshops starting before `moment` (for reminders and checks)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM workshops WHERE status = 'planned'"  # noqa: S608
+            " AND starts_at <= ? ORDER BY starts_at, id",
+            (stored(moment),),
+        )
+        return [_to_workshop(r) for r in rows]
+
+    async def reschedule(
+        self, workshop_id: int, *, starts_at: datetime, place: str | None, now: datetime
+    ) -> None:
+        """A new date resets the reminders, which are then due again."""
+        await self._db.execute(
+            "UPDATE workshops SET starts_at = ?, place = ?, updated_at = ?, reminded_day = 0,"
+            " reminded_hour = 0, minimum_checked = 0 WHERE id = ?",
+            (stored(starts_at), place, stored(now), workshop_id),
+        )
+
+    async def set_status(
+        self, workshop_id: int, status: Literal["planned", "cancelled", "done"], now: datetime
+    ) -> None:
+        await self._db.execute(
+            "UPDATE workshops SET status = ?, updated_at = ? WHERE id = ?",
+            (status, stored(now), workshop_id),
+        )
+
+    async def mark(self, workshop_id: int, flag: Literal["reminded_day", "reminded_hour",
+                                                         "minimum_checked"]) -> None:  # fmt: skip
+        await self._db.execute(
+            f"UPDATE workshops SET {flag} = 1 WHERE id = ?",  # noqa: S608 - flag is a Literal
+            (workshop_id,),
+        )
+
+    async def set_feedback_poll(self, workshop_id: int, poll_id: int) -> None:
+        await self._db.execute(
+            "UPDATE workshops SET feedback_poll_id = ? WHERE id = ?", (poll_id, workshop_id)
+        )
+
+    async def signups(self, workshop_id: int) -> list[Signup]:
+        """Confirmed first, then the waiting list in order; cancelled ones last."""
+        rows = await self._db.fetchall(
+            "SELECT user_id, status, via, reaction_event_id, signed_up_at, attended"
+            " FROM workshop_signups WHERE workshop_id = ?"
+            " ORDER BY CASE status WHEN 'confirmed' THEN 0 WHEN 'waiting' THEN 1 ELSE 2 END,"
+            " signed_up_at, id",
+            (workshop_id,),
+        )
+        return [
+            Signup(
+                user_id=r[0],
+                status=r[1],
+                via=r[2],
+                reaction_event_id=r[3],
+                signed_up_at=datetime.fromisoformat(r[4]),
+                attended=None if r[5] is None else bool(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def sign_up(
+        self,
+        workshop: Workshop,
+        user_id: str,
+        *,
+        via: Literal["reaction", "command", "poll"],
+        now: datetime,
+        reaction_event_id: str | None = None,
+    ) -> SignupChange:
+        """Confirmed if a place is free, else on the waiting list; no-op if already signed up."""
+        current = {s.user_id: s for s in await self.signups(workshop.id)}
+        mine = current.get(user_id)
+        if mine is not None and mine.status != "cancelled":
+            if reaction_event_id and mine.reaction_event_id is None:
+                await self._db.execute(
+                    "UPDATE workshop_signups SET reaction_event_id = ?"
+                    " WHERE workshop_id = ? AND user_id = ?",
+                    (reaction_event_id, workshop.id, user_id),
+                )
+            return SignupChange(workshop.id, user_id, mine.status, mine.status)
+        confirmed = sum(1 for s in current.values() if s.status == "confirmed")
+        full = workshop.capacity is not None and confirmed >= workshop.capacity
+        status: SignupStatus = "waiting" if full else "confirmed"
+        await self._db.execute(
+            "INSERT INTO workshop_signups (workshop_id, user_id, via, reaction_event_id, status,"
+            " signed_up_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (workshop_id, user_id) DO UPDATE SET via = excluded.via,"
+            " reaction_event_id = excluded.reaction_event_id, status = excluded.status,"
+            " signed_up_at = excluded.signed_up_at, cancelled_at = NULL",
+            (workshop.id, user_id, via, reaction_event_id, status, stored(now)),
+        )
+        return SignupChange(workshop.id, user_id, None, status)
+
+    async def cancel(self, workshop: Workshop, user_id: str, now: datetime) -> SignupChange:
+        """Cancel a sign-up; a freed place goes to the first on the waiting list."""
+        current = {s.user_id: s for s in await self.signups(workshop.id)}
+        mine = current.get(user_id)
+        if mine is None or mine.status == "cancelled":
+            return SignupChange(workshop.id, user_id, None, None)
+        await self._db.execute(
+            "UPDATE workshop_signups SET status = 'cancelled', cancelled_at = ?,"
+            " reaction_event_id = NULL WHERE workshop_id = ? AND user_id = ?",
+            (stored(now), workshop.id, user_id),
+        )
+        promoted = None
+        if mine.status == "confirmed":
+            waiting = [s for s in current.values() if s.status == "waiting"]
+            if waiting:
+                promoted = waiting[0].user_id  # signups() returns the waiting list in order
+                await self._db.execute(
+                    "UPDATE workshop_signups SET status = 'confirmed'"
+                    " WHERE workshop_id = ? AND user_id = ?",
+                    (workshop.id, promoted),
+                )
+        return SignupChange(workshop.id, user_id, mine.status, None, promoted)
+
+    async def by_reaction(self, reaction_event_id: str) -> tuple[int, str] | None:
+        """(workshop id, user) of the sign-up made with this reaction."""
+        row = await self._db.fetchone(
+            "SELECT workshop_id, user_id FROM workshop_signups WHERE reaction_event_id = ?",
+            (reaction_event_id,),
+        )
+        return (int(row[0]), str(row[1])) if row else None
+
+    async def set_attendance(self, workshop_id: int, present: Sequence[str]) -> None:
+        """Who came among those signed up (others: absent); people not signed up are added."""
+        await self._db.execute(
+            "UPDATE workshop_signups SET attended = 0 WHERE workshop_id = ?"
+            " AND status = 'confirmed'",
+            (workshop_id,),
+        )
+        for user_id in present:
+            await self._db.execute(
+                "UPDATE workshop_signups SET attended = 1 WHERE workshop_id = ? AND user_id = ?",
+                (workshop_id, user_id),
+            )
