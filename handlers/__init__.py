@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import announce, broadcast, help, news, polls, status
+from handlers import (
+    announce,
+    broadcast,
+    help,
+    news,
+    polls,
+    status,
+    workshop_followup,
+    workshops,
+)
 
 ROUTERS: tuple[Router, ...] = (
     help.router,
     announce.router,
     broadcast.router,
     polls.router,
+    workshops.router,
+    workshop_followup.router,
     news.router,
     status.router,
 )

@@ -12,6 +12,10 @@ HELP_FOR_TEACHERS = (
     "**Commandes de rupn-bot**\n"
     "\n"
     "- !aide [commande] — affiche la liste des commandes, ou le détail de l’une d’elles\n"
+    "- !ateliers — liste les prochains ateliers et cafés numériques, avec les places restantes\n"
+    "- !inscription <n°> — vous inscrit à un atelier ou un café numérique (comme réagir 👍 à "
+    "son annonce)\n"
+    "- !desinscription <n°> — retire votre inscription à un atelier ou un café numérique\n"
     "\n"
     "Tapez !aide suivi d’un nom de commande pour le détail et un exemple."
 )

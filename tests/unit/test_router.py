@@ -224,13 +224,23 @@ def test_visible_to_hides_admin_commands_and_keeps_order() -> None:
 
 def test_visible_to_with_real_routers() -> None:
     registry = CommandRegistry(ROUTERS)
-    assert [c.name for c in registry.visible_to(False)] == ["aide"]
+    assert [c.name for c in registry.visible_to(False)] == [
+        "aide",
+        "ateliers",
+        "inscription",
+        "desinscription",
+    ]
     assert [c.name for c in registry.visible_to(True)] == [
         "aide",
         "annonce",
         "annonces",
         "diffusion",
         "sondage",
+        "atelier",
+        "cafe",
+        "ateliers",
+        "inscription",
+        "desinscription",
         "veille",
         "statut",
     ]

@@ -1,0 +1,156 @@
+"""Ateliers and cafés numériques end to end: notice with .ics, 👍 sign-ups, waiting list."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import nio
+import pytest
+from nio.crypto.attachments import decrypt_attachment
+
+from devtools.participant import Participant, SeenMessage
+from tests.e2e.conftest import StaffRoom
+
+pytestmark = pytest.mark.e2e
+
+PARIS = ZoneInfo("Europe/Paris")
+THUMBS = ("👍", "👍🏽", "👍🏿")
+
+
+def next_week() -> date:
+    return datetime.now(PARIS).date() + timedelta(days=7)
+
+
+async def third_teacher(staff: StaffRoom) -> Participant:
+    account = await staff.synapse.register(f"prof-{staff.bot_account.localpart}c", "prof-pw")
+    teacher = Participant(staff.synapse.base_url, account, staff.workdir / "clients")
+    await teacher.start()
+    await staff.rupn.invite(staff.room_id, teacher.user_id)
+    await staff.rupn.wait_joined(staff.room_id, [teacher.user_id])
+    await teacher.wait_joined(staff.room_id, [staff.bot_id])
+    return teacher
+
+
+async def react(who: Participant, room_id: str, target: str, key: str) -> str:
+    return await who.send_event(
+        room_id,
+        "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}},
+    )
+
+
+async def download(who: Participant, upload: SeenMessage) -> bytes:
+    file = upload.content["file"]
+    response = await who.client.download(mxc=file["url"])
+    assert isinstance(response, nio.MemoryDownloadResponse), response
+    plain: bytes = decrypt_attachment(
+        response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+    )
+    return plain
+
+
+async def test_atelier_notice_ics_signups_and_waiting_list(staff: StaffRoom) -> None:
+    teacher3 = await third_teacher(staff)
+    try:
+        day = next_week()
+        mark = staff.prof1.mark()
+        await staff.rupn.send_text(
+            staff.room_id, f"!atelier {day.day}/{day.month} 12h30 | Pronote | CDI | 2 places"
+        )
+        notice = await staff.prof1.wait_for(
+            lambda m: m.sender == staff.bot_id and "Pronote" in m.body and m.msgtype == "m.notice",
+            after=mark,
+            timeout=30,
+        )
+        assert notice.decrypted
+        assert "12h30" in notice.body and "CDI" in notice.body
+        ics_post = await staff.prof1.wait_for(
+            lambda m: m.sender == staff.bot_id and m.msgtype == "m.file", after=mark, timeout=30
+        )
+        calendar = icalendar.Calendar.from_ical(await download(staff.prof1, ics_post))
+        [event] = [c for c in calendar.walk() if c.name == "VEVENT"]
+        start = event.decoded("DTSTART")
+        assert start == datetime(day.year, day.month, day.day, 12, 30, tzinfo=PARIS)
+        assert start.utcoffset() == timedelta(hours=1)  # winter time in Paris
+
+        first = await react(staff.prof1, staff.room_id, notice.event_id, THUMBS[0])
+        await staff.prof1.wait_for(
+            lambda m: (
+                m.sender == staff.bot_id
+                and staff.prof1.user_id in str(m.content)
+                and "confirmée" in m.body
+            ),
+            timeout=30,
+        )
+        await react(staff.prof2, staff.room_id, notice.event_id, THUMBS[1])
+        await staff.prof2.wait_for(
+            lambda m: (
+                m.sender == staff.bot_id
+                and staff.prof2.user_id in str(m.content)
+                and "confirmée" in m.body
+            ),
+            timeout=30,
+        )
+        await react(teacher3, staff.room_id, notice.event_id, THUMBS[2])
+        waiting = await teacher3.wait_for(
+            lambda m: (
+                m.sender == staff.bot_id
+                and teacher3.user_id in str(m.content)
+                and "attente" in m.body
+            ),
+            timeout=30,
+        )
+        assert teacher3.user_id in waiting.content["m.mentions"]["user_ids"]
+
+        # The first one takes her reaction back: the waiting teacher gets the place.
+        await staff.prof1.redact(staff.room_id, first)
+        promoted = await teacher3.wait_for(
+            lambda m: (
+                m.sender == staff.bot_id
+                and teacher3.user_id in str(m.content)
+                and "libérée" in m.body
+            ),
+            timeout=30,
+        )
+        assert teacher3.user_id in promoted.content["m.mentions"]["user_ids"]
+
+        listing = await staff.command(staff.prof2, "!ateliers")
+        assert "Pronote" in listing.body
+    finally:
+        await teacher3.stop()
+
+
+async def test_atelier_from_needs_poll_mentions_its_voters(staff: StaffRoom) -> None:
+    mark = staff.prof1.mark()
+    await staff.rupn.send_text(staff.room_id, "!sondage Thème ? | Pronote | ENT | Tablettes")
+    poll = await staff.prof1.wait_for(
+        lambda m: m.event_type == "org.matrix.msc3381.poll.start", after=mark, timeout=30
+    )
+    pronote, ent, _ = (a["id"] for a in poll.content["org.matrix.msc3381.poll.start"]["answers"])
+    for who, answer in ((staff.prof1, ent), (staff.prof2, ent), (staff.rupn, pronote)):
+        await who.send_event(
+            staff.room_id,
+            "org.matrix.msc3381.poll.response",
+            {
+                "m.relates_to": {"rel_type": "m.reference", "event_id": poll.event_id},
+                "org.matrix.msc3381.poll.response": {"answers": [answer]},
+            },
+        )
+    await asyncio.sleep(1.5)
+    day = next_week()
+    mark = staff.prof1.mark()
+    await staff.rupn.send_text(
+        staff.room_id, f"!atelier depuis-sondage 1 {day.day}/{day.month} 12h15"
+    )
+    invitation = await staff.prof1.wait_for(
+        lambda m: m.sender == staff.bot_id and "d’après le sondage" in m.body,
+        after=mark,
+        timeout=30,
+    )
+    assert sorted(invitation.content["m.mentions"]["user_ids"]) == sorted(
+        [staff.prof1.user_id, staff.prof2.user_id]
+    )
+    assert "ENT" in invitation.body

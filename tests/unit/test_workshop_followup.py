@@ -1,0 +1,450 @@
+"""Ateliers after their announcement: reminders, minimum, attendance, feedback poll, and
+ateliers created from a needs poll (real database, processor, Units, FakeClock)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.context import Context, Repositories, Settings
+from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent, SyncBatch
+from bot.errors import UserError
+from bot.messenger import Outbox
+from bot.processor import EventProcessor
+from bot.router import CommandRegistry
+from bot.storage.database import Database
+from bot.storage.posts import PostsRepository
+from bot.storage.state import StateRepository
+from bot.storage.workshops import Workshop
+from bot.work import Units
+from handlers import ROUTERS, workshop_followup
+from handlers.workshop_followup import create_from_poll, follow_up, record_attendance
+from tests.unit.fakes import START, FakeBotInfo, FakeClock
+
+ADMIN = "@rupn:example.org"
+BOT = "@bot:example.org"
+A = "@alice:example.org"
+B = "@bruno:example.org"
+C = "@chloe:example.org"
+D = "@david:example.org"
+STAFF = "!staff:example.org"
+VIE = "!vie:example.org"
+CURATION = "!rupn:example.org"
+ROOM = "!sondages:example.org"
+PARIS = ZoneInfo("Europe/Paris")
+SETTINGS = Settings(admins=frozenset({ADMIN}), tz=PARIS, bot_user_id=BOT, broadcast_rooms=(STAFF,))
+# mardi 24 novembre 2026 à 12h30 à Paris (START is dimanche 22 novembre, 19h42)
+STARTS = datetime(2026, 11, 24, 11, 30, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+@dataclass
+class Bot:
+    db: Database
+    clock: FakeClock = field(default_factory=FakeClock)
+    settings: Settings = SETTINGS
+    info: FakeBotInfo = field(
+        default_factory=lambda: FakeBotInfo(
+            rooms=[STAFF, VIE, ROOM, CURATION],
+            names={STAFF: "Salle des professeurs", VIE: "Vie scolaire"},
+            members={STAFF: [BOT, ADMIN, A, B, C], VIE: [BOT, D], ROOM: [BOT, ADMIN, A, B, C, D]},
+        )
+    )
+
+    @property
+    def repos(self) -> Repositories:
+        return Repositories.open(self.db)
+
+    def units(self) -> Units:
+        return Units(self.db, self.repos, self.settings, self.info, self.clock, lambda: None)
+
+    async def posts(self) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT kind, content, room_id, ref_type, ref_id, txn_id FROM posts ORDER BY id"
+        )
+        return [
+            {"kind": r[0], "content": json.loads(r[1]), "room": r[2], "ref": (r[3], r[4]),
+             "txn": r[5]}
+            for r in rows
+        ]  # fmt: skip
+
+    async def tick(self, units: Units | None = None) -> list[tuple[str, str, list[str]]]:
+        """Run the job once; (room, body, mentioned) of each new post."""
+        before = len(await self.posts())
+        await follow_up(units or self.units())
+        return [
+            (p["room"], p["content"]["body"], p["content"]["m.mentions"].get("user_ids", []))
+            for p in (await self.posts())[before:]
+        ]
+
+    async def workshop(self, *, people: tuple[str, ...] = (A, B), **changes: Any) -> Workshop:
+        values: dict[str, Any] = {
+            "kind": "atelier", "theme": "Pronote", "starts_at": STARTS, "place": "CDI",
+            "capacity": None, "minimum": None, "organiser": ADMIN, "rooms": (STAFF,),
+        }  # fmt: skip
+        values.update(changes)
+        async with self.db.transaction():
+            workshop = await self.repos.workshops.create(now=START, **values)
+            for person in people:
+                await self.repos.workshops.sign_up(workshop, person, via="command", now=START)
+        return workshop
+
+    async def call(
+        self, handler: Callable[..., Awaitable[None]], *args: Any, room: str = ROOM
+    ) -> list[dict[str, Any]]:
+        """Run a handler as the processor would (one transaction, posts queued at the end)."""
+        before = len(await self.posts())
+        outbox = Outbox()
+        ctx = Context(
+            ADMIN, room, f"$c{next(_ids)}", self.clock(), True, outbox, self.repos,
+            CommandRegistry(ROUTERS), self.info, self.settings,
+        )  # fmt: skip
+        async with self.db.transaction():
+            await handler(ctx, *args)
+            await self.repos.posts.queue(outbox.drain(), self.clock())
+        return (await self.posts())[before:]
+
+    async def process(self, *events: RoomEvent) -> None:
+        processor = EventProcessor(
+            self.db, self.repos, StateRepository(self.db), CommandRegistry(ROUTERS),
+            self.settings, self.clock, self.info,
+        )  # fmt: skip
+        await processor.process(SyncBatch(f"s{next(_ids)}", tuple(events), (), False))
+
+    async def say(self, body: str) -> None:
+        await self.process(IncomingMessage(ROOM, f"$m{next(_ids)}", ADMIN, body, self.clock()))
+
+    async def poll(self, body: str) -> str:
+        """Create a poll with `!sondage` and deliver its start event; returns that event id."""
+        await self.say(body)
+        [start] = [p for p in await self.posts() if p["kind"] == "poll-start"][-1:]
+        event_id = f"$poll{start['ref'][1]}"
+        async with self.db.transaction():
+            row = await self.db.fetchone("SELECT id FROM posts WHERE txn_id = ?", (start["txn"],))
+            assert row is not None
+            await PostsRepository(self.db).mark_sent(int(row[0]), event_id, self.clock())
+        return event_id
+
+    async def vote(self, poll_event: str, sender: str, *answers: str) -> None:
+        await self.process(
+            IncomingPollResponse(ROOM, f"$v{next(_ids)}", sender, poll_event, answers, self.clock())
+        )
+
+
+@pytest.fixture
+def bot(db: Database) -> Bot:
+    return Bot(db)
+
+
+def at(bot: Bot, moment: datetime) -> None:
+    bot.clock.now = moment
+
+
+# --- reminders ---------------------------------------------------------------------------
+
+DAY_TEXT = "📅 Rappel : atelier n° 1 « Pronote » demain à 12h30, CDI."
+HOUR_TEXT = "⏰ Dans une heure : atelier n° 1 « Pronote » à 12h30, CDI."
+
+
+async def test_reminders_fire_once_at_the_right_times_even_across_restarts(bot: Bot) -> None:
+    await bot.workshop()
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(hours=24, seconds=1))
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(hours=24))
+    assert await bot.tick() == [(STAFF, f"{DAY_TEXT}\nInscrits : {A}, {B}", [A, B])]
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(hours=3))
+    restarted = Units(
+        bot.db, Repositories.open(bot.db), SETTINGS, bot.info, bot.clock, lambda: None
+    )
+    assert await bot.tick(restarted) == []
+    at(bot, STARTS - timedelta(hours=1, seconds=1))
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(hours=1))
+    assert await bot.tick() == [(STAFF, f"{HOUR_TEXT}\nInscrits : {A}, {B}", [A, B])]
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(minutes=30))
+    assert await bot.tick(restarted) == []
+    at(bot, STARTS + timedelta(hours=2))
+    assert await bot.tick() == []
+    workshop = await bot.repos.workshops.get(1)
+    assert workshop is not None
+    assert (workshop.reminded_day, workshop.reminded_hour) == (True, True)
+
+
+async def test_day_before_reminder_due_while_down_is_skipped_with_less_than_an_hour_left(
+    bot: Bot,
+) -> None:
+    await bot.workshop()
+    at(bot, STARTS - timedelta(minutes=50))  # the bot was down since Sunday
+    assert await bot.tick() == [(STAFF, f"{HOUR_TEXT}\nInscrits : {A}, {B}", [A, B])]
+    assert await bot.tick() == []
+
+
+async def test_day_before_reminder_due_while_down_is_sent_if_still_useful(bot: Bot) -> None:
+    await bot.workshop()
+    at(bot, STARTS - timedelta(hours=2))
+    today = DAY_TEXT.replace("demain", "aujourd’hui")
+    assert await bot.tick() == [(STAFF, f"{today}\nInscrits : {A}, {B}", [A, B])]
+    assert await bot.tick() == []
+
+
+async def test_reminders_missed_entirely_are_marked_without_sending(bot: Bot) -> None:
+    await bot.workshop()
+    at(bot, STARTS + timedelta(minutes=5))
+    assert await bot.tick() == []
+    workshop = await bot.repos.workshops.get(1)
+    assert workshop is not None
+    assert (workshop.reminded_day, workshop.reminded_hour) == (True, True)
+
+
+async def test_reminders_mention_each_participant_once_in_a_room_they_are_in(bot: Bot) -> None:
+    await bot.workshop(people=(A, D, C), rooms=(STAFF, VIE), place=None, kind="cafe")
+    at(bot, STARTS - timedelta(hours=1))
+    text = "⏰ Dans une heure : café numérique n° 1 « Pronote » à 12h30."
+    assert await bot.tick() == [
+        (STAFF, f"{text}\nInscrits : {A}, {C}", [A, C]),
+        (VIE, f"{text}\nInscrits : {D}", [D]),
+    ]
+
+
+async def test_reminders_only_name_confirmed_participants(bot: Bot) -> None:
+    workshop = await bot.workshop(people=(A, B, C), capacity=2)
+    async with bot.db.transaction():
+        await bot.repos.workshops.cancel(workshop, A, START)  # C is promoted
+        await bot.repos.workshops.sign_up(workshop, D, via="command", now=START)  # waiting
+    at(bot, STARTS - timedelta(hours=24))
+    assert await bot.tick() == [(STAFF, f"{DAY_TEXT}\nInscrits : {B}, {C}", [B, C])]
+
+
+async def test_no_reminder_without_participants_nor_for_cancelled_workshops(bot: Bot) -> None:
+    await bot.workshop(people=())
+    cancelled = await bot.workshop()
+    async with bot.db.transaction():
+        await bot.repos.workshops.set_status(cancelled.id, "cancelled", START)
+    at(bot, STARTS - timedelta(hours=1))
+    assert await bot.tick() == []
+
+
+# --- minimum -----------------------------------------------------------------------------
+
+MINIMUM_TEXT = (
+    "L’atelier n° 1 « Pronote » n’a que 2 inscrits pour un minimum de 4. Confirmez-le en ne "
+    "faisant rien, ou annulez-le : !atelier annuler 1."
+)
+
+
+async def test_minimum_is_checked_once_48_hours_before_in_the_curation_rooms(bot: Bot) -> None:
+    bot.settings = replace(SETTINGS, curation_rooms=(CURATION,))
+    bot.clock.now = STARTS - timedelta(hours=60)
+    await bot.workshop(minimum=4)
+    at(bot, STARTS - timedelta(hours=48, seconds=1))
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(hours=48))
+    assert await bot.tick() == [(CURATION, MINIMUM_TEXT, [ADMIN])]
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(hours=30))
+    restarted = Units(
+        bot.db, Repositories.open(bot.db), bot.settings, bot.info, bot.clock, lambda: None
+    )
+    assert await bot.tick(restarted) == []
+
+
+async def test_minimum_message_goes_to_the_first_notice_room_without_curation_rooms(
+    bot: Bot,
+) -> None:
+    await bot.workshop(minimum=4, people=(A,), rooms=(VIE, STAFF))
+    at(bot, STARTS - timedelta(hours=47))
+    [(room, text, mentioned)] = await bot.tick()
+    assert (room, mentioned) == (VIE, [ADMIN])
+    assert text.startswith("L’atelier n° 1 « Pronote » n’a que 1 inscrit pour un minimum de 4.")
+
+
+async def test_minimum_reached_sends_nothing(bot: Bot) -> None:
+    await bot.workshop(minimum=2)
+    at(bot, STARTS - timedelta(hours=47))
+    assert await bot.tick() == []
+    workshop = await bot.repos.workshops.get(1)
+    assert workshop is not None and workshop.minimum_checked
+
+
+# --- attendance and feedback -------------------------------------------------------------
+
+
+async def test_attendance_with_mentions_marks_done_and_posts_the_feedback_poll(bot: Bot) -> None:
+    await bot.workshop(people=(A, B, C), rooms=(STAFF, VIE))
+    at(bot, STARTS + timedelta(hours=1))
+    new = await bot.call(record_attendance, 1, f"{A}, @bruno {D}")
+    [start] = [p for p in new if p["kind"] == "poll-start"]
+    [reply] = [p["content"]["body"] for p in new if p["kind"] == "reply"]
+    assert reply == (
+        "Présences enregistrées pour l’atelier n° 1 : 3 présents sur 3 inscrits. "
+        "Sondage de satisfaction n° 1 publié dans « Salle des professeurs » (anonyme, 7 jours)."
+    )
+    assert start["room"] == STAFF
+    assert start["ref"] == ("poll", 1)
+    content = start["content"]["org.matrix.msc3381.poll.start"]
+    assert content["question"]["org.matrix.msc1767.text"] == "Cet atelier vous a-t-il été utile ?"
+    assert [a["org.matrix.msc1767.text"] for a in content["answers"]] == [
+        "Oui, très",
+        "Un peu",
+        "Pas vraiment",
+    ]
+    assert content["kind"] == "org.matrix.msc3381.poll.undisclosed"
+    assert content["max_selections"] == 1
+    poll = await bot.repos.polls.get(1)
+    assert poll is not None
+    assert poll.anonymous and poll.room_id == STAFF
+    assert poll.deadline == STARTS + timedelta(days=7, hours=1)
+    assert poll.start_txn == start["txn"]
+    workshop = await bot.repos.workshops.get(1)
+    assert workshop is not None
+    assert (workshop.status, workshop.feedback_poll_id) == ("done", 1)
+    attended = {s.user_id: s.attended for s in await bot.repos.workshops.signups(1)}
+    assert attended == {A: True, B: True, C: False, D: True}
+
+    # A correction records again, without a second poll.
+    new = await bot.call(record_attendance, 1, "tous")
+    assert [p["kind"] for p in new] == ["reply"]
+    assert new[0]["content"]["body"] == (
+        "Présences enregistrées pour l’atelier n° 1 : 4 présents sur 4 inscrits."
+    )
+
+
+async def test_attendance_tous_counts_every_confirmed_sign_up(bot: Bot) -> None:
+    workshop = await bot.workshop(people=(A, B, C), capacity=2)  # C is waiting
+    async with bot.db.transaction():
+        await bot.repos.workshops.sign_up(workshop, D, via="command", now=START)
+    at(bot, STARTS + timedelta(hours=1))
+    new = await bot.call(record_attendance, 1, "Tous")
+    [reply] = [p["content"]["body"] for p in new if p["kind"] == "reply"]
+    assert reply.startswith(
+        "Présences enregistrées pour l’atelier n° 1 : 2 présents sur 2 inscrits."
+    )
+    attended = {s.user_id: s.attended for s in await bot.repos.workshops.signups(1)}
+    assert attended == {A: True, B: True, C: None, D: None}
+
+
+async def test_attendance_refusals(bot: Bot) -> None:
+    await bot.workshop()
+    with pytest.raises(UserError, match="n’a pas encore commencé"):
+        await bot.call(record_attendance, 1, "tous")
+    at(bot, STARTS + timedelta(hours=1))
+    with pytest.raises(UserError, match="Aucun atelier n° 9"):
+        await bot.call(record_attendance, 9, "tous")
+    with pytest.raises(UserError, match="« @inconnu » n’est pas un inscrit connu"):
+        await bot.call(record_attendance, 1, "@inconnu")
+    with pytest.raises(UserError, match="Indiquez qui est venu"):
+        await bot.call(record_attendance, 1, "  ")
+    assert await bot.posts() == []
+
+
+# --- from a needs poll -------------------------------------------------------------------
+
+
+def invitations(new: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    return [
+        (p["room"], p["content"]["body"], p["content"]["m.mentions"].get("user_ids", []))
+        for p in new
+        if p["kind"] == workshop_followup.INVITATION_KIND
+    ]
+
+
+async def test_create_from_poll_mentions_exactly_the_voters_of_the_leading_theme(
+    bot: Bot,
+) -> None:
+    poll = await bot.poll("!sondage Quel thème ? | ENT | Pronote | Tablettes | plusieurs")
+    await bot.vote(poll, A, "a2")
+    await bot.vote(poll, B, "a1", "a2")
+    await bot.vote(poll, C, "a1")
+    await bot.vote(poll, D, "a3")
+    await bot.vote(poll, D, "a2")  # changed her mind: only the latest response counts
+    new = await bot.call(create_from_poll, 1, "mardi 12h30")
+    assert invitations(new) == [
+        (
+            ROOM,
+            f"Atelier n° 1 sur « Pronote » créé d’après le sondage n° 1 : {A}, {B}, {D}, vous "
+            "aviez choisi ce thème, inscrivez-vous avec 👍.",
+            [A, B, D],
+        )
+    ]
+    assert [(p["room"], p["kind"]) for p in new if p["kind"] != "workshop-poll-invitation"] == [
+        (STAFF, "workshop-notice"),
+        (STAFF, "workshop-ics"),
+    ]
+    workshop = await bot.repos.workshops.get(1)
+    assert workshop is not None
+    assert (workshop.theme, workshop.starts_at, workshop.poll_id) == ("Pronote", STARTS, 1)
+    assert (workshop.rooms, workshop.organiser, workshop.kind) == ((STAFF,), ADMIN, "atelier")
+
+
+async def test_create_from_poll_tie_goes_to_the_first_theme_in_the_poll(bot: Bot) -> None:
+    poll = await bot.poll("!sondage Quel thème ? | ENT | Pronote | Tablettes")
+    await bot.vote(poll, A, "a2")
+    await bot.vote(poll, B, "a1")
+    await bot.say("!sondage clore 1")  # a closed, non-anonymous poll keeps its voters
+    new = await bot.call(create_from_poll, 1, "mardi 12h30", room=VIE)
+    [reply] = [p["content"]["body"] for p in new if p["kind"] == "reply"]
+    assert reply == (
+        "Atelier n° 1 annoncé dans 1 salon : Salle des professeurs ; les votants sont invités "
+        "dans le salon du sondage n° 1."
+    )
+    assert invitations(new) == [
+        (
+            ROOM,
+            f"Atelier n° 1 sur « ENT » créé d’après le sondage n° 1 : {B}, vous aviez choisi "
+            "ce thème, inscrivez-vous avec 👍.",
+            [B],
+        )
+    ]
+
+
+async def test_create_from_poll_without_votes_is_refused(bot: Bot) -> None:
+    await bot.poll("!sondage Quel thème ? | ENT | Pronote")
+    with pytest.raises(UserError, match="Le sondage n° 1 n’a reçu aucun vote"):
+        await bot.call(create_from_poll, 1, "mardi 12h30")
+    with pytest.raises(UserError, match="Aucun sondage n° 7"):
+        await bot.call(create_from_poll, 7, "mardi 12h30")
+    with pytest.raises(UserError, match="Exemple : !atelier depuis-sondage 1 jeudi 12h30"):
+        await bot.call(create_from_poll, 1, "hier")
+    assert await bot.repos.workshops.get(1) is None
+
+
+async def test_create_from_an_anonymous_closed_poll_explains_voters_are_unknown(
+    bot: Bot,
+) -> None:
+    poll = await bot.poll("!sondage Quel thème ? | ENT | Pronote | anonyme")
+    await bot.vote(poll, A, "a2")
+    await bot.vote(poll, B, "a2")
+    await bot.vote(poll, C, "a1")
+    await bot.say("!sondage clore 1")
+    new = await bot.call(create_from_poll, 1, "mardi 12h30")
+    assert invitations(new) == [
+        (
+            ROOM,
+            "Atelier n° 1 sur « Pronote » créé d’après le sondage n° 1. Ce sondage était "
+            "anonyme et clos : le bot a oublié qui avait voté quoi, il ne peut donc pas inviter "
+            "ceux qui avaient choisi ce thème. Inscrivez-vous avec 👍 sur l’annonce de "
+            "l’atelier.",
+            [],
+        )
+    ]
+    workshop = await bot.repos.workshops.get(1)
+    assert workshop is not None and workshop.theme == "Pronote"
+
+
+async def test_create_from_an_open_anonymous_poll_names_nobody(bot: Bot) -> None:
+    poll = await bot.poll("!sondage Quel thème ? | ENT | Pronote | anonyme")
+    await bot.vote(poll, A, "a1")
+    new = await bot.call(create_from_poll, 1, "mardi 12h30")
+    [(_room, text, mentioned)] = invitations(new)
+    assert mentioned == [] and A not in text
+    assert "Ce sondage est anonyme : le bot ne nomme pas ses votants" in text
