@@ -154,3 +154,26 @@ async def test_atelier_from_needs_poll_mentions_its_voters(staff: StaffRoom) -> 
         [staff.prof1.user_id, staff.prof2.user_id]
     )
     assert "ENT" in invitation.body
+
+
+async def test_signup_made_while_the_bot_is_down_counts(staff: StaffRoom) -> None:
+    day = next_week()
+    mark = staff.prof1.mark()
+    await staff.rupn.send_text(staff.room_id, f"!cafe {day.day}/{day.month} 12h15 | IA en classe")
+    notice = await staff.prof1.wait_for(
+        lambda m: m.sender == staff.bot_id and "IA en classe" in m.body and m.msgtype == "m.notice",
+        after=mark,
+        timeout=30,
+    )
+    await staff.bot.stop()
+    await react(staff.prof2, staff.room_id, notice.event_id, "👍")
+    await staff.bot.start()
+    confirmed = await staff.prof2.wait_for(
+        lambda m: (
+            m.sender == staff.bot_id
+            and staff.prof2.user_id in str(m.content)
+            and "confirmée" in m.body
+        ),
+        timeout=30,
+    )
+    assert staff.prof2.user_id in confirmed.content["m.mentions"]["user_ids"]
