@@ -11,6 +11,7 @@ from handlers import (
     polls,
     status,
     workshop_followup,
+    workshop_signups,
     workshops,
 )
 
@@ -20,6 +21,7 @@ ROUTERS: tuple[Router, ...] = (
     broadcast.router,
     polls.router,
     workshops.router,
+    workshop_signups.router,
     workshop_followup.router,
     news.router,
     status.router,

@@ -12,7 +12,7 @@ from bot.storage.announcements import Announcement
 from bot.storage.posts import Post
 from bot.when import format_when, parse_when
 from bot.work import Units
-from handlers import news, publishing
+from handlers import publishing
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ async def _get(ctx: Context, announcement_id: int) -> Announcement:
 )
 async def annonce(ctx: Context, args: AnnonceArgs) -> None:
     if isinstance(args, FromNews):
-        await news.publish_entry(
+        await publishing.publish_entry(
             ctx.repos, ctx.messenger, ctx.settings, entry_id=args.entry_id, author=ctx.sender,
             comment=args.comment, now=ctx.now, request_room=ctx.room_id,
             request_event=ctx.event_id,

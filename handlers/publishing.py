@@ -1,9 +1,10 @@
 """Publishing an announcement to the diffusion rooms, correcting and withdrawing it.
 
 Shared by `!annonce` (handlers/announce.py) and the news watch
-(handlers/news.py). Everything here only records posts in the outbox; the
-sender delivers them, and `confirm_when_delivered` tells the RUPN which
-rooms were reached once every post is settled.
+(handlers/news.py, whose entries go out through `publish_entry`). Everything
+here only records posts in the outbox; the sender delivers them, and
+`confirm_when_delivered` tells the RUPN which rooms were reached once every
+post is settled.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.context import JobContext, Repositories, Settings
+from bot.errors import NotFound, UserError
 from bot.formatting import markdown_to_html, sanitize_html
 from bot.messenger import Messenger, notice_content
 from bot.storage.announcements import Announcement
 from bot.storage.posts import Post
+from handlers.news_texts import entry_announcement
 
 KIND = "announcement"
 EDIT_KIND = "announcement-edit"
@@ -163,3 +166,50 @@ async def confirm_when_delivered(ctx: JobContext, announcement_id: int) -> None:
 def rooms_label(count: int) -> str:
     """« 1 salon », « 2 salons »."""
     return "1 salon" if count == 1 else f"{count} salons"
+
+
+async def publish_entry(
+    repos: Repositories,
+    messenger: Messenger,
+    settings: Settings,
+    *,
+    entry_id: int,
+    author: str,
+    comment: str | None,
+    now: datetime,
+    request_room: str | None,
+    request_event: str | None,
+) -> Announcement:
+    """Announce a stored feed entry in every diffusion room and mark it published."""
+    entry = await repos.feeds.entry(entry_id)
+    if entry is None:
+        raise NotFound(
+            f"Aucun article n° {entry_id} dans la veille. "
+            "Tapez !veille propositions pour voir celles en attente."
+        )
+    if entry.status == "published":
+        raise UserError(f"L’article n° {entry_id} a déjà été publié.")
+    if entry.status == "ignored":
+        raise UserError(f"L’article n° {entry_id} a été écarté ; il ne peut plus être publié.")
+    rooms = await diffusion_rooms(repos, settings)
+    if not rooms:
+        raise UserError(
+            "Aucun salon de diffusion : tapez !diffusion ajouter dans un salon "
+            "pour qu’il reçoive les annonces."
+        )
+    feed = await repos.feeds.get(entry.feed_id)
+    body, body_html = entry_announcement(entry, feed.name if feed else "", comment)
+    announcement = await publish(
+        repos,
+        messenger,
+        author=author,
+        body=body,
+        html=body_html,
+        rooms=rooms,
+        now=now,
+        entry_id=entry.id,
+        request_room=request_room,
+        request_event=request_event,
+    )
+    await repos.feeds.set_entry_status(entry.id, "published", author, now)
+    return announcement

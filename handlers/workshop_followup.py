@@ -45,7 +45,7 @@ from bot.storage.workshops import Workshop
 from bot.tally import tally
 from bot.when import parse_when
 from bot.work import Units
-from handlers import poll_format, polls, publishing, workshops
+from handlers import poll_format, polls, publishing, workshop_texts, workshops
 
 log = logging.getLogger(__name__)
 
@@ -257,10 +257,12 @@ async def record_attendance(ctx: Context, workshop_id: int, arguments: str) -> N
     """`!atelier presents <n°> @a:srv @b:srv …` or `!atelier presents <n°> tous`."""
     workshop = await _workshop(ctx, workshop_id)
     if workshop.status == "cancelled":
-        raise UserError(f"{workshops.label(workshop)} a été annulé : pas de présences à noter.")
+        raise UserError(
+            f"{workshop_texts.label(workshop)} a été annulé : pas de présences à noter."
+        )
     if workshop.starts_at > ctx.now:
         raise UserError(
-            f"{workshops.label(workshop)} n’a pas encore commencé : notez les présences après."
+            f"{workshop_texts.label(workshop)} n’a pas encore commencé : notez les présences après."
         )
     repo = ctx.repos.workshops
     signups = [s for s in await repo.signups(workshop.id) if s.status != "cancelled"]
@@ -273,7 +275,7 @@ async def record_attendance(ctx: Context, workshop_id: int, arguments: str) -> N
     await repo.set_attendance(workshop.id, present)
     await repo.set_status(workshop.id, "done", ctx.now)
     text = (
-        f"Présences enregistrées pour {workshops.the(workshop)} : "
+        f"Présences enregistrées pour {workshop_texts.the(workshop)} : "
         f"{_plural(len(present), 'présent')} sur {_plural(len(confirmed), 'inscrit')}."
     )
     if workshop.feedback_poll_id is None:

@@ -33,7 +33,7 @@ from bot.storage.posts import PostsRepository
 from bot.storage.state import StateRepository
 from bot.work import Units
 from handlers import help as help_handlers
-from handlers import news
+from handlers import news, news_texts, publishing
 from tests.unit.fakes import START, FakeBotInfo, FakeClock, FakeMessenger
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -208,7 +208,7 @@ class Bot:
         async with self.db.transaction():
             row = await self.db.fetchone(
                 "SELECT id FROM posts WHERE kind = ? AND ref_type = 'entry' AND ref_id = ?",
-                (news.PROPOSAL_KIND, entry_id),
+                (news_texts.PROPOSAL_KIND, entry_id),
             )
             assert row is not None
             await PostsRepository(self.db).mark_sent(int(row[0]), event_id, self.clock())
@@ -269,7 +269,7 @@ async def test_first_read_proposes_the_three_latest_then_304_then_new_entry(
     await bot.add_feed(server.url("srane.xml"))
 
     await bot.poll()
-    proposals = await posts(bot.db, news.PROPOSAL_KIND)
+    proposals = await posts(bot.db, news_texts.PROPOSAL_KIND)
     assert [p.room_id for p in proposals] == [CURATION] * 3
     assert [p.ref for p in proposals] == [("entry", 3), ("entry", 4), ("entry", 5)]
     assert proposals[2].body == proposal_text(5, 105, 5)
@@ -300,7 +300,7 @@ async def test_first_read_proposes_the_three_latest_then_304_then_new_entry(
     bot.clock.advance(60)
     await bot.poll()
     assert served.statuses == [200, 304, 200, 304]
-    proposals = await posts(bot.db, news.PROPOSAL_KIND)
+    proposals = await posts(bot.db, news_texts.PROPOSAL_KIND)
     assert len(proposals) == 4
     assert proposals[3].body == proposal_text(6, 106, 6)
 
@@ -314,7 +314,7 @@ async def test_a_restart_proposes_nothing_twice(bot: Bot, server: FeedServer) ->
     restarted = Bot(bot.db, FakeClock(START + timedelta(minutes=5)))
     await restarted.poll()
     assert served.statuses == [200, 200]
-    assert len(await posts(bot.db, news.PROPOSAL_KIND)) == 3
+    assert len(await posts(bot.db, news_texts.PROPOSAL_KIND)) == 3
 
 
 async def test_iso_8859_1_spip_feed(bot: Bot, server: FeedServer) -> None:
@@ -322,7 +322,7 @@ async def test_iso_8859_1_spip_feed(bot: Bot, server: FeedServer) -> None:
     server.serve("lettres.xml", body, content_type="application/rss+xml; charset=iso-8859-1")
     await bot.add_feed(server.url("lettres.xml"), name="Lettres")
     await bot.poll()
-    [proposal] = await posts(bot.db, news.PROPOSAL_KIND)
+    [proposal] = await posts(bot.db, news_texts.PROPOSAL_KIND)
     assert proposal.body.startswith(
         "📰 Proposition n° 1 — Lettres\nCœur de métier : l'évaluation\n"
         "publié le jeudi 5 novembre 2009 à 15h00\n"
@@ -335,7 +335,7 @@ async def test_without_curation_room_proposals_wait(
     server.serve("srane.xml", spip_feed(*FIVE_ITEMS))
     bot.settings = Settings(admins=frozenset({ADMIN}), tz=PARIS, feed_poll_minutes=1.0)
     await bot.add_feed(server.url("srane.xml"))
-    with caplog.at_level(logging.WARNING, logger="handlers.news"):
+    with caplog.at_level(logging.WARNING, logger="handlers.news_polling"):
         await bot.poll()
     assert await posts(bot.db) == []
     assert "No curation room" in caplog.text
@@ -365,7 +365,7 @@ async def test_include_and_exclude_keywords(bot: Bot, server: FeedServer) -> Non
         "Pédagogies actives": "filtered",  # whole words only
         "Pedagogie et IA": "proposed",
     }
-    [proposal] = await posts(bot.db, news.PROPOSAL_KIND)
+    [proposal] = await posts(bot.db, news_texts.PROPOSAL_KIND)
     assert "Pedagogie et IA" in proposal.body
 
 
@@ -375,11 +375,11 @@ async def test_auto_publish_feed_skips_the_queue_after_the_first_read(
     served = server.serve("srane.xml", spip_feed(*FIVE_ITEMS))
     await bot.add_feed(server.url("srane.xml"), auto_publish=True)
     await bot.poll()
-    assert len(await posts(bot.db, news.PROPOSAL_KIND)) == 3  # the backlog is only offered
+    assert len(await posts(bot.db, news_texts.PROPOSAL_KIND)) == 3  # the backlog is only offered
     served.body = spip_feed(item(106, "Actualité n° 6", 6), *FIVE_ITEMS)
     bot.clock.advance(60)
     await bot.poll()
-    assert len(await posts(bot.db, news.PROPOSAL_KIND)) == 3
+    assert len(await posts(bot.db, news_texts.PROPOSAL_KIND)) == 3
     published = await posts(bot.db, "announcement")
     assert [p.room_id for p in published] == list(DIFFUSION)
     assert published[0].body.startswith("📰 Actualité n° 6 — SRANE\n")
@@ -419,11 +419,11 @@ async def test_failures_backoff_one_notice_then_recovery(bot: Bot, server: FeedS
     bot.clock.advance(60)
     await bot.poll()
     assert served.statuses == [500, 500, 500, 200, 304]
-    notices = [p.body for p in await posts(bot.db, news.NOTICE_KIND)]
+    notices = [p.body for p in await posts(bot.db, news_texts.NOTICE_KIND)]
     assert notices == [FAILURE_NOTICE, RECOVERY_NOTICE]
     feed = await bot.feed()
     assert feed.failures == 0 and not feed.failing_notified
-    assert len(await posts(bot.db, news.PROPOSAL_KIND)) == 3
+    assert len(await posts(bot.db, news_texts.PROPOSAL_KIND)) == 3
 
 
 async def test_one_broken_feed_does_not_stop_the_others(bot: Bot, server: FeedServer) -> None:
@@ -431,7 +431,7 @@ async def test_one_broken_feed_does_not_stop_the_others(bot: Bot, server: FeedSe
     await bot.add_feed("http://127.0.0.1:1/ferme.xml", name="Fermée")
     await bot.add_feed(server.url("srane.xml"))
     await bot.poll()
-    assert len(await posts(bot.db, news.PROPOSAL_KIND)) == 3
+    assert len(await posts(bot.db, news_texts.PROPOSAL_KIND)) == 3
     closed = await bot.feed(1)
     assert closed.failures == 1 and closed.last_error == "serveur injoignable"
 
@@ -524,7 +524,7 @@ async def test_publish_entry_with_a_comment_escapes_everything(bot: Bot) -> None
     entry_id = await stored_entry(bot)
     messenger = FakeMessenger()
     async with bot.db.transaction():
-        announcement = await news.publish_entry(
+        announcement = await publishing.publish_entry(
             bot.repos, messenger, SETTINGS, entry_id=entry_id, author=ADMIN,
             comment="À lire <vite>", now=START, request_room=DM, request_event="$m1",
         )  # fmt: skip
@@ -550,7 +550,7 @@ async def test_publish_entry_refusals(bot: Bot) -> None:
 
     async def publish(entry: int, settings: Settings = SETTINGS) -> None:
         async with bot.db.transaction():
-            await news.publish_entry(
+            await publishing.publish_entry(
                 bot.repos, messenger, settings, entry_id=entry, author=ADMIN, comment=None,
                 now=START, request_room=None, request_event=None,
             )  # fmt: skip
@@ -657,7 +657,7 @@ async def test_re_adding_a_removed_feed_reads_it_as_new(bot: Bot, server: FeedSe
     ]
     await bot.poll()
     assert served.statuses == [200, 200]
-    assert len(await posts(bot.db, news.PROPOSAL_KIND)) == 6  # 3 + the 3 latest new ones
+    assert len(await posts(bot.db, news_texts.PROPOSAL_KIND)) == 6  # 3 + the 3 latest new ones
 
 
 async def test_propositions_and_ignorer(bot: Bot, server: FeedServer) -> None:

@@ -25,15 +25,15 @@ from bot.storage.database import Database
 from bot.storage.posts import PostsRepository
 from bot.storage.state import StateRepository
 from handlers import ROUTERS
-from handlers.workshops import (
+from handlers.workshop_args import (
     Attendance,
     Cancel,
     Create,
     FromPoll,
     Modify,
-    is_thumbs_up,
     parse_atelier,
 )
+from handlers.workshop_texts import is_thumbs_up
 from tests.unit.fakes import START, FakeBotInfo, FakeClock
 
 ADMIN = "@rupn:example.org"

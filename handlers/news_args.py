@@ -1,0 +1,96 @@
+"""Arguments of `!veille`, parsed before the handler runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bot.errors import InvalidArguments
+from bot.router import normalize
+
+
+@dataclass(frozen=True)
+class AddFeed:
+    url: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class ListFeeds:
+    pass
+
+
+@dataclass(frozen=True)
+class RemoveFeed:
+    number: int
+
+
+@dataclass(frozen=True)
+class ListProposals:
+    pass
+
+
+@dataclass(frozen=True)
+class IgnoreEntry:
+    number: int
+
+
+VeilleAction = AddFeed | ListFeeds | RemoveFeed | ListProposals | IgnoreEntry
+
+_ACTIONS = {
+    "ajouter": "ajouter",
+    "ajout": "ajouter",
+    "liste": "liste",
+    "lister": "liste",
+    "retirer": "retirer",
+    "supprimer": "retirer",
+    "propositions": "propositions",
+    "proposition": "propositions",
+    "ignorer": "ignorer",
+    "ecarter": "ignorer",
+}
+ACTIONS_TEXT = "ajouter, liste, retirer, propositions ou ignorer"
+
+
+def parse_number(text: str, action: str) -> int:
+    """`12`, `n°12`, `n° 12` or `#12` → 12."""
+    cleaned = text.strip().removeprefix("#").removeprefix("n°").removeprefix("N°").strip()
+    if not cleaned:
+        raise InvalidArguments(f"Indiquez le numéro voulu, par exemple : !veille {action} 3.")
+    if not cleaned.isdigit() or not cleaned.isascii():
+        raise InvalidArguments(f"« {text.strip()} » n’est pas un numéro.")
+    return int(cleaned)
+
+
+def parse_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidArguments(
+            f"« {text} » n’est pas l’adresse d’un flux : elle doit commencer par "
+            "http:// ou https://."
+        )
+    return text
+
+
+def parse_veille(text: str) -> VeilleAction:
+    words = text.split(maxsplit=1)
+    if not words:
+        raise InvalidArguments(f"Précisez ce que vous voulez faire : {ACTIONS_TEXT}.")
+    action = _ACTIONS.get(normalize(words[0]))
+    rest = words[1].strip() if len(words) > 1 else ""
+    if action is None:
+        raise InvalidArguments(
+            f"Action inconnue : « {words[0]} ». Actions possibles : {ACTIONS_TEXT}."
+        )
+    if action == "ajouter":
+        if not rest:
+            raise InvalidArguments("Indiquez l’adresse du flux à suivre.")
+        url, *name = rest.split(maxsplit=1)
+        return AddFeed(parse_url(url), name[0].strip() if name else None)
+    if action == "liste":
+        return ListFeeds()
+    if action == "propositions":
+        return ListProposals()
+    if action == "retirer":
+        return RemoveFeed(parse_number(rest, "retirer"))
+    return IgnoreEntry(parse_number(rest, "ignorer"))
