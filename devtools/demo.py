@@ -12,6 +12,12 @@ To show a new capability, add steps to `SCENARIO` (and people to `PEOPLE`).
 Polls (`!sondage`) are shown as a client with poll buttons shows them: the start event as
 its question and numbered choices, each ``org.matrix.msc3381.poll.response`` as a vote
 (they are events, not messages), the end event as its results text.
+
+Ateliers (`!atelier`): the notice is shown as received, then its encrypted .ics attachment,
+which the observer's client downloads and decrypts to show the invitation's start and end
+(and its raw DTSTART line). Sign-ups are real 👍 reactions on the notice; withdrawing one
+is a real redaction of it. Reactions and redactions travel in clear (matrix-nio does not
+encrypt reactions; redactions are never encrypted): they are marked ⚠️ and counted apart.
 """
 
 from __future__ import annotations
@@ -29,12 +35,15 @@ import time
 import traceback
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import icalendar
 import nio
+from babel.dates import format_datetime
+from nio.crypto.attachments import decrypt_attachment
 
 from bot.app import RunningBot, run_app
 from bot.config import Config, ConfigError, load_config
@@ -94,6 +103,10 @@ class Step:
     """The bot also sends a poll start event in `room` before answering."""
     ends_poll: bool = False
     """The bot does not reply: it sends the end event of the room's poll instead."""
+    announces_workshop: bool = False
+    """The bot also posts an atelier's notice and its .ics invitation in `room` before
+    answering (and in the other diffusion rooms, not shown). ``{semaine_prochaine}`` in
+    `text` stands for `workshop_day`, as « 1/12 »."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,26 @@ class Vote:
     room: str = "salle"
 
 
-Action = Step | AwaitProposal | React | Vote
+@dataclass(frozen=True)
+class SignUp:
+    """`who` reacts `key` (a 👍) to the last atelier notice: the bot confirms the sign-up,
+    or puts `who` on the waiting list when the atelier is full."""
+
+    who: str
+    key: str = "👍"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """`who` removes their 👍 (a redaction): the bot confirms, and gives the freed place to
+    the first person on the waiting list, if any."""
+
+    who: str
+    note: str = ""
+
+
+Action = Step | AwaitProposal | React | Vote | SignUp | Withdraw
 
 
 BOT = Person("rupn-bot", "rupn-bot", "compte du bot (utilisé par le bot lui-même)")
@@ -156,6 +188,9 @@ FEED_POLL_MINUTES = 0.05
 
 ANNOUNCEMENT = "**Café numérique** jeudi à 12h30 au CDI : venez avec vos questions !"
 CORRECTED = "**Café numérique** vendredi à 12h30 au CDI : venez avec vos questions !"
+
+WORKSHOP_THEME = "Pronote : le cahier de textes"
+WORKSHOP_PLACES = 2
 
 POLL_QUESTION = "Quel créneau pour le prochain café numérique ?"
 POLL_CHOICES = ("Lundi midi", "Mardi midi", "Jeudi 17h")
@@ -219,6 +254,26 @@ SCENARIO: tuple[Action, ...] = (
         "… puis clôt le sondage : le bot publie les résultats définitifs.",
         ends_poll=True,
     ),
+    Step(
+        "rupn",
+        f"!atelier {{semaine_prochaine}} 12h30 | {WORKSHOP_THEME} | CDI | {WORKSHOP_PLACES} places",
+        "La référente numérique annonce un atelier de deux places la semaine prochaine : "
+        "l’annonce et son invitation .ics (pièce jointe chiffrée, que le client d’Inès "
+        "télécharge et déchiffre) partent dans les salons de diffusion.",
+        announces_workshop=True,
+    ),
+    SignUp(
+        "prof.durand",
+        "👍",
+        "Trois personnes s’inscrivent d’une réaction 👍 : la troisième passe en liste d’attente.",
+    ),
+    SignUp("prof.leroy", "👍🏽"),
+    SignUp("rupn", "👍"),
+    Withdraw(
+        "prof.durand",
+        "Paul Durand retire sa réaction : sa place revient à la première de la liste d’attente.",
+    ),
+    Step("prof.leroy", "!ateliers", "Les prochains ateliers, avec les places restantes :"),
 )
 
 SERVER_NAME = "rupn.test"
@@ -254,6 +309,13 @@ SHOWN_TYPES = frozenset({"m.room.message", "undecryptable", POLL_START, POLL_RES
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _PUBLISHED = re.compile(r"Annonce n° (\d+) publiée")
 _PROPOSAL = re.compile(r"Proposition n° (\d+)")
+_WORKSHOP_NOTICE = re.compile(r"^(?:🛠️|☕) (?:Atelier|Café numérique) n° (\d+) — ")
+
+
+def workshop_day(today: date) -> date:
+    """The atelier's day: the first Tuesday at least a week after `today`."""
+    week = today + timedelta(days=7)
+    return week + timedelta(days=(1 - week.weekday()) % 7)
 
 
 def readable_password() -> str:
@@ -298,7 +360,9 @@ def render_message(message: SeenMessage, name: str, when: datetime, target: str 
     An edit shows its new text followed by « (modifié) »; a reaction shows as
     « Name réagit ✅ <target> »; a poll shows its question followed by « (sondage) » and its
     numbered choices; a poll response shows as « Name <target> » (« vote : Mardi midi »);
-    a poll's end shows its text, the first line followed by « (fin du sondage) ».
+    a poll's end shows its text, the first line followed by « (fin du sondage) »; a
+    redaction shows as « Name <target> » (« retire sa réaction 👍 … »); a file shows as
+    « 📎 name (<first line of target>) », the other lines of `target` under it.
     """
     mark = LOCK if message.decrypted else CLEAR
     if message.event_type == "undecryptable":
@@ -307,6 +371,11 @@ def render_message(message: SeenMessage, name: str, when: datetime, target: str 
         relates = message.content.get("m.relates_to")
         key = relates.get("key", "?") if isinstance(relates, dict) else "?"
         return [f"[{when:%H:%M:%S}] {mark} {name} réagit {key} {target}".rstrip()]
+    elif message.event_type == "m.room.redaction":
+        return [f"[{when:%H:%M:%S}] {mark} {name} {target or 'supprime un événement'}"]
+    elif message.msgtype == "m.file":
+        about, *more = target.split("\n") if target else [""]
+        lines = [f"📎 {message.body}" + (f" ({about})" if about else ""), *more]
     elif message.event_type == POLL_RESPONSE:
         return [f"[{when:%H:%M:%S}] {mark} {name} {target or 'vote'}"]
     elif message.event_type == POLL_START:
@@ -348,6 +417,27 @@ def answer_ids(message: SeenMessage) -> dict[str, str]:
     }
 
 
+def _mentioned(message: SeenMessage) -> list[str]:
+    """The user ids a message mentions (``m.mentions``)."""
+    mentions = message.content.get("m.mentions")
+    users = mentions.get("user_ids") if isinstance(mentions, dict) else None
+    return [u for u in users if isinstance(u, str)] if isinstance(users, list) else []
+
+
+def ics_summary(data: bytes) -> tuple[str, str]:
+    """« dimanche 29 novembre 12h30–13h30, Europe/Paris » and the raw DTSTART line."""
+    calendar = icalendar.Calendar.from_ical(data)
+    event = next(c for c in calendar.walk() if c.name == "VEVENT")
+    start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+    zone = event["DTSTART"].params.get("TZID", "UTC")
+    day = format_datetime(start, "EEEE d MMMM H'h'mm", locale="fr_FR")
+    text = f"{day}–{end.hour}h{end.minute:02d}, {zone}"
+    unfolded = data.decode("utf-8").replace("\r\n ", "").splitlines()
+    vevent = unfolded[unfolded.index("BEGIN:VEVENT") :] if "BEGIN:VEVENT" in unfolded else []
+    raw = next((line for line in vevent if line.startswith("DTSTART")), "")
+    return text, raw
+
+
 def _referenced(message: SeenMessage) -> str | None:
     """The event an ``m.reference`` relation (a poll response or end) points to."""
     relates = message.content.get("m.relates_to")
@@ -363,6 +453,8 @@ class Tally:
 
     commands: int = 0
     reactions: int = 0
+    withdrawals: int = 0
+    """Reactions removed (redactions): events, not messages."""
     votes: int = 0
     """Poll responses: encrypted events, not messages."""
     replies: int = 0
@@ -371,6 +463,12 @@ class Tally:
     edits: int = 0
     polls: int = 0
     polls_closed: int = 0
+    workshops: int = 0
+    """Atelier notices."""
+    invitations: int = 0
+    """.ics attachments."""
+    signups: int = 0
+    """The bot's sign-up messages: confirmed, waiting list, withdrawn, promoted."""
     decrypted: int = 0
     """Encrypted and decrypted, among `messages` and the poll events (votes, starts, ends)."""
     messages: int = 0
@@ -384,14 +482,27 @@ class Tally:
 def summary_line(tally: Tally) -> str:
     """The closing line, e.g. « 13 commandes, 1 réaction, 3 votes, 14 réponses du bot, … ».
 
-    Votes, poll starts and ends are events, not messages: they are counted apart.
+    Votes, poll starts and ends are events, not messages: they are counted apart. Reactions
+    and their removal (redactions) travel in clear: the line says so.
     """
+    reactions = _plural(tally.reactions, "réaction", "réactions")
+    if tally.withdrawals:
+        reactions += f" (dont {tally.withdrawals} retirée{'s' if tally.withdrawals > 1 else ''})"
     parts = [
         _plural(tally.commands, "commande", "commandes"),
-        _plural(tally.reactions, "réaction", "réactions"),
+        reactions,
         _plural(tally.votes, "vote", "votes"),
         _plural(tally.replies, "réponse du bot", "réponses du bot"),
         f"{_plural(tally.polls, 'sondage lancé', 'sondages lancés')} et {tally.polls_closed} clos",
+    ]
+    if tally.workshops or tally.invitations:
+        parts.append(
+            f"{_plural(tally.workshops, 'atelier annoncé', 'ateliers annoncés')} avec "
+            f"{_plural(tally.invitations, 'invitation .ics', 'invitations .ics')}"
+        )
+    if tally.signups:
+        parts.append(_plural(tally.signups, "message d’inscription", "messages d’inscription"))
+    parts += [
         _plural(tally.proposals, "proposition de veille", "propositions de veille"),
         f"{_plural(tally.posts, 'publication', 'publications')} et "
         f"{_plural(tally.edits, 'correction', 'corrections')} dans les salons de diffusion",
@@ -400,11 +511,15 @@ def summary_line(tally: Tally) -> str:
     messages = _plural(tally.messages, "message", "messages")
     events = _plural(tally.poll_events, "événement de sondage", "événements de sondage")
     total, decrypted = tally.messages + tally.poll_events, tally.decrypted
+    clear = ""
+    if tally.reactions:
+        what = "les réactions et leur retrait" if tally.withdrawals else "les réactions"
+        clear = f" ({what}, envoyés par matrix-nio, passent en clair)"
     if decrypted == total:
-        return f"{counts} : {messages} et {events}, tous chiffrés de bout en bout."
+        return f"{counts} : {messages} et {events}, tous chiffrés de bout en bout{clear}."
     return (
         f"{counts} ; seulement {decrypted} sur {messages} et {events} "
-        f"{'chiffré' if decrypted <= 1 else 'chiffrés'} de bout en bout."
+        f"{'chiffré' if decrypted <= 1 else 'chiffrés'} de bout en bout{clear}."
     )
 
 
@@ -423,6 +538,10 @@ class DemoError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+
+class MatrixDownloadError(Exception):
+    """The homeserver did not return an attachment."""
 
 
 class Interrupted(Exception):
@@ -500,6 +619,12 @@ class Demo:
         """Each poll shown: its start event id → (answer id → choice text)."""
         self.voted: set[tuple[str, str]] = set()
         """(poll start event id, voter) of the votes shown, to tell a change of mind."""
+        self.workshop_notice: SeenMessage | None = None
+        """The last atelier notice shown (in the staff room)."""
+        self.signup_reactions: dict[str, tuple[str, str]] = {}
+        """Localpart → (reaction event id, key) of the 👍 on the atelier notice."""
+        self.waiting: list[str] = []
+        """User ids on the atelier's waiting list, in order."""
 
     @property
     def room_id(self) -> str:
@@ -595,7 +720,13 @@ class Demo:
             await participant.start()
             participant.client.add_event_callback(
                 self._record_timestamp,
-                (nio.RoomMessage, nio.MegolmEvent, nio.ReactionEvent, nio.UnknownEvent),
+                (
+                    nio.RoomMessage,
+                    nio.MegolmEvent,
+                    nio.ReactionEvent,
+                    nio.RedactionEvent,
+                    nio.UnknownEvent,
+                ),
             )
         rupn = self.people[RUPN.localpart]
         for room in ROOMS:
@@ -695,6 +826,9 @@ class Demo:
         if message.event_type == "m.reaction":
             tally.reactions += 1
             return
+        if message.event_type == "m.room.redaction":
+            tally.withdrawals += 1
+            return
         tally.decrypted += message.decrypted
         if message.event_type == POLL_RESPONSE:
             tally.votes += 1
@@ -714,6 +848,12 @@ class Demo:
             tally.replies += 1
         elif _edited(message) is not None:
             tally.edits += 1
+        elif message.msgtype == "m.file":
+            tally.invitations += 1
+        elif _WORKSHOP_NOTICE.match(message.body):
+            tally.workshops += 1
+        elif _mentioned(message):
+            tally.signups += 1
         elif message.room_id == self.room_ids[BUREAU]:
             tally.proposals += 1
         else:
@@ -761,7 +901,7 @@ class Demo:
         _say("(chaque salon est montré par le client de l’un de ses membres ;")
         _say(f" {LOCK} : message chiffré de bout en bout, reçu et déchiffré par ce client ;")
         _say(f" {CLEAR} : reçu en clair — matrix-nio, qui joue les participants, n’envoie pas")
-        _say("      les réactions chiffrées)")
+        _say("      les réactions chiffrées, et le retrait d’une réaction ne l’est jamais)")
         started = time.monotonic()
         for action in SCENARIO:
             if action.note:  # an action without a note goes on under the previous one
@@ -774,6 +914,10 @@ class Demo:
                 await self._await_proposal()
             elif isinstance(action, Vote):
                 await self._vote_step(action)
+            elif isinstance(action, SignUp):
+                await self._sign_up(action)
+            elif isinstance(action, Withdraw):
+                await self._withdraw(action)
             else:
                 await self._react(action)
         _say()
@@ -817,7 +961,10 @@ class Demo:
     async def _step(self, step: Step) -> None:
         speaker = self.people[step.who]
         marks = self._marks()
-        text = step.text.replace("{annonce}", self.last_announcement)
+        day = workshop_day(datetime.now(PARIS).date())
+        text = step.text.replace("{annonce}", self.last_announcement).replace(
+            "{semaine_prochaine}", f"{day.day}/{day.month}"
+        )
         if step.ends_poll:
             await self._end_poll(step, text, marks)
             return
@@ -845,10 +992,118 @@ class Demo:
 
             self.poll = await self._seen(step.room, poll_start, after, "le sondage")
             self.show(self.poll)
+        if step.announces_workshop:
+            await self._show_workshop(step.room, after)
         self.show(await self._seen(step.room, lambda m: m.event_id == reply.event_id, after, what))
         published = _PUBLISHED.search(reply.body)
         if published:
             self.last_announcement = published.group(1)
+
+    async def _show_workshop(self, key: str, after: int) -> None:
+        """The atelier notice, then its .ics attachment downloaded and decrypted."""
+
+        def notice(message: SeenMessage) -> bool:
+            return message.sender == self.bot_id and bool(_WORKSHOP_NOTICE.match(message.body))
+
+        def attachment(message: SeenMessage) -> bool:
+            return message.sender == self.bot_id and message.msgtype == "m.file"
+
+        self.workshop_notice = await self._seen(key, notice, after, "l’annonce de l’atelier")
+        self.waiting = []
+        self.show(self.workshop_notice)
+        upload = await self._seen(key, attachment, after, "l’invitation .ics")
+        observer = self.observer_of(key)
+        try:
+            text, raw = ics_summary(await self._download(observer, upload))
+        except (MatrixDownloadError, ValueError, KeyError, TypeError, StopIteration) as exc:
+            raise DemoError(
+                f"le client {of(self.names[observer.user_id])} n’a pas pu télécharger et "
+                "déchiffrer l’invitation .ics.",
+                f"{exc!r}\n\n{self._bot_failure()}",
+            ) from exc
+        self.show(
+            upload, f"invitation pour l’agenda : {text}\n{raw} (fichier téléchargé et déchiffré)"
+        )
+
+    @staticmethod
+    async def _download(who: Participant, upload: SeenMessage) -> bytes:
+        """The plain bytes of an encrypted attachment (``file``: url, key, iv, hash)."""
+        file = upload.content["file"]
+        response = await who.client.download(mxc=file["url"])
+        if not isinstance(response, nio.MemoryDownloadResponse):
+            raise MatrixDownloadError(repr(response))
+        plain: bytes = decrypt_attachment(
+            response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+        )
+        return plain
+
+    def _workshop_target(self) -> tuple[SeenMessage, str]:
+        notice = self.workshop_notice
+        if notice is None:
+            raise RuntimeError("SignUp and Withdraw need a step announcing an atelier before")
+        number = _WORKSHOP_NOTICE.match(notice.body)
+        return notice, f"à l’annonce de l’atelier n° {number.group(1) if number else '?'}"
+
+    async def _bot_mentioning(
+        self, user_id: str, after: int, what: str, words: str = ""
+    ) -> SeenMessage:
+        """The bot's next staff-room message (not a reply) mentioning `user_id`."""
+
+        def told(message: SeenMessage) -> bool:
+            return (
+                message.sender == self.bot_id
+                and message.in_reply_to is None
+                and user_id in _mentioned(message)
+                and words in message.body
+            )
+
+        found = await self._seen(STAFF, told, after, what)
+        self.show(found)
+        return found
+
+    async def _sign_up(self, signup: SignUp) -> None:
+        notice, target = self._workshop_target()
+        who = self.people[signup.who]
+        after = self._marks()[STAFF]
+        reaction_id = await who.send_event(
+            self.room_ids[STAFF],
+            "m.reaction",
+            {
+                "m.relates_to": {
+                    "rel_type": "m.annotation",
+                    "event_id": notice.event_id,
+                    "key": signup.key,
+                }
+            },
+        )
+        self.signup_reactions[signup.who] = (reaction_id, signup.key)
+        self.show(
+            await self._seen(STAFF, lambda m: m.event_id == reaction_id, after, "la réaction"),
+            target,
+        )
+        told = await self._bot_mentioning(who.user_id, after, "la confirmation d’inscription")
+        if "liste d’attente" in told.body:
+            self.waiting.append(who.user_id)
+
+    async def _withdraw(self, withdraw: Withdraw) -> None:
+        _, target = self._workshop_target()
+        who = self.people[withdraw.who]
+        reaction = self.signup_reactions.pop(withdraw.who, None)
+        if reaction is None:
+            raise RuntimeError(f"{withdraw.who} has no sign-up reaction to withdraw")
+        reaction_id, key = reaction
+        after = self._marks()[STAFF]
+        redaction_id = await who.redact(self.room_ids[STAFF], reaction_id)
+        self.show(
+            await self._seen(STAFF, lambda m: m.event_id == redaction_id, after, "le retrait"),
+            f"retire sa réaction {key} {target}",
+        )
+        await self._bot_mentioning(who.user_id, after, "la désinscription", "désinscription")
+        if who.user_id in self.waiting:
+            self.waiting.remove(who.user_id)
+        elif self.waiting:
+            promoted = self.waiting.pop(0)
+            await self._bot_mentioning(promoted, after, "la place libérée", "libérée")
 
     async def _end_poll(self, step: Step, text: str, marks: dict[str, int]) -> None:
         """A command the bot answers with the poll's end event, not with a reply."""

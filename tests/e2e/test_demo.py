@@ -6,11 +6,13 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from devtools.demo import CLEAR, LOCK, SCENARIO, Step, Vote
+from devtools.demo import CLEAR, LOCK, SCENARIO, SignUp, Step, Vote, Withdraw
 
 pytestmark = pytest.mark.e2e
 
@@ -111,25 +113,76 @@ def test_demo_plays_the_scenario_in_encrypted_rooms() -> None:
         *results, "Sondage clos le ",
     ), report  # fmt: skip
 
-    # Every message and poll event decrypted by a real client; only the reaction (nio sends
-    # it in clear) not. Votes, poll starts and ends are events, counted apart from messages.
+    # !atelier: the notice as a teacher's client received it, then its encrypted .ics that
+    # the client downloaded and decrypted: the invitation starts next week at 12h30, Paris time.
+    atelier = "Atelier n° 1 — Pronote : le cahier de textes"
+    assert _in_order(
+        out, STAFF, "Claire Martin (RUPN) : !atelier ",
+        f"{LOCK} rupn-bot : 🛠️ {atelier}\n", "Où : CDI\n", "Places : 2 (2 restantes)\n",
+        "Pour vous inscrire : réagissez 👍 à ce message",
+        f"{LOCK} rupn-bot : 📎 atelier-1.ics (invitation pour l’agenda : ",
+        " 12h30–13h30, Europe/Paris)\n",
+        "DTSTART;TZID=Europe/Paris:",
+        "rupn-bot : Atelier n° 1 annoncé dans 2 salons : Salle des professeurs, Vie scolaire.",
+    ), report  # fmt: skip
+    dtstart = re.search(r"DTSTART;TZID=Europe/Paris:(\d{8})T123000 \(fichier", out)
+    assert dtstart is not None, report
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    day = date.fromisoformat(dtstart.group(1))
+    assert timedelta(days=6) <= day - today <= timedelta(days=13), report
+    assert day.weekday() == 1, report  # a Tuesday
+    assert f"Quand : mardi {day.day} " in out, report
+
+    # Three 👍 on a 2-place atelier: two confirmed, the third on the waiting list; one
+    # reaction withdrawn (a redaction): the waiting RUPN gets the place. Then !ateliers.
+    notice = "à l’annonce de l’atelier n° 1"
+    assert _in_order(
+        out, f"{CLEAR} Paul Durand réagit 👍 {notice}",
+        "rupn-bot : @prof.durand:rupn.test : inscription confirmée à l’atelier n° 1",
+        f"{CLEAR} Inès Leroy réagit 👍🏽 {notice}",
+        "rupn-bot : @prof.leroy:rupn.test : inscription confirmée à l’atelier n° 1",
+        f"{CLEAR} Claire Martin (RUPN) réagit 👍 {notice}",
+        "rupn-bot : @rupn:rupn.test : l’atelier n° 1 (",
+        ") est complet : vous êtes sur liste d’attente (position 1).",
+        f"{CLEAR} Paul Durand retire sa réaction 👍 {notice}",
+        "rupn-bot : @prof.durand:rupn.test : désinscription enregistrée pour l’atelier n° 1.",
+        "rupn-bot : @rupn:rupn.test : une place s’est libérée, votre inscription à l’atelier "
+        "n° 1 est confirmée.",
+        "Inès Leroy : !ateliers\n",
+        "rupn-bot : Prochains ateliers et cafés numériques :\n",
+        f"- 🛠️ {atelier} — ", ", CDI — 2 inscrits, 0 place restante sur 2\n",
+    ), report  # fmt: skip
+    assert "liste d’attente" not in out.split("Inès Leroy : !ateliers")[1], report
+
+    # Every message and poll event decrypted by a real client; only the reactions (nio sends
+    # them in clear) and the redaction (never encrypted) not. Votes, poll starts and ends are
+    # events, counted apart from messages.
     summary = re.search(
-        r"(\d+) messages et (\d+) événements de sondage, tous chiffrés de bout en bout\.", out
+        r"(\d+) messages et (\d+) événements de sondage, tous chiffrés de bout en bout", out
     )
     assert summary is not None, report
     messages, poll_events = int(summary.group(1)), int(summary.group(2))
     votes = sum(isinstance(action, Vote) for action in SCENARIO)
     assert poll_events == votes + 2, report  # the votes, the poll's start and its end
     assert out.count(f"] {LOCK} ") == messages + poll_events, report
-    assert out.count(f"] {CLEAR} ") == 1, report
+    signups = sum(isinstance(action, SignUp) for action in SCENARIO)
+    withdrawals = sum(isinstance(action, Withdraw) for action in SCENARIO)
+    assert out.count(f"] {CLEAR} ") == 1 + signups + withdrawals, report
     steps = [action for action in SCENARIO if isinstance(action, Step)]
     commands = len(steps)
     # One reply per command but `!sondage clore` (answered by the end event), plus the
-    # confirmation of the accepted proposal.
+    # confirmation of the accepted proposal. One message per sign-up and withdrawal, plus
+    # the promotion.
     replies = sum(not step.ends_poll for step in steps) + 1
     assert (
-        f"{commands} commandes, 1 réaction, {votes} votes, {replies} réponses du bot, "
-        "1 sondage lancé et 1 clos, 1 proposition de veille" in out
+        f"{commands} commandes, {1 + signups} réactions (dont {withdrawals} retirée), "
+        f"{votes} votes, {replies} réponses du bot, 1 sondage lancé et 1 clos, "
+        "1 atelier annoncé avec 1 invitation .ics, "
+        f"{signups + withdrawals + 1} messages d’inscription, 1 proposition de veille" in out
+    ), report
+    assert (
+        "tous chiffrés de bout en bout (les réactions et leur retrait, envoyés par "
+        "matrix-nio, passent en clair)." in out
     ), report
     assert "4 publications et 2 corrections dans les salons de diffusion" in out, report
     # The bot's log goes to a file, not to the terminal.
