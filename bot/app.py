@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock, system_clock
 from bot.config import Config
 from bot.context import Repositories, Settings
+from bot.direct import DirectRooms
 from bot.errors import (
     HomeserverUnreachable,
     MatrixError,
@@ -79,7 +80,7 @@ async def _resolve_rooms(adapter: MatrixAdapter, references: Sequence[str]) -> t
 
 
 async def _curation_rooms(
-    config: Config, adapter: MatrixAdapter, db: Database, state: StateRepository
+    config: Config, adapter: MatrixAdapter, db: Database, direct: DirectRooms
 ) -> tuple[str, ...]:
     """The configured curation room, else a direct room with each admin (created once)."""
     if config.bot.curation_room:
@@ -88,21 +89,8 @@ async def _curation_rooms(
         watching = bool(await FeedsRepository(db).active())
     if not watching:
         return ()  # no news watch: no reason to open rooms with the admins
-    rooms: list[str] = []
-    for admin in config.bot.admins:
-        key = f"direct_room:{admin}"
-        async with db.transaction():
-            room_id = await state.get(key)
-        if room_id is None:
-            try:
-                room_id = await adapter.create_direct_room(admin, "rupn-bot — veille")
-            except (MatrixError, HomeserverUnreachable) as exc:
-                log.error("Cannot open a direct room with %s (%s)", admin, exc)
-                continue
-            async with db.transaction():
-                await state.set(key, room_id)
-        rooms.append(room_id)
-    return tuple(rooms)
+    rooms = await direct.ensure(config.bot.admins, "rupn-bot — veille")
+    return tuple(rooms[a] for a in config.bot.admins if a in rooms)
 
 
 async def _register_config_feeds(
@@ -145,15 +133,17 @@ async def run_app(
         repos = Repositories.open(db)
         state = StateRepository(db)
         registry = CommandRegistry(ROUTERS)
+        direct = DirectRooms(db, state, adapter.create_direct_room)
         await _register_config_feeds(config, db, repos, clock())
         settings = Settings(
             admins=frozenset(config.bot.admins),
             tz=config.bot.tz,
             broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
-            curation_rooms=await _curation_rooms(config, adapter, db, state),
+            curation_rooms=await _curation_rooms(config, adapter, db, direct),
             feed_poll_minutes=config.bot.feed_poll_minutes,
             bot_user_id=config.matrix.user_id,
             needs_poll_themes=config.bot.needs_poll_themes,
+            workshop_reminders=config.bot.workshop_reminders,
         )
         units_box: list[Units] = []
 
@@ -166,7 +156,7 @@ async def run_app(
             on_settled=settled,
         )  # fmt: skip
         running = RunningBot(clock(), adapter, sender)
-        units = Units(db, repos, settings, running, clock, sender.wake)
+        units = Units(db, repos, settings, running, clock, sender.wake, direct_rooms=direct)
         units_box.append(units)
         processor = EventProcessor(db, repos, state, registry, settings, clock, running)
         sender_stop = asyncio.Event()

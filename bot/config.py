@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -195,6 +195,7 @@ class BotSettings(BaseModel):
     max_sends_per_second: float = Field(default=1.0, strict=True, gt=0, le=100, allow_inf_nan=False)
 
     broadcast_rooms: tuple[RoomRef, ...] = ()
+    workshop_reminders: Literal["salon", "prive"] = "salon"
     curation_room: RoomRef | None = None
     feed_poll_minutes: float = Field(default=30.0, strict=True, ge=0.05, le=1440)
     needs_poll_themes: tuple[str, ...] = ()
@@ -561,7 +562,16 @@ _TYPE_MESSAGES: dict[str, str] = {
     "url_too_long": "adresse web trop longue",
 }
 
+
+def _french_choices(expected: str) -> str:
+    """Pydantic's "'salon' or 'prive'" → « salon » ou « prive »."""
+    return re.sub(r"'([^']*)'", r"« \1 »", expected).replace(" or ", " ou ")
+
+
 _CONTEXT_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "literal_error": lambda ctx: (
+        "valeur attendue : " + _french_choices(str(ctx.get("expected", "")))
+    ),
     "greater_than": lambda c: (
         "doit être un nombre strictement positif"
         if c.get("gt") == 0

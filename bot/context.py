@@ -15,6 +15,7 @@ from bot.storage.database import Database
 from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
+from bot.storage.state import StateRepository
 from bot.storage.workshops import WorkshopsRepository
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class BotInfo(Protocol):
         ...
 
     def member_ids(self, room_id: str) -> list[str]:
-        """Joined (and invited) members of the room, the bot included."""
+        """Joined members of the room (not those only invited), the bot included."""
         ...
 
 
@@ -57,6 +58,7 @@ class Settings:
     broadcast_rooms: tuple[str, ...] = ()  # from the config file, as room ids
     curation_rooms: tuple[str, ...] = ()  # where news proposals go
     feed_poll_minutes: float = 30.0
+    workshop_reminders: str = "salon"  # or "prive": a direct message to each participant
     bot_user_id: str = ""  # the bot's own Matrix id (its poll responses never count)
     needs_poll_themes: tuple[str, ...] = ()  # `!sondage besoins`; empty: the built-in list
 
@@ -69,6 +71,7 @@ class Repositories:
     feeds: FeedsRepository
     polls: PollsRepository
     workshops: WorkshopsRepository
+    state: StateRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -79,6 +82,7 @@ class Repositories:
             feeds=FeedsRepository(db),
             polls=PollsRepository(db),
             workshops=WorkshopsRepository(db),
+            state=StateRepository(db),
         )
 
 

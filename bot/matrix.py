@@ -365,8 +365,11 @@ class MatrixAdapter:
         return list(self._client.rooms)
 
     def member_ids(self, room_id: str) -> list[str]:
+        """Joined members (invited people are not counted)."""
         room = self._client.rooms.get(room_id)
-        return list(room.users) if room else []
+        if room is None:
+            return []
+        return [user for user in room.users if user not in room.invited_users]
 
     def room_name(self, room_id: str) -> str:
         room = self._client.rooms.get(room_id)

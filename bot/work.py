@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from bot.clock import Clock
 from bot.context import BotInfo, JobContext, Repositories, Settings
+from bot.direct import DirectRooms
 from bot.messenger import Outbox
 from bot.storage.database import Database
 
@@ -25,6 +26,8 @@ class Units:
         info: BotInfo,
         clock: Clock,
         wake_sender: Callable[[], None],
+        *,
+        direct_rooms: DirectRooms | None = None,
     ) -> None:
         self._db = db
         self.repos = repos
@@ -32,6 +35,8 @@ class Units:
         self.info = info
         self.clock = clock
         self._wake_sender = wake_sender
+        self.direct_rooms = direct_rooms
+        """Opens direct rooms (network): call before a unit, never inside one."""
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[JobContext]:

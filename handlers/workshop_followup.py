@@ -33,7 +33,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,6 +56,7 @@ DAY_BEFORE = timedelta(hours=24)
 HOUR_BEFORE = timedelta(hours=1)
 STILL_USEFUL = timedelta(hours=1)  # a late day-before reminder needs at least this much left
 MINIMUM_CHECK_BEFORE = timedelta(hours=48)
+DIRECT_ROOMS_AHEAD = timedelta(days=7)
 FEEDBACK_DAYS = 7
 
 REF = "workshop"
@@ -136,18 +137,39 @@ def _by_room(ctx: JobContext, workshop: Workshop, people: Sequence[str]) -> dict
 
 
 def _remind(
-    ctx: JobContext, workshop: Workshop, people: Sequence[str], text: str, kind: str
+    ctx: JobContext,
+    workshop: Workshop,
+    people: Sequence[str],
+    text: str,
+    kind: str,
+    direct: Mapping[str, str],
 ) -> None:
-    if not workshop.rooms:
+    """In each person's direct room when configured and open, else one message per room."""
+    in_rooms: list[str] = []
+    for person in people:
+        room = direct.get(person)
+        # Only once they have joined: a message sent before would not be readable by them.
+        if (
+            ctx.settings.workshop_reminders == "prive"
+            and room
+            and person in ctx.info.member_ids(room)
+        ):
+            ctx.messenger.send(
+                room, _with_people(text, [person]), mentions=(person,), kind=kind,
+                ref=(REF, workshop.id),
+            )  # fmt: skip
+        else:
+            in_rooms.append(person)
+    if not workshop.rooms or not in_rooms:
         return
-    for room, mentioned in _by_room(ctx, workshop, people).items():
+    for room, mentioned in _by_room(ctx, workshop, in_rooms).items():
         ctx.messenger.send(
             room, _with_people(text, mentioned), mentions=mentioned, kind=kind,
             ref=(REF, workshop.id),
         )  # fmt: skip
 
 
-async def _follow(ctx: JobContext, workshop: Workshop) -> None:
+async def _follow(ctx: JobContext, workshop: Workshop, direct: Mapping[str, str]) -> None:
     now, tz, repo = ctx.now, ctx.settings.tz, ctx.repos.workshops
     start = workshop.starts_at
     signups = await repo.signups(workshop.id)
@@ -167,33 +189,48 @@ async def _follow(ctx: JobContext, workshop: Workshop) -> None:
     if not workshop.reminded_day and now >= start - DAY_BEFORE:
         await repo.mark(workshop.id, "reminded_day")
         if now < start - STILL_USEFUL and confirmed:
-            _remind(
-                ctx, workshop, confirmed, day_reminder_text(workshop, now, tz), REMINDER_DAY_KIND
-            )
+            text = day_reminder_text(workshop, now, tz)
+            _remind(ctx, workshop, confirmed, text, REMINDER_DAY_KIND, direct)
             log.info("Workshop %d: day-before reminder", workshop.id)
 
     if not workshop.reminded_hour and now >= start - HOUR_BEFORE:
         await repo.mark(workshop.id, "reminded_hour")
         if now < start and confirmed:
-            _remind(
-                ctx, workshop, confirmed, hour_reminder_text(workshop, now, tz), REMINDER_HOUR_KIND
-            )
+            text = hour_reminder_text(workshop, now, tz)
+            _remind(ctx, workshop, confirmed, text, REMINDER_HOUR_KIND, direct)
             log.info("Workshop %d: hour-before reminder", workshop.id)
+
+
+def _needs_follow_up(workshop: Workshop) -> bool:
+    return not (
+        workshop.reminded_day
+        and workshop.reminded_hour
+        and (workshop.minimum_checked or not workshop.minimum)
+    )
 
 
 @router.job("ateliers-suivi", every_seconds=lambda settings: TICK_S)
 async def follow_up(units: Units) -> None:
     """Reminders and minimum checks that are due (including those due while the bot was down)."""
+    horizon = max(DAY_BEFORE, HOUR_BEFORE, MINIMUM_CHECK_BEFORE)
+    direct: dict[str, str] = {}
+    if units.settings.workshop_reminders == "prive" and units.direct_rooms is not None:
+        # Opening direct rooms is network work: done before the unit, never inside it, and
+        # a week ahead, so that people have joined them before their reminders are due.
+        async with units.unit() as ctx:
+            people = [
+                s.user_id
+                for w in await ctx.repos.workshops.planned_before(ctx.now + DIRECT_ROOMS_AHEAD)
+                if not (w.reminded_day and w.reminded_hour)
+                for s in await ctx.repos.workshops.signups(w.id)
+                if s.status == "confirmed"
+            ]
+        if people:
+            direct = await units.direct_rooms.ensure(people)
     async with units.unit() as ctx:
-        horizon = ctx.now + max(DAY_BEFORE, HOUR_BEFORE, MINIMUM_CHECK_BEFORE)
-        for workshop in await ctx.repos.workshops.planned_before(horizon):
-            if (
-                workshop.reminded_day
-                and workshop.reminded_hour
-                and (workshop.minimum_checked or not workshop.minimum)
-            ):
-                continue
-            await _follow(ctx, workshop)
+        for workshop in await ctx.repos.workshops.planned_before(ctx.now + horizon):
+            if _needs_follow_up(workshop):
+                await _follow(ctx, workshop, direct)
 
 
 # --- attendance and feedback -------------------------------------------------------------

@@ -177,3 +177,34 @@ async def test_signup_made_while_the_bot_is_down_counts(staff: StaffRoom) -> Non
         timeout=30,
     )
     assert staff.prof2.user_id in confirmed.content["m.mentions"]["user_ids"]
+
+
+async def test_reminder_by_direct_message(staff: StaffRoom) -> None:
+    config = staff.bot.config_path.read_text(encoding="utf-8")
+    staff.bot.config_path.write_text(
+        config.replace("[bot]\n", '[bot]\nworkshop_reminders = "prive"\n'), encoding="utf-8"
+    )
+    await staff.bot.stop()
+    await staff.bot.start()
+    # Starts in a little over an hour: the day-before reminder is due at once, the
+    # hour-before one two or three minutes later.
+    soon = (datetime.now(PARIS) + timedelta(minutes=63)).replace(second=0, microsecond=0)
+    when = f"{soon.day}/{soon.month} {soon.hour}h{soon.minute:02d}"
+    mark = staff.prof1.mark()
+    await staff.rupn.send_text(staff.room_id, f"!atelier {when} | Moodle | CDI")
+    await staff.prof1.wait_for(
+        lambda m: m.sender == staff.bot_id and "Moodle" in m.body, after=mark, timeout=30
+    )
+    await staff.command(staff.prof1, "!inscription 1")
+    # The bot opens a direct room with her; until she has joined it, the reminder goes to
+    # the atelier's room, mentioning her.
+    day = await staff.prof1.wait_for(
+        lambda m: m.sender == staff.bot_id and m.body.startswith("📅 Rappel"), timeout=90
+    )
+    assert day.room_id == staff.room_id
+    hour = await staff.prof1.wait_for(
+        lambda m: m.sender == staff.bot_id and m.body.startswith("⏰ Dans une heure"), timeout=240
+    )
+    assert hour.room_id != staff.room_id
+    assert hour.decrypted
+    assert hour.content["m.mentions"] == {"user_ids": [staff.prof1.user_id]}

@@ -459,7 +459,7 @@ def test_invalid_toml(tmp_path: Path, broken: str, expected: str) -> None:
             "[bot]",
             "[bot]\nlangue = 'fr'",
             "bot.langue : clé inconnue (clés possibles : admins, timezone, max_sends_per_second,"
-            " broadcast_rooms, curation_room, feed_poll_minutes,"
+            " broadcast_rooms, workshop_reminders, curation_room, feed_poll_minutes,"
             " needs_poll_themes)",
         ),
         (
@@ -568,3 +568,10 @@ def test_bad_room_and_feed_url_are_explained(tmp_path: Path) -> None:
     message = problems_of(write(tmp_path, text))
     assert "bot.broadcast_rooms[0] : doit être un identifiant de salon" in message
     assert "feeds[0].url : doit être l’adresse web d’un flux RSS ou Atom" in message
+
+
+def test_workshop_reminders_choice_is_explained(tmp_path: Path) -> None:
+    message = problems_of(write(tmp_path, VALID + 'workshop_reminders = "dm"\n'))
+    assert message == (
+        "bot.workshop_reminders : valeur attendue : « salon » ou « prive » (reçu : « dm »)"
+    )

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.context import Context, Repositories, Settings
+from bot.direct import DirectRooms
 from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent, SyncBatch
-from bot.errors import UserError
+from bot.errors import HomeserverUnreachable, UserError
 from bot.messenger import Outbox
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry
@@ -448,3 +449,59 @@ async def test_create_from_an_open_anonymous_poll_names_nobody(bot: Bot) -> None
     [(_room, text, mentioned)] = invitations(new)
     assert mentioned == [] and A not in text
     assert "Ce sondage est anonyme : le bot ne nomme pas ses votants" in text
+
+
+# --- reminders by direct message -------------------------------------------------------------
+
+
+async def test_reminders_by_direct_message_open_each_room_once(bot: Bot) -> None:
+    opened: list[str] = []
+
+    async def create_room(user: str, name: str) -> str:
+        opened.append(user)
+        return f"!direct-{user.strip('@').split(':')[0]}:example.org"
+
+    bot.settings = replace(SETTINGS, workshop_reminders="prive")
+    direct = DirectRooms(bot.db, StateRepository(bot.db), create_room)
+
+    def units() -> Units:
+        return Units(
+            bot.db, bot.repos, bot.settings, bot.info, bot.clock, lambda: None, direct_rooms=direct
+        )
+
+    def dm(user: str) -> str:
+        return f"!direct-{user.strip('@').split(':')[0]}:example.org"
+
+    await bot.workshop()
+    # A week ahead the rooms are opened; B has joined hers, A not yet.
+    at(bot, STARTS - timedelta(days=6))
+    assert await bot.tick(units()) == []
+    assert sorted(opened) == sorted([A, B])
+    bot.info.members[dm(B)] = [BOT, B]
+    at(bot, STARTS - timedelta(hours=24))
+    [(room_b, body_b, mentioned_b), (room_staff, _, mentioned_staff)] = await bot.tick(units())
+    assert (room_b, mentioned_b) == (dm(B), [B])
+    assert body_b.startswith(DAY_TEXT)
+    assert (room_staff, mentioned_staff) == (STAFF, [A])  # not joined yet: in the room instead
+    bot.info.members[dm(A)] = [BOT, A]
+    at(bot, STARTS - timedelta(hours=1))
+    hour = await bot.tick(units())
+    assert sorted(room for room, _, _ in hour) == sorted([dm(A), dm(B)])
+    assert sorted(opened) == sorted([A, B])  # each room opened once, then remembered
+
+
+async def test_direct_message_falls_back_to_the_room_when_it_cannot_be_opened(bot: Bot) -> None:
+    async def cannot(user: str, name: str) -> str:
+        raise HomeserverUnreachable("ClientConnectorError")
+
+    bot.settings = replace(SETTINGS, workshop_reminders="prive")
+    direct = DirectRooms(bot.db, StateRepository(bot.db), cannot)
+    await bot.workshop()
+    at(bot, STARTS - timedelta(hours=24))
+    units = Units(
+        bot.db, bot.repos, bot.settings, bot.info, bot.clock, lambda: None, direct_rooms=direct
+    )
+    [(room, body, mentioned)] = await bot.tick(units)
+    assert body.startswith(DAY_TEXT)
+    assert room == STAFF
+    assert sorted(mentioned) == sorted([A, B])
