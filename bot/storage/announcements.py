@@ -9,7 +9,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, required, stored, stored_or_none
+from bot.storage.database import Database, loaded_or_none, required, stored, stored_or_none
 
 Status = Literal["scheduled", "sent", "withdrawn", "cancelled"]
 
@@ -38,10 +38,6 @@ _COLUMNS = (
 )
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _to_announcement(row: aiosqlite.Row) -> Announcement:
     return Announcement(
         id=row[0],
@@ -50,10 +46,10 @@ def _to_announcement(row: aiosqlite.Row) -> Announcement:
         html=row[3],
         rooms=tuple(json.loads(row[4])),
         status=row[5],
-        scheduled_for=_dt(row[6]),
-        created_at=required(_dt(row[7]), "announcement creation date"),
-        published_at=_dt(row[8]),
-        edited_at=_dt(row[9]),
+        scheduled_for=loaded_or_none(row[6]),
+        created_at=required(loaded_or_none(row[7]), "announcement creation date"),
+        published_at=loaded_or_none(row[8]),
+        edited_at=loaded_or_none(row[9]),
         entry_id=row[10],
         request_room=row[11],
         request_event=row[12],

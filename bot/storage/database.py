@@ -166,3 +166,8 @@ def stored(moment: datetime) -> str:
 
 def stored_or_none(moment: datetime | None) -> str | None:
     return stored(moment) if moment is not None else None
+
+
+def loaded_or_none(value: str | None) -> datetime | None:
+    """The reverse of `stored_or_none`."""
+    return datetime.fromisoformat(value) if value else None

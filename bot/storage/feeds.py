@@ -10,7 +10,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, required, stored, stored_or_none
+from bot.storage.database import Database, loaded_or_none, required, stored, stored_or_none
 
 EntryStatus = Literal["seen", "filtered", "proposed", "published", "ignored"]
 
@@ -69,10 +69,6 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _to_feed(row: aiosqlite.Row) -> Feed:
     return Feed(
         id=row[0],
@@ -88,8 +84,8 @@ def _to_feed(row: aiosqlite.Row) -> Feed:
         failures=row[10],
         failing_notified=bool(row[11]),
         last_error=row[12],
-        next_fetch_at=_dt(row[13]),
-        last_success_at=_dt(row[14]),
+        next_fetch_at=loaded_or_none(row[13]),
+        last_success_at=loaded_or_none(row[14]),
         primed=bool(row[15]),
         added_by=row[16],
     )
@@ -102,7 +98,7 @@ def _to_entry(row: aiosqlite.Row) -> StoredEntry:
         entry_key=row[2],
         title=row[3],
         link=row[4],
-        published=_dt(row[5]),
+        published=loaded_or_none(row[5]),
         summary_html=row[6],
         summary_text=row[7],
         status=row[8],

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, required, stored, stored_or_none
+from bot.storage.database import Database, loaded_or_none, required, stored, stored_or_none
 from bot.tally import Response
 
 
@@ -50,10 +50,6 @@ _COLUMNS = (
 )
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _to_poll(row: aiosqlite.Row) -> Poll:
     return Poll(
         id=row[0],
@@ -64,12 +60,12 @@ def _to_poll(row: aiosqlite.Row) -> Poll:
         max_selections=row[5],
         anonymous=bool(row[6]),
         template=row[7],
-        deadline=_dt(row[8]),
-        reminder_at=_dt(row[9]),
+        deadline=loaded_or_none(row[8]),
+        reminder_at=loaded_or_none(row[9]),
         reminded=bool(row[10]),
         status=row[11],
-        created_at=required(_dt(row[12]), "poll creation date"),
-        closed_at=_dt(row[13]),
+        created_at=required(loaded_or_none(row[12]), "poll creation date"),
+        closed_at=loaded_or_none(row[13]),
         start_txn=row[14],
         final_results=json.loads(row[15]) if row[15] else None,
     )

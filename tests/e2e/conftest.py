@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import nio
 import pytest
+from nio.crypto.attachments import decrypt_attachment
 
 from devtools.botprocess import BotProcess, write_bot_config
 from devtools.participant import Participant, SeenMessage
@@ -53,6 +55,17 @@ class StaffRoom:
 
     def replies_to(self, who: Participant, event_id: str) -> list[SeenMessage]:
         return [m for m in who.messages if m.sender == self.bot_id and m.in_reply_to == event_id]
+
+
+async def download(who: Participant, upload: SeenMessage) -> bytes:
+    """Fetch and decrypt an encrypted m.file the way a client does."""
+    file = upload.content["file"]
+    response = await who.client.download(mxc=file["url"])
+    assert isinstance(response, nio.MemoryDownloadResponse), response
+    plain: bytes = decrypt_attachment(
+        response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+    )
+    return plain
 
 
 async def make_staff_room(synapse: ThrowawaySynapse, workdir: Path) -> StaffRoom:

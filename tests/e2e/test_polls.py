@@ -8,12 +8,10 @@ import sqlite3
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import nio
 import pytest
-from nio.crypto.attachments import decrypt_attachment
 
 from devtools.participant import Participant, SeenMessage
-from tests.e2e.conftest import StaffRoom
+from tests.e2e.conftest import StaffRoom, download
 
 pytestmark = pytest.mark.e2e
 
@@ -152,7 +150,7 @@ async def test_anonymous_poll_forgets_voters_and_exports_csv(staff: StaffRoom) -
         lambda m: m.sender == staff.bot_id and m.msgtype == "m.file", after=mark, timeout=30
     )
     assert upload.decrypted
-    data = await _download(staff.rupn, upload)
+    data = await download(staff.rupn, upload)
     assert data.startswith("\ufeff".encode())
     text = data.decode("utf-8-sig")
     assert "Écrans numériques;2" in text
@@ -177,13 +175,3 @@ async def test_deadlines_close_polls_while_running_and_while_stopped(staff: Staf
     await staff.bot.start()  # the second was due while the bot was down: closed at start-up
     ended = await staff.prof1.wait_for(lambda m: m.event_type == END, after=mark, timeout=60)
     assert "Second" in ended.body or "Second" in str(ended.content)
-
-
-async def _download(who: Participant, upload: SeenMessage) -> bytes:
-    file = upload.content["file"]
-    response = await who.client.download(mxc=file["url"])
-    assert isinstance(response, nio.MemoryDownloadResponse), response
-    plain: bytes = decrypt_attachment(
-        response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
-    )
-    return plain

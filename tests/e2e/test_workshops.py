@@ -7,12 +7,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
-import nio
 import pytest
-from nio.crypto.attachments import decrypt_attachment
 
-from devtools.participant import Participant, SeenMessage
-from tests.e2e.conftest import StaffRoom
+from devtools.participant import Participant
+from tests.e2e.conftest import StaffRoom, download
 
 pytestmark = pytest.mark.e2e
 
@@ -40,16 +38,6 @@ async def react(who: Participant, room_id: str, target: str, key: str) -> str:
         "m.reaction",
         {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}},
     )
-
-
-async def download(who: Participant, upload: SeenMessage) -> bytes:
-    file = upload.content["file"]
-    response = await who.client.download(mxc=file["url"])
-    assert isinstance(response, nio.MemoryDownloadResponse), response
-    plain: bytes = decrypt_attachment(
-        response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
-    )
-    return plain
 
 
 async def test_atelier_notice_ics_signups_and_waiting_list(staff: StaffRoom) -> None:
