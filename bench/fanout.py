@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from bench.shutdown import stop_quietly
 from bot.app import RunningBot, run_app
 from bot.config import Config, parse_config
 from devtools.participant import Participant
@@ -324,14 +325,7 @@ async def main_async(room_count: int, paces: Sequence[float]) -> None:
                 bot = None
             print(f"Total time {time.monotonic() - started:.1f} s")
         finally:
-            for stopper in (
-                bot.stop if bot else None,
-                rupn.stop if rupn else None,
-                synapse.stop,
-            ):
-                if stopper is not None:
-                    with contextlib.suppress(Exception):
-                        await stopper()
+            await stop_quietly(bot.stop if bot else None, rupn.stop if rupn else None, synapse.stop)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import statistics
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 import nio
 
 from bench.echo_bot import EchoBot
+from bench.shutdown import stop_quietly
 from bot.app import RunningBot, run_app
 from bot.config import Config, parse_config
 from bot.domain import IncomingMessage, SyncBatch
@@ -420,15 +420,12 @@ async def main_async(rounds: int, warmup: int, paced_rounds: int) -> None:
             print_milestones(paced)
             print(f"\nTotal time {time.monotonic() - started:.1f} s")
         finally:
-            for stopper in (
+            await stop_quietly(
                 bot.stop if bot else None,
                 echo.stop if echo else None,
                 teacher.stop if teacher else None,
                 synapse.stop,
-            ):
-                if stopper is not None:
-                    with contextlib.suppress(Exception):
-                        await stopper()
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

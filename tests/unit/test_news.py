@@ -23,18 +23,15 @@ import pytest
 from aiohttp import web
 
 from bot.context import Repositories, Settings
-from bot.domain import IncomingMessage, IncomingReaction, RoomEvent, SyncBatch
+from bot.domain import IncomingMessage, IncomingReaction, RoomEvent
 from bot.errors import NotFound, UserError
-from bot.processor import EventProcessor
-from bot.router import CommandRegistry
 from bot.storage.database import Database
 from bot.storage.feeds import Feed, NewEntry
-from bot.storage.posts import PostsRepository
-from bot.storage.state import StateRepository
 from bot.work import Units
 from handlers import help as help_handlers
 from handlers import news, news_texts, publishing
 from tests.unit.fakes import START, FakeBotInfo, FakeClock, FakeMessenger
+from tests.unit.harness import deliver, make_units, process_events
 
 PARIS = ZoneInfo("Europe/Paris")
 ADMIN = "@rupn:example.org"
@@ -163,22 +160,14 @@ class Bot:
 
     def units(self) -> Units:
         info = FakeBotInfo(rooms=[DM, CURATION, *DIFFUSION])
-        return Units(self.db, self.repos, self.settings, info, self.clock, lambda: None)
+        return make_units(self.db, self.settings, info, self.clock)
 
     async def poll(self, timeout_s: float = 5.0) -> None:
         await news.poll_due_feeds(self.units(), timeout_s=timeout_s)
 
     async def process(self, *events: RoomEvent) -> None:
-        processor = EventProcessor(
-            self.db,
-            self.repos,
-            StateRepository(self.db),
-            CommandRegistry(ROUTERS),
-            self.settings,
-            self.clock,
-            FakeBotInfo(rooms=[DM, CURATION, *DIFFUSION]),
-        )
-        await processor.process(SyncBatch(f"s{next(_ids)}", tuple(events), (), False))
+        info = FakeBotInfo(rooms=[DM, CURATION, *DIFFUSION])
+        await process_events(self.db, self.settings, self.clock, info, events)
 
     async def ask(self, body: str, sender: str = ADMIN) -> list[str]:
         """The bodies of the posts queued in answer to `body`."""
@@ -205,13 +194,12 @@ class Bot:
     async def deliver(self, entry_id: int) -> str:
         """Mark the proposal post of `entry_id` as sent; returns its event id."""
         event_id = f"$proposal{entry_id}"
-        async with self.db.transaction():
-            row = await self.db.fetchone(
-                "SELECT id FROM posts WHERE kind = ? AND ref_type = 'entry' AND ref_id = ?",
-                (news_texts.PROPOSAL_KIND, entry_id),
-            )
-            assert row is not None
-            await PostsRepository(self.db).mark_sent(int(row[0]), event_id, self.clock())
+        row = await self.db.fetchone(
+            "SELECT txn_id FROM posts WHERE kind = ? AND ref_type = 'entry' AND ref_id = ?",
+            (news_texts.PROPOSAL_KIND, entry_id),
+        )
+        assert row is not None
+        await deliver(self.db, str(row[0]), event_id, self.clock())
         return event_id
 
     async def statuses(self) -> dict[int, str]:

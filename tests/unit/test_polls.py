@@ -18,16 +18,13 @@ from hypothesis import strategies as st
 
 from bot.config import ConfigError, load_config
 from bot.context import Repositories, Settings
-from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent, SyncBatch
+from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent
 from bot.errors import InvalidArguments
 from bot.messenger import UPLOAD_KEY
-from bot.processor import EventProcessor, usage_text
-from bot.router import CommandRegistry
+from bot.processor import usage_text
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
-from bot.storage.state import StateRepository
 from bot.work import Units
-from handlers import ROUTERS, polls
+from handlers import polls
 from handlers.poll_format import (
     EXAMPLE,
     HOW_TO_ANSWER,
@@ -41,6 +38,7 @@ from handlers.poll_format import (
     parse_sondage,
 )
 from tests.unit.fakes import START, FakeBotInfo, FakeClock
+from tests.unit.harness import deliver, make_units, process_events
 
 ADMIN = "@rupn:example.org"
 OTHER_ADMIN = "@direction:example.org"
@@ -68,14 +66,10 @@ class Bot:
         return Repositories.open(self.db)
 
     def units(self) -> Units:
-        return Units(self.db, self.repos, self.settings, self.info, self.clock, lambda: None)
+        return make_units(self.db, self.settings, self.info, self.clock)
 
     async def process(self, *events: RoomEvent) -> None:
-        processor = EventProcessor(
-            self.db, self.repos, StateRepository(self.db), CommandRegistry(ROUTERS),
-            self.settings, self.clock, self.info,
-        )  # fmt: skip
-        await processor.process(SyncBatch(f"s{next(_ids)}", tuple(events), (), False))
+        await process_events(self.db, self.settings, self.clock, self.info, events)
 
     async def posts(self) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(
@@ -104,10 +98,7 @@ class Bot:
         [start] = [p for p in new if p["kind"] == "poll-start"]
         poll_id = start["ref"][1]
         event_id = f"$poll{poll_id}"
-        async with self.db.transaction():
-            row = await self.db.fetchone("SELECT id FROM posts WHERE txn_id = ?", (start["txn"],))
-            assert row is not None
-            await PostsRepository(self.db).mark_sent(int(row[0]), event_id, self.clock())
+        await deliver(self.db, start["txn"], event_id, self.clock())
         return event_id
 
     async def vote(

@@ -15,19 +15,18 @@ import pytest
 
 from bot.context import Context, Repositories, Settings
 from bot.direct import DirectRooms
-from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent, SyncBatch
+from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent
 from bot.errors import HomeserverUnreachable, UserError
 from bot.messenger import Outbox
-from bot.processor import EventProcessor
 from bot.router import CommandRegistry
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
 from bot.storage.state import StateRepository
 from bot.storage.workshops import Workshop
 from bot.work import Units
 from handlers import ROUTERS, workshop_followup
 from handlers.workshop_followup import create_from_poll, follow_up, record_attendance
 from tests.unit.fakes import START, FakeBotInfo, FakeClock
+from tests.unit.harness import deliver, make_units, process_events
 
 ADMIN = "@rupn:example.org"
 BOT = "@bot:example.org"
@@ -64,7 +63,7 @@ class Bot:
         return Repositories.open(self.db)
 
     def units(self) -> Units:
-        return Units(self.db, self.repos, self.settings, self.info, self.clock, lambda: None)
+        return make_units(self.db, self.settings, self.info, self.clock)
 
     async def posts(self) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(
@@ -113,11 +112,7 @@ class Bot:
         return (await self.posts())[before:]
 
     async def process(self, *events: RoomEvent) -> None:
-        processor = EventProcessor(
-            self.db, self.repos, StateRepository(self.db), CommandRegistry(ROUTERS),
-            self.settings, self.clock, self.info,
-        )  # fmt: skip
-        await processor.process(SyncBatch(f"s{next(_ids)}", tuple(events), (), False))
+        await process_events(self.db, self.settings, self.clock, self.info, events)
 
     async def say(self, body: str) -> None:
         await self.process(IncomingMessage(ROOM, f"$m{next(_ids)}", ADMIN, body, self.clock()))
@@ -127,10 +122,7 @@ class Bot:
         await self.say(body)
         [start] = [p for p in await self.posts() if p["kind"] == "poll-start"][-1:]
         event_id = f"$poll{start['ref'][1]}"
-        async with self.db.transaction():
-            row = await self.db.fetchone("SELECT id FROM posts WHERE txn_id = ?", (start["txn"],))
-            assert row is not None
-            await PostsRepository(self.db).mark_sent(int(row[0]), event_id, self.clock())
+        await deliver(self.db, start["txn"], event_id, self.clock())
         return event_id
 
     async def vote(self, poll_event: str, sender: str, *answers: str) -> None:
@@ -465,9 +457,7 @@ async def test_reminders_by_direct_message_open_each_room_once(bot: Bot) -> None
     direct = DirectRooms(bot.db, StateRepository(bot.db), create_room)
 
     def units() -> Units:
-        return Units(
-            bot.db, bot.repos, bot.settings, bot.info, bot.clock, lambda: None, direct_rooms=direct
-        )
+        return make_units(bot.db, bot.settings, bot.info, bot.clock, direct_rooms=direct)
 
     def dm(user: str) -> str:
         return f"!direct-{user.strip('@').split(':')[0]}:example.org"
@@ -498,9 +488,7 @@ async def test_direct_message_falls_back_to_the_room_when_it_cannot_be_opened(bo
     direct = DirectRooms(bot.db, StateRepository(bot.db), cannot)
     await bot.workshop()
     at(bot, STARTS - timedelta(hours=24))
-    units = Units(
-        bot.db, bot.repos, bot.settings, bot.info, bot.clock, lambda: None, direct_rooms=direct
-    )
+    units = make_units(bot.db, bot.settings, bot.info, bot.clock, direct_rooms=direct)
     [(room, body, mentioned)] = await bot.tick(units)
     assert body.startswith(DAY_TEXT)
     assert room == STAFF

@@ -16,15 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.context import Repositories, Settings
-from bot.domain import IncomingMessage, IncomingReaction, IncomingRedaction, RoomEvent, SyncBatch
+from bot.domain import IncomingMessage, IncomingReaction, IncomingRedaction, RoomEvent
 from bot.errors import InvalidArguments
 from bot.messenger import UPLOAD_KEY
-from bot.processor import EventProcessor
-from bot.router import CommandRegistry
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
-from bot.storage.state import StateRepository
-from handlers import ROUTERS
 from handlers.workshop_args import (
     Attendance,
     Cancel,
@@ -35,6 +30,7 @@ from handlers.workshop_args import (
 )
 from handlers.workshop_texts import is_thumbs_up
 from tests.unit.fakes import START, FakeBotInfo, FakeClock
+from tests.unit.harness import deliver, process_events
 
 ADMIN = "@rupn:example.org"
 BOT = "@rupn-bot:example.org"
@@ -87,11 +83,7 @@ class Bot:
 
     async def process(self, event: RoomEvent) -> list[dict[str, Any]]:
         before = len(await self.posts())
-        processor = EventProcessor(
-            self.db, Repositories.open(self.db), StateRepository(self.db),
-            CommandRegistry(ROUTERS), self.settings, self.clock, INFO,
-        )  # fmt: skip
-        await processor.process(SyncBatch("t", (event,), (), False))
+        await process_events(self.db, self.settings, self.clock, INFO, [event])
         return (await self.posts())[before:]
 
     async def say(self, body: str, sender: str = ADMIN, room: str = BUREAU) -> list[dict[str, Any]]:
@@ -105,10 +97,7 @@ class Bot:
         """Mark the (first) post of this kind as sent; returns its event id."""
         post = next(p for p in new if p["kind"] == kind)
         event_id = f"$sent{next(_ids)}"
-        async with self.db.transaction():
-            row = await self.db.fetchone("SELECT id FROM posts WHERE txn_id = ?", (post["txn"],))
-            assert row is not None
-            await PostsRepository(self.db).mark_sent(int(row[0]), event_id, self.clock())
+        await deliver(self.db, post["txn"], event_id, self.clock())
         return event_id
 
     async def react(
