@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Element-grade test client (matrix-js-sdk in Node, devtools/element.py drives it).
+# npm rewrites node_modules/.package-lock.json on every install: it is the stamp.
+ELEMENT      := devtools/element
+ELEMENT_DEPS := $(ELEMENT)/node_modules/.package-lock.json
 
 .PHONY: install test lint pytest demo demo-live bench clean
 
@@ -15,14 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(ELEMENT_DEPS): $(ELEMENT)/package-lock.json
+	cd $(ELEMENT) && npm ci --no-audit --no-fund
+	touch $@
+
+install: $(STAMP) $(ELEMENT_DEPS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(ELEMENT_DEPS)
 	$(BIN)/pytest
 
 test: lint pytest
@@ -40,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fanout
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(ELEMENT)/node_modules
