@@ -81,6 +81,9 @@ class StubInfo:
     def member_ids(self, room_id: str) -> list[str]:
         return []
 
+    def identity_summary(self) -> str:
+        return "session du bot signée par son compte (signature croisée)"
+
 
 EventFactory = Callable[[random.Random, int], RoomEvent]
 
@@ -342,7 +345,7 @@ async def report_components() -> None:
         ),
         ("markdown_to_html(!aide overview)", _time_us(lambda: markdown_to_html(text), 300)),
         (
-            "sanitize_html(overview html) again in notice_content",
+            "sanitize_html(overview html) again in message_content",
             _time_us(lambda: sanitize_html(html), 1000),
         ),
         ("format_moment (babel) in !statut", _time_us(lambda: format_moment(FIXED_NOW, tz), 1000)),

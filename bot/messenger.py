@@ -5,14 +5,18 @@ the processor stores them in the same transaction as the handler's other
 writes, and the sender delivers them at the pace the homeserver allows.
 Each call returns the post's transaction id, a stable handle on the post
 (its event id is in the post registry once it is sent).
+
+Whether a text message is an m.text or an m.notice depends on its kind
+alone, decided in `MSGTYPE_BY_KIND`.
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
 
 from bot.formatting import markdown_to_html, sanitize_html
 from bot.storage.posts import OutgoingPost
@@ -77,16 +81,61 @@ def new_txn_id() -> str:
     return f"rupn{uuid.uuid4().hex}"
 
 
-def notice_content(
+MsgType = Literal["m.text", "m.notice"]
+
+MSGTYPE_BY_KIND: Mapping[str, MsgType] = MappingProxyType(
+    {
+        # m.text: it must reach a person, or it asks someone to act.
+        "workshop-notice": "m.text",  # an atelier in the diffusion rooms: an invitation to sign up
+        "workshop-reminder-day": "m.text",  # mentions the participants
+        "workshop-reminder-hour": "m.text",
+        "workshop-promotion": "m.text",  # mentions the person who got a place
+        "workshop-cancellation": "m.text",  # mentions every participant: do not come
+        "workshop-change": "m.text",  # mentions every participant: new date or place
+        "workshop-minimum": "m.text",  # asks the RUPN to confirm or cancel
+        "workshop-poll-invitation": "m.text",  # mentions the voters of the theme
+        "poll-reminder": "m.text",  # asks the room to answer before the deadline
+        "announcement": "m.text",  # `!annonce` and news published to the diffusion rooms
+        "undecryptable-alert": "m.text",  # mentions the RUPN: a message could not be read
+        # m.notice, reviewed and kept: the person is looking, or nobody has to act now.
+        "reply": "m.notice",  # answers to commands (bots never trigger bots)
+        "message": "m.notice",  # the default kind of `Messenger.send`
+        "workshop-signup": "m.notice",  # confirms the 👍 the person has just given
+        "announcement-confirmation": "m.notice",  # answers the RUPN's `!annonce`, once sent
+        "news-proposal": "m.notice",  # sorted at the RUPN's pace; a busy feed would ring all day
+        "news-notice": "m.notice",  # a feed fails or recovers: informational
+    }
+)
+"""The msgtype of each kind of message the bot sends: the one place that decides.
+
+The rule: m.text for what must reach a person (it can notify); m.notice for
+everything else, which the default push rules silence. `.m.rule.suppress_notices`
+comes before `.m.rule.is_user_mention`, so an m.notice notifies nobody, even
+with m.mentions. A kind that is not listed is an m.notice.
+
+Not listed because they are not text messages: "poll-start", "poll-end"
+(poll events), "poll-export", "workshop-ics" (m.file), "reaction",
+"redaction", "announcement-withdrawal" (redactions). Edits
+("announcement-edit", "workshop-notice-edit") keep the msgtype of the post
+they replace (`edit_content`).
+"""
+
+
+def msgtype_for(kind: str) -> MsgType:
+    return MSGTYPE_BY_KIND.get(kind, "m.notice")
+
+
+def message_content(
     text: str,
     *,
+    msgtype: MsgType,
     html: str | None = None,
     mentions: Sequence[str] = (),
     reply_to: str | None = None,
 ) -> dict[str, Any]:
-    """An m.notice, with m.mentions always present (empty when nobody is pinged)."""
+    """An m.room.message, with m.mentions always present (empty when nobody is pinged)."""
     content: dict[str, Any] = {
-        "msgtype": "m.notice",
+        "msgtype": msgtype,
         "body": text,
         "m.mentions": {"user_ids": sorted(set(mentions))} if mentions else {},
     }
@@ -96,6 +145,23 @@ def notice_content(
     if reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content
+
+
+def edit_content(
+    original: Mapping[str, Any], text: str, *, html: str | None = None
+) -> dict[str, Any]:
+    """An m.replace edit of the post whose content is `original`, now showing `text`.
+
+    The msgtype of the original is kept, inside m.new_content and outside, so that
+    an edit never turns a notice into a message or the reverse. The sender adds the
+    original's event id to m.relates_to. Nobody is mentioned again.
+    """
+    msgtype: MsgType = "m.text" if original.get("msgtype") == "m.text" else "m.notice"
+    return {
+        **message_content(f"* {text}", msgtype=msgtype, html=f"* {html}" if html else None),
+        "m.new_content": message_content(text, msgtype=msgtype, html=html),
+        "m.relates_to": {"rel_type": "m.replace"},
+    }
 
 
 class Outbox:
@@ -125,7 +191,9 @@ class Outbox:
     ) -> str:
         if markdown and html is None:
             html = markdown_to_html(text)
-        content = notice_content(text, html=html, mentions=mentions, reply_to=reply_to)
+        content = message_content(
+            text, msgtype=msgtype_for(kind), html=html, mentions=mentions, reply_to=reply_to
+        )
         return self.send_event(room_id, "m.room.message", content, kind=kind, ref=ref)
 
     def send_event(

@@ -15,7 +15,7 @@ from typing import Any
 from bot.context import JobContext, Repositories, Settings
 from bot.errors import NotFound, UserError
 from bot.formatting import markdown_to_html, sanitize_html
-from bot.messenger import Messenger, notice_content
+from bot.messenger import Messenger, edit_content, message_content, msgtype_for
 from bot.storage.announcements import Announcement
 from bot.storage.posts import Post
 from handlers.news_texts import entry_announcement
@@ -38,7 +38,7 @@ def render(markdown_text: str) -> tuple[str, str]:
 
 
 def announcement_content(announcement: Announcement) -> dict[str, Any]:
-    return notice_content(announcement.body, html=announcement.html)
+    return message_content(announcement.body, msgtype=msgtype_for(KIND), html=announcement.html)
 
 
 def queue_posts(messenger: Messenger, announcement: Announcement) -> None:
@@ -98,18 +98,12 @@ async def edit(
 ) -> int:
     """An m.replace edit of every post of the announcement; returns how many rooms."""
     await repos.announcements.edit(announcement.id, body, html, now)
-    new = notice_content(body, html=html)
     posts = [p for p in await delivered_posts(repos, announcement.id) if p.status != "failed"]
     for post in posts:
-        content = {
-            **notice_content(f"* {body}", html=f"* {html}" if html else None),
-            "m.new_content": new,
-            "m.relates_to": {"rel_type": "m.replace"},
-        }
         messenger.send_event(
             post.room_id,
             "m.room.message",
-            content,
+            edit_content(post.content, body, html=html),
             kind=EDIT_KIND,
             ref=(KIND, announcement.id),
             relates_to_txn=post.txn_id,

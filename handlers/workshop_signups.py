@@ -10,16 +10,24 @@ Decisions:
   (a reply for commands, a notice for reactions). A promotion from the waiting
   list is told in the first notice room the promoted person is a member of
   (else the first notice room).
+- The notices show the places left: every sign-up change marks them stale
+  (WorkshopsRepository, same transaction) and the job `ateliers-places`
+  edits them. It waits `NOTICE_SETTLE` after the first change not shown, so
+  that a burst of sign-ups makes one edit, and `NOTICE_EDIT_EVERY` after the
+  previous edit (or the notice itself), so that a notice changes at most twice
+  a minute however busy it is.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from bot.context import Context
 from bot.domain import IncomingReaction, IncomingRedaction
 from bot.router import Router
 from bot.storage.workshops import SignupChange, Workshop
+from bot.work import Units
 from handlers.workshop_args import parse_workshop_number
 from handlers.workshop_texts import is_thumbs_up, tell, the, to_the, when_label
 from handlers.workshops import (
@@ -29,6 +37,7 @@ from handlers.workshops import (
     SIGNUP_KIND,
     AnyContext,
     check_changeable,
+    edit_notices,
     get,
     is_open,
 )
@@ -36,6 +45,10 @@ from handlers.workshops import (
 log = logging.getLogger(__name__)
 
 router = Router("inscriptions")
+
+PLACES_TICK_S = 5.0
+NOTICE_SETTLE = timedelta(seconds=5)
+NOTICE_EDIT_EVERY = timedelta(seconds=30)
 
 
 async def _position(ctx: AnyContext, workshop_id: int, user_id: str) -> int:
@@ -151,3 +164,16 @@ async def on_redaction(ctx: Context, event: IncomingRedaction) -> None:
     if change.promoted is not None:
         _tell_promotion(ctx, workshop, change.promoted, event.room_id)
     log.info("Sign-up of %s to workshop %d withdrawn (reaction removed)", user, workshop.id)
+
+
+@router.job("ateliers-places", every_seconds=lambda settings: PLACES_TICK_S)
+async def refresh_notices(units: Units) -> None:
+    """Edit the notices whose sign-ups changed, once settled and at most every 30 s."""
+    async with units.unit() as ctx:
+        for workshop in await ctx.repos.workshops.stale_notices(
+            ctx.now,
+            changed_before=ctx.now - NOTICE_SETTLE,
+            edited_before=ctx.now - NOTICE_EDIT_EVERY,
+        ):
+            edits = await edit_notices(ctx, workshop, if_changed=True)
+            log.info("Workshop %d: places shown on its notices (%d edits)", workshop.id, edits)

@@ -6,9 +6,10 @@ handlers/workshop_signups.py.
 
 An atelier or café numérique is announced in the diffusion rooms — or, when
 there is none, in the room where the RUPN typed the command — as a notice
-(kind "workshop-notice", ref ("workshop", n°)) followed by an .ics
-invitation (kind "workshop-ics"). The rooms are stored with the workshop,
-so changes and promotions are told where the notice went.
+(kind "workshop-notice", ref ("workshop", n°); an m.text, since it invites
+people to sign up) followed by an .ics invitation (kind "workshop-ics"). The
+rooms are stored with the workshop, so changes and promotions are told where
+the notice went.
 
 Decisions:
 - `!atelier annuler` and `!atelier modifier` post in every notice room, each
@@ -17,8 +18,13 @@ Decisions:
   invitations already sent for the workshop in its first room (nothing new is
   stored); a cancellation sends METHOD:CANCEL / STATUS:CANCELLED. `modifier`
   also edits the notice (m.replace) so that it shows the new date and place.
-- The « Places » line of the notice is the state at announcement time;
-  `!ateliers` gives the live count.
+- The « Places » line of the notice follows the sign-ups: each change marks
+  the workshop's notices stale in the same transaction (the repository does
+  it), and the job `ateliers-places` (handlers/workshop_signups.py) edits
+  them once the changes have settled for `NOTICE_SETTLE` (5 s), at most once
+  every `NOTICE_EDIT_EVERY` (30 s) — a burst of 👍 makes one edit, not one
+  each. Past and cancelled workshops are not edited; an edit that would show
+  the same text is not sent.
 - `!cafe` accepts the same optional segments as `!atelier` (lieu, places,
   minimum); its usage shows only the lieu, the common case.
 """
@@ -31,9 +37,10 @@ from datetime import datetime
 from bot.context import Context, JobContext
 from bot.errors import InvalidArguments, NotFound, UserError
 from bot.ics import workshop_ics, workshop_title
-from bot.messenger import notice_content
+from bot.messenger import edit_content
 from bot.processor import usage_text
 from bot.router import PREFIX, Router, no_arguments
+from bot.storage.posts import Post
 from bot.storage.workshops import Kind, Workshop
 from bot.when import parse_when
 from handlers import publishing
@@ -114,17 +121,22 @@ async def _send_ics(ctx: AnyContext, workshop: Workshop, *, cancelled: bool = Fa
         )  # fmt: skip
 
 
-async def announce_workshop(ctx: AnyContext, workshop: Workshop) -> None:
-    """Post the notice and its .ics invitation in each of the workshop's rooms."""
+async def _current_notice(ctx: AnyContext, workshop: Workshop) -> str:
     confirmed = sum(
         1 for s in await ctx.repos.workshops.signups(workshop.id) if s.status == "confirmed"
     )
-    text = notice_text(workshop, confirmed, ctx.settings.tz, ctx.now)
+    return notice_text(workshop, confirmed, ctx.settings.tz, ctx.now)
+
+
+async def announce_workshop(ctx: AnyContext, workshop: Workshop) -> None:
+    """Post the notice and its .ics invitation in each of the workshop's rooms."""
+    text = await _current_notice(ctx, workshop)
     for room_id in workshop.rooms:
         ctx.messenger.send(
             room_id, text, html=to_html(text, bold_first=True), kind=NOTICE_KIND,
             ref=(REF, workshop.id),
         )  # fmt: skip
+    await ctx.repos.workshops.notices_shown(workshop.id, edited_at=ctx.now)
     await _send_ics(ctx, workshop)
     log.info("Workshop %d announced in %d rooms", workshop.id, len(workshop.rooms))
 
@@ -299,31 +311,45 @@ async def _modify(ctx: Context, args: Modify) -> None:
         text = "\n".join(lines)
         tell(ctx.messenger, room_id, text, tuple(mentioned), kind=CHANGE_KIND,
               ref=(REF, workshop.id))  # fmt: skip
-    await _edit_notices(ctx, updated)
+    await edit_notices(ctx, updated)
     await _send_ics(ctx, updated)
     ctx.reply(f"{label(workshop)} modifié ; {people(len(users))}.")
     log.info("Workshop %d rescheduled", workshop.id)
 
 
-async def _edit_notices(ctx: AnyContext, workshop: Workshop) -> None:
-    """An m.replace edit of each notice, showing the new date and place."""
-    confirmed = sum(
-        1 for s in await ctx.repos.workshops.signups(workshop.id) if s.status == "confirmed"
-    )
-    text = notice_text(workshop, confirmed, ctx.settings.tz, ctx.now)
-    new = notice_content(text, html=to_html(text, bold_first=True))
-    for post in await ctx.repos.posts.by_ref(REF, workshop.id):
-        if post.kind != NOTICE_KIND or post.status == "failed":
-            continue
-        content = {
-            **notice_content(f"* {text}", html=to_html(f"* {text}", bold_first=True)),
-            "m.new_content": new,
-            "m.relates_to": {"rel_type": "m.replace"},
-        }
+async def edit_notices(ctx: AnyContext, workshop: Workshop, *, if_changed: bool = False) -> int:
+    """An m.replace edit of each notice, showing the current date, place and places left.
+
+    With `if_changed`, nothing is sent when the notices already show that text.
+    Either way the notices are then up to date (`notices_shown`). Returns how many
+    edits were queued.
+    """
+    text = await _current_notice(ctx, workshop)
+    posts = await ctx.repos.posts.by_ref(REF, workshop.id)
+    notices = [p for p in posts if p.kind == NOTICE_KIND and p.status != "failed"]
+    if if_changed and _shown_text(posts) == text:
+        await ctx.repos.workshops.notices_shown(workshop.id, edited_at=None)
+        return 0
+    for post in notices:
         ctx.messenger.send_event(
-            post.room_id, "m.room.message", content, kind=NOTICE_EDIT_KIND,
-            ref=(REF, workshop.id), relates_to_txn=post.txn_id,
+            post.room_id, "m.room.message",
+            edit_content(post.content, text, html=to_html(text, bold_first=True)),
+            kind=NOTICE_EDIT_KIND, ref=(REF, workshop.id), relates_to_txn=post.txn_id,
         )  # fmt: skip
+    await ctx.repos.workshops.notices_shown(workshop.id, edited_at=ctx.now)
+    return len(notices)
+
+
+def _shown_text(posts: list[Post]) -> str | None:
+    """The text the notices show: that of the latest edit, else of the notice itself."""
+    for post in reversed(posts):
+        if post.status == "failed":
+            continue
+        if post.kind == NOTICE_EDIT_KIND:
+            return str(post.content.get("m.new_content", {}).get("body", ""))
+        if post.kind == NOTICE_KIND:
+            return str(post.content.get("body", ""))
+    return None
 
 
 @router.command(

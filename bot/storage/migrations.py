@@ -216,4 +216,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX workshop_signups_reaction ON workshop_signups (reaction_event_id)",
         ),
     ),
+    Migration(
+        "live places on the workshop notices",
+        (
+            # Set (to the first unshown change) when a sign-up changes, in the same
+            # transaction; cleared when the notices are edited to show it.
+            "ALTER TABLE workshops ADD COLUMN notice_stale_since TEXT",
+            # When the notices were last posted or edited: edits are paced from it.
+            "ALTER TABLE workshops ADD COLUMN notice_edited_at TEXT",
+            "CREATE INDEX workshops_stale_notices ON workshops (notice_stale_since)",
+        ),
+    ),
 )

@@ -10,7 +10,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, required, stored
+from bot.storage.database import Database, loaded_or_none, required, stored
 
 Kind = Literal["atelier", "cafe"]
 SignupStatus = Literal["confirmed", "waiting", "cancelled"]
@@ -34,6 +34,8 @@ class Workshop:
     reminded_day: bool
     reminded_hour: bool
     feedback_poll_id: int | None
+    notice_stale_since: datetime | None = None  # a sign-up changed, the notices do not show it
+    notice_edited_at: datetime | None = None  # when the notices were last posted or edited
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,8 @@ class SignupChange:
 
 _COLUMNS = (
     "id, kind, theme, starts_at, duration_minutes, place, capacity, minimum, minimum_checked, "
-    "organiser, rooms, status, poll_id, reminded_day, reminded_hour, feedback_poll_id"
+    "organiser, rooms, status, poll_id, reminded_day, reminded_hour, feedback_poll_id, "
+    "notice_stale_since, notice_edited_at"
 )
 
 
@@ -81,6 +84,8 @@ def _to_workshop(row: aiosqlite.Row) -> Workshop:
         reminded_day=bool(row[13]),
         reminded_hour=bool(row[14]),
         feedback_poll_id=row[15],
+        notice_stale_since=loaded_or_none(row[16]),
+        notice_edited_at=loaded_or_none(row[17]),
     )
 
 
@@ -220,6 +225,7 @@ class WorkshopsRepository:
             " signed_up_at = excluded.signed_up_at, cancelled_at = NULL",
             (workshop.id, user_id, via, reaction_event_id, status, stored(now)),
         )
+        await self._notice_stale(workshop.id, now)
         return SignupChange(workshop.id, user_id, None, status)
 
     async def cancel(self, workshop: Workshop, user_id: str, now: datetime) -> SignupChange:
@@ -243,7 +249,42 @@ class WorkshopsRepository:
                     " WHERE workshop_id = ? AND user_id = ?",
                     (workshop.id, promoted),
                 )
+        await self._notice_stale(workshop.id, now)
         return SignupChange(workshop.id, user_id, mine.status, None, promoted)
+
+    async def _notice_stale(self, workshop_id: int, now: datetime) -> None:
+        """The notices no longer show the sign-ups: keep the time of the first such change."""
+        await self._db.execute(
+            "UPDATE workshops SET notice_stale_since = COALESCE(notice_stale_since, ?)"
+            " WHERE id = ?",
+            (stored(now), workshop_id),
+        )
+
+    async def notices_shown(self, workshop_id: int, *, edited_at: datetime | None) -> None:
+        """The notices show the current sign-ups (posted or edited at `edited_at`; None when
+        nothing had to be posted)."""
+        if edited_at is None:
+            await self._db.execute(
+                "UPDATE workshops SET notice_stale_since = NULL WHERE id = ?", (workshop_id,)
+            )
+            return
+        await self._db.execute(
+            "UPDATE workshops SET notice_stale_since = NULL, notice_edited_at = ? WHERE id = ?",
+            (stored(edited_at), workshop_id),
+        )
+
+    async def stale_notices(
+        self, now: datetime, *, changed_before: datetime, edited_before: datetime
+    ) -> list[Workshop]:
+        """Planned, upcoming workshops with a sign-up change not shown since `changed_before`
+        or earlier, whose notices were last posted or edited at `edited_before` or earlier."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM workshops WHERE notice_stale_since IS NOT NULL"  # noqa: S608
+            " AND notice_stale_since <= ? AND status = 'planned' AND starts_at > ?"
+            " AND (notice_edited_at IS NULL OR notice_edited_at <= ?) ORDER BY starts_at, id",
+            (stored(changed_before), stored(now), stored(edited_before)),
+        )
+        return [_to_workshop(r) for r in rows]
 
     async def by_reaction(self, reaction_event_id: str) -> tuple[int, str] | None:
         """(workshop id, user) of the sign-up made with this reaction."""

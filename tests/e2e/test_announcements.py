@@ -99,7 +99,7 @@ async def test_annonce_reaches_rooms_then_is_corrected_and_withdrawn(newsroom: N
     for who, room in ((staff.prof1, staff.room_id), (staff.prof2, newsroom.vie_scolaire)):
         post = await who.wait_for(_bot_post_in(room, staff.bot_id, "Café numérique"))
         assert post.decrypted
-        assert post.msgtype == "m.notice"
+        assert post.msgtype == "m.text"  # a broadcast: it can notify
         assert post.formatted_body == (
             "<p><strong>Café numérique</strong> jeudi à 12h30 au CDI : "
             '<a href="https://example.org/cafe">inscription</a></p>'

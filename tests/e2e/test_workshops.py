@@ -49,7 +49,7 @@ async def test_atelier_notice_ics_signups_and_waiting_list(staff: StaffRoom) -> 
             staff.room_id, f"!atelier {day.day}/{day.month} 12h30 | Pronote | CDI | 2 places"
         )
         notice = await staff.prof1.wait_for(
-            lambda m: m.sender == staff.bot_id and "Pronote" in m.body and m.msgtype == "m.notice",
+            lambda m: m.sender == staff.bot_id and "Pronote" in m.body and m.msgtype == "m.text",
             after=mark,
             timeout=30,
         )
@@ -104,6 +104,20 @@ async def test_atelier_notice_ics_signups_and_waiting_list(staff: StaffRoom) -> 
             timeout=30,
         )
         assert teacher3.user_id in promoted.content["m.mentions"]["user_ids"]
+        assert promoted.msgtype == "m.text"  # it must reach her: an m.notice never notifies
+
+        # The notice is edited to show the places left: full, whatever the order of events.
+        edit = await staff.prof1.wait_for(
+            lambda m: (
+                m.sender == staff.bot_id
+                and "Pronote" in str(m.content.get("m.new_content", {}).get("body", ""))
+                and "Places : 2 (complet)" in str(m.content["m.new_content"]["body"])
+            ),
+            after=mark,
+            timeout=60,
+        )
+        assert edit.msgtype == "m.text"
+        assert edit.content["m.new_content"]["msgtype"] == "m.text"
 
         listing = await staff.command(staff.prof2, "!ateliers")
         assert "Pronote" in listing.body
@@ -149,7 +163,7 @@ async def test_signup_made_while_the_bot_is_down_counts(staff: StaffRoom) -> Non
     mark = staff.prof1.mark()
     await staff.rupn.send_text(staff.room_id, f"!cafe {day.day}/{day.month} 12h15 | IA en classe")
     notice = await staff.prof1.wait_for(
-        lambda m: m.sender == staff.bot_id and "IA en classe" in m.body and m.msgtype == "m.notice",
+        lambda m: m.sender == staff.bot_id and "IA en classe" in m.body and m.msgtype == "m.text",
         after=mark,
         timeout=30,
     )

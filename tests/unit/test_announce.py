@@ -118,7 +118,7 @@ async def test_annonce_reaches_config_and_chat_diffusion_rooms(db: Database) -> 
         (VIE, "announcement"),
     ]
     content = new[0]["content"]
-    assert content["msgtype"] == "m.notice"
+    assert content["msgtype"] == "m.text"  # a broadcast can notify
     assert content["body"] == "**Café** au CDI"
     assert content["formatted_body"] == "<p><strong>Café</strong> au CDI</p>"
     assert content["m.mentions"] == {}
@@ -170,6 +170,7 @@ async def test_correct_and_withdraw_target_each_post(db: Database) -> None:
     assert edit["m.new_content"]["body"] == "Texte *corrigé*"
     assert edit["m.new_content"]["formatted_body"] == "<p>Texte <em>corrigé</em></p>"
     assert edit["m.relates_to"] == {"rel_type": "m.replace"}  # event id filled in when sent
+    assert (edit["msgtype"], edit["m.new_content"]["msgtype"]) == ("m.text", "m.text")
     rows = await db.fetchall("SELECT target_txn_id FROM posts WHERE kind = 'announcement-edit'")
     assert [r[0] for r in rows] == [txns[STAFF], txns[VIE]]
     assert replies(new) == ["Annonce n° 1 corrigée dans 2 salons."]

@@ -1,11 +1,11 @@
-"""Tests of bot.formatting (Markdown, HTML sanitising) and of the notice content shape."""
+"""Tests of bot.formatting (Markdown, HTML sanitising) and of the message content shape."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.formatting import markdown_to_html, sanitize_html
-from bot.messenger import Outbox, notice_content
+from bot.messenger import Outbox, message_content
 
 # --- markdown_to_html ----------------------------------------------------------------------
 
@@ -105,22 +105,27 @@ def test_sanitize_html_adds_no_rel_and_strips_whitespace() -> None:
     assert sanitize_html('  <a href="https://e.org">l</a>\n') == '<a href="https://e.org">l</a>'
 
 
-# --- notice_content ------------------------------------------------------------------------
+# --- message_content -----------------------------------------------------------------------
 
 
-def test_notice_content_plain() -> None:
-    assert notice_content("Bonjour") == {"msgtype": "m.notice", "body": "Bonjour", "m.mentions": {}}
+def test_message_content_plain() -> None:
+    assert message_content("Bonjour", msgtype="m.notice") == {
+        "msgtype": "m.notice",
+        "body": "Bonjour",
+        "m.mentions": {},
+    }
 
 
-def test_notice_content_full() -> None:
-    content = notice_content(
+def test_message_content_full() -> None:
+    content = message_content(
         "Bonjour @prof",
+        msgtype="m.text",
         html="<p>Bonjour <script>x</script><b>prof</b></p>",
         mentions=["@prof:example.org", "@admin:example.org", "@prof:example.org"],
         reply_to="$question",
     )
     assert content == {
-        "msgtype": "m.notice",
+        "msgtype": "m.text",
         "body": "Bonjour @prof",
         "m.mentions": {"user_ids": ["@admin:example.org", "@prof:example.org"]},
         "format": "org.matrix.custom.html",

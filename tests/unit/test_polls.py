@@ -465,6 +465,7 @@ async def test_reminder_once_without_names(bot: Bot) -> None:
         "4 réponses pour l’instant. Répondez avec les boutons du sondage."
     )
     assert reminder["content"]["m.mentions"] == {}
+    assert reminder["content"]["msgtype"] == "m.text"  # asks the room to answer: it can notify
     assert await bot.tick() == []
 
 

@@ -218,6 +218,23 @@ async def test_reminders_only_name_confirmed_participants(bot: Bot) -> None:
     assert await bot.tick() == [(STAFF, f"{DAY_TEXT}\nInscrits : {B}, {C}", [B, C])]
 
 
+async def test_reminders_and_the_minimum_check_are_messages_that_can_notify(bot: Bot) -> None:
+    """m.text with m.mentions: the default push rules silence every m.notice, mentions too."""
+    bot.settings = replace(SETTINGS, curation_rooms=(CURATION,))
+    await bot.workshop(minimum=4)
+    at(bot, STARTS - timedelta(hours=24))
+    await bot.tick()
+    at(bot, STARTS - timedelta(hours=1))
+    await bot.tick()
+    assert [
+        (p["kind"], p["content"]["msgtype"], p["content"]["m.mentions"]) for p in await bot.posts()
+    ] == [
+        ("workshop-minimum", "m.text", {"user_ids": [ADMIN]}),
+        ("workshop-reminder-day", "m.text", {"user_ids": [A, B]}),
+        ("workshop-reminder-hour", "m.text", {"user_ids": [A, B]}),
+    ]
+
+
 async def test_no_reminder_without_participants_nor_for_cancelled_workshops(bot: Bot) -> None:
     await bot.workshop(people=())
     cancelled = await bot.workshop()
@@ -373,6 +390,7 @@ async def test_create_from_poll_mentions_exactly_the_voters_of_the_leading_theme
         (STAFF, "workshop-notice"),
         (STAFF, "workshop-ics"),
     ]
+    assert [p["content"]["msgtype"] for p in new] == ["m.text", "m.file", "m.text"]
     workshop = await bot.repos.workshops.get(1)
     assert workshop is not None
     assert (workshop.theme, workshop.starts_at, workshop.poll_id) == ("Pronote", STARTS, 1)

@@ -119,6 +119,11 @@ def bodies(new: list[dict[str, Any]], kind: str) -> list[str]:
     return [p["content"]["body"] for p in new if p["kind"] == kind]
 
 
+def msgtypes(new: list[dict[str, Any]]) -> dict[str, str]:
+    """The msgtype of the new posts, by kind."""
+    return {p["kind"]: p["content"]["msgtype"] for p in new}
+
+
 def mentions(new: list[dict[str, Any]], kind: str) -> list[list[str]]:
     return [p["content"]["m.mentions"].get("user_ids", []) for p in new if p["kind"] == kind]
 
@@ -290,7 +295,7 @@ async def test_creation_posts_notice_and_ics(db: Database) -> None:
     ]
     notice = new[0]
     assert notice["content"]["body"] == NOTICE_1
-    assert notice["content"]["msgtype"] == "m.notice"
+    assert notice["content"]["msgtype"] == "m.text"  # an invitation to sign up: it can notify
     assert notice["content"]["formatted_body"].startswith(
         "<p><strong>🛠️ Atelier n° 1 — ENT</strong><br>Quand : mardi 1 décembre à 12h30<br>"
     )
@@ -353,6 +358,7 @@ async def test_three_reactions_on_two_places_then_one_withdrawn(db: Database) ->
         f"{P1} : inscription confirmée à l’atelier n° 1 (mardi 1 décembre à 12h30)."
     ]
     assert mentions(new, "workshop-signup") == [[P1]]
+    assert msgtypes(new) == {"workshop-signup": "m.notice"}  # the person has just reacted
     assert new[0]["content"]["formatted_body"] == (
         f'<p><a href="https://matrix.to/#/{P1}">{P1}</a> : inscription confirmée à l’atelier '
         "n° 1 (mardi 1 décembre à 12h30).</p>"
@@ -387,6 +393,7 @@ async def test_three_reactions_on_two_places_then_one_withdrawn(db: Database) ->
         f"{P3} : une place s’est libérée, votre inscription à l’atelier n° 1 est confirmée."
     ]
     assert mentions(new, "workshop-promotion") == [[P3]]
+    assert msgtypes(new) == {"workshop-signup": "m.notice", "workshop-promotion": "m.text"}
     signups = await Repositories.open(db).workshops.signups(1)
     assert [(s.user_id, s.status) for s in signups] == [
         (P2, "confirmed"),
@@ -447,6 +454,7 @@ async def test_inscription_and_desinscription_commands(db: Database) -> None:
         f"{P1} : inscription confirmée à l’atelier n° 1 (mardi 1 décembre à 12h30)."
     ]
     assert mentions(new, "reply") == [[P1]]
+    assert msgtypes(new) == {"reply": "m.notice"}
     assert await bot.ask("!inscription n°1", P1) == [
         f"{P1} : vous êtes déjà inscrit(e) à l’atelier n° 1 (mardi 1 décembre à 12h30)."
     ]
@@ -489,6 +497,11 @@ async def test_annuler_notifies_everyone_signed_up(db: Database) -> None:
         f"{P1}, {P2}, {P3} : votre inscription est annulée, inutile de venir."
     ]
     assert mentions(new, "workshop-cancellation") == [sorted([P1, P2, P3])]
+    assert msgtypes(new) == {
+        "workshop-cancellation": "m.text",
+        "workshop-ics": "m.file",
+        "reply": "m.notice",
+    }
     assert bodies(new, "reply") == ["Atelier n° 1 annulé ; 3 personnes inscrites prévenues."]
     event = vevent(ics_of(new[1]))
     assert str(event["STATUS"]) == "CANCELLED"
@@ -526,8 +539,15 @@ async def test_modifier_notifies_and_sends_updated_ics(db: Database) -> None:
         "agenda."
     ]
     assert mentions(new, "workshop-change") == [[P1]]
+    assert msgtypes(new) == {
+        "workshop-change": "m.text",
+        "workshop-notice-edit": "m.text",  # the msgtype of the notice it edits
+        "workshop-ics": "m.file",
+        "reply": "m.notice",
+    }
     edit = new[1]["content"]
     assert edit["m.relates_to"] == {"rel_type": "m.replace"}
+    assert edit["m.new_content"]["msgtype"] == "m.text"
     assert edit["m.new_content"]["body"] == (
         NOTICE_1.replace("mardi 1", "mercredi 2")
         .replace("CDI", "salle 12")
