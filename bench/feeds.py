@@ -75,6 +75,9 @@ class Info:
     def member_ids(self, room_id: str) -> list[str]:
         return []
 
+    def identity_summary(self) -> str:
+        return "session du bot signée par son compte (signature croisée)"
+
 
 class CountingProxy:
     """A TCP relay to `target_port` that counts the bytes each way."""

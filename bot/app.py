@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock, system_clock
 from bot.config import Config
 from bot.context import Repositories, Settings
+from bot.cross_signing import CrossSigning, IdentityReport, IdentityState, KeysApi
 from bot.direct import DirectRooms
 from bot.errors import (
     HomeserverUnreachable,
@@ -50,7 +51,14 @@ class RunningBot:
     started_at: datetime
     adapter: MatrixAdapter
     sender: Sender
+    identity: IdentityReport = field(default_factory=lambda: IdentityReport(IdentityState.UNKNOWN))
     first_sync: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def identity_summary(self) -> str:
+        summary = self.identity.state.describe()
+        if self.identity.state is IdentityState.SIGNED:
+            summary += f" (clé maîtresse {self.identity.fingerprint()[:19]}…)"
+        return summary
 
     def joined_rooms(self) -> list[str]:
         return self.adapter.joined_rooms()
@@ -93,6 +101,38 @@ async def _curation_rooms(
     return tuple(rooms[a] for a in config.bot.admins if a in rooms)
 
 
+async def establish_identity(config: Config, adapter: MatrixAdapter) -> IdentityReport:
+    """Publish the device's keys and sign the device with the account's identity.
+
+    Never fatal: without it Element and Tchap may ignore the bot, which is
+    logged and shown by `!statut`, but the bot still serves other clients.
+    """
+    if not config.matrix.cross_signing:
+        log.warning("Cross-signing is disabled: Element and Tchap may ignore this bot")
+        return IdentityReport(IdentityState.DISABLED)
+    device_id = adapter.device_id
+    try:
+        await adapter.publish_device_keys()
+        if device_id is None:
+            raise MatrixError("M_NO_DEVICE", "no device id after login")
+        report = await CrossSigning(
+            KeysApi(config.matrix.homeserver, adapter.access_token),
+            config.storage.data_dir,
+            config.matrix.user_id,
+            device_id,
+            config.password_value(),
+        ).ensure()
+    except (MatrixError, HomeserverUnreachable) as exc:
+        log.error("Could not check the bot's cross-signing (%s); it is retried at next start",
+                  exc)  # fmt: skip
+        return IdentityReport(IdentityState.UNKNOWN)
+    if report.state is IdentityState.SIGNED:
+        log.info("Device %s is cross-signed (master key %s)", device_id, report.master_key)
+    else:
+        log.warning("Device %s is NOT cross-signed: %s", device_id, report.state.value)
+    return report
+
+
 async def _register_config_feeds(
     config: Config, db: Database, repos: Repositories, now: datetime
 ) -> None:
@@ -130,6 +170,7 @@ async def run_app(
         saved = load_session(data_dir)
         if saved:
             add_secret(saved.access_token)
+        identity = await establish_identity(config, adapter)
         repos = Repositories.open(db)
         state = StateRepository(db)
         registry = CommandRegistry(ROUTERS)
@@ -155,7 +196,7 @@ async def run_app(
             db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second),
             on_settled=settled,
         )  # fmt: skip
-        running = RunningBot(clock(), adapter, sender)
+        running = RunningBot(clock(), adapter, sender, identity)
         units = Units(db, repos, settings, running, clock, sender.wake, direct_rooms=direct)
         units_box.append(units)
         processor = EventProcessor(db, repos, state, registry, settings, clock, running)

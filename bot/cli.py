@@ -1,4 +1,4 @@
-"""Command line of rupn-bot (``rupn-bot run | check-config | demo``).
+"""Command line of rupn-bot (``rupn-bot run | check-config | identite | demo``).
 
 argparse's own strings (``usage:``, ``error:``, ``options``…) are English and
 looked up through ``argparse._`` / ``argparse.ngettext`` (gettext). `main`
@@ -9,6 +9,7 @@ arguments, then restores the originals: importing this module changes nothing.
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
 import os
 import sys
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Exemples :\n"
             f"  {PROG} check-config --config config.toml\n"
             f"  {PROG} run --config config.toml\n"
+            f"  {PROG} identite etat --config config.toml\n"
             f"  {PROG} demo --keep-running\n"
             "\n"
             f"Le mot de passe du compte du bot peut être fourni par la variable "
@@ -206,6 +208,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="laisser tourner la démonstration jusqu’à Ctrl+C",
     )
     demo.set_defaults(handler=_cmd_demo)
+
+    identity = commands.add_parser(
+        "identite",
+        formatter_class=FrenchHelpFormatter,
+        help="voir ou réinitialiser l’identité de chiffrement (signature croisée) du bot",
+        description=(
+            "etat : dire si la session du bot est signée par son compte, comme Element et "
+            "Tchap l’exigent.\n"
+            "reinitialiser : remplacer l’identité de chiffrement du compte du bot par une "
+            "nouvelle (clés perdues, ou créées par une autre application). Chaque client "
+            "affichera alors que l’identité du bot a changé. Arrêtez le bot avant ; le mot "
+            f"de passe du compte est demandé (ou lu dans {PASSWORD_ENV_VAR})."
+        ),
+    )
+    identity.add_argument("action", choices=("etat", "reinitialiser"), metavar="ACTION",
+                          help="etat ou reinitialiser")  # fmt: skip
+    identity.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+    identity.set_defaults(handler=_cmd_identity)
     return parser
 
 
@@ -281,6 +303,36 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  fuseau horaire : {config.bot.timezone}")
     print(f"  mot de passe : {login_status}")
     return EXIT_OK
+
+
+def _ask_password(config: Config) -> str | None:
+    password = config.password_value()
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        return None
+    return getpass.getpass("Mot de passe du compte du bot : ") or None
+
+
+def _cmd_identity(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    configure_logging("WARNING")
+    identity = _import_entry_point("bot.identity", "identity_command")
+    if identity is None:
+        return EXIT_FAILURE
+    password = _ask_password(config) if args.action == "reinitialiser" else None
+    if args.action == "reinitialiser" and password is None:
+        print(
+            f"{PROG} : erreur : le mot de passe du compte du bot est nécessaire pour remplacer "
+            f"son identité ; donnez-le par la variable {PASSWORD_ENV_VAR}.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    if password is not None:
+        add_secret(password)
+    return identity(config, args.action, password)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

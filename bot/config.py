@@ -124,6 +124,8 @@ class MatrixSettings(BaseModel):
     user_id: UserId
     password: SecretStr | None = None
     device_name: str = Field(default="rupn-bot", min_length=1)
+    cross_signing: bool = True
+    """Sign the bot's device with its account's identity (Element and Tchap require it)."""
 
     @field_validator("homeserver")
     @classmethod

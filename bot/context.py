@@ -16,6 +16,7 @@ from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
 from bot.storage.state import StateRepository
+from bot.storage.undecrypted import UndecryptedRepository
 from bot.storage.workshops import WorkshopsRepository
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ class BotInfo(Protocol):
         """Joined members of the room (not those only invited), the bot included."""
         ...
 
+    def identity_summary(self) -> str:
+        """One French line on the bot's cross-signing state, for `!statut`."""
+        ...
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -72,6 +77,7 @@ class Repositories:
     polls: PollsRepository
     workshops: WorkshopsRepository
     state: StateRepository
+    undecrypted: UndecryptedRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -83,6 +89,7 @@ class Repositories:
             polls=PollsRepository(db),
             workshops=WorkshopsRepository(db),
             state=StateRepository(db),
+            undecrypted=UndecryptedRepository(db),
         )
 
 

@@ -81,6 +81,39 @@ class IncomingEvent:
     timestamp: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class UndecryptableEvent:
+    """An encrypted event whose room key the bot does not have (yet).
+
+    The processor keeps it, raw, until the key arrives (a late or forwarded
+    key): it is then decrypted and handled once, like any other event.
+    """
+
+    room_id: str
+    event_id: str
+    sender: str
+    session_id: str
+    timestamp: datetime
+    source: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyWithheld:
+    """A sender's device refused the bot a room key (`m.room_key.withheld`).
+
+    `code` is the spec's reason code (`m.unverified`, `m.blacklisted`…);
+    `event_id` is empty: the notice is about a key, not about one event.
+    """
+
+    room_id: str
+    sender: str
+    session_id: str
+    code: str
+    reason: str
+    timestamp: datetime
+    event_id: str = ""
+
+
 RoomEvent = (
     IncomingMessage
     | IncomingReaction
@@ -88,6 +121,8 @@ RoomEvent = (
     | IncomingRedaction
     | IncomingReceipt
     | IncomingEvent
+    | UndecryptableEvent
+    | KeyWithheld
 )
 
 
@@ -112,3 +147,4 @@ class SyncBatch:
     events: tuple[RoomEvent, ...]
     invites: tuple[Invite, ...]
     initial: bool
+    room_keys_arrived: bool = False  # worth trying the undecryptable events again

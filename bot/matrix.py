@@ -27,8 +27,10 @@ from bot.domain import (
     IncomingReceipt,
     IncomingRedaction,
     Invite,
+    KeyWithheld,
     RoomEvent,
     SyncBatch,
+    UndecryptableEvent,
 )
 from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
 from bot.session import SavedSession, forget_session, load_session, save_session
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POLL_RESPONSE_TYPES = frozenset({"org.matrix.msc3381.poll.response", "m.poll.response"})
+WITHHELD_TYPES = frozenset({"m.room_key.withheld", "org.matrix.room_key.withheld"})
 TOKEN_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "ORG_MATRIX_EXPIRED_ACCOUNT"})
 MAX_BACKFILL_EVENTS = 2000
 BACKFILL_PAGE = 100
@@ -108,9 +111,13 @@ def convert_event(room_id: str, event: Any) -> RoomEvent | None:
     if isinstance(event, nio.RedactionEvent):
         return IncomingRedaction(room_id, event.event_id, event.sender, event.redacts, when)
     if isinstance(event, nio.MegolmEvent):
-        log.warning("Could not decrypt event %s in %s (session %s)", event.event_id, room_id,
-                    event.session_id)  # fmt: skip
-        return None
+        log.warning(
+            "Could not decrypt event %s in %s (session %s); keeping it until its key arrives",
+            event.event_id, room_id, event.session_id,
+        )  # fmt: skip
+        return UndecryptableEvent(
+            room_id, event.event_id, event.sender, str(event.session_id), when, dict(source)
+        )
     if isinstance(event, nio.UnknownEvent):
         if event.type in POLL_RESPONSE_TYPES:
             answers = _poll_answers(content)
@@ -122,6 +129,28 @@ def convert_event(room_id: str, event: Any) -> RoomEvent | None:
             )
         return IncomingEvent(room_id, event.event_id, event.sender, event.type, content, when)
     return None
+
+
+def convert_to_device(event: Any, now: datetime) -> KeyWithheld | None:
+    """A withheld-key notice among the to-device events (None: anything else)."""
+    if not isinstance(event, nio.UnknownToDeviceEvent) or event.type not in WITHHELD_TYPES:
+        return None
+    content = event.source.get("content", {}) or {}
+    room_id, session_id = content.get("room_id"), content.get("session_id")
+    if not isinstance(room_id, str) or not isinstance(session_id, str):
+        return None
+    return KeyWithheld(
+        room_id=room_id,
+        sender=str(event.sender),
+        session_id=session_id,
+        code=str(content.get("code", "")),
+        reason=str(content.get("reason", ""))[:200],
+        timestamp=now,
+    )
+
+
+def _is_room_key(event: Any) -> bool:
+    return isinstance(event, nio.RoomKeyEvent)  # forwarded keys are RoomKeyEvents too
 
 
 def _is_own_join(event: Any, user_id: str) -> bool:
@@ -180,14 +209,36 @@ class MatrixAdapter:
     def device_id(self) -> str | None:
         return self._client.device_id  # type: ignore[no-any-return]
 
+    @property
+    def access_token(self) -> str:
+        return str(self._client.access_token)
+
+    def _has_crypto_store(self, device_id: str) -> bool:
+        return (self._data_dir / "crypto" / f"{self._user_id}_{device_id}.db").exists()
+
     async def connect(self) -> None:
-        """Restore the saved session, or log in with the password and save it."""
+        """Restore the saved session, or log in with the password and save it.
+
+        A session whose encryption store was lost is not restored: its device
+        would publish new keys under an old id, which clients reject. The bot
+        logs in again as a new device instead (signed by the kept identity).
+        """
         saved = load_session(self._data_dir)
         if saved and saved.user_id == self._user_id and saved.homeserver == self._homeserver:
-            self._client.restore_login(saved.user_id, saved.device_id, saved.access_token)
-            log.info("Restored session of %s on device %s", saved.user_id, saved.device_id)
-            return
+            if self._has_crypto_store(saved.device_id):
+                self._client.restore_login(saved.user_id, saved.device_id, saved.access_token)
+                log.info("Restored session of %s on device %s", saved.user_id, saved.device_id)
+                return
+            log.warning(
+                "The encryption store of device %s is missing; logging in as a new device",
+                saved.device_id,
+            )
         await self.login()
+
+    async def publish_device_keys(self) -> None:
+        """Upload this device's identity keys now (cross-signing signs what the server holds)."""
+        if self._client.should_upload_keys:
+            await _network(self._client.keys_upload())
 
     async def login(self) -> None:
         if not self._password:
@@ -248,8 +299,57 @@ class MatrixAdapter:
                     )
                 events.extend(self._room_events(room_id, timeline))
                 events.extend(self._receipts(room_id, info.ephemeral))
+            now = datetime.now(UTC)
+            for to_device in response.to_device_events:
+                withheld = convert_to_device(to_device, now)
+                if withheld is not None:
+                    log.warning(
+                        "%s withheld the key of session %s in %s: %s (%s)",
+                        withheld.sender, withheld.session_id, withheld.room_id, withheld.code,
+                        withheld.reason,
+                    )  # fmt: skip
+                    events.append(withheld)
+        for event in events:
+            if isinstance(event, UndecryptableEvent):
+                await self._request_key(event)
         invites = tuple(self._invites(response.rooms.invite))
-        return SyncBatch(response.next_batch, tuple(events), invites, initial)
+        keys = any(_is_room_key(e) for e in response.to_device_events)
+        return SyncBatch(response.next_batch, tuple(events), invites, initial, keys)
+
+    def _megolm(self, pending: UndecryptableEvent) -> Any:
+        event = nio.Event.parse_encrypted_event(pending.source)
+        event.room_id = pending.room_id
+        return event
+
+    async def _request_key(self, pending: UndecryptableEvent) -> None:
+        """Ask for a missing room key (m.room_key_request), once per session."""
+        try:
+            await _network(self._client.request_room_key(self._megolm(pending)))
+        except nio.LocalProtocolError:
+            pass  # already requested for this session
+        except (MatrixError, HomeserverUnreachable, KeyError, ValueError) as exc:
+            log.warning("Could not request the key of %s: %s", pending.event_id, exc)
+
+    def decrypt_again(
+        self, pending: Iterable[UndecryptableEvent]
+    ) -> list[tuple[UndecryptableEvent, RoomEvent | None]]:
+        """The pending events whose key has arrived, decrypted and converted.
+
+        A decrypted event that is of no interest comes back with None, so that
+        it is forgotten all the same; events still without a key are left out.
+        """
+        recovered: list[tuple[UndecryptableEvent, RoomEvent | None]] = []
+        for item in pending:
+            try:
+                decrypted = self._client.decrypt_event(self._megolm(item))
+            except (nio.EncryptionError, KeyError, ValueError):
+                continue
+            log.info("Decrypted %s now that its key has arrived", item.event_id)
+            converted = convert_event(item.room_id, decrypted)
+            recovered.append(
+                (item, None if isinstance(converted, UndecryptableEvent) else converted)
+            )
+        return recovered
 
     def _room_events(self, room_id: str, timeline: list[Any]) -> Iterable[RoomEvent]:
         for event in events_after_own_join(timeline, self._user_id):

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.context import BotInfo, Context, Repositories, Settings
-from bot.domain import IncomingMessage, IncomingReceipt, RoomEvent, SyncBatch
+from bot.domain import (
+    IncomingMessage,
+    IncomingReceipt,
+    RoomEvent,
+    SyncBatch,
+    UndecryptableEvent,
+)
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
 from bot.messenger import Outbox
 from bot.router import PREFIX, CommandRegistry, parse_call
@@ -23,6 +30,8 @@ from bot.storage.posts import OutgoingPost
 from bot.storage.state import StateRepository
 
 log = logging.getLogger(__name__)
+
+UNDECRYPTED_KEPT_FOR = timedelta(days=7)
 
 EventHandler = Callable[[Context, RoomEvent], Awaitable[None]]
 
@@ -65,16 +74,38 @@ class EventProcessor:
             event_handlers if event_handlers is not None else registry.event_handlers
         )
 
-    async def process(self, batch: SyncBatch) -> int:
-        """Handle the batch and save its sync token; returns how many posts were queued."""
+    async def process(
+        self,
+        batch: SyncBatch,
+        recovered: Sequence[tuple[UndecryptableEvent, RoomEvent | None]] = (),
+    ) -> int:
+        """Handle the batch and save its sync token; returns how many posts were queued.
+
+        `recovered` are events kept undecryptable that could now be decrypted:
+        each is handled and forgotten in this same transaction, so exactly once.
+        """
         queued: list[OutgoingPost] = []
         async with self._db.transaction():
+            for kept, event in recovered:
+                await self._repos.undecrypted.forget(kept.event_id)
+                if event is not None:
+                    queued.extend(await self._handle(event))
             if not batch.initial:
                 for event in batch.events:
                     queued.extend(await self._handle(event))
             await self._repos.posts.queue(queued, self._clock())
             await self._state.save_sync_token(batch.next_batch)
         return len(queued)
+
+    async def undecrypted(self) -> list[UndecryptableEvent]:
+        """The events waiting for their key; those waiting for over a week are dropped."""
+        async with self._db.transaction():
+            dropped = await self._repos.undecrypted.forget_older_than(
+                self._clock() - UNDECRYPTED_KEPT_FOR
+            )
+            if dropped:
+                log.warning("Dropped %d events whose key never arrived", dropped)
+            return await self._repos.undecrypted.pending()
 
     def _context(self, event: RoomEvent, sender: str, outbox: Outbox) -> Context:
         return Context(
@@ -91,6 +122,9 @@ class EventProcessor:
         )
 
     async def _handle(self, event: RoomEvent) -> list[OutgoingPost]:
+        if isinstance(event, UndecryptableEvent):
+            await self._repos.undecrypted.keep(event, self._clock())
+            return []
         if isinstance(event, IncomingMessage) and parse_call(event.body) is not None:
             return await self._handle_message(event)
         # Plain messages (e.g. a reply "2" to a poll) and other events go to subscribers.

@@ -8,9 +8,10 @@ session and later starts restore it.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from bot.private_files import write_private
 
 SESSION_FILE = "session.json"
 
@@ -41,14 +42,7 @@ def load_session(data_dir: Path) -> SavedSession | None:
 
 def save_session(data_dir: Path, session: SavedSession) -> None:
     """Write the session atomically, readable by its owner only (0600)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / SESSION_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(asdict(session), f)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_private(data_dir / SESSION_FILE, json.dumps(asdict(session)))
 
 
 def forget_session(data_dir: Path) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol, TypeVar
 
-from bot.domain import Invite, SyncBatch
+from bot.domain import Invite, RoomEvent, SyncBatch, UndecryptableEvent
 from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
 from bot.processor import EventProcessor
 from bot.storage.state import StateRepository
@@ -36,6 +36,10 @@ class SyncSource(Protocol):
     async def leave(self, room_id: str) -> None: ...
 
     async def relogin(self) -> None: ...
+
+    def decrypt_again(
+        self, pending: Iterable[UndecryptableEvent]
+    ) -> list[tuple[UndecryptableEvent, RoomEvent | None]]: ...
 
 
 class SyncLoop:
@@ -101,7 +105,11 @@ class SyncLoop:
                 log.info("Homeserver reachable again")
                 backoff = 0.0
             await self._invites(batch.invites)
-            queued = await self._processor.process(batch)
+            recovered = []
+            if first or batch.room_keys_arrived:
+                # Keys that came late (or while the bot was stopped) unlock kept events.
+                recovered = self._source.decrypt_again(await self._processor.undecrypted())
+            queued = await self._processor.process(batch, recovered)
             since, full_state = batch.next_batch, False
             if queued:
                 self._on_posts_queued()

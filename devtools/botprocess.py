@@ -27,10 +27,12 @@ def write_bot_config(
     max_sends_per_second: float = 50.0,
     bot_extra: Mapping[str, Any] | None = None,
     feeds: Sequence[Mapping[str, Any]] = (),
+    matrix_extra: Mapping[str, Any] | None = None,
 ) -> Path:
     """A config file for a bot account on a throwaway homeserver.
 
-    `bot_extra` adds keys to [bot] (e.g. broadcast_rooms); `feeds` adds [[feeds]] blocks.
+    `bot_extra` adds keys to [bot] (e.g. broadcast_rooms), `matrix_extra` to [matrix];
+    `feeds` adds [[feeds]] blocks.
     JSON literals are valid TOML for the strings, numbers, booleans and lists used here.
     """
     lines = [
@@ -39,6 +41,7 @@ def write_bot_config(
         f"user_id = {json.dumps(bot.user_id)}",
         f"password = {json.dumps(bot.password)}",
         'device_name = "rupn-bot"',
+        *(f"{key} = {json.dumps(value)}" for key, value in (matrix_extra or {}).items()),
         "",
         "[storage]",
         f"data_dir = {json.dumps(str(data_dir))}",

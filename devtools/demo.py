@@ -47,12 +47,14 @@ from nio.crypto.attachments import decrypt_attachment
 
 from bot.app import RunningBot, run_app
 from bot.config import Config, ConfigError, load_config
+from bot.cross_signing import IdentityReport, IdentityState, KeysApi, device_is_signed
 from bot.logging_setup import (
     LOG_FORMAT,
     QUIET_LOGGERS,
     SecretMaskingFilter,
     add_secret,
 )
+from bot.session import load_session
 from devtools.botprocess import write_bot_config
 from devtools.feedserver import FeedServer
 from devtools.participant import Participant, SeenMessage
@@ -698,6 +700,7 @@ class Demo:
             ) from exc
         await self.feeds.start()
         await self._start_bot()
+        await self._show_identity()
         rooms = ", ".join(f"« {room.name} »" for room in ROOMS)
         _say(
             f"Comptes créés, salons chiffrés {rooms} prêts, flux « {FEED_NAME} » servi "
@@ -802,6 +805,22 @@ class Demo:
                 raise DemoError(
                     f"le bot n’a pas rejoint le salon « {room.name} ».", self._bot_failure()
                 ) from exc
+
+    async def _show_identity(self) -> None:
+        """What a teacher's client checks: the bot's device signed by its account's identity."""
+        session = load_session(self.workdir / "botdata")
+        rupn = self.people[RUPN.localpart]
+        query = await KeysApi(self.synapse.base_url, rupn.client.access_token).query(self.bot_id)
+        if session is None or not device_is_signed(query, self.bot_id, session.device_id):
+            raise DemoError(
+                "la session du bot n’est pas signée par son compte.", self._bot_failure()
+            )
+        keys = (query.get("master_keys") or {}).get(self.bot_id, {}).get("keys", {})
+        master = IdentityReport(IdentityState.SIGNED, next(iter(keys.values()), ""))
+        _say(
+            f"Session {session.device_id} du bot signée par l’identité de son compte (clé "
+            f"maîtresse {master.fingerprint()[:19]}…) : Element et Tchap lui font confiance."
+        )
 
     # -- showing -------------------------------------------------------------------------
 

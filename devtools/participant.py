@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,49 @@ class Participant:
         return await self.send_event(
             room_id, "m.room.message", {"msgtype": "m.text", "body": body, "m.mentions": {}}
         )
+
+    async def send_text_key_late(
+        self, room_id: str, body: str, late_for: str
+    ) -> tuple[str, Callable[[], Awaitable[None]]]:
+        """Send `body` in a new Megolm session whose key reaches `late_for` only later.
+
+        Returns the event id and `release`, which delivers the held-back
+        `m.room_key` (at message index 0, as a key delayed in transit would be).
+        """
+        client = self.client
+        olm = client.olm
+        async with self._key_lock:
+            if client.should_query_keys:
+                _ok(await client.keys_query(), f"{self.user_id}: keys_query")
+            missing = client.get_missing_sessions(room_id)
+            if missing:
+                _ok(await client.keys_claim(missing), f"{self.user_id}: keys_claim")
+        olm.outbound_group_sessions.pop(room_id, None)  # a fresh session for this message
+        held: dict[str, Any] = {}
+        users = list(client.rooms[room_id].users)
+        for _, payload in olm.share_group_session_parallel(
+            room_id, users, ignore_unverified_devices=True
+        ):
+            messages = payload["messages"]
+            if late_for in messages:
+                held[late_for] = {**held.get(late_for, {}), **messages.pop(late_for)}
+            if messages:
+                await self._to_device({"messages": messages})
+        olm.outbound_group_sessions[room_id].shared = True
+        event_id = await self.send_text(room_id, body)
+
+        async def release() -> None:
+            await self._to_device({"messages": held})
+
+        return event_id, release
+
+    async def _to_device(self, content: dict[str, Any]) -> None:
+        method, path, data = nio.Api.to_device(
+            self.client.access_token, "m.room.encrypted", content, uuid.uuid4().hex
+        )
+        response = await self.client.send(method, path, data)
+        if response.status != 200:
+            raise MatrixRequestError(f"{self.user_id}: to-device", await response.text())
 
     async def redact(self, room_id: str, event_id: str) -> str:
         """Redact an event, return the redaction's event id."""

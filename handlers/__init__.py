@@ -6,6 +6,7 @@ from bot.router import Router
 from handlers import (
     announce,
     broadcast,
+    decryption,
     help,
     news,
     polls,
@@ -25,4 +26,5 @@ ROUTERS: tuple[Router, ...] = (
     workshop_followup.router,
     news.router,
     status.router,
+    decryption.router,
 )

@@ -25,5 +25,6 @@ async def statut(ctx: Context, _: None) -> None:
         f"Salons rejoints : {rooms}.",
         f"Messages envoyés : {counts.get('sent', 0)} ; en attente : {counts.get('pending', 0)} ; "
         f"en échec : {counts.get('failed', 0)}.",
+        f"Chiffrement : {ctx.info.identity_summary()}.",
     ]
     ctx.reply("\n".join(lines))

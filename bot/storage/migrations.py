@@ -227,4 +227,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX workshops_stale_notices ON workshops (notice_stale_since)",
         ),
     ),
+    Migration(
+        "encrypted events waiting for their key, and decryption alerts",
+        (
+            # An event the bot could not decrypt, kept raw until its room key
+            # arrives; it is then handled and deleted in one transaction.
+            """
+            CREATE TABLE undecrypted_events (
+                event_id     TEXT PRIMARY KEY,
+                room_id      TEXT NOT NULL,
+                sender       TEXT NOT NULL,
+                session_id   TEXT NOT NULL,
+                source       TEXT NOT NULL,
+                received_at  TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX undecrypted_events_received ON undecrypted_events (received_at)",
+            # The RUPN is told once per sender and per day that a key was withheld.
+            """
+            CREATE TABLE decryption_alerts (
+                sender  TEXT NOT NULL,
+                day     TEXT NOT NULL,
+                PRIMARY KEY (sender, day)
+            )
+            """,
+        ),
+    ),
 )

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nio
 import pytest
@@ -68,7 +69,9 @@ async def download(who: Participant, upload: SeenMessage) -> bytes:
     return plain
 
 
-async def make_staff_room(synapse: ThrowawaySynapse, workdir: Path) -> StaffRoom:
+async def make_staff_room(
+    synapse: ThrowawaySynapse, workdir: Path, *, matrix_extra: dict[str, Any] | None = None
+) -> StaffRoom:
     n = next(_counter)
     bot_account = await synapse.register(f"rupnbot{n}", "bot-secret-pw")
     rupn_account = await synapse.register(f"rupn{n}", "rupn-pw")
@@ -93,6 +96,7 @@ async def make_staff_room(synapse: ThrowawaySynapse, workdir: Path) -> StaffRoom
         bot=bot_account,
         admins=[rupn.user_id],
         data_dir=workdir / "botdata",
+        matrix_extra=matrix_extra,
     )
     bot = BotProcess(config, workdir / "bot.log")
     return StaffRoom(synapse, bot_account, rupn, prof1, prof2, room_id, bot, workdir)

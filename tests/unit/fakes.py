@@ -180,6 +180,7 @@ class FakeBotInfo:
     names: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)
+    identity: str = "session du bot signée par son compte (signature croisée)"
 
     def member_ids(self, room_id: str) -> list[str]:
         return list(self.members.get(room_id, []))
@@ -194,6 +195,9 @@ class FakeBotInfo:
         if reference in self.rooms:
             return reference
         return self.aliases.get(reference)
+
+    def identity_summary(self) -> str:
+        return self.identity
 
 
 # --- Time --------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def test_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
     assert_french(out)
 
 
-@pytest.mark.parametrize("command", ["run", "check-config", "demo"])
+@pytest.mark.parametrize("command", ["run", "check-config", "demo", "identite"])
 def test_subcommand_help_is_french(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -202,7 +202,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["lancer"],
             "rupn-bot : erreur : argument COMMANDE : choix invalide : 'lancer' "
-            "(choix possibles : 'run', 'check-config', 'demo')",
+            "(choix possibles : 'run', 'check-config', 'demo', 'identite')",
         ),
         (
             ["run", "--config"],
@@ -414,3 +414,32 @@ def test_configure_logging(capsys: pytest.CaptureFixture[str]) -> None:
         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING bot\.sync: bad password \*\*\*", err[0]
     )
     assert err[1].endswith(" WARNING nio.client: shown")
+
+
+# --------------------------------------------------------------------------- identite
+
+
+def test_identity_without_a_saved_session_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path)
+    assert cli.main(["identite", "etat", "--config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "Aucune session du bot n’est enregistrée" in out
+    assert "lancez d’abord le bot une fois (rupn-bot run)" in out
+
+
+def test_identity_reset_without_a_password_refuses_in_french(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal: nobody to ask
+    path = write_config(tmp_path)
+    assert cli.main(["identite", "reinitialiser", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "le mot de passe du compte du bot est nécessaire" in err
+    assert PASSWORD_ENV_VAR in err
+
+
+def test_identity_action_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["identite", "effacer"]) == 2
+    assert "choix invalide" in capsys.readouterr().err

@@ -87,7 +87,8 @@ async def test_statut(db: Database) -> None:
     assert reply.text == (
         "rupn-bot 0.1.0, en service depuis le dimanche 22 novembre 2026 à 19h42.\n"
         "Salons rejoints : 1.\n"
-        "Messages envoyés : 0 ; en attente : 0 ; en échec : 0."
+        "Messages envoyés : 0 ; en attente : 0 ; en échec : 0.\n"
+        "Chiffrement : session du bot signée par son compte (signature croisée)."
     )
     assert not reply.markdown
     assert reply.mentions == (ADMIN,)

@@ -15,8 +15,10 @@ from bot.domain import (
     IncomingPollResponse,
     IncomingReaction,
     IncomingRedaction,
+    KeyWithheld,
+    UndecryptableEvent,
 )
-from bot.matrix import _poll_answers, convert_event, events_after_own_join
+from bot.matrix import _poll_answers, convert_event, convert_to_device, events_after_own_join
 
 ROOM = "!salle:example.org"
 BOT = "@rupn-bot:example.org"
@@ -215,7 +217,7 @@ def test_other_events_are_ignored(
     assert convert_event(ROOM, event) is None
 
 
-def test_undecryptable_event_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_undecryptable_event_is_kept_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     event = parse(
         "m.room.encrypted",
         {
@@ -228,9 +230,42 @@ def test_undecryptable_event_is_ignored_with_a_warning(caplog: pytest.LogCapture
     )
     assert isinstance(event, nio.MegolmEvent)
     with caplog.at_level(logging.WARNING, logger="bot.matrix"):
-        assert convert_event(ROOM, event) is None
+        kept = convert_event(ROOM, event)
+    assert isinstance(kept, UndecryptableEvent)
+    assert (kept.room_id, kept.event_id, kept.session_id) == (ROOM, "$evenement", "session1")
+    assert kept.source["content"]["ciphertext"] == "AwgA"  # kept raw, to decrypt later
     assert "Could not decrypt event $evenement" in caplog.text
     assert "session1" in caplog.text
+
+
+def test_withheld_key_notice_is_converted() -> None:
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    withheld = nio.ToDeviceEvent.parse_event(
+        {
+            "type": "m.room_key.withheld",
+            "sender": "@prof:example.org",
+            "content": {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "room_id": ROOM,
+                "session_id": "session1",
+                "sender_key": "clef",
+                "code": "m.unverified",
+                "reason": "The sender disabled encrypting to unverified devices.",
+            },
+        }
+    )
+    assert convert_to_device(withheld, now) == KeyWithheld(
+        ROOM,
+        "@prof:example.org",
+        "session1",
+        "m.unverified",
+        "The sender disabled encrypting to unverified devices.",
+        now,
+    )
+    other = nio.ToDeviceEvent.parse_event(
+        {"type": "m.dummy", "sender": "@prof:example.org", "content": {}}
+    )
+    assert convert_to_device(other, now) is None
 
 
 def test_object_without_source_is_ignored() -> None:

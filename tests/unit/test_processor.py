@@ -275,7 +275,8 @@ async def test_statut_for_an_admin(db: Database) -> None:
     assert await ask(db, "!statut", ADMIN, info=info) == [
         "rupn-bot 0.1.0, en service depuis le dimanche 22 novembre 2026 à 19h42.\n"
         "Salons rejoints : 2.\n"
-        "Messages envoyés : 1 ; en attente : 1 ; en échec : 0."
+        "Messages envoyés : 1 ; en attente : 1 ; en échec : 0.\n"
+        "Chiffrement : session du bot signée par son compte (signature croisée)."
     ]
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.context import Repositories, Settings
-from bot.domain import Invite, SyncBatch
+from bot.domain import Invite, RoomEvent, SyncBatch, UndecryptableEvent
 from bot.errors import HomeserverUnreachable, SessionRejected
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry
@@ -34,6 +34,7 @@ class ScriptedSource:
         self.joined: list[str] = []
         self.left: list[str] = []
         self.relogins = 0
+        self.decryptable: dict[str, RoomEvent] = {}
 
     async def sync(self, since: str | None, *, full_state: bool, timeout_ms: int) -> SyncBatch:
         self.since.append(since)
@@ -54,6 +55,14 @@ class ScriptedSource:
 
     async def relogin(self) -> None:
         self.relogins += 1
+
+    def decrypt_again(
+        self, pending: Iterable[UndecryptableEvent]
+    ) -> list[tuple[UndecryptableEvent, RoomEvent | None]]:
+        """Events whose key "arrived": those listed in `self.decryptable`."""
+        return [
+            (p, self.decryptable[p.event_id]) for p in pending if p.event_id in self.decryptable
+        ]
 
 
 @pytest.fixture

@@ -1,0 +1,83 @@
+"""`rupn-bot identite etat | reinitialiser`: the cross-signing identity, from the command line.
+
+It works on the saved session (the device the bot uses), without syncing, so
+it can run while the bot is stopped. Resetting is the only way the identity is
+ever replaced: the running bot never does it by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.config import Config
+from bot.cross_signing import (
+    AuthRequired,
+    CrossSigning,
+    IdentityReport,
+    IdentityState,
+    KeysApi,
+    device_is_signed,
+    load_keys,
+)
+from bot.errors import HomeserverUnreachable, MatrixError
+from bot.session import load_session
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+def identity_command(config: Config, action: str, password: str | None) -> int:
+    """Print the state, or reset the identity; returns the exit status."""
+    data_dir = config.storage.data_dir
+    session = load_session(data_dir)
+    if session is None or session.user_id != config.matrix.user_id:
+        print(
+            "Aucune session du bot n’est enregistrée dans "
+            f"{data_dir} : lancez d’abord le bot une fois (rupn-bot run)."
+        )
+        return EXIT_FAILURE
+    api = KeysApi(config.matrix.homeserver, session.access_token)
+    signing = CrossSigning(api, data_dir, session.user_id, session.device_id, password)
+    try:
+        if action == "reinitialiser":
+            report = asyncio.run(signing.reset())
+            print(
+                "Nouvelle identité de chiffrement publiée ; la session "
+                f"{session.device_id} du bot est signée."
+            )
+            _print_report(report)
+            return EXIT_OK
+        return asyncio.run(_state(api, data_dir, session.user_id, session.device_id))
+    except AuthRequired:
+        print("Le serveur a refusé le mot de passe du bot : rien n’a été changé.")
+    except HomeserverUnreachable as exc:
+        print(f"Le serveur Matrix ne répond pas ({exc}) : rien n’a été changé.")
+    except MatrixError as exc:
+        print(f"Le serveur Matrix a refusé l’opération ({exc.errcode}) : rien n’a été changé.")
+    return EXIT_FAILURE
+
+
+def _print_report(report: IdentityReport) -> None:
+    print(f"État : {report.state.describe()}.")
+    if report.master_key:
+        print(f"Clé maîtresse : {report.fingerprint()}")
+
+
+async def _state(api: KeysApi, data_dir: Path, user_id: str, device_id: str) -> int:
+    query = await api.query(user_id)
+    master = next(iter((query.get("master_keys") or {}).get(user_id, {}).get("keys", {})), None)
+    local = load_keys(data_dir, user_id)
+    print(f"Compte : {user_id}, session {device_id}")
+    if master is None:
+        print("Le compte n’a pas encore d’identité de chiffrement : le bot la créera au démarrage.")
+        return EXIT_FAILURE
+    public = str(master).split(":", 1)[1]
+    if device_is_signed(query, user_id, device_id):
+        _print_report(IdentityReport(IdentityState.SIGNED, public))
+        return EXIT_OK
+    if local is None or local.public("master") != public:
+        _print_report(IdentityReport(IdentityState.FOREIGN_IDENTITY, public))
+        return EXIT_FAILURE
+    print("État : la session n’est pas encore signée ; le bot la signera à son prochain démarrage.")
+    return EXIT_FAILURE
