@@ -38,7 +38,7 @@ from bot.app import RunningBot, run_app
 from bot.config import Config, parse_config
 from devtools.participant import Participant
 from devtools.synapse import Account, ThrowawaySynapse
-from handlers.announce import ACK_THRESHOLD
+from handlers.announcements.commands import ACK_THRESHOLD
 
 GOAL_RATIO = 1.10
 # Synapse's defaults for rc_message (synapse/config/ratelimiting.py).

@@ -33,7 +33,7 @@ from bot.context import Repositories, Settings
 from bot.storage.database import Database
 from bot.work import Units
 from devtools.feedserver import FeedServer
-from handlers import news
+from handlers.news import commands as news
 
 GOAL_RATIO = 0.05
 SAMPLE = (

@@ -186,19 +186,15 @@ async def run_app(
             needs_poll_themes=config.bot.needs_poll_themes,
             workshop_reminders=config.bot.workshop_reminders,
         )
-        units_box: list[Units] = []
+        sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
+        running = RunningBot(clock(), adapter, sender, identity)
+        units = Units(db, repos, settings, running, clock, sender.wake, direct_rooms=direct)
 
         async def settled(post: Post) -> None:
             for hook in registry.settled_hooks:
-                await hook(units_box[0], post)
+                await hook(units, post)
 
-        sender = Sender(
-            db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second),
-            on_settled=settled,
-        )  # fmt: skip
-        running = RunningBot(clock(), adapter, sender, identity)
-        units = Units(db, repos, settings, running, clock, sender.wake, direct_rooms=direct)
-        units_box.append(units)
+        sender.when_settled(settled)
         processor = EventProcessor(db, repos, state, registry, settings, clock, running)
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None

@@ -93,6 +93,32 @@ class Repositories:
         )
 
 
+class Scope(Protocol):
+    """What commands and jobs share, so that feature code takes one argument.
+
+    Both `Context` (a command or an event) and `JobContext` (a periodic job, a
+    hook on a delivered post) satisfy it.
+    """
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+
+    @property
+    def messenger(self) -> Messenger: ...
+
+    @property
+    def repos(self) -> Repositories: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def info(self) -> BotInfo: ...
+
+
 @dataclass(frozen=True)
 class JobContext:
     """What a scheduled job receives: like Context, without a triggering message."""
@@ -102,6 +128,10 @@ class JobContext:
     repos: Repositories
     settings: Settings
     info: BotInfo
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
 
 
 @dataclass(frozen=True)

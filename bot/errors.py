@@ -44,7 +44,18 @@ class NotFound(UserError):
 
 
 class InvalidArguments(UserError):
-    """The command's arguments could not be parsed."""
+    """The command's arguments could not be parsed.
+
+    `usage` and `example` name the sub-command that was meant (« !annonce
+    programmer <quand> | <texte> »); without them the router shows the command's.
+    """
+
+    def __init__(
+        self, message: str, *, usage: str | None = None, example: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.usage = usage
+        self.example = example
 
 
 class MatrixError(RupnError):

@@ -24,7 +24,13 @@ from bot.domain import (
 )
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
 from bot.messenger import Outbox
-from bot.router import PREFIX, CommandRegistry, parse_call
+from bot.router import (
+    CommandRegistry,
+    ParseEnv,
+    admin_only_text,
+    parse_call,
+    unknown_command_text,
+)
 from bot.storage.database import Database
 from bot.storage.posts import OutgoingPost
 from bot.storage.state import StateRepository
@@ -34,21 +40,6 @@ log = logging.getLogger(__name__)
 UNDECRYPTED_KEPT_FOR = timedelta(days=7)
 
 EventHandler = Callable[[Context, RoomEvent], Awaitable[None]]
-
-
-def unknown_command_text(name: str) -> str:
-    return f"Commande inconnue : {PREFIX}{name}. Tapez {PREFIX}aide pour la liste des commandes."
-
-
-def admin_only_text(name: str) -> str:
-    return (
-        f"Désolé, la commande {PREFIX}{name} est réservée aux référents numériques (RUPN) "
-        "qui administrent le bot. Tapez !aide pour voir les commandes qui vous sont ouvertes."
-    )
-
-
-def usage_text(message: str, usage_line: str, example: str) -> str:
-    return f"{message}\nUtilisation : {usage_line}\nExemple : {example}"
 
 
 class EventProcessor:
@@ -158,14 +149,21 @@ class EventProcessor:
             ctx.reply(admin_only_text(command.name))
             return outbox.drain()
         try:
+            arguments = command.parse(call.arguments, ParseEnv(ctx.now, self._settings.tz))
+        except InvalidArguments as exc:
+            ctx.reply(command.invalid_text(exc))
+            return outbox.drain()
+        except Exception:
+            log.exception("Parsing !%s failed (event %s)", command.name, message.event_id)
+            ctx.reply(INTERNAL_ERROR_TEXT)
+            return outbox.drain()
+        try:
             async with self._db.savepoint():
-                try:
-                    arguments = command.parse(call.arguments)
-                except InvalidArguments as exc:
-                    raise InvalidArguments(
-                        usage_text(exc.message, command.usage_line, command.example)
-                    ) from exc
                 await command.handler(ctx, arguments)
+        except InvalidArguments as exc:
+            outbox.drain()
+            # Parsers catch malformed input; a handler names a sub-command's usage if it must.
+            ctx.reply(command.invalid_text(exc) if exc.usage else exc.message)
         except UserError as exc:
             outbox.drain()
             ctx.reply(exc.message)

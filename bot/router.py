@@ -11,12 +11,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.context import Context, Settings
 from bot.domain import RoomEvent
 from bot.errors import InvalidArguments
-from bot.scheduler import JobFunction, JobSpec
 from bot.storage.posts import Post
 from bot.work import Units
 
@@ -27,6 +28,53 @@ E = TypeVar("E", bound=RoomEvent)
 Handler = Callable[[Context, A], Awaitable[None]]
 EventHandler = Callable[[Context, Any], Awaitable[None]]
 SettledHook = Callable[[Units, Post], Awaitable[None]]
+JobFunction = Callable[[Units], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ParseEnv:
+    """What argument parsers may know: the moment of the command and the bot's time zone.
+
+    Dates are parsed before the handler runs, so they arrive as aware datetimes.
+    """
+
+    now: datetime
+    tz: ZoneInfo
+
+
+Parser = Callable[[str, ParseEnv], A]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A periodic job a feature declares; bot/scheduler.py runs it."""
+
+    name: str
+    run: JobFunction
+    every_seconds: Callable[[Settings], float]
+
+
+# --- the texts the router answers with ------------------------------------------------------
+
+
+def unknown_command_text(name: str) -> str:
+    shown = name if len(name) <= MAX_ECHOED_NAME else name[:MAX_ECHOED_NAME] + "…"
+    return f"Commande inconnue : {PREFIX}{shown}. Tapez {PREFIX}aide pour la liste des commandes."
+
+
+def admin_only_text(name: str) -> str:
+    return (
+        f"Désolé, la commande {PREFIX}{name} est réservée aux référents numériques (RUPN) "
+        "qui administrent le bot. Tapez !aide pour voir les commandes qui vous sont ouvertes."
+    )
+
+
+def usage_text(message: str, usage_line: str, example: str) -> str:
+    return f"{message}\nUtilisation : {usage_line}\nExemple : {example}"
+
+
+MAX_ECHOED_NAME = 30
+"""An unknown command is echoed at most this long: a teacher cannot make the bot post 30 KB."""
 
 
 def normalize(name: str) -> str:
@@ -36,12 +84,12 @@ def normalize(name: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def no_arguments(text: str) -> None:
+def no_arguments(text: str, env: ParseEnv) -> None:
     """Parser of commands that take nothing; extra words are ignored."""
     return
 
 
-def optional_word(text: str) -> str | None:
+def optional_word(text: str, env: ParseEnv) -> str | None:
     """Parser of commands that take at most one word."""
     words = text.split()
     if len(words) > 1:
@@ -57,13 +105,23 @@ class Command:
     example: str
     admin: bool
     aliases: tuple[str, ...]
-    parse: Callable[[str], Any]
+    parse: Parser[Any]
     handler: Callable[[Context, Any], Awaitable[None]]
     details: str = ""
 
     @property
     def usage_line(self) -> str:
         return f"{PREFIX}{self.name} {self.usage}".rstrip()
+
+    def invalid_text(self, error: InvalidArguments) -> str:
+        """The one shape of every argument error: what is wrong, the usage, an example.
+
+        A sub-command's own usage and example, when the error carries them, replace
+        the command's.
+        """
+        return usage_text(
+            error.message, error.usage or self.usage_line, error.example or self.example
+        )
 
 
 class Router:
@@ -106,7 +164,7 @@ class Router:
         name: str,
         *,
         summary: str,
-        parse: Callable[[str], A],
+        parse: Parser[A],
         usage: str = "",
         example: str | None = None,
         admin: bool = False,

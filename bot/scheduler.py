@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.context import Settings
+from bot.router import JobSpec
 from bot.work import Units
 
 log = logging.getLogger(__name__)
-
-JobFunction = Callable[[Units], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    run: JobFunction
-    every_seconds: Callable[[Settings], float]
 
 
 def _logged(spec: JobSpec, units: Units) -> Callable[[], Awaitable[None]]:

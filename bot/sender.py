@@ -94,6 +94,10 @@ class Sender:
         self._on_settled = on_settled
         self.rate_limited = 0
 
+    def when_settled(self, hook: Callable[[Post], Awaitable[None]]) -> None:
+        """Call `hook` after each post is sent or has failed for good."""
+        self._on_settled = hook
+
     def wake(self) -> None:
         """New posts were committed."""
         self._wake.set()

@@ -10,10 +10,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.messenger import Ref
+from bot.router import ParseEnv
 
 START = datetime(2026, 11, 22, 18, 42, tzinfo=UTC)
+PARSE_ENV = ParseEnv(START, ZoneInfo("Europe/Paris"))
+"""What argument parsers know in unit tests: the moment of the command and Paris time."""
 """A fixed instant (dimanche 22 novembre 2026, 19h42 à Paris)."""
 
 

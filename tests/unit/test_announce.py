@@ -21,9 +21,10 @@ from bot.router import CommandRegistry
 from bot.storage.database import Database
 from bot.storage.state import StateRepository
 from bot.work import Units
-from handlers import ROUTERS, announce
-from handlers.announce import Correct, FromNews, Publish, Withdraw, parse_annonce
-from tests.unit.fakes import START, FakeBotInfo, FakeClock
+from handlers import ROUTERS
+from handlers.announcements import commands as announce
+from handlers.announcements.commands import Correct, FromNews, Publish, Withdraw, parse_annonce
+from tests.unit.fakes import PARSE_ENV, START, FakeBotInfo, FakeClock
 
 ADMIN = "@rupn:example.org"
 PROF = "@prof:example.org"
@@ -89,20 +90,20 @@ def replies(new: list[dict[str, Any]]) -> list[str]:
     ],
 )
 def test_parse_annonce(text: str, expected: object) -> None:
-    assert parse_annonce(text) == expected
+    assert parse_annonce(text, PARSE_ENV) == expected
 
 
 def test_parse_annonce_refuses_empty_text() -> None:
     with pytest.raises(InvalidArguments):
-        parse_annonce("   ")
+        parse_annonce("   ", PARSE_ENV)
     with pytest.raises(InvalidArguments):
-        parse_annonce("programmer lundi 8h |  ")
+        parse_annonce("programmer lundi 8h |  ", PARSE_ENV)
 
 
 @given(st.text())
 def test_parse_annonce_only_raises_invalid_arguments(text: str) -> None:
     with contextlib.suppress(InvalidArguments):
-        parse_annonce(text)
+        parse_annonce(text, PARSE_ENV)
 
 
 async def test_annonce_reaches_config_and_chat_diffusion_rooms(db: Database) -> None:

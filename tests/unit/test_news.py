@@ -29,7 +29,9 @@ from bot.storage.database import Database
 from bot.storage.feeds import Feed, NewEntry
 from bot.work import Units
 from handlers import help as help_handlers
-from handlers import news, news_texts, publishing
+from handlers.announcements import publishing
+from handlers.news import commands as news
+from handlers.news import texts as news_texts
 from tests.unit.fakes import START, FakeBotInfo, FakeClock, FakeMessenger
 from tests.unit.harness import deliver, make_units, process_events
 

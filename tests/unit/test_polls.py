@@ -21,11 +21,11 @@ from bot.context import Repositories, Settings
 from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent
 from bot.errors import InvalidArguments
 from bot.messenger import UPLOAD_KEY
-from bot.processor import usage_text
+from bot.router import usage_text
 from bot.storage.database import Database
 from bot.work import Units
-from handlers import polls
-from handlers.poll_format import (
+from handlers.polls import commands as polls
+from handlers.polls.format import (
     EXAMPLE,
     HOW_TO_ANSWER,
     USAGE,
@@ -37,7 +37,7 @@ from handlers.poll_format import (
     Results,
     parse_sondage,
 )
-from tests.unit.fakes import START, FakeBotInfo, FakeClock
+from tests.unit.fakes import PARSE_ENV, START, FakeBotInfo, FakeClock
 from tests.unit.harness import deliver, make_units, process_events
 
 ADMIN = "@rupn:example.org"
@@ -149,19 +149,19 @@ def bot(db: Database) -> Bot:
     ],
 )
 def test_parse_sondage(text: str, expected: object) -> None:
-    assert parse_sondage(text) == expected
+    assert parse_sondage(text, PARSE_ENV) == expected
 
 
 @given(st.text())
 def test_parser_only_raises_invalid_arguments(text: str) -> None:
     with contextlib.suppress(InvalidArguments):
-        parse_sondage(text)
+        parse_sondage(text, PARSE_ENV)
 
 
 @given(st.lists(st.sampled_from(["a", "|", " ", "fin:", "rappel:", "2h", "anonyme", "é", "3"])))
 def test_parser_only_raises_invalid_arguments_on_pipes(parts: list[str]) -> None:
     with contextlib.suppress(InvalidArguments):
-        parse_sondage("".join(parts))
+        parse_sondage("".join(parts), PARSE_ENV)
 
 
 TWENTY_ONE = " | ".join(f"choix {n}" for n in range(1, 22))

@@ -17,7 +17,7 @@ from bot.context import Context, Repositories, Settings
 from bot.domain import IncomingMessage, IncomingReaction, RoomEvent, SyncBatch
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, NotFound, UserError
 from bot.processor import EventHandler, EventProcessor
-from bot.router import CommandRegistry, Router, no_arguments
+from bot.router import CommandRegistry, ParseEnv, Router, no_arguments
 from bot.storage.database import Database
 from bot.storage.posts import OutgoingPost, PostsRepository
 from bot.storage.state import StateRepository
@@ -357,7 +357,7 @@ async def test_internal_error(db: Database, caplog: pytest.LogCaptureFixture) ->
 async def test_internal_error_in_parser(db: Database) -> None:
     router = Router("tests")
 
-    def parse(text: str) -> int:
+    def parse(text: str, env: ParseEnv) -> int:
         return int(text)  # ValueError, not InvalidArguments
 
     async def nombre(ctx: Context, n: int) -> None:
@@ -371,7 +371,7 @@ async def test_internal_error_in_parser(db: Database) -> None:
 async def test_invalid_arguments_give_usage_and_example(db: Database) -> None:
     router = Router("sondages")
 
-    def parse(text: str) -> list[str]:
+    def parse(text: str, env: ParseEnv) -> list[str]:
         parts = [p.strip() for p in text.split("|")]
         if len(parts) < 3:
             raise InvalidArguments("Il faut une question et au moins deux choix.")
@@ -422,9 +422,12 @@ def writing_router(db: Database) -> Router:
         await state.set(key, ctx.sender)
         raise RuntimeError("boum")
 
-    router.command("ecrire", summary="écrit", parse=str.strip)(ecrire)
-    router.command("refuser", summary="refuse", parse=str.strip)(refuser)
-    router.command("planter", summary="plante", parse=str.strip)(planter)
+    def word(text: str, env: ParseEnv) -> str:
+        return text.strip()
+
+    router.command("ecrire", summary="écrit", parse=word)(ecrire)
+    router.command("refuser", summary="refuse", parse=word)(refuser)
+    router.command("planter", summary="plante", parse=word)(planter)
     return router
 
 

@@ -19,6 +19,7 @@ from bot.router import (
     strip_reply_fallback,
 )
 from handlers import ROUTERS
+from tests.unit.fakes import PARSE_ENV
 
 
 async def _nothing(ctx: Context, _: object) -> None:
@@ -146,15 +147,15 @@ def test_normalize_lowercases_compatibility_letters(name: str) -> None:
 
 
 def test_optional_word() -> None:
-    assert optional_word("") is None
-    assert optional_word("  statut ") == "statut"
+    assert optional_word("", PARSE_ENV) is None
+    assert optional_word("  statut ", PARSE_ENV) == "statut"
     with pytest.raises(InvalidArguments) as info:
-        optional_word("deux mots")
+        optional_word("deux mots", PARSE_ENV)
     assert info.value.message == "Un seul mot est attendu."
 
 
 def test_no_arguments_ignores_extra_words() -> None:
-    assert no_arguments("n’importe quoi") is None  # type: ignore[func-returns-value]
+    assert no_arguments("n’importe quoi", PARSE_ENV) is None  # type: ignore[func-returns-value]
 
 
 # --- CommandRegistry -----------------------------------------------------------------------
@@ -257,7 +258,7 @@ def test_command_declaration_defaults() -> None:
     assert not command.admin
 
     router.command(
-        "sondage", summary="crée un sondage", parse=str, usage="question | choix…",
+        "sondage", summary="crée un sondage", parse=optional_word, usage="question | choix…",
         example="!sondage Date ? | lundi | mardi", aliases=["vote"],
     )(_nothing)  # fmt: skip
     sondage = router.commands[1]

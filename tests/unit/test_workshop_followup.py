@@ -23,8 +23,9 @@ from bot.storage.database import Database
 from bot.storage.state import StateRepository
 from bot.storage.workshops import Workshop
 from bot.work import Units
-from handlers import ROUTERS, workshop_followup
-from handlers.workshop_followup import create_from_poll, follow_up, record_attendance
+from handlers import ROUTERS
+from handlers.workshops import followup as workshop_followup
+from handlers.workshops.followup import create_from_poll, follow_up, record_attendance
 from tests.unit.fakes import START, FakeBotInfo, FakeClock
 from tests.unit.harness import deliver, make_units, process_events
 

@@ -20,7 +20,7 @@ from bot.domain import IncomingMessage, IncomingReaction, IncomingRedaction, Roo
 from bot.errors import InvalidArguments
 from bot.messenger import UPLOAD_KEY
 from bot.storage.database import Database
-from handlers.workshop_args import (
+from handlers.workshops.args import (
     Attendance,
     Cancel,
     Create,
@@ -28,8 +28,8 @@ from handlers.workshop_args import (
     Modify,
     parse_atelier,
 )
-from handlers.workshop_texts import is_thumbs_up
-from tests.unit.fakes import START, FakeBotInfo, FakeClock
+from handlers.workshops.texts import is_thumbs_up
+from tests.unit.fakes import PARSE_ENV, START, FakeBotInfo, FakeClock
 from tests.unit.harness import deliver, process_events
 
 ADMIN = "@rupn:example.org"
@@ -162,13 +162,13 @@ def vevent(calendar: icalendar.Calendar) -> icalendar.Event:
     ],
 )
 def test_parse_atelier(text: str, expected: object) -> None:
-    assert parse_atelier(text) == expected
+    assert parse_atelier(text, PARSE_ENV) == expected
 
 
 @given(st.text())
 def test_parse_atelier_only_raises_invalid_arguments(text: str) -> None:
     with contextlib.suppress(InvalidArguments):
-        parse_atelier(text)
+        parse_atelier(text, PARSE_ENV)
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,8 @@ from bot.errors import NotFound, UserError
 from bot.router import Router
 from bot.storage.feeds import Feed, StoredEntry
 from bot.work import Units
-from handlers.news_args import (
+from handlers.announcements.publishing import publish_entry
+from handlers.news.args import (
     AddFeed,
     ListFeeds,
     ListProposals,
@@ -35,9 +36,8 @@ from handlers.news_args import (
     VeilleAction,
     parse_veille,
 )
-from handlers.news_polling import fetch, record
-from handlers.news_texts import ENTRY_REF, PROPOSAL_KIND, feed_line, reaction_decision
-from handlers.publishing import publish_entry
+from handlers.news.polling import fetch, record
+from handlers.news.texts import ENTRY_REF, PROPOSAL_KIND, feed_line, reaction_decision
 
 log = logging.getLogger(__name__)
 

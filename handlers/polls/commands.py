@@ -29,14 +29,13 @@ from bot.context import Context, JobContext
 from bot.domain import IncomingMessage, IncomingPollResponse
 from bot.errors import InvalidArguments, NotFound, PermissionDenied, UserError
 from bot.messenger import Messenger
-from bot.processor import usage_text
 from bot.router import PREFIX, Router, strip_reply_fallback
 from bot.storage.polls import Answer, Poll
 from bot.tally import tally
 from bot.when import parse_when
 from bot.work import Units
-from handlers import poll_format as fmt
-from handlers.poll_format import Close, Create, Export, Needs, Options, Results, SondageArgs
+from handlers.polls import format as fmt
+from handlers.polls.format import Close, Create, Export, Needs, Options, Results, SondageArgs
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ async def sondage(ctx: Context, args: SondageArgs) -> None:
 
 
 def _invalid(message: str) -> InvalidArguments:
-    return InvalidArguments(usage_text(message, f"{PREFIX}sondage {fmt.USAGE}", fmt.EXAMPLE))
+    return InvalidArguments(message, usage=f"{PREFIX}sondage {fmt.USAGE}", example=fmt.EXAMPLE)
 
 
 async def _create(

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from bot.context import Context
 from bot.errors import InvalidArguments, NotFound, UserError
-from bot.router import Router, no_arguments
+from bot.router import ParseEnv, Router, no_arguments
 from bot.storage.announcements import Announcement
 from bot.storage.posts import Post
 from bot.when import format_when, parse_when
 from bot.work import Units
-from handlers import publishing
+from handlers.announcements import publishing
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _is_room(word: str) -> bool:
     )
 
 
-def parse_annonce(text: str) -> AnnonceArgs:
+def parse_annonce(text: str, env: ParseEnv) -> AnnonceArgs:
     """Sub-commands only when their shape is complete; otherwise it is all text."""
     text = text.strip()
     if not text:

@@ -38,13 +38,12 @@ from bot.context import Context, JobContext
 from bot.errors import InvalidArguments, NotFound, UserError
 from bot.ics import workshop_ics, workshop_title
 from bot.messenger import edit_content
-from bot.processor import usage_text
 from bot.router import PREFIX, Router, no_arguments
 from bot.storage.posts import Post
 from bot.storage.workshops import Kind, Workshop
 from bot.when import parse_when
-from handlers import publishing
-from handlers.workshop_args import (
+from handlers.announcements import publishing
+from handlers.workshops.args import (
     MODIFY_EXAMPLE,
     AtelierArgs,
     Attendance,
@@ -54,7 +53,7 @@ from handlers.workshop_args import (
     parse_atelier,
     parse_cafe,
 )
-from handlers.workshop_texts import (
+from handlers.workshops.texts import (
     DETAILS,
     capitalized,
     icon,
@@ -163,7 +162,7 @@ async def atelier(ctx: Context, args: AtelierArgs) -> None:
         await _modify(ctx, args)
     else:
         # Imported here: the follow-up module imports this one (announce_workshop).
-        from handlers import workshop_followup
+        from handlers.workshops import followup as workshop_followup
 
         if isinstance(args, Attendance):
             await workshop_followup.record_attendance(ctx, args.workshop_id, args.arguments)
@@ -189,8 +188,8 @@ async def cafe(ctx: Context, args: Create) -> None:
 
 def _invalid(message: str, kind: Kind) -> InvalidArguments:
     if kind == "cafe":
-        return InvalidArguments(usage_text(message, f"{PREFIX}cafe {CAFE_USAGE}", CAFE_EXAMPLE))
-    return InvalidArguments(usage_text(message, f"{PREFIX}atelier {USAGE}", EXAMPLE))
+        return InvalidArguments(message, usage=f"{PREFIX}cafe {CAFE_USAGE}", example=CAFE_EXAMPLE)
+    return InvalidArguments(message, usage=f"{PREFIX}atelier {USAGE}", example=EXAMPLE)
 
 
 async def _create(ctx: Context, args: Create, kind: Kind) -> None:
@@ -283,9 +282,9 @@ async def _modify(ctx: Context, args: Modify) -> None:
             starts_at = parse_when(args.when, ctx.now, ctx.tz)
         except InvalidArguments as exc:
             raise InvalidArguments(
-                usage_text(
-                    exc.message, f"{PREFIX}atelier modifier <n°> <quand> [| lieu]", MODIFY_EXAMPLE
-                )
+                exc.message,
+                usage=f"{PREFIX}atelier modifier <n°> <quand> [| lieu]",
+                example=MODIFY_EXAMPLE,
             ) from exc
     place = args.place if args.place is not None else workshop.place
     if starts_at == workshop.starts_at and place == workshop.place:

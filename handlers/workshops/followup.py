@@ -45,7 +45,11 @@ from bot.storage.workshops import Workshop
 from bot.tally import tally
 from bot.when import parse_when
 from bot.work import Units
-from handlers import poll_format, polls, publishing, workshop_texts, workshops
+from handlers.announcements import publishing
+from handlers.polls import commands as polls
+from handlers.polls import format as poll_format
+from handlers.workshops import commands as workshops
+from handlers.workshops import texts as workshop_texts
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import InvalidArguments
-from bot.router import normalize
+from bot.router import ParseEnv, normalize
 
 MAX_THEME_CHARS = 200
 MAX_PLACE_CHARS = 120
@@ -67,7 +67,7 @@ def _positive(word: str) -> int | None:
     return number if number is not None and number > 0 else None
 
 
-def parse_atelier(text: str) -> AtelierArgs:
+def parse_atelier(text: str, env: ParseEnv) -> AtelierArgs:
     """Sub-commands by their first word; anything else creates an atelier."""
     words = text.split(maxsplit=1)
     if words:
@@ -84,7 +84,7 @@ def parse_atelier(text: str) -> AtelierArgs:
     return parse_create(text)
 
 
-def parse_cafe(text: str) -> Create:
+def parse_cafe(text: str, env: ParseEnv) -> Create:
     return parse_create(text)
 
 
@@ -186,7 +186,7 @@ def _parse_from_poll(rest: str) -> FromPoll:
     return FromPoll(number, words[1].strip())
 
 
-def parse_workshop_number(text: str) -> int:
+def parse_workshop_number(text: str, env: ParseEnv) -> int:
     """`!inscription 3`, `!desinscription n°3`."""
     number = _number(text.strip())
     if number is None:

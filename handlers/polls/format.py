@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidArguments
-from bot.router import normalize
+from bot.router import ParseEnv, normalize
 from bot.storage.polls import Poll
 from bot.tally import Tally
 from bot.when import format_when
@@ -135,7 +135,7 @@ def _poll_number(text: str) -> int | None:
     return int(word) if word.isascii() and word.isdigit() and len(word) < 10 else None
 
 
-def parse_sondage(text: str) -> SondageArgs:
+def parse_sondage(text: str, env: ParseEnv) -> SondageArgs:
     """The sub-commands when their shape is complete; otherwise a new poll."""
     text = text.strip()
     if not text:

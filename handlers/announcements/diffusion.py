@@ -7,7 +7,7 @@ from typing import Literal
 
 from bot.context import Context
 from bot.errors import InvalidArguments, NotFound, UserError
-from bot.router import Router
+from bot.router import ParseEnv, Router
 
 router = Router("diffusion")
 
@@ -21,7 +21,7 @@ class DiffusionArgs:
     room: str | None
 
 
-def parse_diffusion(text: str) -> DiffusionArgs:
+def parse_diffusion(text: str, env: ParseEnv) -> DiffusionArgs:
     words = text.split()
     if not words or words[0].lower() not in ACTIONS:
         raise InvalidArguments("Précisez ajouter, retirer ou liste.")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.errors import InvalidArguments
-from bot.router import normalize
+from bot.router import ParseEnv, normalize
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def parse_url(text: str) -> str:
     return text
 
 
-def parse_veille(text: str) -> VeilleAction:
+def parse_veille(text: str, env: ParseEnv) -> VeilleAction:
     words = text.split(maxsplit=1)
     if not words:
         raise InvalidArguments(f"Précisez ce que vous voulez faire : {ACTIONS_TEXT}.")

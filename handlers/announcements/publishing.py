@@ -18,7 +18,7 @@ from bot.formatting import markdown_to_html, sanitize_html
 from bot.messenger import Messenger, edit_content, message_content, msgtype_for
 from bot.storage.announcements import Announcement
 from bot.storage.posts import Post
-from handlers.news_texts import entry_announcement
+from handlers.news.texts import entry_announcement
 
 KIND = "announcement"
 EDIT_KIND = "announcement-edit"

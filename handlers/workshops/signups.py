@@ -28,9 +28,8 @@ from bot.domain import IncomingReaction, IncomingRedaction
 from bot.router import Router
 from bot.storage.workshops import SignupChange, Workshop
 from bot.work import Units
-from handlers.workshop_args import parse_workshop_number
-from handlers.workshop_texts import is_thumbs_up, tell, the, to_the, when_label
-from handlers.workshops import (
+from handlers.workshops.args import parse_workshop_number
+from handlers.workshops.commands import (
     NOTICE_KIND,
     PROMOTION_KIND,
     REF,
@@ -41,6 +40,7 @@ from handlers.workshops import (
     get,
     is_open,
 )
+from handlers.workshops.texts import is_thumbs_up, tell, the, to_the, when_label
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from bot.errors import UserError
 from bot.feeds.fetch import FeedFetchError, FetchResult, fetch_feed, next_retry_delay
 from bot.feeds.parse import FeedEntry, ParsedFeed, parse_feed
 from bot.storage.feeds import Feed, NewEntry, StoredEntry
-from handlers.news_texts import (
+from handlers.announcements.publishing import publish_entry
+from handlers.news.texts import (
     ENTRY_REF,
     FAILURE_NOTICE_THRESHOLD,
     NOTICE_KIND,
@@ -29,7 +30,6 @@ from handlers.news_texts import (
     passes_filters,
     proposal_message,
 )
-from handlers.publishing import publish_entry
 
 log = logging.getLogger(__name__)
 

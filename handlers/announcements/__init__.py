@@ -1,0 +1,1 @@
+"""`!annonce`, `!annonces`, `!diffusion`: the RUPN's announcements to the diffusion rooms."""

@@ -1,0 +1,1 @@
+"""`!veille`: the news watch (RSS/Atom feeds), its proposals and their curation."""

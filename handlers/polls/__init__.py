@@ -1,0 +1,1 @@
+"""`!sondage`: native Matrix polls (MSC3381), their deadlines, reminders and results."""

@@ -1,0 +1,1 @@
+"""`!atelier`, `!cafe`, `!ateliers`, sign-ups, reminders and attendance."""
