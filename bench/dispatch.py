@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.context import Repositories, Settings
-from bot.dates import format_moment
+from bot.dates import format_when
 from bot.domain import IncomingMessage, IncomingReaction, IncomingReceipt, RoomEvent, SyncBatch
 from bot.formatting import markdown_to_html, sanitize_html
 from bot.processor import EventProcessor
@@ -348,7 +348,10 @@ async def report_components() -> None:
             "sanitize_html(overview html) again in message_content",
             _time_us(lambda: sanitize_html(html), 1000),
         ),
-        ("format_moment (babel) in !statut", _time_us(lambda: format_moment(FIXED_NOW, tz), 1000)),
+        (
+            "format_moment (babel) in !statut",
+            _time_us(lambda: format_when(FIXED_NOW, tz, with_year=True), 1000),
+        ),
     ]
     with tempfile.TemporaryDirectory(prefix="rupn-bench-") as tmp:
         db = await Database.open(Path(tmp) / "components.db")

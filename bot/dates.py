@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 
 
-def format_moment(moment: datetime, tz: ZoneInfo) -> str:
-    """« dimanche 22 novembre 2026 à 19h42 »."""
-    return format_datetime(moment.astimezone(tz), "EEEE d MMMM y 'à' H'h'mm", locale="fr_FR")
+def format_when(moment: datetime, tz: ZoneInfo, *, with_year: bool = False) -> str:
+    """« mardi 1 décembre à 12h30 » (« mardi 1 décembre 2026 à 12h30 » with the year)."""
+    pattern = "EEEE d MMMM y 'à' H'h'mm" if with_year else "EEEE d MMMM 'à' H'h'mm"
+    return format_datetime(moment.astimezone(tz), pattern, locale="fr_FR")

@@ -44,8 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-
+from bot.dates import format_when
 from bot.errors import InvalidArguments
 
 MAX_LENGTH = 200
@@ -130,12 +129,6 @@ class _Date:
     month: int
     year: int | None
     span: str
-
-
-def format_when(moment: datetime, tz: ZoneInfo, *, with_year: bool = False) -> str:
-    """« mardi 1 décembre à 12h30 » (« mardi 1 décembre 2026 à 12h30 » with the year)."""
-    pattern = "EEEE d MMMM y 'à' H'h'mm" if with_year else "EEEE d MMMM 'à' H'h'mm"
-    return format_datetime(moment.astimezone(tz), pattern, locale="fr_FR")
 
 
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:

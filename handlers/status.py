@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import __version__
 from bot.context import Context
-from bot.dates import format_moment
+from bot.dates import format_when
 from bot.router import Router, no_arguments
 
 router = Router("statut")
@@ -19,7 +19,7 @@ router = Router("statut")
 async def statut(ctx: Context, _: None) -> None:
     counts = await ctx.repos.posts.count_by_status()
     rooms = len(ctx.info.joined_rooms())
-    since = format_moment(ctx.info.started_at, ctx.tz)
+    since = format_when(ctx.info.started_at, ctx.tz, with_year=True)
     lines = [
         f"rupn-bot {__version__}, en service depuis le {since}.",
         f"Salons rejoints : {rooms}.",

@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass
 
 from bot.context import Context
+from bot.dates import format_when
 from bot.errors import InvalidArguments, NotFound, UserError
 from bot.router import ParseEnv, Router, no_arguments
 from bot.storage.announcements import Announcement
 from bot.storage.posts import Post
-from bot.when import format_when, parse_when
+from bot.when import parse_when
 from bot.work import Units
 from handlers.announcements import publishing
 

@@ -14,7 +14,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.context import Settings
-from bot.dates import format_moment
+from bot.dates import format_when
 from bot.feeds.fetch import FeedFetchError
 from bot.feeds.parse import FeedEntry
 from bot.router import normalize
@@ -39,7 +39,7 @@ def feed_status(feed: Feed, tz: ZoneInfo) -> str:
         )
     if feed.last_success_at is None:
         return "pas encore lue"
-    return f"OK, lue le {format_moment(feed.last_success_at, tz)}"
+    return f"OK, lue le {format_when(feed.last_success_at, tz, with_year=True)}"
 
 
 def feed_line(feed: Feed, settings: Settings) -> str:
@@ -91,7 +91,11 @@ def proposal_message(entry: StoredEntry, source: str, settings: Settings) -> tup
         f"Publier : !annonce veille {n} (ou réagissez ✅) — Écarter : !veille ignorer {n} (ou ❌)"
     )
     lines = [f"📰 Proposition n° {n} — {source}", entry.title]
-    date = f"publié le {format_moment(entry.published, settings.tz)}" if entry.published else None
+    date = (
+        f"publié le {format_when(entry.published, settings.tz, with_year=True)}"
+        if entry.published
+        else None
+    )
     if date:
         lines.append(date)
     if entry.summary_text:

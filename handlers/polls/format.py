@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.dates import format_when
 from bot.errors import InvalidArguments
 from bot.router import ParseEnv, normalize
 from bot.storage.polls import Poll
 from bot.tally import Tally
-from bot.when import format_when
 
 MIN_CHOICES = 2
 MAX_CHOICES = 20  # MSC3381

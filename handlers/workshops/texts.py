@@ -7,10 +7,10 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.dates import format_when
 from bot.ics import workshop_title
 from bot.messenger import Messenger, Ref
 from bot.storage.workshops import Workshop
-from bot.when import format_when
 
 THUMBS_UP = "\U0001f44d"
 _SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}

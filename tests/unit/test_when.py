@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.dates import format_when
 from bot.errors import InvalidArguments
-from bot.when import EXAMPLES, format_when, parse_when
+from bot.when import EXAMPLES, parse_when
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=PARIS)  # a Sunday
