@@ -1,6 +1,7 @@
 # rupn-bot: two commands do everything on a fresh machine.
 #   make demo   a throwaway Synapse, the bot and a scripted staff-room scenario
 #   make test   lint, type checks and every test (end-to-end against a real Synapse)
+#   make unit   the unit tests alone, in seconds (no Synapse, no Node, no coverage)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +12,13 @@ STAMP  := $(VENV)/.installed
 ELEMENT      := devtools/element
 ELEMENT_DEPS := $(ELEMENT)/node_modules/.package-lock.json
 
-.PHONY: install test lint pytest demo demo-live bench clean
+# Coverage of bot/ and handlers/ by the whole suite, as the test process sees it: the unit
+# tests and the in-process end-to-end test (test_backfill); not the bot's child process
+# (see [tool.coverage] in pyproject.toml). 93.21 % when set (unit tests alone: 87.91 %).
+# Raise it when coverage rises; never lower it.
+COVERAGE_FLOOR := 93
+
+.PHONY: install test lint pytest unit demo demo-live bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +38,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) $(ELEMENT_DEPS)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15 --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 test: lint pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
 
 demo: $(STAMP)
 	$(BIN)/rupn-bot demo
@@ -48,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fanout
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(ELEMENT)/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build/coverage $(ELEMENT)/node_modules

@@ -2,7 +2,7 @@
 
 `devtools.feedserver.FeedServer` serves N distinct feeds (the SPIP sample with a
 distinct title per feed, so that every ETag differs); they are registered as
-config feeds in a migrated database, and `handlers.news.poll_due_feeds` reads
+config feeds in a migrated database, and `handlers.news.polling.poll_due_feeds` reads
 them twice through a `Units`, with a clock moved past the poll interval between
 the two passes. The second pass should be conditional GETs answered 304.
 
@@ -33,7 +33,7 @@ from bot.context import Repositories, Settings
 from bot.storage.database import Database
 from bot.work import Units
 from devtools.feedserver import FeedServer
-from handlers.news import commands as news
+from handlers.news.polling import poll_due_feeds
 
 GOAL_RATIO = 0.05
 SAMPLE = (
@@ -166,7 +166,7 @@ async def one_pass(units: Units, server: FeedServer, proxy: CountingProxy) -> Pa
     server.bytes_sent = 0
     proxy.reset()
     started = time.perf_counter()
-    await news.poll_due_feeds(units)
+    await poll_due_feeds(units)
     elapsed = time.perf_counter() - started
     # Let the proxy count the last bytes of closing connections.
     await asyncio.sleep(0.2)
@@ -217,7 +217,7 @@ async def main_async(feed_count: int, items: int) -> None:
                 print(
                     f"rupn-bot feeds benchmark — {feed_count} distinct local feeds "
                     f"(SPIP sample, {items} item(s) each, {sizes[0]}–{sizes[-1]} bytes), "
-                    f"news.poll_due_feeds twice, clock moved "
+                    f"poll_due_feeds twice, clock moved "
                     f"{settings.feed_poll_minutes + 1:g} min between passes\n"
                 )
                 first = await one_pass(units, server, proxy)

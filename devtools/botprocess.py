@@ -76,11 +76,11 @@ class BotProcess:
             )  # fmt: skip
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
-            if READY_LINE in self.log_text()[offset:]:
+            if READY_LINE in self._log_since(offset):
                 return
             if self._process.returncode is not None:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)  # a test waits for this at each (re)start
         raise RuntimeError(f"the bot did not become ready:\n{self.log_text()[offset:][-3000:]}")
 
     async def stop(self, grace_s: float = 30) -> int:
@@ -101,6 +101,11 @@ class BotProcess:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
+
+    def _log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", errors="replace")
 
     def log_text(self) -> str:
         if not self.log_path.exists():

@@ -7,11 +7,13 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +21,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import aiohttp
+from signedjson.key import generate_signing_key, write_signing_keys
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -64,6 +67,16 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+# What makes coverage.py measure a Python subprocess (its `patch = ["subprocess"]`).
+_COVERAGE_VARIABLES = frozenset({"COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"})
+
+
+def _without_coverage(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment minus coverage's hooks: Synapse is not ours to measure, and tracing
+    it would slow every test down."""
+    return {k: v for k, v in environ.items() if k not in _COVERAGE_VARIABLES}
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -187,22 +200,20 @@ class ThrowawaySynapse:
         self.config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         self._log_config_path.write_text(json.dumps(self._log_config(), indent=2), "utf-8")
 
-    # -- process -------------------------------------------------------------------------
+    def _write_signing_key(self) -> None:
+        """The server's signing key, as `synapse.app.homeserver --generate-keys` writes it.
 
-    async def _run_checked(self, *args: str) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=self.workdir,
-        )
-        out, _ = await proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(args)} exited with {proc.returncode}:\n"
-                + out.decode(errors="replace")[-4000:]
-            )
+        Written here with signedjson (Synapse's own key library) rather than by that
+        command, which costs a second Python process importing all of Synapse (~4 s).
+        """
+        path = self.workdir / f"{self.server_name}.signing.key"
+        if path.exists():
+            return
+        key = generate_signing_key("a_" + secrets.token_hex(2))
+        with open(path, "w", encoding="utf-8", opener=lambda p, f: os.open(p, f, 0o600)) as file:
+            write_signing_keys(file, [key])
+
+    # -- process -------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Write the config, generate keys once, start Synapse and wait until it answers."""
@@ -213,11 +224,7 @@ class ThrowawaySynapse:
             raise RuntimeError(f"127.0.0.1:{self.port} is already in use")
         started = time.monotonic()
         await asyncio.to_thread(self._write_config)
-        signing_key = self.workdir / f"{self.server_name}.signing.key"
-        if not signing_key.exists():
-            await self._run_checked(
-                "-m", "synapse.app.homeserver", "--generate-keys", "-c", str(self.config_path)
-            )
+        await asyncio.to_thread(self._write_signing_key)
         stdio = await asyncio.to_thread(self.stdio_path.open, "ab")
         try:
             self._process = await asyncio.create_subprocess_exec(
@@ -230,6 +237,7 @@ class ThrowawaySynapse:
                 stdout=stdio,
                 stderr=stdio,
                 cwd=self.workdir,
+                env=_without_coverage(os.environ),
             )
         finally:
             stdio.close()
@@ -393,6 +401,15 @@ class ThrowawaySynapse:
             )
             self._admin_token = str(login["access_token"])
         return self._admin_token
+
+    async def devices(self, user_id: str) -> list[str]:
+        """The ids of the devices (sessions) an account has, as the server knows them."""
+        answer = await self._request(
+            "GET",
+            f"/_synapse/admin/v2/users/{quote(user_id, safe='')}/devices",
+            token=await self.admin_token(),
+        )
+        return sorted(str(device["device_id"]) for device in answer["devices"])
 
     async def override_ratelimit(
         self, user_id: str, messages_per_second: int, burst_count: int

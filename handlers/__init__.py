@@ -1,26 +1,30 @@
-"""The bot's features: one router each, listed here explicitly (order = `!aide` order)."""
+"""The bot's features: one router each, listed here explicitly (order = `!aide` order).
+
+Features are packages (announcements, news, polls, workshops) or, when small, modules.
+The imports below use distinct names, so that `handlers.polls` stays the package.
+"""
 
 from __future__ import annotations
 
 from bot.router import Router
 from handlers import decryption, help, status
-from handlers.announcements import commands as announcements
+from handlers.announcements import commands as announcement_commands
 from handlers.announcements import diffusion
-from handlers.news import commands as news
-from handlers.polls import commands as polls
-from handlers.workshops import commands as workshops
-from handlers.workshops import followup as workshop_followup
+from handlers.news import commands as news_commands
+from handlers.polls import commands as poll_commands
+from handlers.workshops import commands as workshop_commands
+from handlers.workshops import reminders as workshop_reminders
 from handlers.workshops import signups as workshop_signups
 
 ROUTERS: tuple[Router, ...] = (
     help.router,
-    announcements.router,
+    announcement_commands.router,
     diffusion.router,
-    polls.router,
-    workshops.router,
+    poll_commands.router,
+    workshop_commands.router,
     workshop_signups.router,
-    workshop_followup.router,
-    news.router,
+    workshop_reminders.router,
+    news_commands.router,
     status.router,
     decryption.router,
 )

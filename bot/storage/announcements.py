@@ -9,7 +9,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, loaded_or_none, required, stored, stored_or_none
+from bot.storage.database import Database, loaded, loaded_or_none, required, stored, stored_or_none
 
 Status = Literal["scheduled", "sent", "withdrawn", "cancelled"]
 
@@ -40,20 +40,20 @@ _COLUMNS = (
 
 def _to_announcement(row: aiosqlite.Row) -> Announcement:
     return Announcement(
-        id=row[0],
-        author=row[1],
-        body=row[2],
-        html=row[3],
-        rooms=tuple(json.loads(row[4])),
-        status=row[5],
-        scheduled_for=loaded_or_none(row[6]),
-        created_at=required(loaded_or_none(row[7]), "announcement creation date"),
-        published_at=loaded_or_none(row[8]),
-        edited_at=loaded_or_none(row[9]),
-        entry_id=row[10],
-        request_room=row[11],
-        request_event=row[12],
-        confirmed=bool(row[13]),
+        id=row["id"],
+        author=row["author"],
+        body=row["body"],
+        html=row["html"],
+        rooms=tuple(json.loads(row["rooms"])),
+        status=row["status"],
+        scheduled_for=loaded_or_none(row["scheduled_for"]),
+        created_at=loaded(row["created_at"]),
+        published_at=loaded_or_none(row["published_at"]),
+        edited_at=loaded_or_none(row["edited_at"]),
+        entry_id=row["entry_id"],
+        request_room=row["request_room"],
+        request_event=row["request_event"],
+        confirmed=bool(row["confirmed"]),
     )
 
 
@@ -140,7 +140,7 @@ class AnnouncementsRepository:
         row = await self._db.fetchone(
             "SELECT confirmed FROM announcements WHERE id = ?", (announcement_id,)
         )
-        if not row or row[0]:
+        if not row or row["confirmed"]:
             return False
         await self._db.execute(
             "UPDATE announcements SET confirmed = 1 WHERE id = ?", (announcement_id,)

@@ -31,4 +31,4 @@ class BroadcastRoomsRepository:
 
     async def list(self) -> list[str]:
         rows = await self._db.fetchall("SELECT room_id FROM broadcast_rooms ORDER BY added_at")
-        return [str(r[0]) for r in rows]
+        return [str(r["room_id"]) for r in rows]

@@ -3,6 +3,10 @@
 One aiosqlite connection is shared by the whole bot. Every unit of work runs
 inside `Database.transaction()`, which holds a lock, so that the sync
 processor and the sender never interleave statements in one transaction.
+
+Rows are `sqlite3.Row`: repositories read columns by name (`row["starts_at"]`),
+so that adding or reordering a column cannot silently shift a mapping.
+Datetimes are written with `stored` and read back with `loaded`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class Database:
         """Open (creating if needed) and migrate the database at `path`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
         try:
             await conn.execute("PRAGMA schema_version")
         except sqlite3.DatabaseError as exc:
@@ -67,7 +72,7 @@ class Database:
     async def schema_version(self) -> int:
         async with self._conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return int(row["user_version"]) if row else 0
 
     async def _migrate(self, migrations: Sequence[Migration]) -> None:
         current = await self.schema_version()
@@ -130,6 +135,7 @@ class Database:
         """Run a write statement; returns the last inserted row id."""
         await self._before_write()
         row = await self._conn.execute_insert(sql, params)
+        # aiosqlite's own `SELECT last_insert_rowid()`: one unnamed column.
         return int(row[0]) if row and row[0] is not None else None
 
     async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
@@ -168,6 +174,11 @@ def stored_or_none(moment: datetime | None) -> str | None:
     return stored(moment) if moment is not None else None
 
 
+def loaded(value: str) -> datetime:
+    """The reverse of `stored`: the one place stored datetimes are parsed."""
+    return datetime.fromisoformat(value)
+
+
 def loaded_or_none(value: str | None) -> datetime | None:
     """The reverse of `stored_or_none`."""
-    return datetime.fromisoformat(value) if value else None
+    return loaded(value) if value else None

@@ -71,37 +71,37 @@ _ENTRY_COLUMNS = (
 
 def _to_feed(row: aiosqlite.Row) -> Feed:
     return Feed(
-        id=row[0],
-        name=row[1],
-        url=row[2],
-        include=tuple(json.loads(row[3])),
-        exclude=tuple(json.loads(row[4])),
-        auto_publish=bool(row[5]),
-        origin=row[6],
-        active=bool(row[7]),
-        etag=row[8],
-        last_modified=row[9],
-        failures=row[10],
-        failing_notified=bool(row[11]),
-        last_error=row[12],
-        next_fetch_at=loaded_or_none(row[13]),
-        last_success_at=loaded_or_none(row[14]),
-        primed=bool(row[15]),
-        added_by=row[16],
+        id=row["id"],
+        name=row["name"],
+        url=row["url"],
+        include=tuple(json.loads(row["include_words"])),
+        exclude=tuple(json.loads(row["exclude_words"])),
+        auto_publish=bool(row["auto_publish"]),
+        origin=row["origin"],
+        active=bool(row["active"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        failures=row["failures"],
+        failing_notified=bool(row["failing_notified"]),
+        last_error=row["last_error"],
+        next_fetch_at=loaded_or_none(row["next_fetch_at"]),
+        last_success_at=loaded_or_none(row["last_success_at"]),
+        primed=bool(row["primed"]),
+        added_by=row["added_by"],
     )
 
 
 def _to_entry(row: aiosqlite.Row) -> StoredEntry:
     return StoredEntry(
-        id=row[0],
-        feed_id=row[1],
-        entry_key=row[2],
-        title=row[3],
-        link=row[4],
-        published=loaded_or_none(row[5]),
-        summary_html=row[6],
-        summary_text=row[7],
-        status=row[8],
+        id=row["id"],
+        feed_id=row["feed_id"],
+        entry_key=row["entry_key"],
+        title=row["title"],
+        link=row["link"],
+        published=loaded_or_none(row["published"]),
+        summary_html=row["summary_html"],
+        summary_text=row["summary_text"],
+        status=row["status"],
     )
 
 
@@ -230,7 +230,7 @@ class FeedsRepository:
                 ),
             )
             if row is not None:
-                entry_row = await self.entry(int(row[0]))
+                entry_row = await self.entry(int(row["id"]))
                 if entry_row:
                     added.append(entry_row)
         return added
@@ -239,7 +239,7 @@ class FeedsRepository:
         rows = await self._db.fetchall(
             "SELECT entry_key FROM feed_entries WHERE feed_id = ?", (feed_id,)
         )
-        return {str(r[0]) for r in rows}
+        return {str(r["entry_key"]) for r in rows}
 
     async def entry(self, entry_id: int) -> StoredEntry | None:
         row = await self._db.fetchone(

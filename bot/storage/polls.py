@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, loaded_or_none, required, stored, stored_or_none
+from bot.storage.database import Database, loaded, loaded_or_none, required, stored, stored_or_none
 from bot.tally import Response
 
 
@@ -52,22 +52,22 @@ _COLUMNS = (
 
 def _to_poll(row: aiosqlite.Row) -> Poll:
     return Poll(
-        id=row[0],
-        room_id=row[1],
-        creator=row[2],
-        question=row[3],
-        answers=tuple(Answer(a["id"], a["text"]) for a in json.loads(row[4])),
-        max_selections=row[5],
-        anonymous=bool(row[6]),
-        template=row[7],
-        deadline=loaded_or_none(row[8]),
-        reminder_at=loaded_or_none(row[9]),
-        reminded=bool(row[10]),
-        status=row[11],
-        created_at=required(loaded_or_none(row[12]), "poll creation date"),
-        closed_at=loaded_or_none(row[13]),
-        start_txn=row[14],
-        final_results=json.loads(row[15]) if row[15] else None,
+        id=row["id"],
+        room_id=row["room_id"],
+        creator=row["creator"],
+        question=row["question"],
+        answers=tuple(Answer(a["id"], a["text"]) for a in json.loads(row["answers"])),
+        max_selections=row["max_selections"],
+        anonymous=bool(row["anonymous"]),
+        template=row["template"],
+        deadline=loaded_or_none(row["deadline"]),
+        reminder_at=loaded_or_none(row["reminder_at"]),
+        reminded=bool(row["reminded"]),
+        status=row["status"],
+        created_at=loaded(row["created_at"]),
+        closed_at=loaded_or_none(row["closed_at"]),
+        start_txn=row["start_txn"],
+        final_results=json.loads(row["final_results"]) if row["final_results"] else None,
     )
 
 
@@ -146,16 +146,20 @@ class PollsRepository:
         await self._db.execute("UPDATE polls SET reminded = 1 WHERE id = ?", (poll_id,))
 
     async def add_response(
-        self, poll_id: int, voter: str, event_id: str, answers: Sequence[str], sent_at: datetime,
+        self,
+        poll_id: int,
+        voter: str,
+        event_id: str,
+        answers: Sequence[str],
+        sent_at: datetime,
         now: datetime,
-    ) -> bool:  # fmt: skip
+    ) -> bool:
         """Store a response; False if this event was already stored."""
         row = await self._db.execute_returning(
             "INSERT INTO poll_responses (poll_id, voter, event_id, answers, sent_at, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING id",
-            (poll_id, voter, event_id, json.dumps(list(answers)), stored(sent_at),
-             stored(now)),
-        )  # fmt: skip
+            (poll_id, voter, event_id, json.dumps(list(answers)), stored(sent_at), stored(now)),
+        )
         return row is not None
 
     async def responses(self, poll_id: int) -> list[Response]:
@@ -164,14 +168,24 @@ class PollsRepository:
             (poll_id,),
         )
         return [
-            Response(str(r[0]), tuple(json.loads(r[1])), datetime.fromisoformat(r[2]), int(r[3]))
+            Response(
+                voter=str(r["voter"]),
+                answers=tuple(json.loads(r["answers"])),
+                sent_at=loaded(r["sent_at"]),
+                order=int(r["id"]),
+            )
             for r in rows
         ]
 
     async def close(
-        self, poll_id: int, *, results: dict[str, Any], closed_by: str | None, now: datetime,
+        self,
+        poll_id: int,
+        *,
+        results: dict[str, Any],
+        closed_by: str | None,
+        now: datetime,
         forget_voters: bool,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Freeze the results; for an anonymous poll, delete who answered what."""
         await self._db.execute(
             "UPDATE polls SET status = 'closed', closed_at = ?, closed_by = ?, final_results = ?"

@@ -64,20 +64,20 @@ _COLUMNS = (
 
 def _to_post(row: aiosqlite.Row) -> Post:
     return Post(
-        id=row[0],
-        room_id=row[1],
-        action=row[2],
-        event_type=row[3],
-        content=json.loads(row[4]),
-        kind=row[5],
-        txn_id=row[6],
-        status=row[7],
-        event_id=row[8],
-        attempts=row[9],
-        ref_type=row[10],
-        ref_id=row[11],
-        target_txn_id=row[12],
-        target_event_id=row[13],
+        id=row["id"],
+        room_id=row["room_id"],
+        action=row["action"],
+        event_type=row["event_type"],
+        content=json.loads(row["content"]),
+        kind=row["kind"],
+        txn_id=row["txn_id"],
+        status=row["status"],
+        event_id=row["event_id"],
+        attempts=row["attempts"],
+        ref_type=row["ref_type"],
+        ref_id=row["ref_id"],
+        target_txn_id=row["target_txn_id"],
+        target_event_id=row["target_event_id"],
     )
 
 
@@ -134,7 +134,7 @@ class PostsRepository:
 
     async def event_id_for_txn(self, txn_id: str) -> str | None:
         row = await self._db.fetchone("SELECT event_id FROM posts WHERE txn_id = ?", (txn_id,))
-        return row[0] if row else None
+        return row["event_id"] if row else None
 
     async def by_event_id(self, event_id: str) -> Post | None:
         row = await self._db.fetchone(
@@ -151,5 +151,5 @@ class PostsRepository:
         return [_to_post(r) for r in rows]
 
     async def count_by_status(self) -> dict[str, int]:
-        rows = await self._db.fetchall("SELECT status, COUNT(*) FROM posts GROUP BY status")
-        return {str(r[0]): int(r[1]) for r in rows}
+        rows = await self._db.fetchall("SELECT status, COUNT(*) AS n FROM posts GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}

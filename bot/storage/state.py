@@ -13,7 +13,7 @@ class StateRepository:
 
     async def get(self, key: str) -> str | None:
         row = await self._db.fetchone("SELECT value FROM bot_state WHERE key = ?", (key,))
-        return str(row[0]) if row else None
+        return str(row["value"]) if row else None
 
     async def set(self, key: str, value: str) -> None:
         await self._db.execute(

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 
 from bot.domain import UndecryptableEvent
-from bot.storage.database import Database, stored
+from bot.storage.database import Database, loaded, stored
 
 MAX_PENDING = 1000
 """Beyond this, the oldest waiting events are forgotten (a flood of unreadable events)."""
@@ -22,10 +22,14 @@ class UndecryptedRepository:
             " (event_id, room_id, sender, session_id, source, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (
-                event.event_id, event.room_id, event.sender, event.session_id,
-                json.dumps(event.source), stored(now),
+                event.event_id,
+                event.room_id,
+                event.sender,
+                event.session_id,
+                json.dumps(event.source),
+                stored(now),
             ),
-        )  # fmt: skip
+        )
         await self._db.execute(
             "DELETE FROM undecrypted_events WHERE event_id NOT IN"
             " (SELECT event_id FROM undecrypted_events ORDER BY received_at DESC LIMIT ?)",
@@ -39,14 +43,14 @@ class UndecryptedRepository:
         )
         return [
             UndecryptableEvent(
-                room_id=str(room_id),
-                event_id=str(event_id),
-                sender=str(sender),
-                session_id=str(session_id),
-                timestamp=datetime.fromisoformat(str(received_at)),
-                source=json.loads(source),
+                room_id=str(r["room_id"]),
+                event_id=str(r["event_id"]),
+                sender=str(r["sender"]),
+                session_id=str(r["session_id"]),
+                timestamp=loaded(r["received_at"]),
+                source=json.loads(r["source"]),
             )
-            for room_id, event_id, sender, session_id, source, received_at in rows
+            for r in rows
         ]
 
     async def forget(self, event_id: str) -> None:
@@ -55,9 +59,9 @@ class UndecryptedRepository:
     async def forget_older_than(self, moment: datetime) -> int:
         """Events whose key never came; returns how many were dropped."""
         row = await self._db.execute_returning(
-            "SELECT COUNT(*) FROM undecrypted_events WHERE received_at < ?", (stored(moment),)
+            "SELECT COUNT(*) AS n FROM undecrypted_events WHERE received_at < ?", (stored(moment),)
         )
-        count = int(row[0]) if row else 0
+        count = int(row["n"]) if row else 0
         if count:
             await self._db.execute(
                 "DELETE FROM undecrypted_events WHERE received_at < ?", (stored(moment),)
@@ -66,9 +70,9 @@ class UndecryptedRepository:
 
     async def waiting_in_session(self, session_id: str) -> int:
         row = await self._db.fetchone(
-            "SELECT COUNT(*) FROM undecrypted_events WHERE session_id = ?", (session_id,)
+            "SELECT COUNT(*) AS n FROM undecrypted_events WHERE session_id = ?", (session_id,)
         )
-        return int(row[0]) if row else 0
+        return int(row["n"]) if row else 0
 
     async def claim_alert(self, sender: str, day: date) -> bool:
         """True the first time for `sender` on `day` (then the RUPN is told)."""

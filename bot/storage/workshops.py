@@ -10,7 +10,7 @@ from typing import Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, loaded_or_none, required, stored
+from bot.storage.database import Database, loaded, loaded_or_none, required, stored
 
 Kind = Literal["atelier", "cafe"]
 SignupStatus = Literal["confirmed", "waiting", "cancelled"]
@@ -68,24 +68,24 @@ _COLUMNS = (
 
 def _to_workshop(row: aiosqlite.Row) -> Workshop:
     return Workshop(
-        id=row[0],
-        kind=row[1],
-        theme=row[2],
-        starts_at=datetime.fromisoformat(row[3]),
-        duration_minutes=row[4],
-        place=row[5],
-        capacity=row[6],
-        minimum=row[7],
-        minimum_checked=bool(row[8]),
-        organiser=row[9],
-        rooms=tuple(json.loads(row[10])),
-        status=row[11],
-        poll_id=row[12],
-        reminded_day=bool(row[13]),
-        reminded_hour=bool(row[14]),
-        feedback_poll_id=row[15],
-        notice_stale_since=loaded_or_none(row[16]),
-        notice_edited_at=loaded_or_none(row[17]),
+        id=row["id"],
+        kind=row["kind"],
+        theme=row["theme"],
+        starts_at=loaded(row["starts_at"]),
+        duration_minutes=row["duration_minutes"],
+        place=row["place"],
+        capacity=row["capacity"],
+        minimum=row["minimum"],
+        minimum_checked=bool(row["minimum_checked"]),
+        organiser=row["organiser"],
+        rooms=tuple(json.loads(row["rooms"])),
+        status=row["status"],
+        poll_id=row["poll_id"],
+        reminded_day=bool(row["reminded_day"]),
+        reminded_hour=bool(row["reminded_hour"]),
+        feedback_poll_id=row["feedback_poll_id"],
+        notice_stale_since=loaded_or_none(row["notice_stale_since"]),
+        notice_edited_at=loaded_or_none(row["notice_edited_at"]),
     )
 
 
@@ -113,10 +113,20 @@ class WorkshopsRepository:
             " minimum, organiser, rooms, status, created_at, updated_at, poll_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?)",
             (
-                kind, theme, stored(starts_at), duration_minutes, place, capacity, minimum,
-                organiser, json.dumps(list(rooms)), stored(now), stored(now), poll_id,
+                kind,
+                theme,
+                stored(starts_at),
+                duration_minutes,
+                place,
+                capacity,
+                minimum,
+                organiser,
+                json.dumps(list(rooms)),
+                stored(now),
+                stored(now),
+                poll_id,
             ),
-        )  # fmt: skip
+        )
         return required(await self.get(int(new_id or 0)), "new workshop")
 
     async def get(self, workshop_id: int) -> Workshop | None:
@@ -161,8 +171,9 @@ class WorkshopsRepository:
             (status, stored(now), workshop_id),
         )
 
-    async def mark(self, workshop_id: int, flag: Literal["reminded_day", "reminded_hour",
-                                                         "minimum_checked"]) -> None:  # fmt: skip
+    async def mark(
+        self, workshop_id: int, flag: Literal["reminded_day", "reminded_hour", "minimum_checked"]
+    ) -> None:
         await self._db.execute(
             f"UPDATE workshops SET {flag} = 1 WHERE id = ?",  # noqa: S608 - flag is a Literal
             (workshop_id,),
@@ -184,12 +195,12 @@ class WorkshopsRepository:
         )
         return [
             Signup(
-                user_id=r[0],
-                status=r[1],
-                via=r[2],
-                reaction_event_id=r[3],
-                signed_up_at=datetime.fromisoformat(r[4]),
-                attended=None if r[5] is None else bool(r[5]),
+                user_id=r["user_id"],
+                status=r["status"],
+                via=r["via"],
+                reaction_event_id=r["reaction_event_id"],
+                signed_up_at=loaded(r["signed_up_at"]),
+                attended=None if r["attended"] is None else bool(r["attended"]),
             )
             for r in rows
         ]
@@ -292,7 +303,7 @@ class WorkshopsRepository:
             "SELECT workshop_id, user_id FROM workshop_signups WHERE reaction_event_id = ?",
             (reaction_event_id,),
         )
-        return (int(row[0]), str(row[1])) if row else None
+        return (int(row["workshop_id"]), str(row["user_id"])) if row else None
 
     async def set_attendance(self, workshop_id: int, present: Sequence[str]) -> None:
         """Who came among those signed up (others: absent); people not signed up are added."""

@@ -1,105 +1,36 @@
-"""`!annonce` and `!annonces`: broadcast, schedule, correct and withdraw announcements."""
+"""`!annonce` and `!annonces`: broadcast, schedule, correct and withdraw announcements.
+
+Arguments are parsed in handlers/announcements/args.py (dates included);
+posting, editing and redacting are in handlers/announcements/publishing.py; the
+job publishing scheduled announcements and the delivery confirmation are in
+handlers/announcements/scheduled.py, declared on this router at the end.
+"""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from typing import assert_never
 
 from bot.context import Context
 from bot.dates import format_when
-from bot.errors import InvalidArguments, NotFound, UserError
-from bot.router import ParseEnv, Router, no_arguments
+from bot.errors import NotFound, UserError
+from bot.router import Router, no_arguments
 from bot.storage.announcements import Announcement
-from bot.storage.posts import Post
-from bot.when import parse_when
-from bot.work import Units
-from handlers.announcements import publishing
-
-log = logging.getLogger(__name__)
+from handlers.announcements import publishing, scheduled
+from handlers.announcements.args import (
+    AnnonceArgs,
+    Correct,
+    FromNews,
+    Publish,
+    Withdraw,
+    parse_annonce,
+)
+from handlers.announcements.publishing import Request
+from handlers.news.curation import publish_entry
 
 router = Router("annonce")
 
-SCHEDULE_TICK_S = 20.0
 EXCERPT_CHARS = 60
 ACK_THRESHOLD = 5  # above this many rooms, say at once that publication has started
-
-
-@dataclass(frozen=True)
-class Publish:
-    text: str
-    rooms: tuple[str, ...] = ()  # empty: the diffusion rooms
-    when: str | None = None
-
-
-@dataclass(frozen=True)
-class FromNews:
-    entry_id: int
-    comment: str | None
-
-
-@dataclass(frozen=True)
-class Correct:
-    announcement_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Withdraw:
-    announcement_id: int
-
-
-AnnonceArgs = Publish | FromNews | Correct | Withdraw
-
-
-def _number(word: str) -> int | None:
-    word = word.removeprefix("n°").removeprefix("#")
-    return int(word) if word.isdigit() else None
-
-
-def _is_room(word: str) -> bool:
-    return (
-        word == "ici"
-        or (word.startswith("!") and len(word) > 1)
-        or (word.startswith("#") and ":" in word)
-    )
-
-
-def parse_annonce(text: str, env: ParseEnv) -> AnnonceArgs:
-    """Sub-commands only when their shape is complete; otherwise it is all text."""
-    text = text.strip()
-    if not text:
-        raise InvalidArguments("Le texte de l’annonce est vide.")
-    head, _, rest = text.partition(" ")
-    keyword, rest = head.lower(), rest.strip()
-    number_word, _, after_number = rest.partition(" ")
-    number = _number(number_word) if rest else None
-    if keyword == "veille" and number is not None:
-        return FromNews(number, after_number.strip() or None)
-    if keyword == "corriger" and number is not None:
-        if not after_number.strip():
-            raise InvalidArguments("Donnez le nouveau texte après le numéro de l’annonce.")
-        return Correct(number, after_number.strip())
-    if keyword == "retirer" and number is not None and not after_number.strip():
-        return Withdraw(number)
-    if keyword == "programmer" and "|" in rest:
-        when, _, body = rest.partition("|")
-        publish = _targets(body.strip())
-        if not publish.text:
-            raise InvalidArguments("Le texte de l’annonce est vide.")
-        return Publish(publish.text, publish.rooms, when.strip())
-    return _targets(text)
-
-
-def _targets(text: str) -> Publish:
-    """`dans #salle:serveur #autre:serveur : texte` names the rooms; else all diffusion rooms."""
-    first, _, remainder = text.partition(" ")
-    if first.lower() == "dans":
-        # Aliases contain ":", so the separator is " : " (French typography).
-        candidate, separator, body = remainder.partition(" : ")
-        rooms = candidate.split()
-        if separator and rooms and all(_is_room(r) for r in rooms):
-            return Publish(body.strip(), tuple(rooms))
-    return Publish(text)
 
 
 def _excerpt(text: str) -> str:
@@ -160,29 +91,26 @@ async def _get(ctx: Context, announcement_id: int) -> Announcement:
     ),
 )
 async def annonce(ctx: Context, args: AnnonceArgs) -> None:
-    if isinstance(args, FromNews):
-        await publishing.publish_entry(
-            ctx.repos, ctx.messenger, ctx.settings, entry_id=args.entry_id, author=ctx.sender,
-            comment=args.comment, now=ctx.now, request_room=ctx.room_id,
-            request_event=ctx.event_id,
-        )  # fmt: skip
-    elif isinstance(args, Correct):
-        await _correct(ctx, args)
-    elif isinstance(args, Withdraw):
-        await _withdraw(ctx, args)
-    else:
-        await _publish(ctx, args)
+    match args:
+        case Publish():
+            await _publish(ctx, args)
+        case FromNews():
+            await publish_entry(ctx, args.entry_id, Request.of(ctx), args.comment)
+        case Correct():
+            await _correct(ctx, args)
+        case Withdraw():
+            await _withdraw(ctx, args)
+        case _:
+            assert_never(args)
 
 
 async def _publish(ctx: Context, args: Publish) -> None:
     rooms = await _resolve_rooms(ctx, args)
-    when = parse_when(args.when, ctx.now, ctx.tz) if args.when is not None else None
+    when = args.when
     body, html = publishing.render(args.text)
     announcement = await publishing.publish(
-        ctx.repos, ctx.messenger, author=ctx.sender, body=body, html=html, rooms=rooms,
-        now=ctx.now, scheduled_for=when, request_room=ctx.room_id, request_event=ctx.event_id,
-        queue=False,
-    )  # fmt: skip
+        ctx, Request.of(ctx), body=body, html=html, rooms=rooms, scheduled_for=when, queue=False
+    )
     if when is not None:
         label = format_when(when, ctx.tz, with_year=when.year != ctx.now.year)
         ctx.reply(
@@ -197,7 +125,7 @@ async def _publish(ctx: Context, args: Publish) -> None:
             f"Annonce n° {announcement.id} en cours de publication dans {len(rooms)} salons ; "
             "je vous confirme quand c’est fait."
         )
-    publishing.queue_posts(ctx.messenger, announcement)
+    publishing.queue_posts(ctx, announcement)
 
 
 async def _correct(ctx: Context, args: Correct) -> None:
@@ -211,7 +139,7 @@ async def _correct(ctx: Context, args: Correct) -> None:
         await ctx.repos.announcements.edit(announcement.id, body, html, ctx.now)
         ctx.reply(f"Annonce n° {announcement.id} corrigée ; elle partira comme prévu.")
         return
-    count = await publishing.edit(ctx.repos, ctx.messenger, announcement, body, html, ctx.now)
+    count = await publishing.edit(ctx, announcement, body, html)
     ctx.reply(f"Annonce n° {announcement.id} corrigée dans {publishing.rooms_label(count)}.")
 
 
@@ -223,7 +151,7 @@ async def _withdraw(ctx: Context, args: Withdraw) -> None:
         await ctx.repos.announcements.set_status(announcement.id, "cancelled")
         ctx.reply(f"Annonce n° {announcement.id} annulée : elle ne sera pas publiée.")
         return
-    count = await publishing.withdraw(ctx.repos, ctx.messenger, announcement)
+    count = await publishing.withdraw(ctx, announcement)
     ctx.reply(f"Annonce n° {announcement.id} retirée de {publishing.rooms_label(count)}.")
 
 
@@ -253,19 +181,9 @@ async def annonces(ctx: Context, _: None) -> None:
     ctx.reply("\n".join(lines))
 
 
-@router.job("annonces-programmees", every_seconds=lambda settings: SCHEDULE_TICK_S)
-async def publish_due(units: Units) -> None:
-    """Scheduled announcements whose time has come, including while the bot was down."""
-    async with units.unit() as ctx:
-        for announcement in await ctx.repos.announcements.due(ctx.now):
-            await ctx.repos.announcements.mark_published(announcement.id, ctx.now)
-            publishing.queue_posts(ctx.messenger, announcement)
-            log.info("Published scheduled announcement %d", announcement.id)
+# --- declared here, written elsewhere ------------------------------------------------------
 
-
-@router.on_post_settled
-async def confirm(units: Units, post: Post) -> None:
-    if post.kind != publishing.KIND or post.ref_type != publishing.KIND or post.ref_id is None:
-        return
-    async with units.unit() as ctx:
-        await publishing.confirm_when_delivered(ctx, post.ref_id)
+router.job("annonces-programmees", every_seconds=lambda settings: scheduled.TICK_S)(
+    scheduled.publish_due
+)
+router.on_post_settled(scheduled.confirm)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, assert_never
 
 from bot.context import Context
 from bot.errors import InvalidArguments, NotFound, UserError
@@ -52,26 +52,35 @@ def _target(ctx: Context, reference: str | None) -> str:
     parse=parse_diffusion,
 )
 async def diffusion(ctx: Context, args: DiffusionArgs) -> None:
-    if args.action == "liste":
-        await _list(ctx)
-        return
-    room_id = _target(ctx, args.room)
+    match args.action:
+        case "liste":
+            await _list(ctx)
+        case "ajouter":
+            room_id, name = _changeable(ctx, args.room)
+            if await ctx.repos.broadcast.add(room_id, ctx.sender, ctx.now):
+                ctx.reply(f"Le salon « {name} » recevra désormais les annonces.")
+            else:
+                ctx.reply(f"Le salon « {name} » reçoit déjà les annonces.")
+        case "retirer":
+            room_id, name = _changeable(ctx, args.room)
+            if await ctx.repos.broadcast.remove(room_id):
+                ctx.reply(f"Le salon « {name} » ne recevra plus les annonces.")
+            else:
+                ctx.reply(f"Le salon « {name} » ne faisait pas partie des salons de diffusion.")
+        case _:
+            assert_never(args.action)
+
+
+def _changeable(ctx: Context, reference: str | None) -> tuple[str, str]:
+    """The room id and name; a room from the config file cannot be changed in chat."""
+    room_id = _target(ctx, reference)
     name = ctx.info.room_name(room_id)
     if room_id in ctx.settings.broadcast_rooms:
         raise UserError(
             f"Le salon « {name} » est déclaré dans la configuration (bot.broadcast_rooms) : "
             "il reçoit les annonces tant qu’il y figure. Modifiez le fichier pour le retirer."
         )
-    if args.action == "ajouter":
-        if await ctx.repos.broadcast.add(room_id, ctx.sender, ctx.now):
-            ctx.reply(f"Le salon « {name} » recevra désormais les annonces.")
-        else:
-            ctx.reply(f"Le salon « {name} » reçoit déjà les annonces.")
-        return
-    if await ctx.repos.broadcast.remove(room_id):
-        ctx.reply(f"Le salon « {name} » ne recevra plus les annonces.")
-    else:
-        ctx.reply(f"Le salon « {name} » ne faisait pas partie des salons de diffusion.")
+    return room_id, name
 
 
 async def _list(ctx: Context) -> None:

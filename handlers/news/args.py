@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, assert_never
 from urllib.parse import urlsplit
 
 from bot.errors import InvalidArguments
@@ -37,7 +38,9 @@ class IgnoreEntry:
 
 VeilleAction = AddFeed | ListFeeds | RemoveFeed | ListProposals | IgnoreEntry
 
-_ACTIONS = {
+Action = Literal["ajouter", "liste", "retirer", "propositions", "ignorer"]
+
+_ACTIONS: dict[str, Action] = {
     "ajouter": "ajouter",
     "ajout": "ajouter",
     "liste": "liste",
@@ -82,15 +85,19 @@ def parse_veille(text: str, env: ParseEnv) -> VeilleAction:
         raise InvalidArguments(
             f"Action inconnue : « {words[0]} ». Actions possibles : {ACTIONS_TEXT}."
         )
-    if action == "ajouter":
-        if not rest:
-            raise InvalidArguments("Indiquez l’adresse du flux à suivre.")
-        url, *name = rest.split(maxsplit=1)
-        return AddFeed(parse_url(url), name[0].strip() if name else None)
-    if action == "liste":
-        return ListFeeds()
-    if action == "propositions":
-        return ListProposals()
-    if action == "retirer":
-        return RemoveFeed(parse_number(rest, "retirer"))
-    return IgnoreEntry(parse_number(rest, "ignorer"))
+    match action:
+        case "ajouter":
+            if not rest:
+                raise InvalidArguments("Indiquez l’adresse du flux à suivre.")
+            url, *name = rest.split(maxsplit=1)
+            return AddFeed(parse_url(url), name[0].strip() if name else None)
+        case "liste":
+            return ListFeeds()
+        case "propositions":
+            return ListProposals()
+        case "retirer":
+            return RemoveFeed(parse_number(rest, "retirer"))
+        case "ignorer":
+            return IgnoreEntry(parse_number(rest, "ignorer"))
+        case _:
+            assert_never(action)

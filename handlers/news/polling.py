@@ -1,8 +1,10 @@
-"""Reading one feed and recording the result, for the `veille` job (handlers/news.py).
+"""The `veille` job: read the due feeds and record each result.
 
-`fetch` runs outside any transaction; `record` runs in the unit of work of
-one feed: it updates the feed's state, tells the RUPN about lasting failures,
-and proposes (or publishes, for `auto_publish` feeds) the new entries.
+`poll_due_feeds` fetches every due feed outside any transaction (`fetch`), then
+`record`s each result in its own unit of work: it updates the feed's state,
+tells the RUPN about lasting failures, and proposes (or publishes, for
+`auto_publish` feeds) the new entries. The job is registered on the `!veille`
+router in handlers/news/commands.py.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from datetime import timedelta
 
 import aiohttp
 
-from bot.context import JobContext
+from bot.context import Scope
 from bot.errors import UserError
 from bot.feeds.fetch import FeedFetchError, FetchResult, fetch_feed, next_retry_delay
 from bot.feeds.parse import FeedEntry, ParsedFeed, parse_feed
 from bot.storage.feeds import Feed, NewEntry, StoredEntry
-from handlers.announcements.publishing import publish_entry
+from bot.work import Units
+from handlers.announcements.publishing import Request
+from handlers.news.curation import publish_entry
 from handlers.news.texts import (
     ENTRY_REF,
     FAILURE_NOTICE_THRESHOLD,
@@ -43,7 +47,7 @@ AUTO_PUBLISH_AUTHOR = "rupn-bot"
 """`author` of the announcements of `auto_publish` feeds (nobody asked for them)."""
 
 
-def notify(ctx: JobContext, text: str) -> None:
+def notify(ctx: Scope, text: str) -> None:
     if not ctx.settings.curation_rooms:
         log.warning("No curation room for this notice: %s", text)
     for room in ctx.settings.curation_rooms:
@@ -96,7 +100,7 @@ async def fetch(
             return FeedFetchError(f"unexpected error: {exc!r}")
 
 
-async def record(ctx: JobContext, feed_id: int, outcome: FeedRead | FeedFetchError) -> None:
+async def record(ctx: Scope, feed_id: int, outcome: FeedRead | FeedFetchError) -> None:
     feed = await ctx.repos.feeds.get(feed_id)
     if feed is None or not feed.active:
         return  # removed while it was being fetched
@@ -106,7 +110,7 @@ async def record(ctx: JobContext, feed_id: int, outcome: FeedRead | FeedFetchErr
         await _record_success(ctx, feed, outcome)
 
 
-async def _record_failure(ctx: JobContext, feed: Feed, error: FeedFetchError) -> None:
+async def _record_failure(ctx: Scope, feed: Feed, error: FeedFetchError) -> None:
     failures = feed.failures + 1
     poll_s = ctx.settings.feed_poll_minutes * 60
     delay = max(poll_s, next_retry_delay(failures))
@@ -127,7 +131,7 @@ async def _record_failure(ctx: JobContext, feed: Feed, error: FeedFetchError) ->
         )
 
 
-async def _record_success(ctx: JobContext, feed: Feed, read: FeedRead) -> None:
+async def _record_success(ctx: Scope, feed: Feed, read: FeedRead) -> None:
     result = read.result
     await ctx.repos.feeds.record_success(
         feed.id,
@@ -168,26 +172,16 @@ async def _record_success(ctx: JobContext, feed: Feed, read: FeedRead) -> None:
         _propose(ctx, proposal, feed.name)
 
 
-async def _auto_publish(ctx: JobContext, entry: StoredEntry) -> bool:
+async def _auto_publish(ctx: Scope, entry: StoredEntry) -> bool:
     try:
-        await publish_entry(
-            ctx.repos,
-            ctx.messenger,
-            ctx.settings,
-            entry_id=entry.id,
-            author=AUTO_PUBLISH_AUTHOR,
-            comment=None,
-            now=ctx.now,
-            request_room=None,
-            request_event=None,
-        )
+        await publish_entry(ctx, entry.id, Request(AUTO_PUBLISH_AUTHOR))
     except UserError as exc:
         log.warning("Entry %d not published automatically: %s", entry.id, exc.message)
         return False
     return True
 
 
-def _propose(ctx: JobContext, entry: StoredEntry, source: str) -> None:
+def _propose(ctx: Scope, entry: StoredEntry, source: str) -> None:
     if not ctx.settings.curation_rooms:
         log.warning(
             "No curation room: proposal %d waits in !veille propositions (set bot.curation_room)",
@@ -199,3 +193,29 @@ def _propose(ctx: JobContext, entry: StoredEntry, source: str) -> None:
         ctx.messenger.send(
             room, text, html=body_html, kind=PROPOSAL_KIND, ref=(ENTRY_REF, entry.id)
         )
+
+
+async def poll_due_feeds(units: Units, *, timeout_s: float = FETCH_TIMEOUT_S) -> None:
+    """Fetch every due feed (network outside transactions), then record each result."""
+    async with units.unit() as ctx:
+        due = [
+            feed
+            for feed in await ctx.repos.feeds.active()
+            if feed.next_fetch_at is None or feed.next_fetch_at <= ctx.now
+        ]
+    if not due:
+        return
+    limit = asyncio.Semaphore(FETCH_CONCURRENCY)
+    async with aiohttp.ClientSession() as session:
+        outcomes = await asyncio.gather(*(fetch(session, limit, f, timeout_s) for f in due))
+    for feed, outcome in zip(due, outcomes, strict=True):
+        try:
+            async with units.unit() as ctx:
+                await record(ctx, feed.id, outcome)
+        except Exception:
+            log.exception("Recording the read of feed %d (%s) failed", feed.id, feed.url)
+
+
+async def poll_feeds(units: Units) -> None:
+    """The `veille` job."""
+    await poll_due_feeds(units)

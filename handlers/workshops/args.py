@@ -1,23 +1,49 @@
-"""Arguments of `!atelier`, `!cafe`, `!inscription`, `!desinscription`, parsed up front."""
+"""Arguments of `!atelier`, `!cafe`, `!inscription`, `!desinscription`, parsed up front.
+
+The parsers run before the handler (bot/processor.py), with the moment of the
+command and the bot's time zone (`ParseEnv`): dates arrive in the handlers as
+aware datetimes, and every malformed argument, a date included, is answered by
+the router in its one shape « message / Utilisation / Exemple ».
+
+Decisions:
+- A date error inside a sub-command carries that sub-command's usage and
+  example (`!atelier modifier <n°> <quand> [| lieu]`, `!atelier depuis-sondage
+  <n° de sondage> <quand>`). The other errors of a sub-command carry their own
+  example in the message and show the usage of `!atelier`. A creation's errors
+  show the usage of the command typed (`!atelier` or `!cafe`).
+- The date is read last, once the other parts are known to be well formed, so
+  that a message with several mistakes gets the same first answer as before
+  dates were parsed here.
+- The people of `!atelier presents` stay text: matching « @a » or « a » to a
+  sign-up needs the database (attendance.py).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.errors import InvalidArguments
-from bot.router import ParseEnv, normalize
+from bot.router import PREFIX, ParseEnv, normalize
+from bot.when import parse_when
 
 MAX_THEME_CHARS = 200
 MAX_PLACE_CHARS = 120
 MAX_NUMBER_DIGITS = 9
 
+USAGE = "<quand> | <thème> [| lieu] [| places] [| minimum N]"
+EXAMPLE = "!atelier jeudi 14 décembre 12h30 | Pronote : le cahier de textes | CDI | 12 places"
+CAFE_USAGE = "<quand> | <thème> [| lieu]"
+CAFE_EXAMPLE = "!cafe mardi 12h30 | L’IA générative en classe | salle des professeurs"
+MODIFY_USAGE = f"{PREFIX}atelier modifier <n°> <quand> [| lieu]"
 MODIFY_EXAMPLE = "!atelier modifier 3 jeudi 12h30 | CDI"
+FROM_POLL_USAGE = f"{PREFIX}atelier depuis-sondage <n° de sondage> <quand>"
 
 
 @dataclass(frozen=True)
 class Create:
-    when: str
+    when: datetime
     theme: str
     place: str | None = None
     capacity: int | None = None
@@ -32,7 +58,7 @@ class Cancel:
 @dataclass(frozen=True)
 class Modify:
     workshop_id: int
-    when: str | None  # None: same date
+    when: datetime | None  # None: same date
     place: str | None  # None: same place
 
 
@@ -45,7 +71,7 @@ class Attendance:
 @dataclass(frozen=True)
 class FromPoll:
     poll_id: int
-    when: str
+    when: datetime
 
 
 AtelierArgs = Create | Cancel | Modify | Attendance | FromPoll
@@ -76,19 +102,29 @@ def parse_atelier(text: str, env: ParseEnv) -> AtelierArgs:
         if keyword == "annuler":
             return _parse_cancel(rest)
         if keyword == "modifier":
-            return _parse_modify(rest)
+            return _parse_modify(rest, env)
         if keyword in ("presents", "present", "presences"):
             return _parse_attendance(rest)
         if keyword == "depuis-sondage":
-            return _parse_from_poll(rest)
-    return parse_create(text)
+            return _parse_from_poll(rest, env)
+    return parse_create(text, env)
 
 
 def parse_cafe(text: str, env: ParseEnv) -> Create:
-    return parse_create(text)
+    return parse_create(text, env)
 
 
-def parse_create(text: str) -> Create:
+def _when(
+    text: str, env: ParseEnv, *, usage: str | None = None, example: str | None = None
+) -> datetime:
+    """The date, or InvalidArguments naming the sub-command (if any) it belongs to."""
+    try:
+        return parse_when(text, env.now, env.tz)
+    except InvalidArguments as exc:
+        raise InvalidArguments(exc.message, usage=usage, example=example) from exc
+
+
+def parse_create(text: str, env: ParseEnv) -> Create:
     segments = [segment.strip() for segment in text.split("|")]
     if len(segments) < 2 or not segments[0] or not segments[1]:
         raise InvalidArguments("Donnez la date puis le thème, séparés par « | ».")
@@ -132,7 +168,7 @@ def parse_create(text: str) -> Create:
             place = segment
     if minimum is not None and capacity is not None and minimum > capacity:
         raise InvalidArguments(f"Le minimum ({minimum}) dépasse le nombre de places ({capacity}).")
-    return Create(when, theme, place, capacity, minimum)
+    return Create(_when(when, env), theme, place, capacity, minimum)
 
 
 def _parse_cancel(rest: str) -> Cancel:
@@ -144,7 +180,7 @@ def _parse_cancel(rest: str) -> Cancel:
     return Cancel(number)
 
 
-def _parse_modify(rest: str) -> Modify:
+def _parse_modify(rest: str, env: ParseEnv) -> Modify:
     words = rest.split(maxsplit=1)
     number = _number(words[0]) if words else None
     after = words[1] if len(words) > 1 else ""
@@ -161,7 +197,8 @@ def _parse_modify(rest: str) -> Modify:
         )
     if len(place) > MAX_PLACE_CHARS:
         raise InvalidArguments(f"Le lieu est trop long ({MAX_PLACE_CHARS} caractères au plus).")
-    return Modify(number, when or None, place or None)
+    starts_at = _when(when, env, usage=MODIFY_USAGE, example=MODIFY_EXAMPLE) if when else None
+    return Modify(number, starts_at, place or None)
 
 
 def _parse_attendance(rest: str) -> Attendance:
@@ -175,7 +212,7 @@ def _parse_attendance(rest: str) -> Attendance:
     return Attendance(number, words[1].strip() if len(words) > 1 else "")
 
 
-def _parse_from_poll(rest: str) -> FromPoll:
+def _parse_from_poll(rest: str, env: ParseEnv) -> FromPoll:
     words = rest.split(maxsplit=1)
     number = _number(words[0]) if words else None
     if number is None or len(words) < 2:
@@ -183,7 +220,8 @@ def _parse_from_poll(rest: str) -> FromPoll:
             "Donnez le numéro du sondage puis la date, par exemple "
             "« !atelier depuis-sondage 2 jeudi 12h30 »."
         )
-    return FromPoll(number, words[1].strip())
+    example = f"{PREFIX}atelier depuis-sondage {number} jeudi 12h30"
+    return FromPoll(number, _when(words[1].strip(), env, usage=FROM_POLL_USAGE, example=example))
 
 
 def parse_workshop_number(text: str, env: ParseEnv) -> int:

@@ -1,10 +1,16 @@
-"""Texts of the workshops: labels, the notice, mentions as pills; and what counts as a 👍."""
+"""Texts of the workshops: names, the notice, reminders, mentions as pills; what counts as a 👍.
+
+Pure functions of a `Workshop` (and of `now`, `tz` where a date is shown), and
+`tell`, which sends a text with its mentions shown as pills: the modules that
+send decide where and to whom.
+"""
 
 from __future__ import annotations
 
 import html
 import unicodedata
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.dates import format_when
@@ -17,25 +23,41 @@ _SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
 _VARIATION_SELECTORS = {"\ufe0e", "\ufe0f"}
 
 
+def _is_cafe(workshop: Workshop) -> bool:
+    return workshop.kind == "cafe"
+
+
 def icon(workshop: Workshop) -> str:
-    return "☕" if workshop.kind == "cafe" else "🛠️"
+    return "☕" if _is_cafe(workshop) else "🛠️"
 
 
 def label(workshop: Workshop) -> str:
     """« Atelier n° 3 », « Café numérique n° 3 »."""
-    return f"{'Café numérique' if workshop.kind == 'cafe' else 'Atelier'} n° {workshop.id}"
+    return f"{'Café numérique' if _is_cafe(workshop) else 'Atelier'} n° {workshop.id}"
+
+
+def named(workshop: Workshop) -> str:
+    """« atelier n° 3 « Pronote » », « café numérique n° 3 « ENT » » (within a sentence)."""
+    kind = "café numérique" if _is_cafe(workshop) else "atelier"
+    return f"{kind} n° {workshop.id} « {workshop.theme} »"
 
 
 def the(workshop: Workshop) -> str:
     """« l’atelier n° 3 », « le café numérique n° 3 »."""
-    return ("le café numérique" if workshop.kind == "cafe" else "l’atelier") + f" n° {workshop.id}"
+    return f"{'le café numérique' if _is_cafe(workshop) else 'l’atelier'} n° {workshop.id}"
 
 
 def to_the(workshop: Workshop) -> str:
     """« à l’atelier n° 3 », « au café numérique n° 3 »."""
+    return f"{'au café numérique' if _is_cafe(workshop) else 'à l’atelier'} n° {workshop.id}"
+
+
+def not_found(workshop_id: int) -> str:
+    """Neutral: a number that does not exist has no kind (atelier or café)."""
     return (
-        "au café numérique" if workshop.kind == "cafe" else "à l’atelier"
-    ) + f" n° {workshop.id}"
+        f"Aucun atelier ni café numérique n° {workshop_id}. "
+        "Tapez !ateliers pour voir les prochains."
+    )
 
 
 def when_label(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
@@ -49,6 +71,11 @@ def place_label(place: str | None) -> str:
 
 def capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def count_of(count: int, word: str) -> str:
+    """« 0 inscrit », « 1 présent », « 3 présents »: in French 0 and 1 are singular."""
+    return f"{count} {word}{'s' if count > 1 else ''}"
 
 
 def people(count: int) -> str:
@@ -115,9 +142,58 @@ def tell(
     reply_to: str | None = None,
 ) -> str:
     return messenger.send(
-        room_id, text, html=to_html(text, mentions), mentions=mentions, reply_to=reply_to,
-        kind=kind, ref=ref,
-    )  # fmt: skip
+        room_id,
+        text,
+        html=to_html(text, mentions),
+        mentions=mentions,
+        reply_to=reply_to,
+        kind=kind,
+        ref=ref,
+    )
+
+
+# --- reminders and the minimum check ---------------------------------------------------
+
+
+def _clock(workshop: Workshop, tz: ZoneInfo) -> str:
+    local = workshop.starts_at.astimezone(tz)
+    return f"{local.hour}h{local.minute:02d}"
+
+
+def _place(workshop: Workshop) -> str:
+    return f", {workshop.place}" if workshop.place else ""
+
+
+def day_reminder_text(workshop: Workshop, now: datetime, tz: ZoneInfo) -> str:
+    start = workshop.starts_at.astimezone(tz)
+    today = now.astimezone(tz).date()
+    if start.date() == today:
+        day = "aujourd’hui"
+    elif start.date() == today + timedelta(days=1):
+        day = "demain"
+    else:  # not reached: the reminder is due 24 h before
+        day = f"le {start.day}/{start.month}"
+    return f"📅 Rappel : {named(workshop)} {day} à {_clock(workshop, tz)}{_place(workshop)}."
+
+
+def hour_reminder_text(workshop: Workshop, tz: ZoneInfo) -> str:
+    return f"⏰ Dans une heure : {named(workshop)} à {_clock(workshop, tz)}{_place(workshop)}."
+
+
+def with_people(text: str, people: Sequence[str]) -> str:
+    return f"{text}\nInscrits : {', '.join(people)}"
+
+
+def minimum_text(workshop: Workshop, confirmed: int) -> str:
+    article = "Le " if _is_cafe(workshop) else "L’"
+    return (
+        f"{article}{named(workshop)} n’a que {count_of(confirmed, 'inscrit')} pour un minimum "
+        f"de {workshop.minimum}. Confirmez-le en ne faisant rien, ou annulez-le : "
+        f"!atelier annuler {workshop.id}."
+    )
+
+
+# --- reactions ---------------------------------------------------------------------------
 
 
 def is_thumbs_up(key: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ class StaffRoom:
             lambda m: m.sender == self.bot_id and m.in_reply_to == event_id, timeout
         )
 
+    async def restart(self) -> None:
+        """Stop the bot (SIGTERM) and start it again; its jobs all run once at start-up."""
+        await self.bot.stop()
+        await self.bot.start()
+
     def replies_to(self, who: Participant, event_id: str) -> list[SeenMessage]:
         return [m for m in who.messages if m.sender == self.bot_id and m.in_reply_to == event_id]
 
@@ -70,45 +76,72 @@ async def download(who: Participant, upload: SeenMessage) -> bytes:
 
 
 async def make_staff_room(
-    synapse: ThrowawaySynapse, workdir: Path, *, matrix_extra: dict[str, Any] | None = None
+    synapse: ThrowawaySynapse,
+    workdir: Path,
+    *,
+    matrix_extra: dict[str, Any] | None = None,
+    start_bot: bool = False,
 ) -> StaffRoom:
+    """The accounts, clients and room; with `start_bot`, the bot too, started meanwhile.
+
+    Independent steps run concurrently (registrations, logins, the bot's start-up):
+    they are network round trips and process start-ups, not CPU work.
+    """
     n = next(_counter)
-    bot_account = await synapse.register(f"rupnbot{n}", "bot-secret-pw")
-    rupn_account = await synapse.register(f"rupn{n}", "rupn-pw")
-    participants = [
-        Participant(synapse.base_url, account, workdir / "clients")
-        for account in (
-            rupn_account,
-            await synapse.register(f"prof{n}a", "prof-pw"),
-            await synapse.register(f"prof{n}b", "prof-pw"),
-        )
-    ]
-    for participant in participants:
-        await participant.start()
-    rupn, prof1, prof2 = participants
-    room_id = await rupn.create_encrypted_room(
-        "Salle des professeurs", invite=[prof1.user_id, prof2.user_id, bot_account.user_id]
+    bot_account, rupn_account, prof1_account, prof2_account = await asyncio.gather(
+        synapse.register(f"rupnbot{n}", "bot-secret-pw"),
+        synapse.register(f"rupn{n}", "rupn-pw"),
+        synapse.register(f"prof{n}a", "prof-pw"),
+        synapse.register(f"prof{n}b", "prof-pw"),
     )
-    await rupn.wait_joined(room_id, [rupn.user_id, prof1.user_id, prof2.user_id])
     config = write_bot_config(
         workdir / "bot.toml",
         homeserver=synapse.base_url,
         bot=bot_account,
-        admins=[rupn.user_id],
+        admins=[rupn_account.user_id],
         data_dir=workdir / "botdata",
         matrix_extra=matrix_extra,
     )
     bot = BotProcess(config, workdir / "bot.log")
+    rupn, prof1, prof2 = participants = [
+        Participant(synapse.base_url, account, workdir / "clients")
+        for account in (rupn_account, prof1_account, prof2_account)
+    ]
+
+    async def room_with_members() -> str:
+        async with asyncio.TaskGroup() as group:  # one failing cancels the others
+            for participant in participants:
+                group.create_task(participant.start())
+        room_id = await rupn.create_encrypted_room(
+            "Salle des professeurs", invite=[prof1.user_id, prof2.user_id, bot_account.user_id]
+        )
+        await rupn.wait_joined(room_id, [rupn.user_id, prof1.user_id, prof2.user_id])
+        return room_id
+
+    try:
+        if start_bot:
+            async with asyncio.TaskGroup() as group:
+                members = group.create_task(room_with_members())
+                group.create_task(bot.start())
+            room_id = members.result()
+            await rupn.wait_joined(room_id, [bot_account.user_id])
+        else:
+            room_id = await room_with_members()
+    except BaseException:
+        await bot.kill()
+        await asyncio.gather(*(participant.stop() for participant in participants))
+        raise
     return StaffRoom(synapse, bot_account, rupn, prof1, prof2, room_id, bot, workdir)
+
+
+async def close_staff_room(room: StaffRoom) -> None:
+    await room.bot.stop()
+    await asyncio.gather(*(p.stop() for p in (room.rupn, room.prof1, room.prof2)))
 
 
 @pytest.fixture
 async def staff(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[StaffRoom]:
     """The staff room with the bot started and joined."""
-    room = await make_staff_room(synapse, tmp_path)
-    await room.bot.start()
-    await room.rupn.wait_joined(room.room_id, [room.bot_id])
+    room = await make_staff_room(synapse, tmp_path, start_bot=True)
     yield room
-    await room.bot.stop()
-    for participant in (room.rupn, room.prof1, room.prof2):
-        await participant.stop()
+    await close_staff_room(room)

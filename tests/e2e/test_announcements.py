@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from devtools.botprocess import write_bot_config
 from devtools.feedserver import FeedServer
 from devtools.participant import SeenMessage
 from devtools.synapse import ThrowawaySynapse
-from tests.e2e.conftest import StaffRoom, make_staff_room
+from tests.e2e.conftest import StaffRoom, close_staff_room, make_staff_room
+from tests.e2e.helpers import at, eventually, query, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -47,38 +49,36 @@ class Newsroom:
 async def newsroom(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[Newsroom]:
     staff = await make_staff_room(synapse, tmp_path)
     rupn, prof2 = staff.rupn, staff.prof2
-    vie_scolaire = await rupn.create_encrypted_room(
-        "Vie scolaire", invite=[prof2.user_id, staff.bot_id]
-    )
-    bureau = await rupn.create_encrypted_room("Bureau RUPN", invite=[staff.bot_id])
-    await rupn.wait_joined(vie_scolaire, [prof2.user_id])
     feeds = FeedServer()
-    await feeds.start()
-    spip = sorted(SPIP.glob("*.xml"))[0].read_bytes()
-    url = feeds.publish("srane.xml", spip)
-    write_bot_config(
-        staff.bot.config_path,
-        homeserver=synapse.base_url,
-        bot=staff.bot_account,
-        admins=[rupn.user_id],
-        data_dir=tmp_path / "botdata",
-        bot_extra={
-            "broadcast_rooms": [staff.room_id],
-            "curation_room": bureau,
-            "feed_poll_minutes": 0.05,
-        },
-        feeds=[{"name": "SRANE", "url": url}],
-    )
     try:
+        vie_scolaire, bureau, _ = await asyncio.gather(
+            rupn.create_encrypted_room("Vie scolaire", invite=[prof2.user_id, staff.bot_id]),
+            rupn.create_encrypted_room("Bureau RUPN", invite=[staff.bot_id]),
+            feeds.start(),
+        )
+        await rupn.wait_joined(vie_scolaire, [prof2.user_id])
+        spip = sorted(SPIP.glob("*.xml"))[0].read_bytes()
+        url = feeds.publish("srane.xml", spip)
+        write_bot_config(
+            staff.bot.config_path,
+            homeserver=synapse.base_url,
+            bot=staff.bot_account,
+            admins=[rupn.user_id],
+            data_dir=tmp_path / "botdata",
+            bot_extra={
+                "broadcast_rooms": [staff.room_id],
+                "curation_room": bureau,
+                "feed_poll_minutes": 0.05,
+            },
+            feeds=[{"name": "SRANE", "url": url}],
+        )
         await staff.bot.start()
         for room in (staff.room_id, vie_scolaire, bureau):
             await rupn.wait_joined(room, [staff.bot_id])
         yield Newsroom(staff, vie_scolaire, bureau, feeds)
     finally:
-        await staff.bot.stop()
+        await close_staff_room(staff)
         await feeds.stop()
-        for p in (staff.rupn, staff.prof1, staff.prof2):
-            await p.stop()
 
 
 async def test_annonce_reaches_rooms_then_is_corrected_and_withdrawn(newsroom: Newsroom) -> None:
@@ -125,7 +125,8 @@ async def test_news_proposal_published_once_with_a_reaction(newsroom: Newsroom) 
         lambda m: m.room_id == newsroom.bureau and "Proposition n°" in m.body, timeout=60
     )
     assert proposal.decrypted
-    await asyncio.sleep(1)
+    # A command answered after it: every proposal of that first read has been posted.
+    await rupn.send_and_wait_reply(newsroom.bureau, "!aide", staff.bot_id)
     proposals = [m for m in rupn.messages if "Proposition n°" in m.body]
     assert 1 <= len(proposals) <= 3  # a new feed offers only its last few entries
 
@@ -142,16 +143,24 @@ async def test_news_proposal_published_once_with_a_reaction(newsroom: Newsroom) 
     await rupn.wait_for(lambda m: m.room_id == newsroom.bureau and "publiée dans" in m.body)
 
     # The feed is read again every 3 s: unchanged, it answers 304 and nothing more is posted.
-    for _ in range(100):
-        if newsroom.feeds.statuses[304] >= 1:
-            break
-        await asyncio.sleep(0.2)
-    assert newsroom.feeds.statuses[304] >= 1
-    assert newsroom.feeds.statuses[200] == 1
+    statuses = newsroom.feeds.statuses
+    await eventually(lambda: statuses[304] >= 1, what="a conditional read answered 304")
+    assert statuses[200] == 1
 
-    # A restart posts nothing twice.
+    # A restart posts nothing twice. The feed is made due while the bot is stopped, so it
+    # is read at start-up; once that read is recorded (in the same transaction as anything
+    # it would post), a command answered after it comes after anything it posted.
     await staff.bot.stop()
+    restarted = datetime.now(UTC)
+    assert await seed(staff.workdir, "UPDATE feeds SET next_fetch_at = ?", at(restarted)) == 1
     await staff.bot.start()
-    await asyncio.sleep(8)  # more than two polling periods
+
+    async def read_since_restart() -> bool:
+        [(last,)] = await query(staff.workdir, "SELECT last_success_at FROM feeds")
+        return last is not None and datetime.fromisoformat(last) > restarted
+
+    await eventually(read_since_restart, what="the feed read at start-up")
+    await rupn.send_and_wait_reply(newsroom.bureau, "!aide", staff.bot_id)
+    assert statuses[200] == 1  # the feed's validators were kept across the restart
     assert len(newsroom.announcements_in(staff.room_id, list(staff.prof1.messages))) == 1
     assert len([m for m in rupn.messages if "Proposition n°" in m.body]) == len(proposals)

@@ -11,7 +11,7 @@ import pytest
 from bot.app import run_app
 from bot.config import load_config
 from devtools.synapse import ThrowawaySynapse
-from tests.e2e.conftest import make_staff_room
+from tests.e2e.conftest import close_staff_room, make_staff_room
 
 pytestmark = pytest.mark.e2e
 
@@ -41,11 +41,16 @@ async def test_missed_burst_is_backfilled(
         stop.set()
         await task
 
-        # While the bot is down: 6 × more commands than one sync carries, with chatter.
-        sent = []
-        for i in range(30):
-            sent.append(await room.prof1.send_text(room.room_id, f"!inconnue{i}"))
-            await room.prof2.send_text(room.room_id, f"bavardage {i}")
+        # While the bot is down: 6 × more commands than one sync carries, with chatter
+        # (another teacher's, sent meanwhile).
+        async def commands() -> list[str]:
+            return [await room.prof1.send_text(room.room_id, f"!inconnue{i}") for i in range(30)]
+
+        async def chatter() -> None:
+            for i in range(30):
+                await room.prof2.send_text(room.room_id, f"bavardage {i}")
+
+        sent, _ = await asyncio.gather(commands(), chatter())
 
         stop = asyncio.Event()
         task = await _run_until_joined(room.bot.config_path, stop)
@@ -58,5 +63,4 @@ async def test_missed_burst_is_backfilled(
         answered = [m.in_reply_to for m in room.prof1.messages if m.sender == room.bot_id]
         assert [e for e in answered if e in sent] == sent  # each once, in order
     finally:
-        for p in (room.rupn, room.prof1, room.prof2):
-            await p.stop()
+        await close_staff_room(room)

@@ -8,7 +8,7 @@ a control teacher are nio clients.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,7 +20,8 @@ import pytest
 from bot.session import load_session
 from devtools.element import ElementClient, ElementMessage
 from devtools.synapse import ThrowawaySynapse
-from tests.e2e.conftest import StaffRoom, make_staff_room
+from tests.e2e.conftest import StaffRoom, close_staff_room, make_staff_room
+from tests.e2e.helpers import at, eventually, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -28,20 +29,35 @@ PARIS = ZoneInfo("Europe/Paris")
 POLL_START = "org.matrix.msc3381.poll.start"
 
 
+_teachers = itertools.count(1)
+
+
 @asynccontextmanager
 async def staff_with_element(
     synapse: ThrowawaySynapse, workdir: Path, *, cross_signing: bool = True, teachers: int = 1
 ) -> AsyncIterator[tuple[StaffRoom, list[ElementClient]]]:
-    """The staff room with the bot, plus Element teachers in "exclude insecure devices" mode."""
-    staff = await make_staff_room(synapse, workdir, matrix_extra={"cross_signing": cross_signing})
-    clients: list[ElementClient] = []
+    """The staff room with the bot, plus Element teachers in "exclude insecure devices" mode.
+
+    The Element clients start (a Node process each) while the staff room is set up.
+    """
+    accounts = await asyncio.gather(
+        *(synapse.register(f"elteacher{next(_teachers)}", "prof-pw") for _ in range(teachers))
+    )
+    clients = [
+        ElementClient(synapse.base_url, account, workdir / f"element{n}.log")
+        for n, account in enumerate(accounts)
+    ]
+    staff: StaffRoom | None = None
     try:
-        await staff.bot.start()
-        await staff.rupn.wait_joined(staff.room_id, [staff.bot_id])
-        for n in range(teachers):
-            account = await synapse.register(f"el{staff.bot_account.localpart}t{n}", "prof-pw")
-            clients.append(ElementClient(synapse.base_url, account, workdir / f"element{n}.log"))
-        await asyncio.gather(*(client.start() for client in clients))
+        async with asyncio.TaskGroup() as group:
+            room = group.create_task(
+                make_staff_room(
+                    synapse, workdir, matrix_extra={"cross_signing": cross_signing}, start_bot=True
+                )
+            )
+            for client in clients:
+                group.create_task(client.start())
+        staff = room.result()
         for client in clients:
             await client.set_isolation("only_signed")
             await staff.rupn.invite(staff.room_id, client.user_id)
@@ -52,9 +68,8 @@ async def staff_with_element(
         yield staff, clients
     finally:
         await asyncio.gather(*(client.stop() for client in clients))
-        await staff.bot.stop()
-        for participant in (staff.rupn, staff.prof1, staff.prof2):
-            await participant.stop()
+        if staff is not None:
+            await close_staff_room(staff)
 
 
 def bot_reply_to(staff: StaffRoom, event_id: str) -> Callable[[ElementMessage], bool]:
@@ -202,9 +217,8 @@ async def test_reminders_and_promotions_notify_the_element_teacher(
         # The atelier is now in 50 minutes (seeded while the bot is stopped): at restart the
         # one-hour reminder goes out, and it notifies the teacher too.
         await staff.bot.stop()
-        soon = datetime.now(UTC) + timedelta(minutes=50)
-        with sqlite3.connect(staff.workdir / "botdata" / "rupn-bot.db") as db:
-            db.execute("UPDATE workshops SET starts_at = ?", (soon.isoformat(),))
+        soon = at(datetime.now(UTC) + timedelta(minutes=50))
+        assert await seed(staff.workdir, "UPDATE workshops SET starts_at = ?", soon) == 1
         mark = await teacher.mark(staff.room_id)
         await staff.bot.start()
         reminder = await teacher.wait_for(
@@ -238,10 +252,10 @@ def _bot_device(staff: StaffRoom) -> str:
 
 async def _eventually_contains(staff: StaffRoom, command: str, expected: str) -> str:
     """The bot's reply to `command` once it contains `expected` (reactions land asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
+
+    async def probe() -> str:
         body = (await staff.command(staff.rupn, command)).body
-        if expected in body or asyncio.get_running_loop().time() > deadline:
-            assert expected in body, body
-            return body
-        await asyncio.sleep(0.5)
+        assert expected in body, body
+        return body
+
+    return await eventually(probe, what=command)

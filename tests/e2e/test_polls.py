@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from devtools.participant import Participant, SeenMessage
 from tests.e2e.conftest import StaffRoom, download
+from tests.e2e.helpers import at, eventually, query, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +54,26 @@ async def results(staff: StaffRoom, number: int) -> str:
     return (await staff.command(staff.rupn, f"!sondage résultats {number}")).body
 
 
+async def counted(staff: StaffRoom, number: int, expected: dict[str, int]) -> str:
+    """The results once they show `expected` (votes are events the bot handles as they come)."""
+
+    async def probe() -> str:
+        text = await results(staff, number)
+        assert counts(text) == expected, text
+        return text
+
+    return await eventually(probe, what=f"results of poll {number}")
+
+
+def ends(staff: StaffRoom, poll: SeenMessage) -> Callable[[SeenMessage], bool]:
+    """The bot's end event for `poll`."""
+    return lambda m: (
+        m.event_type == END
+        and m.sender == staff.bot_id
+        and m.content.get("m.relates_to", {}).get("event_id") == poll.event_id
+    )
+
+
 async def test_votes_changes_of_mind_and_withdrawals(staff: StaffRoom) -> None:
     poll = await create_poll(
         staff, "!sondage Quel créneau pour l’atelier ? | Lundi | Mardi | Jeudi"
@@ -69,9 +90,7 @@ async def test_votes_changes_of_mind_and_withdrawals(staff: StaffRoom) -> None:
     await vote(staff.prof2, staff.room_id, poll, jeudi)
     await vote(staff.rupn, staff.room_id, poll, lundi)
     await vote(staff.rupn, staff.room_id, poll)  # withdraws
-    await asyncio.sleep(1)
-    text = await results(staff, 1)
-    assert counts(text) == {"Lundi": 0, "Mardi": 1, "Jeudi": 1}
+    text = await counted(staff, 1, {"Lundi": 0, "Mardi": 1, "Jeudi": 1})
     assert text.startswith("Résultats du sondage n° 1")
 
     await staff.rupn.send_text(staff.room_id, "!sondage clore 1")
@@ -79,7 +98,8 @@ async def test_votes_changes_of_mind_and_withdrawals(staff: StaffRoom) -> None:
     assert "2. Mardi — 1 vote (50 %)" in ended.body
     assert ended.content["m.relates_to"] == {"rel_type": "m.reference", "event_id": poll.event_id}
     await vote(staff.prof2, staff.room_id, poll, lundi)  # after the end: ignored
-    await asyncio.sleep(1)
+    # The command comes after the vote, and the bot handles events in order: its answer
+    # would count the vote if it were counted.
     assert counts(await results(staff, 1)) == {"Lundi": 0, "Mardi": 1, "Jeudi": 1}
 
 
@@ -95,11 +115,12 @@ async def test_no_vote_lost_across_stop_and_kill9(staff: StaffRoom) -> None:
 
     # A burst of 200 responses from three voters, kill -9 in the middle.
     truth: dict[str, str] = {}
+    sent: list[str] = []
 
     async def burst(who: Participant, offset: int, n: int) -> None:
         for i in range(n):
             answer = ids[(offset + i) % len(ids)]
-            await vote(who, staff.room_id, poll, answer)
+            sent.append(await vote(who, staff.room_id, poll, answer))
             truth[who.user_id] = answer
 
     sizes = (67, 67, 66)
@@ -107,20 +128,16 @@ async def test_no_vote_lost_across_stop_and_kill9(staff: StaffRoom) -> None:
         asyncio.create_task(burst(w, k, n))
         for k, (w, n) in enumerate(zip(voters, sizes, strict=True))
     ]
-    await asyncio.sleep(1.0)
-    await staff.bot.kill()
+    await eventually(lambda: len(sent) >= 40, interval=0.02, what="votes sent")
+    await staff.bot.kill()  # about a fifth of the way through the burst
+    assert len(sent) < sum(sizes)
     await asyncio.gather(*tasks)
     await staff.bot.start()
-    await asyncio.sleep(2)
     expected = {text: 0 for text in ("ENT", "Pronote", "Tablettes", "IA")}
     names = dict(zip(ids, expected, strict=True))
     for answer in truth.values():
         expected[names[answer]] += 1
-    for _ in range(20):
-        if counts(await results(staff, 1)) == expected:
-            break
-        await asyncio.sleep(1)
-    assert counts(await results(staff, 1)) == expected
+    await counted(staff, 1, expected)
 
 
 async def test_anonymous_poll_forgets_voters_and_exports_csv(staff: StaffRoom) -> None:
@@ -132,14 +149,12 @@ async def test_anonymous_poll_forgets_voters_and_exports_csv(staff: StaffRoom) -
     pronote, ecrans, _ = answer_ids(poll)
     await vote(staff.prof1, staff.room_id, poll, pronote, ecrans)
     await vote(staff.prof2, staff.room_id, poll, ecrans)
-    await asyncio.sleep(1)
+    await counted(staff, 1, {"Pronote": 1, "Écrans numériques": 2, "ENT": 0})
     await staff.rupn.send_text(staff.room_id, "!sondage clore 1")
-    await staff.prof1.wait_for(lambda m: m.event_type == END, timeout=30)
+    await staff.prof1.wait_for(ends(staff, poll), timeout=30)
 
-    database = staff.workdir / "botdata" / "rupn-bot.db"
-    with sqlite3.connect(database) as db:
-        rows = db.execute("SELECT voter FROM poll_responses").fetchall()
-        final = db.execute("SELECT final_results FROM polls WHERE id = 1").fetchone()[0]
+    rows = await query(staff.workdir, "SELECT voter FROM poll_responses")
+    [(final,)] = await query(staff.workdir, "SELECT final_results FROM polls WHERE id = 1")
     assert rows == []
     for user in (staff.prof1.user_id, staff.prof2.user_id):
         assert user not in final
@@ -158,20 +173,33 @@ async def test_anonymous_poll_forgets_voters_and_exports_csv(staff: StaffRoom) -
 
 
 async def test_deadlines_close_polls_while_running_and_while_stopped(staff: StaffRoom) -> None:
-    now = datetime.now(PARIS)
-    first = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    second = first + timedelta(minutes=1)
+    """Deadlines are seeded in the bot's database rather than waited for.
 
-    def at(moment: datetime) -> str:
-        return f"{moment.day}/{moment.month} {moment.hour}h{moment.minute:02d}"
+    The first one passes while the bot runs: its deadline job (every 20 s) closes the
+    poll at its next tick. The second passes while the bot is stopped: the job runs once
+    at start-up and closes it then.
+    """
+    later = datetime.now(PARIS) + timedelta(days=2)
+    end = f"fin : {later.day}/{later.month} {later.hour}h{later.minute:02d}"
+    first = await create_poll(staff, f"!sondage Premier ? | Oui | Non | {end}")
+    second = await create_poll(staff, f"!sondage Second ? | Oui | Non | {end}")
 
-    await create_poll(staff, f"!sondage Premier ? | Oui | Non | fin : {at(first)}")
-    await create_poll(staff, f"!sondage Second ? | Oui | Non | fin : {at(second)}")
-    # The first deadline passes while the bot runs (the deadline job ticks every 20 s).
-    await staff.prof1.wait_for(lambda m: m.event_type == END, timeout=200)
-    await staff.bot.stop()
-    await asyncio.sleep(max(0.0, (second - datetime.now(PARIS)).total_seconds()) + 2)
     mark = staff.prof1.mark()
-    await staff.bot.start()  # the second was due while the bot was down: closed at start-up
-    ended = await staff.prof1.wait_for(lambda m: m.event_type == END, after=mark, timeout=60)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    assert await seed(staff.workdir, "UPDATE polls SET deadline = ? WHERE id = 1", at(soon)) == 1
+    ended = await staff.prof1.wait_for(ends(staff, first), after=mark, timeout=45)
+    assert "Premier" in ended.body or "Premier" in str(ended.content)
+    assert staff.bot.running
+    # The second poll's deadline has not passed: it is still open.
+    still_open = await results(staff, 2)
+    assert "Fin prévue : " in still_open and "Sondage clos" not in still_open
+
+    await staff.bot.stop()
+    passed = datetime.now(UTC)  # after the stop: the deadline passes while the bot is down
+    assert await seed(staff.workdir, "UPDATE polls SET deadline = ? WHERE id = 2", at(passed))
+    mark = staff.prof1.mark()
+    await staff.bot.start()
+    ended = await staff.prof1.wait_for(ends(staff, second), after=mark, timeout=30)
     assert "Second" in ended.body or "Second" in str(ended.content)
+    # Closed once: the start-up run did not end the first poll again.
+    assert len([m for m in staff.prof1.messages if ends(staff, first)(m)]) == 1

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -11,6 +10,7 @@ import pytest
 
 from devtools.participant import Participant
 from tests.e2e.conftest import StaffRoom, download
+from tests.e2e.helpers import at, eventually, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -107,6 +107,16 @@ async def test_atelier_notice_ics_signups_and_waiting_list(staff: StaffRoom) -> 
         assert promoted.msgtype == "m.text"  # it must reach her: an m.notice never notifies
 
         # The notice is edited to show the places left: full, whatever the order of events.
+        # It is edited 5 s after the first change it does not show, and at most every 30 s:
+        # both moments are seeded a minute back, as if that time had passed. The edit job
+        # looks every 5 s.
+        minute_ago = at(datetime.now(UTC) - timedelta(minutes=1))
+        await seed(
+            staff.workdir,
+            "UPDATE workshops SET notice_edited_at = ?1, notice_stale_since = ?1"
+            " WHERE notice_stale_since IS NOT NULL",  # else already edited since the last change
+            minute_ago,
+        )
         edit = await staff.prof1.wait_for(
             lambda m: (
                 m.sender == staff.bot_id
@@ -114,7 +124,7 @@ async def test_atelier_notice_ics_signups_and_waiting_list(staff: StaffRoom) -> 
                 and "Places : 2 (complet)" in str(m.content["m.new_content"]["body"])
             ),
             after=mark,
-            timeout=60,
+            timeout=30,
         )
         assert edit.msgtype == "m.text"
         assert edit.content["m.new_content"]["msgtype"] == "m.text"
@@ -141,7 +151,12 @@ async def test_atelier_from_needs_poll_mentions_its_voters(staff: StaffRoom) -> 
                 "org.matrix.msc3381.poll.response": {"answers": [answer]},
             },
         )
-    await asyncio.sleep(1.5)
+
+    async def all_votes_counted() -> bool:
+        results = await staff.command(staff.rupn, "!sondage résultats 1")
+        return "3 votants" in results.body
+
+    await eventually(all_votes_counted)
     day = next_week()
     mark = staff.prof1.mark()
     await staff.rupn.send_text(
@@ -181,32 +196,67 @@ async def test_signup_made_while_the_bot_is_down_counts(staff: StaffRoom) -> Non
     assert staff.prof2.user_id in confirmed.content["m.mentions"]["user_ids"]
 
 
+def direct_room(staff: StaffRoom, who: Participant) -> str | None:
+    """The room `who` has joined with the bot alone, if any (as her client sees it)."""
+    for room_id, room in who.client.rooms.items():
+        members = set(room.users) - set(room.invited_users)
+        if room_id != staff.room_id and members == {who.user_id, staff.bot_id}:
+            return str(room_id)
+    return None
+
+
 async def test_reminder_by_direct_message(staff: StaffRoom) -> None:
-    config = staff.bot.config_path.read_text(encoding="utf-8")
-    staff.bot.config_path.write_text(
-        config.replace("[bot]\n", '[bot]\nworkshop_reminders = "prive"\n'), encoding="utf-8"
-    )
-    await staff.bot.stop()
-    await staff.bot.start()
-    # Starts in a little over an hour: the day-before reminder is due at once, the
-    # hour-before one two or three minutes later.
-    soon = (datetime.now(PARIS) + timedelta(minutes=63)).replace(second=0, microsecond=0)
-    when = f"{soon.day}/{soon.month} {soon.hour}h{soon.minute:02d}"
+    """Reminders with `workshop_reminders = "prive"`, their due moments seeded in the database.
+
+    The bot opens a direct room with each participant; until she has joined it, the
+    reminder goes to the atelier's room, mentioning her; once she has, it goes there.
+    """
+    day = next_week()
     mark = staff.prof1.mark()
-    await staff.rupn.send_text(staff.room_id, f"!atelier {when} | Moodle | CDI")
+    await staff.rupn.send_text(
+        staff.room_id, f"!atelier {day.day}/{day.month} 12h30 | Moodle | CDI"
+    )
     await staff.prof1.wait_for(
         lambda m: m.sender == staff.bot_id and "Moodle" in m.body, after=mark, timeout=30
     )
     await staff.command(staff.prof1, "!inscription 1")
-    # The bot opens a direct room with her; until she has joined it, the reminder goes to
-    # the atelier's room, mentioning her.
-    day = await staff.prof1.wait_for(
-        lambda m: m.sender == staff.bot_id and m.body.startswith("📅 Rappel"), timeout=90
+
+    await staff.bot.stop()
+    config = staff.bot.config_path.read_text(encoding="utf-8")
+    staff.bot.config_path.write_text(
+        config.replace("[bot]\n", '[bot]\nworkshop_reminders = "prive"\n'), encoding="utf-8"
     )
-    assert day.room_id == staff.room_id
+    # Tomorrow, in 23 hours: the day-before reminder is due, the hour-before one is not.
+    tomorrow = at(datetime.now(UTC) + timedelta(hours=23))
+    assert await seed(staff.workdir, "UPDATE workshops SET starts_at = ?", tomorrow) == 1
+    mark = staff.prof1.mark()
+    await staff.bot.start()
+    reminder = await staff.prof1.wait_for(
+        lambda m: m.sender == staff.bot_id and m.body.startswith("📅 Rappel"),
+        after=mark,
+        timeout=30,
+    )
+    assert reminder.room_id == staff.room_id
+    assert reminder.content["m.mentions"] == {"user_ids": [staff.prof1.user_id]}
+    assert reminder.msgtype == "m.text"
+    # Meanwhile the bot has invited her to a direct room, which her client joins.
+    direct = await eventually(lambda: direct_room(staff, staff.prof1), what="direct room")
+
+    await staff.bot.stop()
+    # In 50 minutes: the hour-before reminder is due.
+    soon = at(datetime.now(UTC) + timedelta(minutes=50))
+    assert await seed(staff.workdir, "UPDATE workshops SET starts_at = ?", soon) == 1
+    mark = staff.prof1.mark()
+    await staff.bot.start()
     hour = await staff.prof1.wait_for(
-        lambda m: m.sender == staff.bot_id and m.body.startswith("⏰ Dans une heure"), timeout=240
+        lambda m: m.sender == staff.bot_id and m.body.startswith("⏰ Dans une heure"),
+        after=mark,
+        timeout=30,
     )
-    assert hour.room_id != staff.room_id
+    assert hour.room_id == direct
     assert hour.decrypted
     assert hour.content["m.mentions"] == {"user_ids": [staff.prof1.user_id]}
+    # Each reminder went once.
+    reminders = [m for m in staff.prof1.messages if m.sender == staff.bot_id and "Moodle" in m.body]
+    assert len([m for m in reminders if m.body.startswith("📅 Rappel")]) == 1
+    assert len([m for m in reminders if m.body.startswith("⏰ Dans une heure")]) == 1

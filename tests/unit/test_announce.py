@@ -1,4 +1,5 @@
-"""`!annonce`, `!annonces` and `!diffusion` with the real database and registry."""
+"""`!annonce`, `!annonces` and `!diffusion` (handlers/announcements/) with the real database
+and registry."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from bot.storage.database import Database
 from bot.storage.state import StateRepository
 from bot.work import Units
 from handlers import ROUTERS
-from handlers.announcements import commands as announce
-from handlers.announcements.commands import Correct, FromNews, Publish, Withdraw, parse_annonce
+from handlers.announcements import scheduled
+from handlers.announcements.args import Correct, FromNews, Publish, Withdraw, parse_annonce
 from tests.unit.fakes import PARSE_ENV, START, FakeBotInfo, FakeClock
 
 ADMIN = "@rupn:example.org"
@@ -38,14 +39,18 @@ INFO = FakeBotInfo(
     aliases={"#vie:example.org": VIE},
 )
 SETTINGS = Settings(admins=frozenset({ADMIN}), tz=PARIS, broadcast_rooms=(STAFF,))
+MONDAY_8H = datetime(2026, 11, 23, 8, 0, tzinfo=PARIS)
+SCHEDULE_USAGE = (
+    "\nUtilisation : !annonce programmer <quand> | <texte>"
+    "\nExemple : !annonce programmer lundi 8h | Réunion ENT à 17h"
+)
 _ids = itertools.count(1)
 
 
 def processor(db: Database, clock: FakeClock) -> EventProcessor:
-    return EventProcessor(
-        db, Repositories.open(db), StateRepository(db), CommandRegistry(ROUTERS), SETTINGS,
-        clock, INFO,
-    )  # fmt: skip
+    repos = Repositories.open(db)
+    registry = CommandRegistry(ROUTERS)
+    return EventProcessor(db, repos, StateRepository(db), registry, SETTINGS, clock, INFO)
 
 
 async def posts(db: Database) -> list[dict[str, Any]]:
@@ -85,7 +90,20 @@ def replies(new: list[dict[str, Any]]) -> list[str]:
         ("corriger 3 Nouveau texte", Correct(3, "Nouveau texte")),
         ("retirer 3", Withdraw(3)),
         ("Retirer les tablettes du chariot", Publish("Retirer les tablettes du chariot")),
-        ("programmer lundi 8h | Réunion", Publish("Réunion", (), "lundi 8h")),
+        ("programmer lundi 8h | Réunion", Publish("Réunion", (), MONDAY_8H)),
+        ("Programmer lundi 8h|dans ici : Réunion", Publish("Réunion", ("ici",), MONDAY_8H)),
+        ("veille n° 12", FromNews(12, None)),
+        ("corriger n°3 Nouveau texte", Correct(3, "Nouveau texte")),
+        ("retirer #3", Withdraw(3)),
+        ("retirer\n3", Withdraw(3)),
+        ("Veille de Noël : le CDI ferme à 16h", Publish("Veille de Noël : le CDI ferme à 16h")),
+        ("Corriger les copies avant jeudi", Publish("Corriger les copies avant jeudi")),
+        ("Dans une semaine : conseil", Publish("Dans une semaine : conseil")),
+        ("dans ici: Réunion", Publish("Réunion", ("ici",))),
+        (
+            "dans !abc:example.org #vie:example.org: x",
+            Publish("x", ("!abc:example.org", "#vie:example.org")),
+        ),
         ("Programmer en Python : atelier", Publish("Programmer en Python : atelier")),
     ],
 )
@@ -94,10 +112,15 @@ def test_parse_annonce(text: str, expected: object) -> None:
 
 
 def test_parse_annonce_refuses_empty_text() -> None:
-    with pytest.raises(InvalidArguments):
+    with pytest.raises(InvalidArguments) as raised:
         parse_annonce("   ", PARSE_ENV)
-    with pytest.raises(InvalidArguments):
+    assert (raised.value.message, raised.value.usage) == ("Le texte de l’annonce est vide.", None)
+    with pytest.raises(InvalidArguments) as raised:
         parse_annonce("programmer lundi 8h |  ", PARSE_ENV)
+    assert (raised.value.message, raised.value.usage) == (
+        "Le texte de l’annonce est vide.",
+        "!annonce programmer <quand> | <texte>",
+    )
 
 
 @given(st.text())
@@ -198,12 +221,12 @@ async def test_scheduled_announcement_is_published_when_due(db: Database) -> Non
     assert [p for p in new if p["kind"] == "announcement"] == []
     units = Units(db, Repositories.open(db), SETTINGS, INFO, clock, lambda: None)
 
-    await announce.publish_due(units)
+    await scheduled.publish_due(units)
     assert [p for p in await posts(db) if p["kind"] == "announcement"] == []
 
     clock.now = START + timedelta(hours=14)  # Monday 23 November, 9:42 in Paris: due
-    await announce.publish_due(units)
-    await announce.publish_due(units)  # a second tick publishes nothing more
+    await scheduled.publish_due(units)
+    await scheduled.publish_due(units)  # a second tick publishes nothing more
     published = [p for p in await posts(db) if p["kind"] == "announcement"]
     assert [p["room"] for p in published] == [STAFF]
     listing = replies(await say(db, "!annonces", clock=clock))
@@ -214,16 +237,16 @@ async def test_scheduling_in_the_past_is_explained(db: Database) -> None:
     [reply] = replies(await say(db, "!annonce programmer 3/11/2026 8h | Trop tard"))
     assert reply == (
         "Cette date est déjà passée (mardi 3 novembre 2026 à 8h00). Exemple : « demain 12h15 »."
+        f"{SCHEDULE_USAGE}"
     )
 
 
 async def test_no_diffusion_room(db: Database) -> None:
     lonely = Settings(admins=frozenset({ADMIN}), tz=PARIS)
     message = IncomingMessage(BUREAU, "$x", ADMIN, "!annonce Bonjour", START)
-    proc = EventProcessor(
-        db, Repositories.open(db), StateRepository(db), CommandRegistry(ROUTERS), lonely,
-        FakeClock(), INFO,
-    )  # fmt: skip
+    repos = Repositories.open(db)
+    registry = CommandRegistry(ROUTERS)
+    proc = EventProcessor(db, repos, StateRepository(db), registry, lonely, FakeClock(), INFO)
     await proc.process(SyncBatch("t", (message,), (), False))
     assert replies(await posts(db)) == [
         "Aucun salon de diffusion : tapez !diffusion ajouter dans chaque salon qui doit recevoir "
@@ -237,8 +260,99 @@ async def test_due_time_compares_instants_not_local_clock_text(db: Database) -> 
     await say(db, "!annonce programmer lundi 8h | Réunion", clock=clock)
     units = Units(db, Repositories.open(db), SETTINGS, INFO, clock, lambda: None)
     clock.now = datetime(2026, 11, 23, 6, 59, 30, tzinfo=UTC)
-    await announce.publish_due(units)
+    await scheduled.publish_due(units)
     assert [p for p in await posts(db) if p["kind"] == "announcement"] == []
     clock.now = datetime(2026, 11, 23, 7, 0, 30, tzinfo=UTC)
-    await announce.publish_due(units)
+    await scheduled.publish_due(units)
     assert [p["room"] for p in await posts(db) if p["kind"] == "announcement"] == [STAFF]
+
+
+def _usage(line: str, example: str) -> str:
+    return f"\nUtilisation : !annonce {line}\nExemple : !annonce {example}"
+
+
+CORRECT_USAGE = _usage("corriger <n°> <nouveau texte>", "corriger 3 Réunion ENT à 17h30")
+WITHDRAW_USAGE = _usage("retirer <n°>", "retirer 3")
+FROM_NEWS_USAGE = _usage("veille <n°> [commentaire]", "veille 12 À lire avant lundi")
+ROOMS_USAGE = _usage(
+    "dans <salon> [salon…] : <texte>", "dans #vie-scolaire:serveur ici : Réunion ENT à 17h"
+)
+NO_ANNOUNCEMENT_NUMBER = "Indiquez le numéro de l’annonce (tapez !annonces pour les voir)."
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "!annonce programmer lundi 8h Réunion ENT",
+            f"Indiquez la date, puis « | » et le texte.{SCHEDULE_USAGE}",
+        ),
+        ("!annonce programmer", f"Indiquez la date, puis « | » et le texte.{SCHEDULE_USAGE}"),
+        (
+            "!annonce programmer lundi 25h | Réunion",
+            "L’heure « 25h » n’existe pas : les heures vont de 0 à 23 et les minutes de 00 à 59. "
+            f"Exemple : « 12h30 ».{SCHEDULE_USAGE}",
+        ),
+        (
+            "!annonce programmer en Python | atelier",
+            "Je n’ai pas compris « en ». Exemples : « mardi 12h30 », « demain 12h15 », "
+            f"« 3/12 12h30 », « jeudi 14 décembre 12h30 ».{SCHEDULE_USAGE}",
+        ),
+        ("!annonce programmer demain 9h |", f"Le texte de l’annonce est vide.{SCHEDULE_USAGE}"),
+        (
+            "!annonce corriger deux Réunion à 17h30",
+            f"« deux » n’est pas un numéro.{CORRECT_USAGE}",
+        ),
+        ("!annonce corriger 3x Texte", f"« 3x » n’est pas un numéro.{CORRECT_USAGE}"),
+        (
+            "!annonce corriger 3",
+            f"Donnez le nouveau texte après le numéro de l’annonce.{CORRECT_USAGE}",
+        ),
+        ("!annonce corriger", f"{NO_ANNOUNCEMENT_NUMBER}{CORRECT_USAGE}"),
+        (
+            "!annonce retirer 1 texte",
+            f"Seul le numéro de l’annonce est attendu.{WITHDRAW_USAGE}",
+        ),
+        ("!annonce retirer", f"{NO_ANNOUNCEMENT_NUMBER}{WITHDRAW_USAGE}"),
+        ("!annonce retirer n°", f"« n° » n’est pas un numéro.{WITHDRAW_USAGE}"),
+        (
+            "!annonce veille",
+            "Indiquez le numéro de la proposition de veille (tapez !veille propositions pour "
+            f"les voir).{FROM_NEWS_USAGE}",
+        ),
+        ("!annonce veille n° À lire", f"« n° » n’est pas un numéro.{FROM_NEWS_USAGE}"),
+        (
+            "!annonce dans #vie:example.org Réunion à 17h",
+            f"Indiquez les salons, puis « : » et le texte.{ROOMS_USAGE}",
+        ),
+        ("!annonce dans", f"Indiquez les salons, puis « : » et le texte.{ROOMS_USAGE}"),
+        (
+            "!annonce dans ici et #vie:example.org : Réunion",
+            "« et » n’est pas un salon : donnez son adresse (#nom:serveur) ou « ici »."
+            f"{ROOMS_USAGE}",
+        ),
+        ("!annonce dans ici :", f"Le texte de l’annonce est vide.{ROOMS_USAGE}"),
+    ],
+)
+async def test_malformed_sub_command_is_refused_with_its_usage(
+    db: Database, body: str, expected: str
+) -> None:
+    """A sub-command word with a malformed rest never becomes a plain announcement."""
+    new = await say(db, body)
+    assert [(p["kind"], p["content"]["body"]) for p in new] == [("reply", expected)]
+    assert await db.fetchall("SELECT id FROM announcements") == []
+
+
+async def test_sub_command_words_in_a_sentence_are_text(db: Database) -> None:
+    new = await say(db, "!annonce Retirer les tablettes du chariot avant 17h")
+    assert [(p["room"], p["content"]["body"]) for p in new] == [
+        (STAFF, "Retirer les tablettes du chariot avant 17h")
+    ]
+
+
+def test_schedule_date_is_parsed_before_the_handler() -> None:
+    """`programmer` gives the handler an aware datetime (Paris time), not text."""
+    parsed = parse_annonce("programmer 1er décembre 12h30 | Café numérique", PARSE_ENV)
+    assert parsed == Publish("Café numérique", (), datetime(2026, 12, 1, 12, 30, tzinfo=PARIS))
+    assert isinstance(parsed, Publish) and parsed.when is not None
+    assert parsed.when.astimezone(UTC) == datetime(2026, 12, 1, 11, 30, tzinfo=UTC)

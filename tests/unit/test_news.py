@@ -1,4 +1,4 @@
-"""The news watch (handlers/news.py): commands, proposals, reactions, polling.
+"""The news watch (handlers/news/): commands, proposals, reactions, polling.
 
 Feeds are served by a real local aiohttp server (conditional GET with ETag)
 from copies of the SPIP samples; the database is the real migrated one.
@@ -22,16 +22,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp import web
 
-from bot.context import Repositories, Settings
+from bot.context import JobContext, Repositories, Settings
 from bot.domain import IncomingMessage, IncomingReaction, RoomEvent
 from bot.errors import NotFound, UserError
 from bot.storage.database import Database
-from bot.storage.feeds import Feed, NewEntry
+from bot.storage.feeds import EntryStatus, Feed, NewEntry, StoredEntry
 from bot.work import Units
 from handlers import help as help_handlers
-from handlers.announcements import publishing
+from handlers.announcements.publishing import Request
 from handlers.news import commands as news
+from handlers.news import curation
 from handlers.news import texts as news_texts
+from handlers.news.polling import poll_due_feeds
 from tests.unit.fakes import START, FakeBotInfo, FakeClock, FakeMessenger
 from tests.unit.harness import deliver, make_units, process_events
 
@@ -165,7 +167,7 @@ class Bot:
         return make_units(self.db, self.settings, info, self.clock)
 
     async def poll(self, timeout_s: float = 5.0) -> None:
-        await news.poll_due_feeds(self.units(), timeout_s=timeout_s)
+        await poll_due_feeds(self.units(), timeout_s=timeout_s)
 
     async def process(self, *events: RoomEvent) -> None:
         info = FakeBotInfo(rooms=[DM, CURATION, *DIFFUSION])
@@ -267,9 +269,8 @@ async def test_first_read_proposes_the_three_latest_then_304_then_new_entry(
     html = proposals[2].content["formatted_body"]
     assert '<a href="https://spip.example.invalid/srane/spip.php?article105">' in html
     assert "<script" not in html and "iframe" not in html
-    assert await bot.statuses() == {
-        1: "seen", 2: "seen", 3: "proposed", 4: "proposed", 5: "proposed"
-    }  # fmt: skip
+    statuses = {1: "seen", 2: "seen", 3: "proposed", 4: "proposed", 5: "proposed"}
+    assert await bot.statuses() == statuses
     feed = await bot.feed()
     assert feed.primed and feed.etag == served.etag
     assert feed.next_fetch_at == START + timedelta(minutes=1)
@@ -325,7 +326,7 @@ async def test_without_curation_room_proposals_wait(
     server.serve("srane.xml", spip_feed(*FIVE_ITEMS))
     bot.settings = Settings(admins=frozenset({ADMIN}), tz=PARIS, feed_poll_minutes=1.0)
     await bot.add_feed(server.url("srane.xml"))
-    with caplog.at_level(logging.WARNING, logger="handlers.news_polling"):
+    with caplog.at_level(logging.WARNING, logger="handlers.news.polling"):
         await bot.poll()
     assert await posts(bot.db) == []
     assert "No curation room" in caplog.text
@@ -498,12 +499,20 @@ async def test_reaction_without_diffusion_room_explains(bot: Bot, server: FeedSe
 # --- publish_entry -------------------------------------------------------------------------
 
 
+def scope(bot: Bot, messenger: FakeMessenger, settings: Settings = SETTINGS) -> JobContext:
+    """What `publish_entry` needs, without a triggering message."""
+    return JobContext(START, messenger, bot.repos, settings, FakeBotInfo(rooms=list(DIFFUSION)))
+
+
 async def stored_entry(bot: Bot, title: str = "Titre <b>& co</b>") -> int:
     async with bot.db.transaction():
         feed = await bot.repos.feeds.upsert(
-            name="Édu_Num & co", url="https://example.org/rss", origin="config",
-            added_by=None, now=START,
-        )  # fmt: skip
+            name="Édu_Num & co",
+            url="https://example.org/rss",
+            origin="config",
+            added_by=None,
+            now=START,
+        )
         summary = ("<p>Résumé</p>", "Résumé")
         new = NewEntry("k1", title, "https://example.org/a?x=1&y=2", None, *summary)
         [entry] = await bot.repos.feeds.add_entries(feed.id, [new], "proposed", START)
@@ -514,12 +523,16 @@ async def test_publish_entry_with_a_comment_escapes_everything(bot: Bot) -> None
     entry_id = await stored_entry(bot)
     messenger = FakeMessenger()
     async with bot.db.transaction():
-        announcement = await publishing.publish_entry(
-            bot.repos, messenger, SETTINGS, entry_id=entry_id, author=ADMIN,
-            comment="À lire <vite>", now=START, request_room=DM, request_event="$m1",
-        )  # fmt: skip
+        announcement = await curation.publish_entry(
+            scope(bot, messenger), entry_id, Request(ADMIN, DM, "$m1"), "À lire <vite>"
+        )
     assert announcement.rooms == DIFFUSION
     assert announcement.entry_id == entry_id
+    assert (announcement.author, announcement.request_room, announcement.request_event) == (
+        ADMIN,
+        DM,
+        "$m1",
+    )
     assert announcement.body == (
         "À lire <vite>\n\n📰 Titre <b>& co</b> — Édu_Num & co\nRésumé\n"
         "https://example.org/a?x=1&y=2"
@@ -540,10 +553,7 @@ async def test_publish_entry_refusals(bot: Bot) -> None:
 
     async def publish(entry: int, settings: Settings = SETTINGS) -> None:
         async with bot.db.transaction():
-            await publishing.publish_entry(
-                bot.repos, messenger, settings, entry_id=entry, author=ADMIN, comment=None,
-                now=START, request_room=None, request_event=None,
-            )  # fmt: skip
+            await curation.publish_entry(scope(bot, messenger, settings), entry, Request(ADMIN))
 
     with pytest.raises(UserError, match=r"^Aucun salon de diffusion : tapez !diffusion ajouter"):
         await publish(entry_id, no_rooms)
@@ -553,6 +563,111 @@ async def test_publish_entry_refusals(bot: Bot) -> None:
     with pytest.raises(UserError, match=r"^L’article n° 1 a déjà été publié\.$"):
         await publish(entry_id)
     assert len(messenger.calls) == 2
+
+
+# --- the one rule for deciding on an entry ------------------------------------------------
+
+NOT_A_PROPOSAL = {
+    "publish": "Aucun article n° 7 dans la veille. "
+    "Tapez !veille propositions pour voir celles en attente.",
+    "ignore": "Aucune proposition n° 7. Tapez !veille propositions pour voir celles en attente.",
+}
+RULE: dict[tuple[EntryStatus, curation.Decision], tuple[type[UserError], str] | None] = {
+    ("proposed", "publish"): None,
+    ("proposed", "ignore"): None,
+    ("seen", "publish"): (NotFound, NOT_A_PROPOSAL["publish"]),
+    ("seen", "ignore"): (NotFound, NOT_A_PROPOSAL["ignore"]),
+    ("filtered", "publish"): (NotFound, NOT_A_PROPOSAL["publish"]),
+    ("filtered", "ignore"): (NotFound, NOT_A_PROPOSAL["ignore"]),
+    ("published", "publish"): (UserError, "L’article n° 7 a déjà été publié."),
+    ("published", "ignore"): (UserError, "La proposition n° 7 a déjà été publiée."),
+    ("ignored", "publish"): (
+        UserError,
+        "L’article n° 7 a été écarté ; il ne peut plus être publié.",
+    ),
+    ("ignored", "ignore"): (UserError, "La proposition n° 7 a déjà été écartée."),
+}
+
+
+def entry_with(status: EntryStatus) -> StoredEntry:
+    return StoredEntry(7, 1, "k7", "Titre", None, None, "", "", status)
+
+
+@pytest.mark.parametrize(("status", "decision"), list(RULE))
+def test_only_a_waiting_proposal_can_be_decided(
+    status: EntryStatus, decision: curation.Decision
+) -> None:
+    entry = entry_with(status)
+    refusal = RULE[(status, decision)]
+    if refusal is None:
+        assert curation.decidable(entry, 7, decision) is entry
+        return
+    error_type, text = refusal
+    with pytest.raises(UserError) as raised:
+        curation.decidable(entry, 7, decision)
+    assert type(raised.value) is error_type
+    assert raised.value.message == text
+
+
+@pytest.mark.parametrize("decision", ["publish", "ignore"])
+def test_a_missing_entry_is_not_a_proposal(decision: curation.Decision) -> None:
+    with pytest.raises(NotFound) as raised:
+        curation.decidable(None, 7, decision)
+    assert raised.value.message == NOT_A_PROPOSAL[decision]
+
+
+async def test_annonce_veille_and_reactions_follow_the_same_rule(
+    bot: Bot, server: FeedServer
+) -> None:
+    """Entries 1 and 2 were only seen (first read): `!annonce veille` no longer publishes them."""
+    server.serve("srane.xml", spip_feed(*FIVE_ITEMS))
+    await bot.add_feed(server.url("srane.xml"))
+    await bot.poll()
+    proposal3, proposal4 = await bot.deliver(3), await bot.deliver(4)
+    before = len(await posts(bot.db))
+
+    assert await bot.ask("!annonce veille 1") == [
+        "Aucun article n° 1 dans la veille. Tapez !veille propositions pour voir celles en attente."
+    ]
+    assert await bot.ask("!veille ignorer 2") == [
+        "Aucune proposition n° 2. Tapez !veille propositions pour voir celles en attente."
+    ]
+    announcement = f"À lire\n\n📰 Actualité n° 3 — SRANE\n{SUMMARY}\n{LINK.format(103)}"
+    # Only the posts, no answer yet: the RUPN is told where it went once the posts are delivered.
+    assert await bot.ask("!annonce veille 3 À lire") == [announcement, announcement]
+    published = await posts(bot.db, "announcement")
+    assert [p.room_id for p in published] == list(DIFFUSION)
+    assert published[0].ref == ("announcement", 1)
+    await bot.react(proposal3, "✅")  # already published by the command: nothing happens
+    await bot.react(proposal3, "❌")
+    assert await bot.ask("!annonce veille 3") == ["L’article n° 3 a déjà été publié."]
+
+    await bot.react(proposal4, "❌")
+    assert await bot.ask("!annonce veille 4") == [
+        "L’article n° 4 a été écarté ; il ne peut plus être publié."
+    ]
+    await bot.react(proposal4, "✅")
+    assert await bot.statuses() == {
+        1: "seen",
+        2: "seen",
+        3: "published",
+        4: "ignored",
+        5: "proposed",
+    }
+    assert len(await posts(bot.db, "announcement")) == 2
+    assert len(await posts(bot.db)) == before + 2 + 4  # the announcements, four answers
+
+
+async def test_a_filtered_entry_cannot_be_published(bot: Bot, server: FeedServer) -> None:
+    server.serve("srane.xml", spip_feed(item(201, "Sortie scolaire", 4)))
+    await bot.add_feed(server.url("srane.xml"), include=["pédagogie"])
+    await bot.poll()
+    assert await bot.statuses() == {1: "filtered"}
+    assert await bot.ask("!annonce veille 1") == [
+        "Aucun article n° 1 dans la veille. Tapez !veille propositions pour voir celles en attente."
+    ]
+    assert await posts(bot.db, "announcement") == []
+    assert await bot.statuses() == {1: "filtered"}
 
 
 # --- commands ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import contextlib
 import itertools
@@ -9,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,17 +18,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import ConfigError, load_config
-from bot.context import Repositories, Settings
+from bot.context import Context, Repositories, Settings
 from bot.domain import IncomingMessage, IncomingPollResponse, RoomEvent
 from bot.errors import InvalidArguments
 from bot.messenger import UPLOAD_KEY
-from bot.router import usage_text
+from bot.router import CommandRegistry, usage_text
 from bot.storage.database import Database
 from bot.work import Units
-from handlers.polls import commands as polls
-from handlers.polls.format import (
+from handlers import ROUTERS
+from handlers.polls import start_poll
+from handlers.polls.args import (
     EXAMPLE,
-    HOW_TO_ANSWER,
     USAGE,
     Close,
     Create,
@@ -35,9 +36,13 @@ from handlers.polls.format import (
     Needs,
     Options,
     Results,
+    SondageArgs,
     parse_sondage,
 )
-from tests.unit.fakes import PARSE_ENV, START, FakeBotInfo, FakeClock
+from handlers.polls.commands import sondage
+from handlers.polls.deadlines import close_and_remind
+from handlers.polls.texts import ANONYMOUS_NOTE, HOW_TO_ANSWER
+from tests.unit.fakes import PARSE_ENV, START, FakeBotInfo, FakeClock, FakeMessenger
 from tests.unit.harness import deliver, make_units, process_events
 
 ADMIN = "@rupn:example.org"
@@ -49,6 +54,7 @@ PARIS = ZoneInfo("Europe/Paris")
 TEACHERS = [f"@prof{n}:example.org" for n in range(1, 12)]
 SETTINGS = Settings(admins=frozenset({ADMIN, OTHER_ADMIN}), tz=PARIS, bot_user_id=BOT)
 USAGE_LINE = f"!sondage {USAGE}"
+ROOT = Path(__file__).resolve().parents[2]
 _ids = itertools.count(1)
 
 
@@ -77,10 +83,17 @@ class Bot:
             " FROM posts ORDER BY id"
         )
         return [
-            {"kind": r[0], "type": r[1], "content": json.loads(r[2]), "ref": (r[3], r[4]),
-             "txn": r[5], "target_txn": r[6], "room": r[7]}
+            {
+                "kind": r[0],
+                "type": r[1],
+                "content": json.loads(r[2]),
+                "ref": (r[3], r[4]),
+                "txn": r[5],
+                "target_txn": r[6],
+                "room": r[7],
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
 
     async def say(self, body: str, sender: str = ADMIN, **options: Any) -> list[dict[str, Any]]:
         before = len(await self.posts())
@@ -102,9 +115,13 @@ class Bot:
         return event_id
 
     async def vote(
-        self, poll_event: str, sender: str, *answers: str, at: datetime | None = None,
+        self,
+        poll_event: str,
+        sender: str,
+        *answers: str,
+        at: datetime | None = None,
         event_id: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         await self.process(
             IncomingPollResponse(
                 ROOM, event_id or f"$v{next(_ids)}", sender, poll_event, answers, at or self.clock()
@@ -113,7 +130,7 @@ class Bot:
 
     async def tick(self) -> list[dict[str, Any]]:
         before = len(await self.posts())
-        await polls.close_and_remind(self.units())
+        await close_and_remind(self.units())
         return (await self.posts())[before:]
 
     async def counts(self, poll_id: int = 1) -> str:
@@ -135,7 +152,16 @@ def bot(db: Database) -> Bot:
         ("Date ? | lundi | mardi", Create("Date ?", ("lundi", "mardi"))),
         (
             "Date ? | lundi | mardi | Plusieurs | ANONYME | Fin : vendredi 17h | rappel: 24 h",
-            Create("Date ?", ("lundi", "mardi"), Options(True, True, "vendredi 17h", 24)),
+            Create(
+                "Date ?",
+                ("lundi", "mardi"),
+                Options(
+                    True,
+                    True,
+                    datetime(2026, 11, 27, 17, tzinfo=PARIS),
+                    datetime(2026, 11, 26, 17, tzinfo=PARIS),
+                ),
+            ),
         ),
         ("  Date  ?|  lundi matin |mardi", Create("Date ?", ("lundi matin", "mardi"))),
         ("résultats", Results()),
@@ -152,13 +178,79 @@ def test_parse_sondage(text: str, expected: object) -> None:
     assert parse_sondage(text, PARSE_ENV) == expected
 
 
+def test_parsed_dates_are_aware_paris_datetimes() -> None:
+    """The handler gets the moments themselves, in the bot's time zone, never text."""
+    args = parse_sondage("besoins | fin : 15/12 18h | rappel : 2 heures", PARSE_ENV)
+    assert isinstance(args, Needs)
+    deadline, reminder_at = args.options.deadline, args.options.reminder_at
+    assert deadline is not None
+    assert reminder_at is not None
+    assert (deadline.tzinfo, reminder_at.tzinfo) == (PARIS, PARIS)
+    assert (deadline.isoformat(), reminder_at.isoformat()) == (
+        "2026-12-15T18:00:00+01:00",
+        "2026-12-15T16:00:00+01:00",
+    )
+    assert args.options == Options(multiple=True, deadline=deadline, reminder_at=reminder_at)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "Q ? | a | b | fin : vendredi",
+            "La date de fin ne convient pas : précisez l’heure, par exemple « mardi 12h30 » ou "
+            "« demain 8h ».",
+        ),
+        (
+            "besoins | fin : 31/02 18h",
+            "La date de fin ne convient pas : la date « 31/02 » n’existe pas. "
+            "Exemple : « 28/02 12h30 ».",
+        ),
+        (
+            "Q ? | a | b | fin : demain 25h",
+            "La date de fin ne convient pas : l’heure « 25h » n’existe pas : les heures vont de "
+            "0 à 23 et les minutes de 00 à 59. Exemple : « 12h30 ».",
+        ),
+        (
+            "besoins | fin : demain 8h | rappel : 14h",
+            "Le rappel 14 h avant la fin tomberait dans le passé : choisissez un rappel plus "
+            "proche de la fin.",
+        ),
+        # Every option's syntax is checked before the dates, as before the dates moved here.
+        ("Q ? | a | b | fin : bientôt | fin : demain 8h", "L’option « fin » figure deux fois."),
+        (
+            "Q ? | a | b | fin : bientôt | rappel : 0h",
+            "Écrivez le rappel en heures avant la fin, de 1 à 336, par exemple « rappel : 24h ».",
+        ),
+        (
+            "besoins | fin : bientôt | tous",
+            "Option inconnue : « tous ». Options possibles : plusieurs, anonyme, fin : <quand>, "
+            "rappel : <N>h.",
+        ),
+    ],
+)
+def test_date_errors_come_from_the_parser_without_a_usage_of_their_own(
+    text: str, message: str
+) -> None:
+    """The router adds `!sondage`'s usage and example, as for every other argument error."""
+    with pytest.raises(InvalidArguments) as caught:
+        parse_sondage(text, PARSE_ENV)
+    assert (caught.value.message, caught.value.usage, caught.value.example) == (message, None, None)
+
+
 @given(st.text())
 def test_parser_only_raises_invalid_arguments(text: str) -> None:
     with contextlib.suppress(InvalidArguments):
         parse_sondage(text, PARSE_ENV)
 
 
-@given(st.lists(st.sampled_from(["a", "|", " ", "fin:", "rappel:", "2h", "anonyme", "é", "3"])))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["a", "|", " ", "fin:", "rappel:", "2h", "anonyme", "é", "3", "demain", "31/02", "800h"]
+        )
+    )
+)
 def test_parser_only_raises_invalid_arguments_on_pipes(parts: list[str]) -> None:
     with contextlib.suppress(InvalidArguments):
         parse_sondage("".join(parts), PARSE_ENV)
@@ -197,12 +289,14 @@ TWENTY_ONE = " | ".join(f"choix {n}" for n in range(1, 22))
         ),
         (
             "Quel jour ? | lundi | mardi | fin : bientôt",
-            "Date de fin : Je n’ai pas compris « bientôt ». Exemples : « mardi 12h30 », "
+            "La date de fin ne convient pas : je n’ai pas compris « bientôt ». "
+            "Exemples : « mardi 12h30 », "
             "« demain 12h15 », « 3/12 12h30 », « jeudi 14 décembre 12h30 ».",
         ),
         (
             "Quel jour ? | lundi | mardi | fin : 1/11/2026 17h",
-            "Date de fin : Cette date est déjà passée (dimanche 1 novembre 2026 à 17h00). "
+            "La date de fin ne convient pas : cette date est déjà passée "
+            "(dimanche 1 novembre 2026 à 17h00). "
             "Exemple : « demain 12h15 ».",
         ),
         (
@@ -519,6 +613,149 @@ async def test_export_csv_has_bom_and_accents(bot: Bot) -> None:
         "Export du sondage n° 1 : sondage-1.csv (séparateur « ; », UTF-8). "
         "Il ne contient que les comptes, aucun nom."
     )
+
+
+# --- dispatch ---------------------------------------------------------------------------
+
+DISPATCH: list[tuple[str, type, list[str]]] = [
+    ("!sondage Date ? | lundi | mardi", Create, ["poll-start", "reply"]),
+    ("!sondage besoins", Needs, ["poll-start", "reply"]),
+    ("!sondage résultats 1", Results, ["reply"]),
+    ("!sondage clore 1", Close, ["poll-end"]),
+    ("!sondage export 1", Export, ["poll-export", "reply"]),
+]
+
+
+def test_every_sondage_variant_has_a_dispatch_test() -> None:
+    """A new variant must get its own branch (mypy: `assert_never`) and its own case here."""
+    assert {variant for _, variant, _ in DISPATCH} == set(get_args(SondageArgs))
+
+
+@pytest.mark.parametrize(("command", "variant", "kinds"), DISPATCH)
+async def test_each_sub_command_reaches_its_own_handler(
+    bot: Bot, command: str, variant: type, kinds: list[str]
+) -> None:
+    await bot.create("!sondage Existant ? | oui | non")
+    assert isinstance(parse_sondage(command.removeprefix("!sondage "), PARSE_ENV), variant)
+    assert [p["kind"] for p in await bot.say(command)] == kinds
+
+
+async def test_an_unknown_variant_fails_instead_of_exporting(bot: Bot) -> None:
+    await bot.create("!sondage Existant ? | oui | non")
+
+    @dataclass(frozen=True)
+    class Archive:
+        poll_id: int | None = None
+
+    messenger = FakeMessenger()
+    ctx = Context(
+        sender=ADMIN,
+        room_id=ROOM,
+        event_id="$commande",
+        now=bot.clock(),
+        is_admin=True,
+        messenger=messenger,
+        repos=bot.repos,
+        commands=CommandRegistry(ROUTERS),
+        info=bot.info,
+        settings=bot.settings,
+    )
+    with pytest.raises(AssertionError):
+        await sondage(ctx, Archive(1))  # type: ignore[arg-type]  # what mypy refuses
+    assert messenger.calls == []
+
+
+# --- start_poll, for other features -----------------------------------------------------
+
+
+async def test_start_poll_from_a_job_scope(bot: Bot) -> None:
+    """What the workshop feedback poll needs: a Scope without a command, another room."""
+    other_room = "!autre:example.org"
+    deadline = datetime(2026, 11, 29, 19, 42, tzinfo=PARIS)
+    async with bot.units().unit() as scope:
+        poll = await start_poll(
+            scope,
+            other_room,
+            creator=ADMIN,
+            question="Cet atelier vous a-t-il été utile ?",
+            answers=("Oui, très", "Un peu", "Pas vraiment"),
+            anonymous=True,
+            deadline=deadline,
+            template="retour-atelier",
+        )
+    [start] = await bot.posts()
+    assert (start["kind"], start["type"], start["ref"], start["room"]) == (
+        "poll-start",
+        "org.matrix.msc3381.poll.start",
+        ("poll", poll.id),
+        other_room,
+    )
+    assert poll == await bot.repos.polls.get(poll.id)
+    assert poll.start_txn == start["txn"]
+    assert (poll.room_id, poll.creator, poll.template) == (other_room, ADMIN, "retour-atelier")
+    assert (poll.max_selections, poll.anonymous, poll.deadline, poll.reminder_at) == (
+        1,
+        True,
+        deadline,
+        None,
+    )
+    assert [a.text for a in poll.answers] == ["Oui, très", "Un peu", "Pas vraiment"]
+    assert start["content"]["org.matrix.msc1767.text"] == (
+        "Cet atelier vous a-t-il été utile ?\n1. Oui, très\n2. Un peu\n3. Pas vraiment\n\n"
+        f"{HOW_TO_ANSWER}\n{ANONYMOUS_NOTE}\nFin : dimanche 29 novembre à 19h42."
+    )
+
+
+async def test_start_poll_refuses_what_no_command_can_ask(bot: Bot) -> None:
+    async with bot.units().unit() as scope:
+        with pytest.raises(ValueError, match="2 to 20 answers"):
+            await start_poll(scope, ROOM, creator=ADMIN, question="?", answers=["seul"])
+        with pytest.raises(ValueError, match="reminder"):
+            await start_poll(
+                scope, ROOM, creator=ADMIN, question="?", answers=["a", "b"], reminder_at=START
+            )
+    assert await bot.posts() == []
+
+
+def _feature_imports(module: str) -> set[str]:
+    """The handlers modules `module` imports (TYPE_CHECKING and function-level ones too)."""
+    path = ROOT / module.replace(".", "/")
+    source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {
+            name
+            for name in names
+            if name.startswith("handlers.")
+            and (
+                (ROOT / name.replace(".", "/") / "__init__.py").exists()
+                or (ROOT / (name.replace(".", "/") + ".py")).exists()
+            )
+        }
+    return found
+
+
+def test_start_poll_imports_no_other_feature() -> None:
+    """`from handlers.polls import start_poll` in any feature cannot make an import cycle."""
+    reached: set[str] = set()
+    todo = ["handlers.polls"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo += _feature_imports(module)
+    assert reached == {
+        "handlers.polls",
+        "handlers.polls.lifecycle",
+        "handlers.polls.args",
+        "handlers.polls.texts",
+    }
 
 
 # --- configuration ----------------------------------------------------------------------

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.errors import StorageError
 from bot.messenger import Outbox
-from bot.storage.database import Database
+from bot.storage.database import Database, stored
+from bot.storage.feeds import Feed, FeedsRepository, StoredEntry
 from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.polls import Answer, Poll, PollsRepository
 from bot.storage.posts import OutgoingPost, PostsRepository
 from bot.storage.state import SYNC_TOKEN, StateRepository
+from bot.storage.undecrypted import UndecryptedRepository
+from bot.storage.workshops import Signup, Workshop, WorkshopsRepository
+from bot.tally import Response
 from tests.unit.fakes import START
 
 ROOM = "!salle:example.org"
@@ -27,6 +34,12 @@ def _tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     return {str(r[0]) for r in rows}
+
+
+def _schema(path: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
 def _post(text: str, *, ref: tuple[str, int] | None = None) -> OutgoingPost:
@@ -76,17 +89,37 @@ async def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -
 
 async def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "rupn-bot.db"
+    newer = len(MIGRATIONS) + 1
     with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA user_version = 7")
+        conn.execute(f"PRAGMA user_version = {newer}")
     with pytest.raises(StorageError) as info:
         await Database.open(path)
     assert str(info.value) == (
-        "La base de données est en version 7, plus récente que ce programme "
+        f"La base de données est en version {newer}, plus récente que ce programme "
         f"(version {len(MIGRATIONS)}). "
         "Mettez rupn-bot à jour ; ne supprimez pas la base."
     )
-    assert _user_version(path) == 7
+    assert _user_version(path) == newer
     assert "posts" not in _tables(path)
+
+
+async def test_database_of_a_newer_release_is_refused_by_an_older_one(tmp_path: Path) -> None:
+    """A real database at the current version, opened by code that knows fewer migrations."""
+    path = tmp_path / "rupn-bot.db"
+    db = await Database.open(path)
+    async with db.transaction():
+        await StateRepository(db).save_sync_token("s42")
+    await db.close()
+    with pytest.raises(
+        StorageError, match=rf"^La base de données est en version {len(MIGRATIONS)}, plus récente"
+    ):
+        await Database.open(path, MIGRATIONS[:4])
+    assert _user_version(path) == len(MIGRATIONS)
+    db = await Database.open(path)
+    try:
+        assert await StateRepository(db).sync_token() == "s42"
+    finally:
+        await db.close()
 
 
 async def test_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
@@ -115,6 +148,274 @@ async def test_failed_migration_rolls_back_entirely(tmp_path: Path) -> None:
         await Database.open(path, (*MIGRATIONS, broken))
     assert _user_version(path) == len(MIGRATIONS)
     assert "half" not in _tables(path)
+
+
+@pytest.mark.parametrize("version", range(len(MIGRATIONS)))
+async def test_every_older_version_upgrades_to_the_fresh_schema(
+    tmp_path: Path, version: int
+) -> None:
+    fresh, old = tmp_path / "fresh.db", tmp_path / "old.db"
+    await (await Database.open(fresh)).close()
+    await (await Database.open(old, MIGRATIONS[:version])).close()
+    assert _user_version(old) == version
+    await (await Database.open(old)).close()
+    assert _user_version(old) == len(MIGRATIONS)
+    assert _schema(old) == _schema(fresh)
+
+
+# Rows as the code of schema version 4 wrote them (before live places and undecrypted events).
+TEACHER, OTHER, LATE, GONE = (f"@{n}:ac-exemple.fr" for n in ("prof1", "prof2", "prof3", "prof4"))
+RUPN = "@rupn:ac-exemple.fr"
+FEED_URL = "https://www.education.gouv.fr/rss/actualites.xml"
+
+
+async def _populate_version_4(db: Database) -> None:
+    t = START
+    async with db.transaction():
+        await db.execute(
+            "INSERT INTO bot_state (key, value) VALUES ('sync_token', 's72594_4483_1934')"
+        )
+        await db.execute(
+            "INSERT INTO polls (room_id, creator, question, answers, max_selections, anonymous,"
+            " deadline, reminder_at, status, created_at, start_txn)"
+            " VALUES (?, ?, ?, ?, 1, 0, ?, ?, 'open', ?, 'rupn-poll-1')",
+            (
+                ROOM,
+                RUPN,
+                "Quel jour pour l’atelier ENT ?",
+                json.dumps(
+                    [{"id": "a1", "text": "Mardi 17h"}, {"id": "a2", "text": "Jeudi 12h30"}],
+                    ensure_ascii=False,
+                ),
+                stored(t + timedelta(days=3)),
+                stored(t + timedelta(days=2)),
+                stored(t),
+            ),
+        )
+        await db.executemany(
+            "INSERT INTO poll_responses (poll_id, voter, event_id, answers, sent_at, received_at)"
+            " VALUES (1, ?, ?, ?, ?, ?)",
+            [
+                (TEACHER, "$vote1", '["a1"]', stored(t + timedelta(minutes=1)), stored(t)),
+                (OTHER, "$vote2", '["a2"]', stored(t + timedelta(minutes=2)), stored(t)),
+                (TEACHER, "$vote3", '["a2"]', stored(t + timedelta(minutes=3)), stored(t)),
+            ],
+        )
+        await db.execute(
+            "INSERT INTO workshops (kind, theme, starts_at, duration_minutes, place, capacity,"
+            " minimum, organiser, rooms, status, created_at, updated_at, poll_id, reminded_day)"
+            " VALUES ('atelier', ?, ?, 90, 'CDI', 2, 1, ?, ?, 'planned', ?, ?, 1, 1)",
+            (
+                "Prise en main de l’ENT",
+                stored(t + timedelta(days=7)),
+                RUPN,
+                json.dumps([ROOM]),
+                stored(t),
+                stored(t),
+            ),
+        )
+        await db.executemany(
+            "INSERT INTO workshop_signups (workshop_id, user_id, via, reaction_event_id, status,"
+            " signed_up_at, cancelled_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
+            [
+                (TEACHER, "reaction", "$pouce1", "confirmed", stored(t), None),
+                (OTHER, "command", None, "confirmed", stored(t + timedelta(minutes=1)), None),
+                (LATE, "command", None, "waiting", stored(t + timedelta(minutes=2)), None),
+                (GONE, "poll", None, "cancelled", stored(t), stored(t + timedelta(minutes=3))),
+            ],
+        )
+        await db.execute(
+            "INSERT INTO feeds (name, url, include_words, origin, etag, last_success_at,"
+            " next_fetch_at, primed, added_at) VALUES (?, ?, ?, 'config', ?, ?, ?, 1, ?)",
+            (
+                "Éducation nationale",
+                FEED_URL,
+                json.dumps(["numérique"], ensure_ascii=False),
+                '"33a64df5"',
+                stored(t),
+                stored(t + timedelta(minutes=30)),
+                stored(t),
+            ),
+        )
+        await db.executemany(
+            "INSERT INTO feed_entries (feed_id, entry_key, title, link, published, summary_html,"
+            " summary_text, status, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    "tag:education.gouv.fr,2026:1",
+                    "Le numérique au collège",
+                    "https://www.education.gouv.fr/n1",
+                    stored(t - timedelta(hours=5)),
+                    "<p>Le <b>plan</b> numérique</p>",
+                    "Le plan numérique",
+                    "proposed",
+                    stored(t),
+                ),
+                (
+                    "tag:education.gouv.fr,2026:2",
+                    "Calendrier",
+                    None,
+                    None,
+                    "",
+                    "",
+                    "filtered",
+                    stored(t),
+                ),
+            ],
+        )
+        await PostsRepository(db).queue([_post("Atelier ENT", ref=("workshop", 1))], START)
+        await db.execute("UPDATE posts SET status = 'sent', event_id = '$annonce-atelier'")
+        await PostsRepository(db).queue([_post("en attente")], START)
+
+
+async def test_populated_database_keeps_its_data_through_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "rupn-bot.db"
+    db = await Database.open(path, MIGRATIONS[:4])
+    try:
+        await _populate_version_4(db)
+    finally:
+        await db.close()
+    assert "undecrypted_events" not in _tables(path)
+
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == len(MIGRATIONS)
+        async with db.transaction():
+            await _check_version_4_data(db)
+            await _check_version_5_and_6_additions(db)
+    finally:
+        await db.close()
+
+
+async def _check_version_4_data(db: Database) -> None:
+    t = START
+    assert await StateRepository(db).sync_token() == "s72594_4483_1934"
+
+    polls = PollsRepository(db)
+    assert await polls.get(1) == Poll(
+        id=1,
+        room_id=ROOM,
+        creator=RUPN,
+        question="Quel jour pour l’atelier ENT ?",
+        answers=(Answer("a1", "Mardi 17h"), Answer("a2", "Jeudi 12h30")),
+        max_selections=1,
+        anonymous=False,
+        template=None,
+        deadline=t + timedelta(days=3),
+        reminder_at=t + timedelta(days=2),
+        reminded=False,
+        status="open",
+        created_at=t,
+        closed_at=None,
+        start_txn="rupn-poll-1",
+        final_results=None,
+    )
+    assert await polls.responses(1) == [
+        Response(TEACHER, ("a1",), t + timedelta(minutes=1), 1),
+        Response(OTHER, ("a2",), t + timedelta(minutes=2), 2),
+        Response(TEACHER, ("a2",), t + timedelta(minutes=3), 3),
+    ]
+
+    workshops = WorkshopsRepository(db)
+    assert await workshops.get(1) == Workshop(
+        id=1,
+        kind="atelier",
+        theme="Prise en main de l’ENT",
+        starts_at=t + timedelta(days=7),
+        duration_minutes=90,
+        place="CDI",
+        capacity=2,
+        minimum=1,
+        minimum_checked=False,
+        organiser=RUPN,
+        rooms=(ROOM,),
+        status="planned",
+        poll_id=1,
+        reminded_day=True,
+        reminded_hour=False,
+        feedback_poll_id=None,
+        notice_stale_since=None,
+        notice_edited_at=None,
+    )
+    assert await workshops.signups(1) == [
+        Signup(TEACHER, "confirmed", "reaction", "$pouce1", t, None),
+        Signup(OTHER, "confirmed", "command", None, t + timedelta(minutes=1), None),
+        Signup(LATE, "waiting", "command", None, t + timedelta(minutes=2), None),
+        Signup(GONE, "cancelled", "poll", None, t, None),
+    ]
+    assert await workshops.by_reaction("$pouce1") == (1, TEACHER)
+
+    feeds = FeedsRepository(db)
+    assert await feeds.by_url(FEED_URL) == Feed(
+        id=1,
+        name="Éducation nationale",
+        url=FEED_URL,
+        include=("numérique",),
+        exclude=(),
+        auto_publish=False,
+        origin="config",
+        active=True,
+        etag='"33a64df5"',
+        last_modified=None,
+        failures=0,
+        failing_notified=False,
+        last_error=None,
+        next_fetch_at=t + timedelta(minutes=30),
+        last_success_at=t,
+        primed=True,
+        added_by=None,
+    )
+    assert await feeds.proposed() == [
+        StoredEntry(
+            id=1,
+            feed_id=1,
+            entry_key="tag:education.gouv.fr,2026:1",
+            title="Le numérique au collège",
+            link="https://www.education.gouv.fr/n1",
+            published=t - timedelta(hours=5),
+            summary_html="<p>Le <b>plan</b> numérique</p>",
+            summary_text="Le plan numérique",
+            status="proposed",
+        )
+    ]
+    assert await feeds.known_keys(1) == {
+        "tag:education.gouv.fr,2026:1",
+        "tag:education.gouv.fr,2026:2",
+    }
+
+    posts = PostsRepository(db)
+    assert await posts.count_by_status() == {"sent": 1, "pending": 1}
+    [notice] = await posts.by_ref("workshop", 1)
+    assert (notice.status, notice.event_id) == ("sent", "$annonce-atelier")
+    assert notice.content["body"] == "Atelier ENT"
+    pending = await posts.next_pending()
+    assert pending is not None
+    assert pending.content["body"] == "en attente"
+
+
+async def _check_version_5_and_6_additions(db: Database) -> None:
+    columns = {
+        str(r["name"]): r["dflt_value"] for r in await db.fetchall("PRAGMA table_info(workshops)")
+    }
+    assert columns["notice_stale_since"] is None
+    assert columns["notice_edited_at"] is None
+    assert {"undecrypted_events", "decryption_alerts"} <= {
+        str(r["name"]) for r in await db.fetchall("SELECT name FROM sqlite_master")
+    }
+    # The new columns and tables are in use by today's code on the upgraded data.
+    workshops = WorkshopsRepository(db)
+    workshop = await workshops.get(1)
+    assert workshop is not None
+    later = START + timedelta(hours=1)
+    change = await workshops.cancel(workshop, OTHER, later)
+    assert (change.before, change.promoted) == ("confirmed", LATE)
+    updated = await workshops.get(1)
+    assert updated is not None
+    assert (updated.notice_stale_since, updated.notice_edited_at) == (later, None)
+    undecrypted = UndecryptedRepository(db)
+    assert await undecrypted.pending() == []
+    assert await undecrypted.claim_alert(TEACHER, START.date())
+    assert not await undecrypted.claim_alert(TEACHER, START.date())
 
 
 # --- transactions and savepoints -----------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Ateliers after their announcement: reminders, minimum, attendance, feedback poll, and
-ateliers created from a needs poll (real database, processor, Units, FakeClock)."""
+"""Ateliers after their announcement: reminders and minimum (reminders.py), attendance and
+feedback poll (attendance.py), ateliers created from a needs poll (from_poll.py), with the
+real database, processor, Units and a FakeClock."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ from bot.storage.state import StateRepository
 from bot.storage.workshops import Workshop
 from bot.work import Units
 from handlers import ROUTERS
-from handlers.workshops import followup as workshop_followup
-from handlers.workshops.followup import create_from_poll, follow_up, record_attendance
+from handlers.workshops import from_poll
+from handlers.workshops.attendance import record_attendance
+from handlers.workshops.from_poll import create_from_poll
+from handlers.workshops.reminders import follow_up
 from tests.unit.fakes import START, FakeBotInfo, FakeClock
 from tests.unit.harness import deliver, make_units, process_events
 
@@ -71,10 +74,15 @@ class Bot:
             "SELECT kind, content, room_id, ref_type, ref_id, txn_id FROM posts ORDER BY id"
         )
         return [
-            {"kind": r[0], "content": json.loads(r[1]), "room": r[2], "ref": (r[3], r[4]),
-             "txn": r[5]}
+            {
+                "kind": r[0],
+                "content": json.loads(r[1]),
+                "room": r[2],
+                "ref": (r[3], r[4]),
+                "txn": r[5],
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
 
     async def tick(self, units: Units | None = None) -> list[tuple[str, str, list[str]]]:
         """Run the job once; (room, body, mentioned) of each new post."""
@@ -87,9 +95,15 @@ class Bot:
 
     async def workshop(self, *, people: tuple[str, ...] = (A, B), **changes: Any) -> Workshop:
         values: dict[str, Any] = {
-            "kind": "atelier", "theme": "Pronote", "starts_at": STARTS, "place": "CDI",
-            "capacity": None, "minimum": None, "organiser": ADMIN, "rooms": (STAFF,),
-        }  # fmt: skip
+            "kind": "atelier",
+            "theme": "Pronote",
+            "starts_at": STARTS,
+            "place": "CDI",
+            "capacity": None,
+            "minimum": None,
+            "organiser": ADMIN,
+            "rooms": (STAFF,),
+        }
         values.update(changes)
         async with self.db.transaction():
             workshop = await self.repos.workshops.create(now=START, **values)
@@ -104,9 +118,17 @@ class Bot:
         before = len(await self.posts())
         outbox = Outbox()
         ctx = Context(
-            ADMIN, room, f"$c{next(_ids)}", self.clock(), True, outbox, self.repos,
-            CommandRegistry(ROUTERS), self.info, self.settings,
-        )  # fmt: skip
+            sender=ADMIN,
+            room_id=room,
+            event_id=f"$c{next(_ids)}",
+            now=self.clock(),
+            is_admin=True,
+            messenger=outbox,
+            repos=self.repos,
+            commands=CommandRegistry(ROUTERS),
+            info=self.info,
+            settings=self.settings,
+        )
         async with self.db.transaction():
             await handler(ctx, *args)
             await self.repos.posts.queue(outbox.drain(), self.clock())
@@ -117,6 +139,12 @@ class Bot:
 
     async def say(self, body: str) -> None:
         await self.process(IncomingMessage(ROOM, f"$m{next(_ids)}", ADMIN, body, self.clock()))
+
+    async def replies(self, body: str) -> list[str]:
+        """Say `body` as the RUPN; the bot's replies."""
+        before = len(await self.posts())
+        await self.say(body)
+        return [p["content"]["body"] for p in (await self.posts())[before:] if p["kind"] == "reply"]
 
     async def poll(self, body: str) -> str:
         """Create a poll with `!sondage` and deliver its start event; returns that event id."""
@@ -349,8 +377,11 @@ async def test_attendance_refusals(bot: Bot) -> None:
     with pytest.raises(UserError, match="n’a pas encore commencé"):
         await bot.call(record_attendance, 1, "tous")
     at(bot, STARTS + timedelta(hours=1))
-    with pytest.raises(UserError, match="Aucun atelier n° 9"):
+    with pytest.raises(UserError) as not_found:
         await bot.call(record_attendance, 9, "tous")
+    assert not_found.value.message == (
+        "Aucun atelier ni café numérique n° 9. Tapez !ateliers pour voir les prochains."
+    )
     with pytest.raises(UserError, match="« @inconnu » n’est pas un inscrit connu"):
         await bot.call(record_attendance, 1, "@inconnu")
     with pytest.raises(UserError, match="Indiquez qui est venu"):
@@ -365,7 +396,7 @@ def invitations(new: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
     return [
         (p["room"], p["content"]["body"], p["content"]["m.mentions"].get("user_ids", []))
         for p in new
-        if p["kind"] == workshop_followup.INVITATION_KIND
+        if p["kind"] == from_poll.INVITATION_KIND
     ]
 
 
@@ -378,7 +409,7 @@ async def test_create_from_poll_mentions_exactly_the_voters_of_the_leading_theme
     await bot.vote(poll, C, "a1")
     await bot.vote(poll, D, "a3")
     await bot.vote(poll, D, "a2")  # changed her mind: only the latest response counts
-    new = await bot.call(create_from_poll, 1, "mardi 12h30")
+    new = await bot.call(create_from_poll, 1, STARTS)
     assert invitations(new) == [
         (
             ROOM,
@@ -403,7 +434,7 @@ async def test_create_from_poll_tie_goes_to_the_first_theme_in_the_poll(bot: Bot
     await bot.vote(poll, A, "a2")
     await bot.vote(poll, B, "a1")
     await bot.say("!sondage clore 1")  # a closed, non-anonymous poll keeps its voters
-    new = await bot.call(create_from_poll, 1, "mardi 12h30", room=VIE)
+    new = await bot.call(create_from_poll, 1, STARTS, room=VIE)
     [reply] = [p["content"]["body"] for p in new if p["kind"] == "reply"]
     assert reply == (
         "Atelier n° 1 annoncé dans 1 salon : Salle des professeurs ; les votants sont invités "
@@ -422,11 +453,15 @@ async def test_create_from_poll_tie_goes_to_the_first_theme_in_the_poll(bot: Bot
 async def test_create_from_poll_without_votes_is_refused(bot: Bot) -> None:
     await bot.poll("!sondage Quel thème ? | ENT | Pronote")
     with pytest.raises(UserError, match="Le sondage n° 1 n’a reçu aucun vote"):
-        await bot.call(create_from_poll, 1, "mardi 12h30")
+        await bot.call(create_from_poll, 1, STARTS)
     with pytest.raises(UserError, match="Aucun sondage n° 7"):
-        await bot.call(create_from_poll, 7, "mardi 12h30")
-    with pytest.raises(UserError, match="Exemple : !atelier depuis-sondage 1 jeudi 12h30"):
-        await bot.call(create_from_poll, 1, "hier")
+        await bot.call(create_from_poll, 7, STARTS)
+    # A bad date is answered before the handler runs, with the sub-command's usage.
+    assert await bot.replies("!atelier depuis-sondage 1 3/11/2026 12h30") == [
+        "Cette date est déjà passée (mardi 3 novembre 2026 à 12h30). Exemple : « demain 12h15 »."
+        "\nUtilisation : !atelier depuis-sondage <n° de sondage> <quand>"
+        "\nExemple : !atelier depuis-sondage 1 jeudi 12h30"
+    ]
     assert await bot.repos.workshops.get(1) is None
 
 
@@ -438,7 +473,7 @@ async def test_create_from_an_anonymous_closed_poll_explains_voters_are_unknown(
     await bot.vote(poll, B, "a2")
     await bot.vote(poll, C, "a1")
     await bot.say("!sondage clore 1")
-    new = await bot.call(create_from_poll, 1, "mardi 12h30")
+    new = await bot.call(create_from_poll, 1, STARTS)
     assert invitations(new) == [
         (
             ROOM,
@@ -456,7 +491,7 @@ async def test_create_from_an_anonymous_closed_poll_explains_voters_are_unknown(
 async def test_create_from_an_open_anonymous_poll_names_nobody(bot: Bot) -> None:
     poll = await bot.poll("!sondage Quel thème ? | ENT | Pronote | anonyme")
     await bot.vote(poll, A, "a1")
-    new = await bot.call(create_from_poll, 1, "mardi 12h30")
+    new = await bot.call(create_from_poll, 1, STARTS)
     [(_room, text, mentioned)] = invitations(new)
     assert mentioned == [] and A not in text
     assert "Ce sondage est anonyme : le bot ne nomme pas ses votants" in text

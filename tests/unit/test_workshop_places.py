@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.context import Repositories
 from bot.storage.database import Database
-from handlers.workshops.signups import refresh_notices
+from handlers.workshops.reminders import refresh_notices
 from tests.unit.harness import make_units
 from tests.unit.test_workshops import INFO, P1, P2, P3, STAFF, VIE, Bot, bodies
 

@@ -21,6 +21,8 @@ from bot.errors import InvalidArguments
 from bot.messenger import UPLOAD_KEY
 from bot.storage.database import Database
 from handlers.workshops.args import (
+    MODIFY_EXAMPLE,
+    MODIFY_USAGE,
     Attendance,
     Cancel,
     Create,
@@ -76,10 +78,16 @@ class Bot:
             " FROM posts ORDER BY id"
         )
         return [
-            {"room": r[0], "kind": r[1], "content": json.loads(r[2]), "txn": r[3],
-             "ref": (r[4], r[5]), "target": r[6]}
+            {
+                "room": r[0],
+                "kind": r[1],
+                "content": json.loads(r[2]),
+                "txn": r[3],
+                "ref": (r[4], r[5]),
+                "target": r[6],
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
 
     async def process(self, event: RoomEvent) -> list[dict[str, Any]]:
         before = len(await self.posts())
@@ -141,28 +149,57 @@ def vevent(calendar: icalendar.Calendar) -> icalendar.Event:
 
 # --- parsing ------------------------------------------------------------------------------
 
+# PARSE_ENV is Sunday 22 November 2026, 19h42 in Paris.
+TUESDAY = datetime(2026, 11, 24, 12, 30, tzinfo=PARIS)  # « mardi 12h30 »
+THURSDAY = datetime(2026, 11, 26, 12, 30, tzinfo=PARIS)  # « jeudi 12h30 »
+DECEMBER_1 = datetime(2026, 12, 1, 12, 30, tzinfo=PARIS)  # « 1/12 12h30 »
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("mardi 12h30 | ENT", Create("mardi 12h30", "ENT")),
-        ("1/12 12h30 | ENT | CDI | 12 places", Create("1/12 12h30", "ENT", "CDI", 12)),
-        ("1/12 12h30 | ENT | 12 | CDI", Create("1/12 12h30", "ENT", "CDI", 12)),
-        ("1/12 12h30|ENT|CDI|1 place|minimum 1", Create("1/12 12h30", "ENT", "CDI", 1, 1)),
-        ("1/12 12h30 | ENT | | 8 places | min: 3", Create("1/12 12h30", "ENT", None, 8, 3)),
-        ("1/12 12h30 | ENT | Minerve", Create("1/12 12h30", "ENT", "Minerve")),
+        ("mardi 12h30 | ENT", Create(TUESDAY, "ENT")),
+        ("1/12 12h30 | ENT | CDI | 12 places", Create(DECEMBER_1, "ENT", "CDI", 12)),
+        ("1/12 12h30 | ENT | 12 | CDI", Create(DECEMBER_1, "ENT", "CDI", 12)),
+        ("1/12 12h30|ENT|CDI|1 place|minimum 1", Create(DECEMBER_1, "ENT", "CDI", 1, 1)),
+        ("1/12 12h30 | ENT | | 8 places | min: 3", Create(DECEMBER_1, "ENT", None, 8, 3)),
+        ("1/12 12h30 | ENT | Minerve", Create(DECEMBER_1, "ENT", "Minerve")),
         ("annuler 3", Cancel(3)),
         ("Annuler n°3", Cancel(3)),
-        ("modifier 3 jeudi 12h30", Modify(3, "jeudi 12h30", None)),
-        ("modifier 3 jeudi 12h30 | salle 12", Modify(3, "jeudi 12h30", "salle 12")),
+        ("modifier 3 jeudi 12h30", Modify(3, THURSDAY, None)),
+        ("modifier 3 jeudi 12h30 | salle 12", Modify(3, THURSDAY, "salle 12")),
         ("modifier 3 | salle 12", Modify(3, None, "salle 12")),
         ("présents 3 @a:x.fr @b:x.fr", Attendance(3, "@a:x.fr @b:x.fr")),
         ("presents 3 tous", Attendance(3, "tous")),
-        ("depuis-sondage 2 jeudi 12h30", FromPoll(2, "jeudi 12h30")),
+        ("depuis-sondage 2 jeudi 12h30", FromPoll(2, THURSDAY)),
     ],
 )
 def test_parse_atelier(text: str, expected: object) -> None:
-    assert parse_atelier(text, PARSE_ENV) == expected
+    parsed = parse_atelier(text, PARSE_ENV)
+    assert parsed == expected
+    when = getattr(parsed, "when", None)
+    assert when is None or (isinstance(when, datetime) and when.tzinfo is not None)
+
+
+@pytest.mark.parametrize(
+    ("text", "usage", "example"),
+    [
+        ("modifier 3 31/11 12h30", MODIFY_USAGE, MODIFY_EXAMPLE),
+        ("modifier 3 31/11 12h30 | CDI", MODIFY_USAGE, MODIFY_EXAMPLE),
+        (
+            "depuis-sondage 2 31/11 12h30",
+            "!atelier depuis-sondage <n° de sondage> <quand>",
+            "!atelier depuis-sondage 2 jeudi 12h30",
+        ),
+        ("31/11 12h30 | ENT", None, None),  # a creation: the usage of the command typed
+    ],
+)
+def test_a_bad_date_names_its_sub_command(
+    text: str, usage: str | None, example: str | None
+) -> None:
+    with pytest.raises(InvalidArguments) as raised:
+        parse_atelier(text, PARSE_ENV)
+    assert (raised.value.usage, raised.value.example) == (usage, example)
 
 
 @given(st.text())
@@ -214,6 +251,10 @@ def test_other_reactions(key: str) -> None:
             "Deux lieux sont donnés (« CDI » et « salle 12 ») : un seul est attendu.",
         ),
         ("!atelier 1/12 12h30 | ENT | 6 | 8", "Le nombre de places est donné deux fois."),
+        (  # the other parts are checked before the date
+            "!atelier 3/11/2026 12h30 | ENT | 6 | 8",
+            "Le nombre de places est donné deux fois.",
+        ),
         (
             "!atelier 3/11/2026 12h30 | ENT",
             "Cette date est déjà passée (mardi 3 novembre 2026 à 12h30). "
@@ -579,6 +620,52 @@ async def test_modifier_notifies_and_sends_updated_ics(db: Database) -> None:
     )
     assert await bot.ask("!atelier annuler 9") == [
         "Aucun atelier ni café numérique n° 9. Tapez !ateliers pour voir les prochains."
+    ]
+
+
+async def test_a_bad_date_in_modifier_shows_the_modifier_usage(db: Database) -> None:
+    bot = Bot(db)
+    await bot.announce()
+    usage = (
+        "\nUtilisation : !atelier modifier <n°> <quand> [| lieu]"
+        "\nExemple : !atelier modifier 3 jeudi 12h30 | CDI"
+    )
+    # Parsed before the handler: the same answer whether the atelier exists or not.
+    for number in (1, 9):
+        new = await bot.say(f"!atelier modifier {number} 3/11/2026 12h30 | salle 12")
+        assert bodies(new, "reply") == [
+            "Cette date est déjà passée (mardi 3 novembre 2026 à 12h30). "
+            "Exemple : « demain 12h15 »." + usage
+        ]
+        assert [p for p in new if p["kind"] != "reply"] == []
+    workshop = await Repositories.open(db).workshops.get(1)
+    assert workshop is not None and workshop.place == "CDI"
+
+
+async def test_not_found_and_refusals_for_a_cafe(db: Database) -> None:
+    bot = Bot(db)
+    await bot.say("!cafe jeudi 12h30 | IA")
+    missing = "Aucun atelier ni café numérique n° 2. Tapez !ateliers pour voir les prochains."
+    for body in (
+        "!atelier presents 2 tous",
+        "!atelier annuler 2",
+        "!atelier modifier 2 | CDI",
+        "!inscription 2",
+        "!desinscription 2",
+    ):
+        assert await bot.ask(body) == [missing], body
+    assert await bot.ask("!atelier presents 1 tous") == [
+        "Café numérique n° 1 n’a pas encore commencé : notez les présences après."
+    ]
+    assert await bot.ask("!atelier annuler 1") == [
+        "Café numérique n° 1 annulé ; aucune personne inscrite à prévenir."
+    ]
+    assert await bot.ask("!atelier annuler 1") == ["Le café numérique n° 1 est déjà annulé."]
+    assert await bot.ask("!inscription 1", P1) == [
+        "Le café numérique n° 1 est annulé : impossible de s’y inscrire."
+    ]
+    assert await bot.ask("!atelier presents 1 tous") == [
+        "Café numérique n° 1 a été annulé : pas de présences à noter."
     ]
 
 

@@ -1,56 +1,29 @@
-"""`!sondage`: the argument parser and every text the polls show (pure, no I/O)."""
+"""Arguments of `!sondage`, parsed completely before the handler runs.
+
+`parse_sondage` returns one `SondageArgs` variant; the end date is an aware
+datetime (`bot.when.parse_when`) and the reminder moment is computed and
+checked here, so a handler never sees a date as text. Every problem raises
+`InvalidArguments`; the router adds the usage and the example.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from bot.dates import format_when
 from bot.errors import InvalidArguments
 from bot.router import ParseEnv, normalize
-from bot.storage.polls import Poll
-from bot.tally import Tally
+from bot.when import parse_when
 
 MIN_CHOICES = 2
 MAX_CHOICES = 20  # MSC3381
 MAX_REMINDER_HOURS = 24 * 14
-BAR_CELLS = 10
 
 USAGE = "<question> | <choix 1> | <choix 2> [| …] [| option …]"
 EXAMPLE = (
     "!sondage Quel atelier en décembre ? | Pronote | ENT | Tablettes | plusieurs "
     "| fin : vendredi 17h"
-)
-
-NEEDS_QUESTION = "Sur quels thèmes aimeriez-vous être accompagné(e) cette année ?"
-NEEDS_THEMES: tuple[str, ...] = (
-    "Écrans numériques interactifs",
-    "Tablettes",
-    "Pronote",
-    "ENT",
-    "Moodle",
-    "Apps Éducation",
-    "La Digitale",
-    "Pix et Pix Orga",
-    "IA générative",
-    "Accessibilité numérique",
-    "Différenciation",
-    "Évaluation par QCM",
-)
-
-HOW_TO_ANSWER = (
-    "Répondez avec les boutons du sondage ; si votre application ne les affiche pas, répondez "
-    "à ce message avec le numéro de votre choix (par exemple « 2 », ou « 1 3 » si plusieurs "
-    "réponses sont permises)."
-)
-ANONYMOUS_NOTE = (
-    "Sondage anonyme : les résultats ne nomment personne ; dans Matrix, vos réponses restent "
-    "toutefois visibles dans l’historique du salon."
 )
 
 DETAILS = (
@@ -82,12 +55,14 @@ DETAILS = (
 class Options:
     multiple: bool = False
     anonymous: bool = False
-    deadline: str | None = None  # French text, read by bot.when.parse_when
-    reminder_hours: int | None = None
+    deadline: datetime | None = None  # aware, after the command
+    reminder_at: datetime | None = None  # after the command, before the deadline
 
 
 @dataclass(frozen=True)
 class Create:
+    """`!sondage <question> | <choix> | … [| option …]`: a new poll."""
+
     question: str
     choices: tuple[str, ...]
     options: Options = Options()
@@ -95,21 +70,29 @@ class Create:
 
 @dataclass(frozen=True)
 class Needs:
+    """`!sondage besoins [| option …]`: the training needs poll (multiple choice)."""
+
     options: Options = Options()
 
 
 @dataclass(frozen=True)
 class Results:
+    """`!sondage résultats [n°]`; no number: the room's latest poll (so for Close, Export)."""
+
     poll_id: int | None = None
 
 
 @dataclass(frozen=True)
 class Close:
+    """`!sondage clore [n°]`."""
+
     poll_id: int | None = None
 
 
 @dataclass(frozen=True)
 class Export:
+    """`!sondage export [n°]`."""
+
     poll_id: int | None = None
 
 
@@ -154,7 +137,7 @@ def parse_sondage(text: str, env: ParseEnv) -> SondageArgs:
         return _NUMBERED[keyword](number)
     segments = text.split("|")
     if normalize(segments[0].strip()) == "besoins":
-        return Needs(_options(segments[1:], multiple=True))
+        return Needs(_options(segments[1:], env, multiple=True))
     if len(segments) == 1:
         raise InvalidArguments("Séparez la question et les choix par des barres verticales « | ».")
     question = _clean(segments[0])
@@ -186,7 +169,7 @@ def parse_sondage(text: str, env: ParseEnv) -> SondageArgs:
         if key in seen:
             raise InvalidArguments(f"Le choix « {choice} » figure deux fois.")
         seen.add(key)
-    return Create(question, tuple(choices), _options(option_segments))
+    return Create(question, tuple(choices), _options(option_segments, env))
 
 
 def _is_option(segment: str) -> bool:
@@ -205,10 +188,11 @@ def _after_colon(segment: str, key: str) -> str:
     return _clean(key.split(":", 1)[1])
 
 
-def _options(segments: list[str], *, multiple: bool = False) -> Options:
+def _options(segments: list[str], env: ParseEnv, *, multiple: bool = False) -> Options:
+    """Every option's syntax first, then the dates (as `!sondage` always checked them)."""
     anonymous = False
-    deadline: str | None = None
-    reminder: int | None = None
+    deadline_text: str | None = None
+    reminder_hours: int | None = None
     for segment in segments:
         key = normalize(segment.strip())
         if key == "plusieurs":
@@ -216,15 +200,15 @@ def _options(segments: list[str], *, multiple: bool = False) -> Options:
         elif key == "anonyme":
             anonymous = True
         elif _DEADLINE.fullmatch(key):
-            if deadline is not None:
+            if deadline_text is not None:
                 raise InvalidArguments("L’option « fin » figure deux fois.")
-            deadline = _after_colon(segment, key)
-            if not deadline:
+            deadline_text = _after_colon(segment, key)
+            if not deadline_text:
                 raise InvalidArguments(
                     "Précisez la date de fin après « fin : », par exemple « fin : vendredi 17h »."
                 )
         elif (match := _REMINDER.fullmatch(key)) is not None:
-            if reminder is not None:
+            if reminder_hours is not None:
                 raise InvalidArguments("L’option « rappel » figure deux fois.")
             hours = _HOURS.fullmatch(match[1].strip())
             if hours is None or not 1 <= int(hours[1]) <= MAX_REMINDER_HOURS:
@@ -232,139 +216,41 @@ def _options(segments: list[str], *, multiple: bool = False) -> Options:
                     "Écrivez le rappel en heures avant la fin, de 1 à "
                     f"{MAX_REMINDER_HOURS}, par exemple « rappel : 24h »."
                 )
-            reminder = int(hours[1])
+            reminder_hours = int(hours[1])
         elif key:
             raise InvalidArguments(
                 f"Option inconnue : « {_clean(segment)} ». Options possibles : plusieurs, "
                 "anonyme, fin : <quand>, rappel : <N>h."
             )
-    if reminder is not None and deadline is None:
+    if reminder_hours is not None and deadline_text is None:
         raise InvalidArguments(
             "L’option « rappel » demande une date de fin, par exemple « fin : vendredi 17h »."
         )
-    return Options(multiple, anonymous, deadline, reminder)
-
-
-# --- texts -------------------------------------------------------------------------------
-
-
-def when(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
-    return format_when(moment, tz, with_year=moment.astimezone(tz).year != now.astimezone(tz).year)
-
-
-def start_text(poll: Poll, tz: ZoneInfo) -> str:
-    lines = [poll.question]
-    lines += [f"{number}. {answer.text}" for number, answer in enumerate(poll.answers, start=1)]
-    lines += ["", HOW_TO_ANSWER]
-    if poll.max_selections > 1:
-        lines.append(f"Plusieurs réponses possibles (jusqu’à {poll.max_selections}).")
-    if poll.anonymous:
-        lines.append(ANONYMOUS_NOTE)
-    if poll.deadline is not None:
-        lines.append(f"Fin : {when(poll.deadline, poll.created_at, tz)}.")
-    return "\n".join(lines)
-
-
-def start_content(poll: Poll, tz: ZoneInfo) -> dict[str, Any]:
-    kind = "undisclosed" if poll.anonymous else "disclosed"
-    return {
-        "org.matrix.msc3381.poll.start": {
-            "question": {"org.matrix.msc1767.text": poll.question},
-            "kind": f"org.matrix.msc3381.poll.{kind}",
-            "max_selections": poll.max_selections,
-            "answers": [{"id": a.id, "org.matrix.msc1767.text": a.text} for a in poll.answers],
-        },
-        "org.matrix.msc1767.text": start_text(poll, tz),
-        "m.mentions": {},
-    }
-
-
-def percent(part: int, whole: int) -> int:
-    """Rounded half up: 5/12 → 42."""
-    return (200 * part + whole) // (2 * whole) if whole else 0
-
-
-def bar(part: int, whole: int) -> str:
-    filled = (2 * BAR_CELLS * part + whole) // (2 * whole) if whole else 0
-    return "█" * filled + "░" * (BAR_CELLS - filled)
-
-
-def plural(count: int, word: str) -> str:
-    """French: 0 and 1 are singular."""
-    return f"{count} {word}{'s' if count > 1 else ''}"
-
-
-def results_record(result: Tally, members: int) -> dict[str, Any]:
-    """What a closed poll keeps (counts only, never a voter)."""
-    return {
-        "counts": dict(result.counts),
-        "voters": result.voters,
-        "spoiled": result.spoiled,
-        "members": members,
-    }
-
-
-def results_text(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo) -> str:
-    counts: dict[str, int] = record["counts"]
-    voters: int = record["voters"]
-    members: int = record["members"]
-    lines = [f"Résultats du sondage n° {poll.id} — {poll.question}"]
-    for number, answer in enumerate(poll.answers, start=1):
-        votes = counts.get(answer.id, 0)
-        lines.append(
-            f"{number}. {answer.text} — {plural(votes, 'vote')} ({percent(votes, voters)} %) "
-            f"{bar(votes, voters)}"
+    if deadline_text is None:
+        return Options(multiple, anonymous)
+    deadline = _deadline(deadline_text, env)
+    if reminder_hours is None:
+        return Options(multiple, anonymous, deadline)
+    reminder_at = deadline - timedelta(hours=reminder_hours)
+    if reminder_at <= env.now:
+        raise InvalidArguments(
+            f"Le rappel {reminder_hours} h avant la fin tomberait dans le passé : "
+            "choisissez un rappel plus proche de la fin."
         )
-    participation = plural(voters, "votant")
-    if members:
-        participation += f" sur {plural(members, 'membre')} du salon ({percent(voters, members)} %)"
-    lines.append(participation)
-    if poll.max_selections > 1:
-        lines.append(
-            "Plusieurs réponses possibles : chaque pourcentage est calculé sur les votants."
-        )
-    if record["spoiled"]:
-        spoiled = record["spoiled"]
-        lines.append(
-            f"{plural(spoiled, 'réponse')} non valable{'s' if spoiled > 1 else ''} "
-            "(choix inconnu), non comptée" + ("s." if spoiled > 1 else ".")
-        )
-    if poll.status == "closed" and poll.closed_at is not None:
-        lines.append(f"Sondage clos le {when(poll.closed_at, now, tz)}.")
-    elif poll.deadline is not None:
-        lines.append(f"Fin prévue : {when(poll.deadline, now, tz)}.")
-    else:
-        lines.append(f"Sondage ouvert : !sondage clore {poll.id} pour le terminer.")
-    return "\n".join(lines)
+    return Options(multiple, anonymous, deadline, reminder_at)
 
 
-def reminder_text(poll: Poll, voters: int, now: datetime, tz: ZoneInfo) -> str:
-    deadline = when(poll.deadline or now, now, tz)
-    return (
-        f"⏰ Rappel : le sondage « {poll.question} » se termine le {deadline} ; "
-        f"{plural(voters, 'réponse')} pour l’instant. Répondez avec les boutons du sondage."
-    )
+def _deadline(text: str, env: ParseEnv) -> datetime:
+    """`parse_when`'s sentence, saying which date is wrong: the choices may be dates too."""
+    try:
+        return parse_when(text, env.now, env.tz)
+    except InvalidArguments as exc:
+        raise InvalidArguments(
+            f"La date de fin ne convient pas : {_lower_first(exc.message)}"
+        ) from exc
 
 
-def export_csv(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo) -> bytes:
-    """Counts only (never a voter), `;`-separated, UTF-8 with BOM for French spreadsheets."""
-    counts: dict[str, int] = record["counts"]
-    voters: int = record["voters"]
-    members: int = record["members"]
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([f"Sondage n° {poll.id}", poll.question])
-    writer.writerow(["Créé le", when(poll.created_at, now, tz)])
-    if poll.status == "closed" and poll.closed_at is not None:
-        writer.writerow(["Clos le", when(poll.closed_at, now, tz)])
-    elif poll.deadline is not None:
-        writer.writerow(["Fin prévue", when(poll.deadline, now, tz)])
-    writer.writerow(["Votants", voters])
-    writer.writerow(["Membres du salon", members])
-    writer.writerow(["Participation", f"{percent(voters, members)} %"])
-    writer.writerow([])
-    writer.writerow(["Choix", "Votes", "Pourcentage"])
-    for answer in poll.answers:
-        votes = counts.get(answer.id, 0)
-        writer.writerow([answer.text, votes, f"{percent(votes, voters)} %"])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+def _lower_first(sentence: str) -> str:
+    """« Cette date… » → « cette date… » after a colon; « ENT… » stays as it is."""
+    word = sentence.split(" ", 1)[0]
+    return sentence[:1].lower() + sentence[1:] if not word.isupper() else sentence
