@@ -15,6 +15,7 @@ from bot.clock import Clock, system_clock
 from bot.config import Config
 from bot.context import Repositories, Settings
 from bot.cross_signing import CrossSigning, IdentityReport, IdentityState, KeysApi
+from bot.data_dir import DataDirLock, prepare_data_dir
 from bot.direct import DirectRooms
 from bot.errors import (
     HomeserverUnreachable,
@@ -34,7 +35,7 @@ from bot.storage.database import Database
 from bot.storage.feeds import FeedsRepository
 from bot.storage.posts import Post
 from bot.storage.state import StateRepository
-from bot.sync import SyncLoop
+from bot.sync import DIRECT_WELCOME, SyncLoop
 from bot.work import Units
 from handlers import ROUTERS
 
@@ -155,6 +156,23 @@ async def run_app(
 ) -> None:
     """Run the bot until `stop` is set, then drain the outgoing queue and close."""
     data_dir = config.storage.data_dir
+    prepare_data_dir(data_dir)
+    lock = DataDirLock(data_dir)
+    lock.acquire()
+    try:
+        await _run_locked(config, stop, clock, timeline_limit, on_ready)
+    finally:
+        lock.release()
+
+
+async def _run_locked(
+    config: Config,
+    stop: asyncio.Event,
+    clock: Clock,
+    timeline_limit: int,
+    on_ready: Callable[[RunningBot], Awaitable[None] | None] | None,
+) -> None:
+    data_dir = config.storage.data_dir
     db = await Database.open(data_dir / DATABASE_FILE)
     adapter = MatrixAdapter(
         config.matrix.homeserver,
@@ -210,6 +228,12 @@ async def run_app(
                 if result is not None:
                     asyncio.ensure_future(result)  # noqa: RUF006 - fire and forget test hook
 
+        async def welcome(room_id: str, colleague: str) -> None:
+            async with units.unit() as scope:
+                scope.messenger.send(
+                    room_id, DIRECT_WELCOME, mentions=(colleague,), kind="direct-welcome"
+                )
+
         sync = SyncLoop(
             adapter,
             processor,
@@ -217,6 +241,7 @@ async def run_app(
             settings.admins,
             on_posts_queued=sender.wake,
             on_first_sync=start_background,
+            on_direct_joined=welcome,
         )
         try:
             await sync.run(stop)
@@ -232,6 +257,10 @@ async def run_app(
                 await sender_task
     finally:
         await adapter.close()
+        try:
+            await db.checkpoint()  # leave data_dir compact: no write-ahead log behind
+        except Exception:
+            log.exception("Final checkpoint failed; SQLite will replay the log at next start")
         await db.close()
         log.info("Bot stopped")
 

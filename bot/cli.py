@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
+import importlib.util
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -271,6 +273,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG_ERROR
     configure_logging(args.log_level)
+    for warning in config.warnings():
+        logging.getLogger("bot.cli").warning("%s", warning)
     password = config.password_value()
     if password is not None:
         add_secret(password)
@@ -302,6 +306,8 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  dossier de données (data_dir) : {config.storage.data_dir}")
     print(f"  fuseau horaire : {config.bot.timezone}")
     print(f"  mot de passe : {login_status}")
+    for warning in config.warnings():
+        print(f"Attention : {warning}")
     return EXIT_OK
 
 
@@ -335,7 +341,20 @@ def _cmd_identity(args: argparse.Namespace) -> int:
     return identity(config, args.action, password)
 
 
+DEMO_NEEDS = ("synapse",)
+"""What `rupn-bot demo` needs beyond the bot: the `dev` extra brings it."""
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    missing = [name for name in DEMO_NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"{PROG} : erreur : la démonstration a besoin d’un serveur Matrix local (Synapse), "
+            "qui n’est pas installé. Installez rupn-bot avec ses outils de développement "
+            "(pip install 'rupn-bot[dev]'), ou lancez « make demo » depuis les sources.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     run_demo = _import_entry_point("devtools.demo", "run_demo")
     if run_demo is None:
         return EXIT_FAILURE

@@ -18,6 +18,7 @@ import difflib
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
@@ -84,6 +85,13 @@ def _check_user_id(value: str) -> str:
         raise ValueError(
             "doit être un identifiant Matrix de la forme @nom:serveur, "
             "par exemple @prenom.nom:agent.education.tchap.gouv.fr"
+        )
+    localpart, server = value.split(":", 1)
+    if localpart != localpart.lower():
+        # Matrix user ids are lower case: a capital letter can never match a sender.
+        raise ValueError(
+            "contient des majuscules : les identifiants Matrix s’écrivent en minuscules, "
+            f"écrivez « {localpart.lower()}:{server} »"
         )
     return value
 
@@ -198,6 +206,16 @@ class BotSettings(BaseModel):
 
     broadcast_rooms: tuple[RoomRef, ...] = ()
     workshop_reminders: Literal["salon", "prive"] = "salon"
+
+    @field_validator("workshop_reminders", mode="before")
+    @classmethod
+    def _accents_ignored(cls, value: object) -> object:
+        """« privé » and « Prive » mean "prive", as commands ignore case and accents."""
+        if not isinstance(value, str):
+            return value
+        decomposed = unicodedata.normalize("NFKD", value.strip())
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
     curation_room: RoomRef | None = None
     feed_poll_minutes: float = Field(default=30.0, strict=True, ge=0.05, le=1440)
     needs_poll_themes: tuple[str, ...] = ()
@@ -273,6 +291,20 @@ class Config(BaseModel):
         password = self.matrix.password
         return None if password is None else password.get_secret_value()
 
+    def warnings(self) -> list[str]:
+        """What is allowed but risky, in French (check-config prints it, run logs it)."""
+        found = []
+        parts = urlsplit(self.matrix.homeserver)
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+            found.append(
+                f"le serveur Matrix {self.matrix.homeserver} est joint en http:// : le mot de "
+                "passe et les messages circulent sans protection. Utilisez https://."
+            )
+        return found
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
 
 # --------------------------------------------------------------------------- loading
 
@@ -308,11 +340,30 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_translate_toml_error(path, str(exc))) from None
-    return parse_config(
+    config = parse_config(
         data,
         base_dir=path.absolute().parent,
         environ=os.environ if environ is None else environ,
     )
+    _refuse_readable_password(path, data)
+    return config
+
+
+def _refuse_readable_password(path: Path, data: Mapping[str, Any]) -> None:
+    """A password written in a file that other accounts can read is an error, as ssh does."""
+    matrix = data.get("matrix")
+    if not isinstance(matrix, Mapping) or not matrix.get("password"):
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} contient le mot de passe du bot et d’autres comptes de la machine peuvent "
+            f"le lire : tapez « chmod 600 {path} » (ou retirez le mot de passe du fichier et "
+            f"donnez-le par la variable {PASSWORD_ENV_VAR})."
+        )
 
 
 def parse_config(data: Mapping[str, Any], *, base_dir: Path, environ: Mapping[str, str]) -> Config:

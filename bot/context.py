@@ -146,6 +146,7 @@ class Context:
     commands: CommandCatalog
     info: BotInfo
     settings: Settings
+    thread_root: str | None = None  # the thread the command was typed in: answers stay in it
 
     @property
     def tz(self) -> ZoneInfo:
@@ -158,6 +159,7 @@ class Context:
             text,
             markdown=markdown,
             reply_to=self.event_id,
+            thread_root=self.thread_root,
             mentions=(self.sender,),
             kind="reply",
         )

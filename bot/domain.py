@@ -22,6 +22,7 @@ class IncomingMessage:
     timestamp: datetime
     msgtype: str = "m.text"
     reply_to: str | None = None
+    thread_root: str | None = None  # the thread it was sent in, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class Invite:
 
     room_id: str
     inviter: str
+    is_direct: bool = False  # a one-to-one conversation the inviter opened with the bot
 
 
 @dataclass(frozen=True, slots=True)

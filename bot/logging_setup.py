@@ -9,13 +9,51 @@ whether it sits in the message, its arguments, the exception text or the stack.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
+import time
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+JOURNAL_FORMAT = "<%(priority)d>%(levelname)s %(name)s: %(message)s"
 MASK = "***"
-QUIET_LOGGERS = ("nio", "peewee")
-"""Chatty third-party loggers, limited to WARNING."""
+QUIET_LOGGERS = ("nio", "peewee", "apscheduler")
+"""Chatty third-party loggers, limited to WARNING (apscheduler logs two lines per job run)."""
+
+_SYSLOG_PRIORITY = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
+
+
+class UtcFormatter(logging.Formatter):
+    """Every timestamp in UTC, ISO 8601 with a Z: one time zone in the whole log."""
+
+    def __init__(self) -> None:
+        super().__init__(LOG_FORMAT, LOG_DATE_FORMAT)
+        self.converter = time.gmtime
+
+
+class JournalFormatter(logging.Formatter):
+    """Under systemd: no timestamp (journald stamps each line), a `<N>` syslog priority."""
+
+    def __init__(self) -> None:
+        super().__init__(JOURNAL_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.priority = _SYSLOG_PRIORITY.get(record.levelno, 6)
+        return super().format(record)
+
+
+def log_formatter(environ: dict[str, str] | None = None) -> logging.Formatter:
+    """journald's format when stderr goes to the journal (systemd sets JOURNAL_STREAM)."""
+    environ = dict(os.environ) if environ is None else environ
+    return JournalFormatter() if environ.get("JOURNAL_STREAM") else UtcFormatter()
+
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
@@ -89,7 +127,7 @@ def configure_logging(level: str = "INFO") -> logging.Handler:
     global _handler
     root = logging.getLogger()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(log_formatter())
     handler.addFilter(SecretMaskingFilter())
     with _lock:
         if _handler is not None:

@@ -10,7 +10,11 @@ become `HomeserverUnreachable` in `_network`, nowhere else.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import os
+import secrets
+import shutil
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +23,7 @@ from typing import Any, TypeVar
 import aiohttp
 import nio
 
+from bot.data_dir import PICKLE_KEY_FILE, pickle_key
 from bot.domain import (
     IncomingEvent,
     IncomingMessage,
@@ -33,6 +38,7 @@ from bot.domain import (
     UndecryptableEvent,
 )
 from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
+from bot.private_files import write_private
 from bot.session import SavedSession, forget_session, load_session, save_session
 
 log = logging.getLogger(__name__)
@@ -103,6 +109,11 @@ def convert_event(room_id: str, event: Any) -> RoomEvent | None:
             body=event.body,
             timestamp=when,
             reply_to=reply.get("event_id") if isinstance(reply, dict) else None,
+            thread_root=(
+                str(relation["event_id"])
+                if relation.get("rel_type") == "m.thread" and relation.get("event_id")
+                else None
+            ),
         )
     if isinstance(event, nio.ReactionEvent):
         return IncomingReaction(
@@ -170,6 +181,66 @@ def events_after_own_join(events: list[Any], user_id: str) -> list[Any]:
     return events
 
 
+NIO_DEFAULT_PICKLE_KEY = "DEFAULT_KEY"
+
+
+def store_pickle_key(data_dir: Path, user_id: str) -> str:
+    """The encryption store's own pickle key; a store pickled with nio's default is migrated.
+
+    Crash-safe: the new key is written aside (`.pending`) and the store copied
+    before re-pickling; the key takes its place only once every row is re-pickled.
+    An interrupted migration restarts from the copy.
+    """
+    key_file = data_dir / PICKLE_KEY_FILE
+    pending = key_file.with_suffix(".pending")
+    store_dir = data_dir / "crypto"
+    stores = sorted(store_dir.glob(f"{user_id}_*.db")) if store_dir.exists() else []
+    if key_file.exists():
+        for backup in store_dir.glob("*.db.avant-cle") if store_dir.exists() else ():
+            backup.unlink()
+        return key_file.read_text(encoding="utf-8").strip()
+    if not stores:
+        key, _ = pickle_key(data_dir)
+        return key
+    if pending.exists():
+        key = pending.read_text(encoding="utf-8").strip()
+    else:
+        key = secrets.token_urlsafe(32)
+        write_private(pending, key)
+    for store in stores:
+        backup = store.with_suffix(".db.avant-cle")
+        if backup.exists():
+            shutil.copyfile(backup, store)  # an earlier attempt was interrupted
+        else:
+            shutil.copyfile(store, backup)
+        _repickle(store, user_id, NIO_DEFAULT_PICKLE_KEY, key)
+    os.replace(pending, key_file)
+    for store in stores:
+        store.with_suffix(".db.avant-cle").unlink()
+    log.info("Encryption store re-pickled with a key of its own (%d store(s))", len(stores))
+    return key
+
+
+def _repickle(database: Path, user_id: str, old_key: str, new_key: str) -> None:
+    """Load every pickled secret with `old_key` and save it again with `new_key`."""
+    device_id = database.stem[len(user_id) + 1 :]
+    store = nio.store.DefaultStore(user_id, device_id, str(database.parent), old_key)
+    try:
+        account = store.load_account()
+        sessions = store.load_sessions()
+        group_sessions = store.load_inbound_group_sessions()
+        store.pickle_key = new_key
+        if account is not None:
+            store.save_account(account)
+        for sender_key, session_list in sessions.items():
+            for session in session_list:
+                store.save_session(sender_key, session)
+        for group_session in group_sessions:
+            store.save_inbound_group_session(group_session)
+    finally:
+        store.database.close()
+
+
 class MatrixAdapter:
     """One bot account on one homeserver, with end-to-end encryption."""
 
@@ -194,6 +265,7 @@ class MatrixAdapter:
         store.mkdir(parents=True, exist_ok=True)
         config = nio.AsyncClientConfig(
             encryption_enabled=True,
+            pickle_key=store_pickle_key(data_dir, user_id),
             store_sync_tokens=False,  # the sync token lives in our database
             max_limit_exceeded=0,  # 429s go back to the sender, which paces itself
             max_timeouts=0,  # outages go back to the sync loop's backoff
@@ -377,7 +449,8 @@ class MatrixAdapter:
                     and event.state_key == self._user_id
                     and event.membership == "invite"
                 ):
-                    yield Invite(room_id, event.sender)
+                    direct = bool((event.content or {}).get("is_direct"))
+                    yield Invite(room_id, event.sender, direct)
                     break
 
     async def _backfill(self, room_id: str, start: str | None, until: str) -> list[Any]:
@@ -418,8 +491,19 @@ class MatrixAdapter:
     async def join(self, room_id: str) -> None:
         await _network(self._client.join(room_id))
 
-    async def leave(self, room_id: str) -> None:
-        await _network(self._client.room_leave(room_id))
+    async def leave(self, room_id: str, reason: str | None = None) -> None:
+        """Leave, or decline an invitation; the reason is shown to the inviter."""
+        if reason is None:
+            await _network(self._client.room_leave(room_id))
+            return
+        method, path = nio.Api.room_leave(self._client.access_token, room_id)
+        await _network(
+            self._client._send(nio.RoomLeaveResponse, method, path, json.dumps({"reason": reason}))
+        )
+
+    def shares_a_room_with(self, user_id: str) -> bool:
+        """Whether `user_id` is a joined member of a room the bot is in (no network)."""
+        return any(user_id in self.member_ids(room_id) for room_id in self._client.rooms)
 
     async def send_event(
         self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str

@@ -13,11 +13,14 @@ alone, decided in `MSGTYPE_BY_KIND`.
 from __future__ import annotations
 
 import base64
+import json
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
+from bot.errors import UserError
 from bot.formatting import markdown_to_html, sanitize_html
 from bot.storage.posts import OutgoingPost
 
@@ -38,6 +41,7 @@ class Messenger(Protocol):
         markdown: bool = False,
         mentions: Sequence[str] = (),
         reply_to: str | None = None,
+        thread_root: str | None = None,
         kind: str = "message",
         ref: Ref | None = None,
     ) -> str: ...
@@ -75,6 +79,32 @@ class Messenger(Protocol):
         reason: str | None = None,
         kind: str = "redaction",
     ) -> str: ...
+
+
+MAX_EVENT_BYTES = 65_536
+"""The homeserver's limit for a whole event as sent (Synapse and Tchap alike)."""
+ENVELOPE_BYTES = 1_024
+"""What an m.room.encrypted event adds around its ciphertext: ids, keys, signatures."""
+
+
+class MessageTooLarge(UserError):
+    """A post that the homeserver would refuse (M_TOO_LARGE): refused before it is queued."""
+
+
+def sent_size(content: dict[str, Any]) -> int:
+    """The bytes of the event as sent in an encrypted room: base64 ciphertext, about 4/3."""
+    plain = len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode())
+    return math.ceil(plain * 4 / 3) + ENVELOPE_BYTES
+
+
+def check_size(content: dict[str, Any]) -> None:
+    size = sent_size({k: v for k, v in content.items() if k != UPLOAD_KEY})
+    if size > MAX_EVENT_BYTES:
+        raise MessageTooLarge(
+            f"Ce message est trop long pour Matrix : environ {math.ceil(size / 1024)} Ko une "
+            f"fois chiffré, pour une limite de {MAX_EVENT_BYTES // 1024} Ko. Raccourcissez-le, "
+            "ou mettez le détail derrière un lien."
+        )
 
 
 def new_txn_id() -> str:
@@ -132,6 +162,7 @@ def message_content(
     html: str | None = None,
     mentions: Sequence[str] = (),
     reply_to: str | None = None,
+    thread_root: str | None = None,
 ) -> dict[str, Any]:
     """An m.room.message, with m.mentions always present (empty when nobody is pinged)."""
     content: dict[str, Any] = {
@@ -142,7 +173,16 @@ def message_content(
     if html is not None:
         content["format"] = "org.matrix.custom.html"
         content["formatted_body"] = sanitize_html(html)
-    if reply_to is not None:
+    if thread_root is not None:
+        # In a thread: the answer stays in it, and quotes the message it answers for
+        # clients without threads (`is_falling_back`).
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": reply_to or thread_root},
+        }
+    elif reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content
 
@@ -186,13 +226,19 @@ class Outbox:
         markdown: bool = False,
         mentions: Sequence[str] = (),
         reply_to: str | None = None,
+        thread_root: str | None = None,
         kind: str = "message",
         ref: Ref | None = None,
     ) -> str:
         if markdown and html is None:
             html = markdown_to_html(text)
         content = message_content(
-            text, msgtype=msgtype_for(kind), html=html, mentions=mentions, reply_to=reply_to
+            text,
+            msgtype=msgtype_for(kind),
+            html=html,
+            mentions=mentions,
+            reply_to=reply_to,
+            thread_root=thread_root,
         )
         return self.send_event(room_id, "m.room.message", content, kind=kind, ref=ref)
 
@@ -271,6 +317,8 @@ class Outbox:
         target_event_id: str | None = None,
         target_txn_id: str | None = None,
     ) -> str:
+        if action == "send":
+            check_size(content)
         txn_id = new_txn_id()
         self._posts.append(
             OutgoingPost(

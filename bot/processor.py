@@ -110,6 +110,7 @@ class EventProcessor:
             commands=self._registry,
             info=self._info,
             settings=self._settings,
+            thread_root=event.thread_root if isinstance(event, IncomingMessage) else None,
         )
 
     async def _handle(self, event: RoomEvent) -> list[OutgoingPost]:

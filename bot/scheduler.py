@@ -21,12 +21,16 @@ log = logging.getLogger(__name__)
 
 
 def _logged(spec: JobSpec, units: Units) -> Callable[[], Awaitable[None]]:
+    """The job, logging one DEBUG line per run and its failures (never raising)."""
+
     async def run() -> None:
+        log.debug("Job %s runs", spec.name)
         try:
             await spec.run(units)
         except Exception:
             log.exception("Job %s failed; it will run again at its next tick", spec.name)
 
+    run.__qualname__ = run.__name__ = f"job:{spec.name}"
     return run
 
 
@@ -38,6 +42,7 @@ def start_scheduler(specs: Sequence[JobSpec], units: Units, now: datetime) -> As
             _logged(spec, units),
             IntervalTrigger(seconds=spec.every_seconds(units.settings), timezone=units.settings.tz),
             id=spec.name,
+            name=spec.name,
             max_instances=1,
             coalesce=True,
             next_run_time=now,

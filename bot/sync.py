@@ -33,7 +33,9 @@ class SyncSource(Protocol):
 
     async def join(self, room_id: str) -> None: ...
 
-    async def leave(self, room_id: str) -> None: ...
+    async def leave(self, room_id: str, reason: str | None = None) -> None: ...
+
+    def shares_a_room_with(self, user_id: str) -> bool: ...
 
     async def relogin(self) -> None: ...
 
@@ -52,6 +54,7 @@ class SyncLoop:
         *,
         on_posts_queued: Callable[[], None],
         on_first_sync: Callable[[], None] = lambda: None,
+        on_direct_joined: Callable[[str, str], Awaitable[None]] | None = None,
         long_poll_ms: int = LONG_POLL_MS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -61,6 +64,7 @@ class SyncLoop:
         self._admins = admins
         self._on_posts_queued = on_posts_queued
         self._on_first_sync = on_first_sync
+        self._on_direct_joined = on_direct_joined
         self._long_poll_ms = long_poll_ms
         self._sleep = sleep
         self._handled_invites: set[str] = set()
@@ -118,6 +122,12 @@ class SyncLoop:
                 self._on_first_sync()
 
     async def _invites(self, invites: tuple[Invite, ...]) -> None:
+        """Admins' invitations are accepted; so is a colleague's direct conversation.
+
+        A colleague is someone who shares a room with the bot: in a direct room they
+        can use the commands open to everyone (`!ateliers`, `!inscription`…). Any
+        other invitation is declined, with a French reason the inviter sees.
+        """
         for invite in invites:
             if invite.room_id in self._handled_invites:
                 continue
@@ -125,19 +135,41 @@ class SyncLoop:
                 if invite.inviter in self._admins:
                     log.info("Joining %s (invited by %s)", invite.room_id, invite.inviter)
                     await self._source.join(invite.room_id)
+                elif invite.is_direct and self._source.shares_a_room_with(invite.inviter):
+                    log.info("Joining the direct room %s of %s", invite.room_id, invite.inviter)
+                    await self._source.join(invite.room_id)
+                    self._handled_invites.add(invite.room_id)
+                    if self._on_direct_joined is not None:
+                        await self._on_direct_joined(invite.room_id, invite.inviter)
                 else:
                     log.warning(
-                        "Refusing invite to %s from %s: not an admin",
+                        "Declining invite to %s from %s: not an admin nor a colleague's "
+                        "direct room",
                         invite.room_id,
                         invite.inviter,
                     )
-                    await self._source.leave(invite.room_id)
+                    await self._source.leave(invite.room_id, DECLINE_REASON)
             except HomeserverUnreachable as exc:
                 log.warning("Could not answer invite to %s yet: %s", invite.room_id, exc)
             except MatrixError as exc:
                 # Permanent (room gone, forbidden): do not try again at every sync.
                 log.warning("Could not answer invite to %s: %s", invite.room_id, exc)
                 self._handled_invites.add(invite.room_id)
+
+
+DIRECT_WELCOME = (
+    "Bonjour ! Ici, en privé, vous pouvez utiliser les commandes ouvertes à tous : "
+    "!ateliers (les prochains ateliers et cafés numériques), !inscription <n°>, "
+    "!desinscription <n°>, et !aide pour la liste complète. Les annonces et les sondages se "
+    "font dans les salons de l’établissement."
+)
+"""Sent once in a colleague's direct room, when the bot joins it."""
+
+DECLINE_REASON = (
+    "rupn-bot rejoint les salons où l’invitent les référents numériques (RUPN) de "
+    "l’établissement, et les conversations privées de leurs collègues. Demandez à votre RUPN "
+    "de l’ajouter à un salon de l’établissement ; vous pourrez ensuite lui écrire en privé."
+)
 
 
 async def _unless_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:

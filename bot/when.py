@@ -18,7 +18,10 @@ must agree):
 * a weekday and a date (``jeudi 14 décembre``): they must agree.
 
 A date without a year is in the current year if that day is today or later,
-else next year. An explicit year must lie between last year and ten years
+else next year, but only within the next six months (``MAX_ROLLOVER_DAYS``):
+« 3/2 » typed in December is next February, as the school year goes; « 1/11 »
+typed on 1 December is refused (« ce jour est passé ; précisez l’année »),
+never silently moved eleven months ahead. An explicit year must lie between last year and ten years
 ahead. Without any day part the day is today, and a time already past is an
 error asking for a day (never a silent jump to tomorrow).
 
@@ -113,6 +116,8 @@ _ALTERNATIVES = (
     r"(?P<midnight>minuit)(?:\s+et\s+(?:demie?|quart))?",
     r"(?P<filler>le|a|ce|cette)",
 )
+_PAST_WORD = re.compile(r"(?:avant[-\s]?hier|hier)(?=[ ,;]|$)", re.ASCII)
+"""« hier » is understood, to say that it is past (not « je n’ai pas compris »)."""
 _TOKEN = re.compile("|".join(f"(?:{alt})(?=[{_SEPARATORS}]|$)" for alt in _ALTERNATIVES), re.ASCII)
 
 
@@ -231,6 +236,12 @@ def _tokens(text: str) -> list[tuple[re.Match[str], str]]:
             pos += 1
         if pos >= end:
             return tokens
+        past = _PAST_WORD.match(norm, pos, end)
+        if past is not None:
+            raise InvalidArguments(
+                f"« {text[past.start() : past.end()]} » est déjà passé : la date doit être à "
+                "venir. Exemple : « demain 12h15 »."
+            )
         match = _TOKEN.match(norm, pos, end)
         if match is None:
             stop = pos
@@ -335,6 +346,17 @@ def _resolve_day(
     return today if fixed is None else fixed
 
 
+MAX_ROLLOVER_DAYS = 183
+"""A day typed without its year may be at most this far ahead (half a school year)."""
+
+
+def _days_until(year: int, month: int, day: int, today: date) -> int:
+    try:
+        return (date(year, month, day) - today).days
+    except ValueError:  # 29 February of a common year: reported by the caller
+        return 0
+
+
 def _resolve_date(wanted: _Date, today: date) -> date:
     day, month, year = wanted.day, wanted.month, wanted.year
     if not (1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]):
@@ -343,6 +365,11 @@ def _resolve_date(wanted: _Date, today: date) -> date:
         )
     if year is None:
         year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
+        if _days_until(year, month, day, today) > MAX_ROLLOVER_DAYS:
+            raise InvalidArguments(
+                f"Le {wanted.span} de cette année est passé ; précisez l’année, par exemple "
+                f"« {day}/{month}/{year} » s’il s’agit bien de l’an prochain."
+            )
     elif not today.year - 1 <= year <= today.year + MAX_YEARS_AHEAD:
         raise InvalidArguments(
             f"L’année {year} n’est pas possible : indiquez une date entre aujourd’hui et "

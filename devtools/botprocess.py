@@ -56,6 +56,7 @@ def write_bot_config(
         lines += ["", "[[feeds]]"]
         lines += [f"{key} = {json.dumps(value)}" for key, value in feed.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)  # it holds the password: rupn-bot refuses a readable one
     return path
 
 

@@ -49,9 +49,9 @@ from bot.app import RunningBot, run_app
 from bot.config import Config, ConfigError, load_config
 from bot.cross_signing import IdentityReport, IdentityState, KeysApi, device_is_signed
 from bot.logging_setup import (
-    LOG_FORMAT,
     QUIET_LOGGERS,
     SecretMaskingFilter,
+    UtcFormatter,
     add_secret,
 )
 from bot.session import load_session
@@ -567,7 +567,7 @@ def _log_to_file(path: Path) -> Callable[[], None]:
     saved_handlers, saved_level = root.handlers[:], root.level
     quiet_levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(UtcFormatter())
     handler.addFilter(SecretMaskingFilter())
     for old in saved_handlers:
         root.removeHandler(old)

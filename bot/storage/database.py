@@ -28,6 +28,9 @@ from bot.storage.migrations import MIGRATIONS, Migration
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+WAL_LIMIT_BYTES = 1024 * 1024
+"""The write-ahead log is checkpointed at about this size and truncated back to it."""
+WAL_CHECKPOINT_PAGES = 256  # 1 MiB of 4 KiB pages (SQLite's default is 1000, ~4 MB)
 T = TypeVar("T")
 
 
@@ -42,8 +45,19 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> Database:
-        """Open (creating if needed) and migrate the database at `path`."""
+        """Open (creating if needed) and migrate the database at `path`.
+
+        Only a missing file starts afresh: an empty file, or a database that is not
+        rupn-bot's, is refused rather than silently replaced (it may be a damaged
+        copy of every poll, atelier and sign-up).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
+        if await asyncio.to_thread(_is_empty_file, path):
+            raise StorageError(
+                f"Le fichier {path} est vide : la base du bot (sondages, ateliers, inscriptions) "
+                "a été perdue ou tronquée. Restaurez-le depuis une sauvegarde ; pour repartir "
+                "de zéro en connaissance de cause, supprimez-le."
+            )
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
@@ -59,6 +73,9 @@ class Database:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
+            await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+            await _refuse_foreign(conn, path)
             db = cls(conn)
             await db._migrate(migrations)
         except BaseException:
@@ -68,6 +85,11 @@ class Database:
 
     async def close(self) -> None:
         await self._conn.close()
+
+    async def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database and truncate it (periodic job)."""
+        async with self._lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def schema_version(self) -> int:
         async with self._conn.execute("PRAGMA user_version") as cur:
@@ -154,6 +176,28 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
+
+
+def _is_empty_file(path: Path) -> bool:
+    return path.exists() and path.stat().st_size == 0
+
+
+async def _refuse_foreign(conn: aiosqlite.Connection, path: Path) -> None:
+    """A database with tables but no rupn-bot version is someone else's: never migrate it."""
+    async with conn.execute("PRAGMA user_version") as cur:
+        version_row = await cur.fetchone()
+    version = int(version_row[0]) if version_row else 0
+    async with conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ) as cur:
+        tables_row = await cur.fetchone()
+    tables = int(tables_row[0]) if tables_row else 0
+    if version == 0 and tables:
+        raise StorageError(
+            f"Le fichier {path} est une base SQLite qui n’est pas celle de rupn-bot : le bot ne "
+            "la modifie pas. Vérifiez storage.data_dir, ou restaurez la base depuis une "
+            "sauvegarde."
+        )
 
 
 def required(value: T | None, what: str) -> T:

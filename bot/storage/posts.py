@@ -54,11 +54,12 @@ class Post:
     ref_id: int | None
     target_txn_id: str | None
     target_event_id: str | None
+    error: str | None = None  # the errcode of a failed post (M_TOO_LARGE, M_FORBIDDEN…)
 
 
 _COLUMNS = (
     "id, room_id, action, event_type, content, kind, txn_id, status, event_id, attempts, "
-    "ref_type, ref_id, target_txn_id, target_event_id"
+    "ref_type, ref_id, target_txn_id, target_event_id, error"
 )
 
 
@@ -78,6 +79,7 @@ def _to_post(row: aiosqlite.Row) -> Post:
         ref_id=row["ref_id"],
         target_txn_id=row["target_txn_id"],
         target_event_id=row["target_event_id"],
+        error=row["error"],
     )
 
 

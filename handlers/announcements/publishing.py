@@ -12,6 +12,7 @@ post is settled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,6 +137,22 @@ async def withdraw(scope: Scope, announcement: Announcement) -> int:
     return len(posts)
 
 
+FAILURE_REASONS = {
+    "M_TOO_LARGE": "message trop long pour le serveur Matrix : raccourcissez-le",
+    "M_FORBIDDEN": "le bot n’a pas le droit d’écrire dans ce salon",
+}
+"""Why a post failed, as the RUPN is told; other errors ask whether the bot was removed."""
+
+
+def _failures(scope: Scope, posts: Sequence[Post]) -> dict[str, list[str]]:
+    by_reason: dict[str, list[str]] = {}
+    for post in posts:
+        if post.status == "failed":
+            reason = FAILURE_REASONS.get(post.error or "", "le bot en a-t-il été retiré ?")
+            by_reason.setdefault(reason, []).append(scope.info.room_name(post.room_id))
+    return by_reason
+
+
 async def confirm_when_delivered(scope: Scope, announcement_id: int) -> None:
     """Once every post of the announcement is settled, tell the RUPN where it went (once)."""
     announcement = await scope.repos.announcements.get(announcement_id)
@@ -147,17 +164,13 @@ async def confirm_when_delivered(scope: Scope, announcement_id: int) -> None:
     if not await scope.repos.announcements.mark_confirmed(announcement_id):
         return
     sent = [scope.info.room_name(p.room_id) for p in posts if p.status == "sent"]
-    failed = [scope.info.room_name(p.room_id) for p in posts if p.status == "failed"]
     lines = [
         f"Annonce n° {announcement_id} publiée dans {rooms_label(len(sent))} : {', '.join(sent)}."
     ]
     if not sent:
         lines = [f"L’annonce n° {announcement_id} n’a pu être publiée dans aucun salon."]
-    if failed:
-        lines.append(
-            f"Échec dans {rooms_label(len(failed))} : {', '.join(failed)} "
-            "(le bot en a-t-il été retiré ?)."
-        )
+    for reason, rooms in _failures(scope, posts).items():
+        lines.append(f"Échec dans {rooms_label(len(rooms))} : {', '.join(rooms)} ({reason}).")
     scope.messenger.send(
         announcement.request_room,
         "\n".join(lines),

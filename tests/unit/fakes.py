@@ -114,6 +114,7 @@ class FakeMessenger:
         markdown: bool = False,
         mentions: Sequence[str] = (),
         reply_to: str | None = None,
+        thread_root: str | None = None,
         kind: str = "message",
         ref: Ref | None = None,
     ) -> str:

@@ -356,3 +356,42 @@ def test_schedule_date_is_parsed_before_the_handler() -> None:
     assert parsed == Publish("Café numérique", (), datetime(2026, 12, 1, 12, 30, tzinfo=PARIS))
     assert isinstance(parsed, Publish) and parsed.when is not None
     assert parsed.when.astimezone(UTC) == datetime(2026, 12, 1, 11, 30, tzinfo=UTC)
+
+
+async def test_an_announcement_too_large_for_matrix_is_refused_before_anything_is_queued(
+    db: Database,
+) -> None:
+    text = "Compte rendu du conseil pédagogique. " * 1100  # about 40 Ko
+    new = await say(db, f"!annonce {text}")
+    assert replies(new) == [
+        "Ce message est trop long pour Matrix : environ 110 Ko une fois chiffré, pour une "
+        "limite de 64 Ko. Raccourcissez-le, ou mettez le détail derrière un lien."
+    ]
+    assert [p["kind"] for p in new] == ["reply"]
+    rows = await db.fetchall("SELECT id FROM announcements")
+    assert rows == []
+    # Long but within the limit: it goes.
+    fine = await say(db, f"!annonce {'Ordre du jour. ' * 1000}")
+    assert {p["kind"] for p in fine} == {"announcement"}
+
+
+async def test_the_confirmation_says_why_a_room_failed(db: Database) -> None:
+    await say(db, "!diffusion ajouter", room=VIE)
+    await say(db, "!annonce Réunion")
+    repos = Repositories.open(db)
+    rows = await db.fetchall("SELECT id, room_id FROM posts WHERE kind = 'announcement'")
+    async with db.transaction():
+        for row in rows:
+            if row["room_id"] == STAFF:
+                await repos.posts.mark_failed(row["id"], "M_TOO_LARGE")
+            else:
+                await repos.posts.mark_sent(row["id"], "$ok", START)
+    units = Units(db, repos, SETTINGS, INFO, FakeClock(), lambda: None)
+    for post in await repos.posts.by_ref("announcement", 1):
+        await scheduled.confirm(units, post)
+    confirmations = [p for p in await posts(db) if p["kind"] == "announcement-confirmation"]
+    assert [p["content"]["body"] for p in confirmations] == [
+        "Annonce n° 1 publiée dans 1 salon : Vie scolaire.\n"
+        "Échec dans 1 salon : Salle des professeurs (message trop long pour le serveur Matrix : "
+        "raccourcissez-le)."
+    ]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import gettext
+import importlib.util
 import io
 import logging
 import re
 import sys
+import time
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +21,11 @@ from bot.config import PASSWORD_ENV_VAR, Config
 from bot.logging_setup import (
     LOG_FORMAT,
     SecretMaskingFilter,
+    UtcFormatter,
     add_secret,
     clear_secrets,
     configure_logging,
+    log_formatter,
     mask_secrets,
 )
 
@@ -59,6 +63,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def write_config(directory: Path, text: str = VALID) -> Path:
     path = directory / "config.toml"
     path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # a config holding a password must be private
     return path
 
 
@@ -403,6 +408,7 @@ def test_configure_logging(capsys: pytest.CaptureFixture[str]) -> None:
     assert any(isinstance(f, SecretMaskingFilter) for f in installed.filters)
     assert installed.formatter is not None
     assert installed.formatter._fmt == LOG_FORMAT
+    assert logging.getLogger("apscheduler").level == logging.WARNING
 
     add_secret(SECRET)
     logging.getLogger("bot.sync").warning("bad password %s", SECRET)
@@ -411,9 +417,46 @@ def test_configure_logging(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING bot\.sync: bad password \*\*\*", err[0]
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ WARNING bot\.sync: bad password \*\*\*", err[0]
     )
     assert err[1].endswith(" WARNING nio.client: shown")
+
+
+def test_log_timestamps_are_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Paris")  # the server's local time must not leak in
+    time.tzset()
+    monkeypatch.undo()
+    record = logging.LogRecord("bot.app", logging.INFO, __file__, 1, "prêt", (), None)
+    record.created = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC
+    try:
+        assert UtcFormatter().format(record) == "2026-11-18T11:06:40Z INFO bot.app: prêt"
+    finally:
+        time.tzset()
+
+
+def test_journald_gets_priorities_and_no_timestamp() -> None:
+    formatter = log_formatter({"JOURNAL_STREAM": "8:12345"})
+    record = logging.LogRecord(
+        "bot.sync", logging.WARNING, __file__, 1, "serveur %s", ("hs",), None
+    )
+    assert formatter.format(record) == "<4>WARNING bot.sync: serveur hs"
+    assert isinstance(log_formatter({}), UtcFormatter)
+
+
+def test_demo_without_the_dev_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "synapse" else real_find_spec(name, *a),
+    )
+    assert cli.main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert "la démonstration a besoin d’un serveur Matrix local (Synapse)" in err
+    assert "pip install 'rupn-bot[dev]'" in err and "make demo" in err
+    assert "No module named" not in err
 
 
 # --------------------------------------------------------------------------- identite

@@ -38,12 +38,17 @@ timezone = "Europe/Paris"
 max_sends_per_second = 1.0
 """
 
+VALID_WITH_PASSWORD = VALID.replace(
+    'device_name = "rupn-bot"', 'device_name = "rupn-bot"\npassword = "s3cret"'
+).replace("https://matrix.example.org/", "https://matrix.example.org")
+
 ENGLISH_MARKERS = ("Input should", "Value error", "Field required", "Extra inputs", "line ")
 
 
 def write(directory: Path, text: str, name: str = "config.toml") -> Path:
     path = directory / name
     path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # a config holding a password must be private (checked below)
     return path
 
 
@@ -575,3 +580,50 @@ def test_workshop_reminders_choice_is_explained(tmp_path: Path) -> None:
     assert message == (
         "bot.workshop_reminders : valeur attendue : « salon » ou « prive » (reçu : « dm »)"
     )
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+def test_a_readable_config_with_a_password_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID_WITH_PASSWORD)
+    path.chmod(0o644)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    message = str(info.value)
+    assert (
+        "contient le mot de passe du bot et d’autres comptes de la machine peuvent le lire"
+        in message
+    )
+    assert f"chmod 600 {path}" in message
+    assert "s3cret" not in message
+    path.chmod(0o600)
+    assert load_config(path, environ={}).password_value() == "s3cret"
+
+
+def test_a_readable_config_without_a_password_is_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID_WITH_PASSWORD.replace('password = "s3cret"\n', ""))
+    path.chmod(0o644)
+    assert load_config(path, environ={}).password_value() is None
+
+
+def test_admin_ids_with_capitals_are_refused_with_the_fix(tmp_path: Path) -> None:
+    text = VALID_WITH_PASSWORD.replace("@rupn:example.org", "@Marie.Curie:example.org")
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), environ={})
+    assert "contient des majuscules" in str(info.value)
+    assert "« @marie.curie:example.org »" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["privé", "Prive", "PRIVÉ", "prive"])
+def test_workshop_reminders_ignore_accents_and_case(tmp_path: Path, value: str) -> None:
+    text = VALID_WITH_PASSWORD + f'workshop_reminders = "{value}"\n'
+    assert load_config(write(tmp_path, text), environ={}).bot.workshop_reminders == "prive"
+
+
+def test_plain_http_homeserver_is_a_warning_except_on_loopback(tmp_path: Path) -> None:
+    http = VALID_WITH_PASSWORD.replace("https://matrix.example.org", "http://matrix.example.org")
+    [warning] = load_config(write(tmp_path, http), environ={}).warnings()
+    assert "est joint en http://" in warning and "Utilisez https://" in warning
+    local = VALID_WITH_PASSWORD.replace("https://matrix.example.org", "http://127.0.0.1:8008")
+    assert load_config(write(tmp_path, local), environ={}).warnings() == []

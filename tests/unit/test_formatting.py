@@ -61,14 +61,14 @@ def test_markdown_javascript_link_is_not_a_link() -> None:
             '<img src="mxc://e.org/abc" onerror="x()" alt="logo">',
             '<img src="mxc://e.org/abc" alt="logo">',
         ),
-        ('<a href="javascript:alert(1)">lien</a>', "<a>lien</a>"),
-        ('<a href="JavaScript:alert(1)">lien</a>', "<a>lien</a>"),
+        ('<a href="javascript:alert(1)">lien</a>', "lien"),
+        ('<a href="JavaScript:alert(1)">lien</a>', "lien"),
         ("a<!-- commentaire -->b", "ab"),
         ('<p style="color: red">t</p>', "<p>t</p>"),
         ("<marquee>m</marquee>", "m"),
-        ('<img src="https://e.org/x.png" alt="x">', '<img alt="x">'),
-        ('<img src="http://e.org/x.png">', "<img>"),
-        ('<img src="data:image/png;base64,AAAA">', "<img>"),
+        ('<img src="https://e.org/x.png" alt="x">', "x"),
+        ('<img src="http://e.org/x.png">', ""),
+        ('<img src="data:image/png;base64,AAAA">', ""),
         ('<code class="evil">x</code>', "<code>x</code>"),
         ('<font color="red" style="x">r</font>', '<font color="red">r</font>'),
     ],
@@ -178,3 +178,36 @@ def test_outbox_redact_needs_exactly_one_target() -> None:
         outbox.redact("!salle:example.org")
     with pytest.raises(ValueError, match="exactly one"):
         outbox.redact("!salle:example.org", event_id="$a", txn_id="t")
+
+
+# --- dead ends: images that cannot be shown, links that lead nowhere, extra classes ---------
+
+
+def test_a_markdown_image_on_the_web_becomes_a_link() -> None:
+    assert markdown_to_html("Voir ![le logo](https://exemple.fr/logo.png)") == (
+        '<p>Voir <a href="https://exemple.fr/logo.png">le logo</a></p>'
+    )
+    assert markdown_to_html("![](http://exemple.fr/x.png)") == (
+        '<p><a href="http://exemple.fr/x.png">image</a></p>'
+    )
+
+
+def test_a_relative_link_keeps_its_text_only() -> None:
+    assert markdown_to_html("[le règlement](/reglement.pdf) !") == "<p>le règlement !</p>"
+    assert sanitize_html('<a href="../x">texte</a>') == "texte"
+
+
+def test_an_image_without_a_matrix_source_becomes_its_alt_text() -> None:
+    assert sanitize_html('<p><img src="http://e.fr/a.png" alt="Schéma"> fin</p>') == (
+        "<p>Schéma fin</p>"
+    )
+    assert (
+        sanitize_html('<img src="mxc://srv/abc" alt="ok">') == '<img src="mxc://srv/abc" alt="ok">'
+    )
+
+
+def test_code_keeps_only_its_language_class() -> None:
+    assert sanitize_html('<code class="language-python evil">x</code>') == (
+        '<code class="language-python">x</code>'
+    )
+    assert sanitize_html('<code class="evil">y</code>') == "<code>y</code>"

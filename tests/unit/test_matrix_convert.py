@@ -310,3 +310,22 @@ def test_only_the_last_own_join_counts() -> None:
 
 def test_empty_timeline() -> None:
     assert events_after_own_join([], BOT) == []
+
+
+def test_a_message_in_a_thread_knows_its_root() -> None:
+    event = parse(
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": "!aide",
+            "m.relates_to": {
+                "rel_type": "m.thread",
+                "event_id": "$racine",
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": "$racine"},
+            },
+        },
+    )
+    converted = convert_event(ROOM, event)
+    assert isinstance(converted, IncomingMessage)
+    assert converted.thread_root == "$racine"

@@ -567,3 +567,25 @@ async def test_event_handlers(db: Database, caplog: pytest.LogCaptureFixture) ->
     assert await keys(db) == ["vote:$r1"]
     assert "Handler broken failed on $r1" in caplog.text
     assert await read_token(db) == "s4"
+
+
+async def test_a_command_in_a_thread_is_answered_in_the_thread(db: Database) -> None:
+    command = IncomingMessage(ROOM, "$cmd", PROF, "!xyz", START, thread_root="$root")
+    await make_processor(db).process(batch(command))
+    [post] = await stored_posts(db)
+    assert post.content["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": "$cmd"},
+    }
+
+
+async def test_an_unknown_command_is_echoed_truncated(db: Database) -> None:
+    name = "x" * 30_000
+    assert await ask(db, f"!{name}") == [
+        f"Commande inconnue : !{'x' * 30}…. Tapez !aide pour la liste des commandes."
+    ]
+    assert await ask(db, "!xyz") == [
+        "Commande inconnue : !xyz. Tapez !aide pour la liste des commandes."
+    ]

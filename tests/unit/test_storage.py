@@ -605,3 +605,43 @@ async def test_state_get_set_and_sync_token(db: Database) -> None:
         assert await state.get("autre") == "valeur"
     rows = await db.fetchall("SELECT key FROM bot_state ORDER BY key")
     assert [r[0] for r in rows] == ["autre", SYNC_TOKEN]
+
+
+# --- hardening: empty or foreign files, a bounded write-ahead log ------------------------
+
+
+async def test_an_empty_database_file_is_refused_not_recreated(tmp_path: Path) -> None:
+    path = tmp_path / "rupn-bot.db"
+    path.write_bytes(b"")
+    with pytest.raises(StorageError) as info:
+        await Database.open(path)
+    assert str(info.value).startswith(f"Le fichier {path} est vide : la base du bot")
+    assert path.stat().st_size == 0  # left as it was
+
+
+async def test_a_foreign_sqlite_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "rupn-bot.db"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE notes (texte TEXT)")
+    with pytest.raises(StorageError) as info:
+        await Database.open(path)
+    assert "n’est pas celle de rupn-bot" in str(info.value)
+    with sqlite3.connect(path) as other:
+        tables = [row[0] for row in other.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["notes"]
+
+
+async def test_the_write_ahead_log_stays_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "rupn-bot.db"
+    db = await Database.open(path)
+    try:
+        big = "x" * 4000
+        for n in range(600):  # about 2.4 MB written, as a 200-room announcement would
+            async with db.transaction():
+                await db.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)", (n, big))
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size <= 2 * 1024 * 1024  # checkpointed as it grows
+        await db.checkpoint()
+        assert wal.stat().st_size == 0
+    finally:
+        await db.close()

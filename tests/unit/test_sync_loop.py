@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from bot.processor import EventProcessor
 from bot.router import CommandRegistry
 from bot.storage.database import Database
 from bot.storage.state import StateRepository
-from bot.sync import SyncLoop
+from bot.sync import DECLINE_REASON, SyncLoop
 from tests.unit.fakes import FakeBotInfo, fixed_clock
 
 ADMIN = "@rupn:test"
@@ -34,6 +34,8 @@ class ScriptedSource:
         self.joined: list[str] = []
         self.left: list[str] = []
         self.relogins = 0
+        self.reasons: list[str | None] = []
+        self.colleagues: set[str] = set()
         self.decryptable: dict[str, RoomEvent] = {}
 
     async def sync(self, since: str | None, *, full_state: bool, timeout_ms: int) -> SyncBatch:
@@ -50,8 +52,12 @@ class ScriptedSource:
     async def join(self, room_id: str) -> None:
         self.joined.append(room_id)
 
-    async def leave(self, room_id: str) -> None:
+    async def leave(self, room_id: str, reason: str | None = None) -> None:
         self.left.append(room_id)
+        self.reasons.append(reason)
+
+    def shares_a_room_with(self, user_id: str) -> bool:
+        return user_id in self.colleagues
 
     async def relogin(self) -> None:
         self.relogins += 1
@@ -72,7 +78,12 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.close()
 
 
-def _loop(db: Database, source: ScriptedSource, sleeps: list[float]) -> SyncLoop:
+def _loop(
+    db: Database,
+    source: ScriptedSource,
+    sleeps: list[float],
+    on_direct_joined: Callable[[str, str], Awaitable[None]] | None = None,
+) -> SyncLoop:
     repos = Repositories.open(db)
     processor = EventProcessor(
         db,
@@ -89,7 +100,7 @@ def _loop(db: Database, source: ScriptedSource, sleeps: list[float]) -> SyncLoop
 
     return SyncLoop(
         source, processor, StateRepository(db), frozenset({ADMIN}),
-        on_posts_queued=lambda: None, sleep=fake_sleep,
+        on_posts_queued=lambda: None, sleep=fake_sleep, on_direct_joined=on_direct_joined,
     )  # fmt: skip
 
 
@@ -112,6 +123,34 @@ async def test_invites_from_admins_only_and_token_saved(db: Database) -> None:
     assert source.left == ["!other:test"]
     assert source.since == [None, "t1", "t2"]
     assert await StateRepository(db).sync_token() == "t2"
+
+
+async def test_a_colleague_direct_room_is_joined_and_a_stranger_declined(db: Database) -> None:
+    stop = asyncio.Event()
+    source = ScriptedSource(
+        [
+            _batch(
+                "t1",
+                Invite("!dm-collegue:test", "@collegue:test", is_direct=True),
+                Invite("!dm-inconnu:test", "@inconnu:test", is_direct=True),
+                Invite("!salon:test", "@collegue:test"),  # a room, not a conversation
+                initial=True,
+            ),
+        ],
+        stop,
+    )
+    source.colleagues = {"@collegue:test"}
+    welcomed: list[tuple[str, str]] = []
+
+    async def welcome(room_id: str, user_id: str) -> None:
+        welcomed.append((room_id, user_id))
+
+    await _loop(db, source, [], welcome).run(stop)
+    assert source.joined == ["!dm-collegue:test"]
+    assert welcomed == [("!dm-collegue:test", "@collegue:test")]
+    assert source.left == ["!dm-inconnu:test", "!salon:test"]
+    assert source.reasons == [DECLINE_REASON, DECLINE_REASON]
+    assert DECLINE_REASON.startswith("rupn-bot rejoint les salons où l’invitent les référents")
 
 
 async def test_restart_uses_saved_token_with_full_state(db: Database) -> None:

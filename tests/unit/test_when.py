@@ -83,10 +83,11 @@ VALID: list[tuple[str, datetime]] = [
     ("03/12 12h30", at(2026, 12, 3, 12, 30)),
     ("22/11 11h", at(2026, 11, 22, 11)),
     ("3 janv. 9h", at(2027, 1, 3, 9)),
-    ("21/11 9h", at(2027, 11, 21, 9)),  # yesterday without a year: next year
+    ("21/11/2027 9h", at(2027, 11, 21, 9)),  # a year ahead: only with its year
+    ("21 mai 9h", at(2027, 5, 21, 9)),  # without a year: next year, within six months
     ("5 févr. 2027 8h", at(2027, 2, 5, 8)),
     ("29/02/2028 8h", at(2028, 2, 29, 8)),
-    ("15 août 10h", at(2027, 8, 15, 10)),
+    ("15 août 2027 10h", at(2027, 8, 15, 10)),
     # The day after the spring change is an ordinary day.
     ("29/03/2027 2h30", at(2027, 3, 29, 2, 30)),
 ]
@@ -107,6 +108,22 @@ def test_parse_when_valid(text: str, expected: datetime) -> None:
 
 
 INVALID: list[tuple[str, str]] = [
+    ("hier", "« hier » est déjà passé : la date doit être à venir. Exemple : « demain 12h15 »."),
+    (
+        "avant-hier 17h",
+        "« avant-hier » est déjà passé : la date doit être à venir. Exemple : « demain 12h15 ».",
+    ),
+    # A passed day without its year is not moved almost a year ahead (issue: « 1/11 8h »).
+    (
+        "21/11 9h",
+        "Le 21/11 de cette année est passé ; précisez l’année, par exemple « 21/11/2027 » "
+        "s’il s’agit bien de l’an prochain.",
+    ),
+    (
+        "15 août 10h",
+        "Le 15 août de cette année est passé ; précisez l’année, par exemple « 15/8/2027 » "
+        "s’il s’agit bien de l’an prochain.",
+    ),
     ("xyz 12h", f"Je n’ai pas compris « xyz ». {EXAMPLES}"),
     ("mardi 12h30 svp", f"Je n’ai pas compris « svp ». {EXAMPLES}"),
     ("14 12h", f"Je n’ai pas compris « 14 ». {EXAMPLES}"),
@@ -212,11 +229,19 @@ def test_parse_when_invalid(text: str, message: str) -> None:
         ("lundi 4 janvier 9h", at(2027, 1, 4, 9)),
         ("31/12 23h", at(2026, 12, 31, 23)),
         ("20/12 11h", at(2026, 12, 20, 11)),
-        ("19/12 11h", at(2027, 12, 19, 11)),
+        ("19/12/2027 11h", at(2027, 12, 19, 11)),
+        ("3/2 8h", at(2027, 2, 3, 8)),  # next February, as the school year goes
+        ("15/6 8h", at(2027, 6, 15, 8)),  # within six months
     ],
 )
 def test_year_rollover(text: str, expected: datetime) -> None:
     assert parse_when(text, DECEMBER, PARIS) == expected
+
+
+def test_a_passed_day_more_than_six_months_ahead_needs_its_year() -> None:
+    with pytest.raises(InvalidArguments) as caught:
+        parse_when("1/11 8h", DECEMBER, PARIS)
+    assert caught.value.message.startswith("Le 1/11 de cette année est passé ; précisez l’année")
 
 
 def test_autumn_fold_is_the_first_occurrence() -> None:
