@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.feeds
 	$(BIN)/python -m bench.fanout
+	$(BIN)/python -m bench.fairness
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build/coverage $(ELEMENT)/node_modules

@@ -10,8 +10,10 @@ answered twice, no vote lost" hold across kill -9.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.context import BotInfo, Context, Repositories, Settings
@@ -32,7 +34,7 @@ from bot.router import (
     unknown_command_text,
 )
 from bot.storage.database import Database
-from bot.storage.posts import OutgoingPost
+from bot.storage.posts import PRIORITY_FIRST, PRIORITY_REPLIES, OutgoingPost
 from bot.storage.state import StateRepository
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,52 @@ log = logging.getLogger(__name__)
 UNDECRYPTED_KEPT_FOR = timedelta(days=7)
 
 EventHandler = Callable[[Context, RoomEvent], Awaitable[None]]
+
+COMMANDS_ALLOWED = 5
+COMMANDS_WINDOW = timedelta(seconds=30)
+COMMANDS_PAUSE = timedelta(seconds=60)
+SLOW_DOWN_TEXT = (
+    "Doucement : vous avez envoyé beaucoup de commandes en peu de temps. "
+    "Je reprends dans une minute."
+)
+
+
+class CommandLimiter:
+    """At most COMMANDS_ALLOWED commands per COMMANDS_WINDOW for each non-admin.
+
+    The first command beyond is answered once with SLOW_DOWN_TEXT; that person's
+    commands are then ignored (not run, not answered) for COMMANDS_PAUSE.
+
+    Decisions:
+    - only commands (`!…` messages, unknown ones included) count; reactions, poll
+      votes, receipts and plain messages are never limited, and admins never are;
+    - time is the processor's injected clock, not the events' timestamps (which the
+      sender's client sets, and which are old for a recovered event);
+    - the state is in memory: a restart forgets it, which only lets a flooding person
+      start again after the restart. Ignored commands are still covered by the
+      batch's sync token, so they are never replayed.
+    """
+
+    def __init__(self) -> None:
+        self._recent: dict[str, deque[datetime]] = {}
+        self._paused_until: dict[str, datetime] = {}
+
+    def check(self, user: str, now: datetime) -> bool | None:
+        """True: run the command; None: ignore it; False: ignore it and say why (once)."""
+        until = self._paused_until.get(user)
+        if until is not None:
+            if now < until:
+                return None
+            del self._paused_until[user]
+        recent = self._recent.setdefault(user, deque())
+        while recent and now - recent[0] >= COMMANDS_WINDOW:
+            recent.popleft()
+        if len(recent) < COMMANDS_ALLOWED:
+            recent.append(now)
+            return True
+        del self._recent[user]
+        self._paused_until[user] = now + COMMANDS_PAUSE
+        return False
 
 
 class EventProcessor:
@@ -64,6 +112,7 @@ class EventProcessor:
         self._event_handlers = (
             event_handlers if event_handlers is not None else registry.event_handlers
         )
+        self._limiter = CommandLimiter()
 
     async def process(
         self,
@@ -118,7 +167,7 @@ class EventProcessor:
             await self._repos.undecrypted.keep(event, self._clock())
             return []
         if isinstance(event, IncomingMessage) and parse_call(event.body) is not None:
-            return await self._handle_message(event)
+            return self._stamp(await self._handle_message(event), event.sender)
         # Plain messages (e.g. a reply "2" to a poll) and other events go to subscribers.
         handlers = self._event_handlers.get(type(event), ())
         posts: list[OutgoingPost] = []
@@ -132,8 +181,13 @@ class EventProcessor:
             except Exception:
                 log.exception("Handler %s failed on %s", handler.__name__, event.event_id)
                 continue
-            posts.extend(outbox.drain())
+            posts.extend(self._stamp(outbox.drain(), who))
         return posts
+
+    def _stamp(self, posts: list[OutgoingPost], requester: str) -> list[OutgoingPost]:
+        """Who caused these posts, and so their priority in the outbox."""
+        priority = PRIORITY_FIRST if requester in self._settings.admins else PRIORITY_REPLIES
+        return [replace(p, priority=priority, requester=requester) for p in posts]
 
     async def _handle_message(self, message: IncomingMessage) -> list[OutgoingPost]:
         call = parse_call(message.body)
@@ -141,6 +195,15 @@ class EventProcessor:
             return []
         outbox = Outbox()
         ctx = self._context(message, message.sender, outbox)
+        if not ctx.is_admin:
+            allowed = self._limiter.check(message.sender, ctx.now)
+            if allowed is None:
+                log.info("Ignored !%s from %s (too many commands)", call.name, message.sender)
+                return []
+            if not allowed:
+                log.warning("Too many commands from %s: pausing them", message.sender)
+                ctx.reply(SLOW_DOWN_TEXT)
+                return outbox.drain()
         command = self._registry.lookup(call.name)
         if command is None:
             ctx.reply(unknown_command_text(call.name))

@@ -1,10 +1,12 @@
 """The sender: delivers queued posts one at a time, at a steady pace.
 
-One worker, in queue order, so there is never a thundering herd of retries:
+One worker, one post at a time, so there is never a thundering herd of retries:
 a 429 pauses the whole queue for the `retry_after_ms` the homeserver asked;
 an outage pauses it with exponential backoff; a permanent refusal marks the
-post failed and moves on. Each post keeps its transaction id across retries
-and restarts, so the homeserver never stores it twice.
+post failed and moves on. Which post goes next (priority, round-robin between
+the people who caused them, never before the post one refers to) is decided by
+`PostsRepository.next_pending`, after the pacing pause. Each post keeps its
+transaction id across retries and restarts, so the homeserver never stores it twice.
 """
 
 from __future__ import annotations
@@ -110,17 +112,23 @@ class Sender:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            async with self._db.transaction():
-                post = await self._posts.next_pending()
-            if post is None:
+            if await self._next() is None:
                 self._idle.set()
                 self._wake.clear()
                 await _first(self._wake.wait(), stop.wait())
                 continue
-            await self._deliver(post)
+            await self._pacer.wait()
+            # Chosen after the pause: what was queued meanwhile may come first (the
+            # RUPN's announcement during a flood of replies, see PostsRepository).
+            post = await self._next()
+            if post is not None:
+                await self._deliver(post)
+
+    async def _next(self) -> Post | None:
+        async with self._db.transaction():
+            return await self._posts.next_pending()
 
     async def _deliver(self, post: Post) -> None:
-        await self._pacer.wait()
         try:
             event_id = await self._send(post)
         except RateLimited as exc:

@@ -253,4 +253,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "fair outbox: priority, requester and turn of each post",
+        (
+            # 0: the RUPN's commands, broadcasts and jobs; 1: replies to others.
+            # Posts queued before this migration keep their order (priority 0, turn 0).
+            "ALTER TABLE posts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+            # Who caused the post (NULL: a job or a hook); posts are served round-robin
+            # between requesters within a priority.
+            "ALTER TABLE posts ADD COLUMN requester TEXT",
+            # The requester's round (start-time fair queuing): set when queued.
+            "ALTER TABLE posts ADD COLUMN turn INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX posts_pending_fair ON posts (priority, turn, id)"
+            " WHERE status = 'pending'",
+            "CREATE INDEX posts_pending_requester ON posts (requester, priority, turn)"
+            " WHERE status = 'pending'",
+        ),
+    ),
 )

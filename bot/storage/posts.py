@@ -3,6 +3,20 @@
 A post is queued in the transaction that decided it, then sent by the
 sender with its own `txn_id`; the homeserver deduplicates a resent
 transaction id, so a crash between sending and recording sends nothing twice.
+
+Which pending post goes next (`next_pending`), so that one flooding teacher
+delays nobody else:
+
+1. by `priority`: PRIORITY_FIRST (the RUPN's commands, broadcasts, jobs and
+   hooks) before PRIORITY_REPLIES (what anybody else caused);
+2. within a priority, round-robin between requesters (the people who caused
+   the posts; NULL for jobs): each post gets a `turn` when it is queued, one
+   more than its requester's last pending post, or the turn being served now
+   when the requester has nothing pending (start-time fair queuing). A
+   requester's posts keep their order, so their per-room order too;
+3. a post that refers to another by transaction id (an edit, a redaction, a
+   file's relation) is never picked while that post is still pending, whatever
+   their priorities: the sender would refuse it (M_TARGET_NOT_SENT).
 """
 
 from __future__ import annotations
@@ -19,6 +33,11 @@ from bot.storage.database import Database, stored
 
 Action = Literal["send", "redact"]
 
+PRIORITY_FIRST = 0
+"""The RUPN's commands, broadcasts, jobs and hooks (the default: what is not a reply)."""
+PRIORITY_REPLIES = 1
+"""What other people's commands and events caused: served after PRIORITY_FIRST."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingPost:
@@ -34,6 +53,8 @@ class OutgoingPost:
     ref_id: int | None = None
     target_txn_id: str | None = None
     target_event_id: str | None = None
+    priority: int = PRIORITY_FIRST
+    requester: str | None = None  # who caused it (None: a job or a hook)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +76,13 @@ class Post:
     target_txn_id: str | None
     target_event_id: str | None
     error: str | None = None  # the errcode of a failed post (M_TOO_LARGE, M_FORBIDDEN…)
+    priority: int = PRIORITY_FIRST
+    requester: str | None = None
 
 
 _COLUMNS = (
     "id, room_id, action, event_type, content, kind, txn_id, status, event_id, attempts, "
-    "ref_type, ref_id, target_txn_id, target_event_id, error"
+    "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester"
 )
 
 
@@ -80,6 +103,8 @@ def _to_post(row: aiosqlite.Row) -> Post:
         target_txn_id=row["target_txn_id"],
         target_event_id=row["target_event_id"],
         error=row["error"],
+        priority=row["priority"],
+        requester=row["requester"],
     )
 
 
@@ -90,11 +115,14 @@ class PostsRepository:
     async def queue(self, posts: Sequence[OutgoingPost], now: datetime) -> None:
         if not posts:
             return
-        await self._db.executemany(
-            "INSERT INTO posts (room_id, action, event_type, content, kind, txn_id, ref_type,"
-            " ref_id, target_txn_id, target_event_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+        rows = []
+        last_turns: dict[tuple[int, str | None], int] = {}
+        for p in posts:
+            key = (p.priority, p.requester)
+            if key not in last_turns:
+                last_turns[key] = await self._last_turn(p.priority, p.requester)
+            last_turns[key] += 1
+            rows.append(
                 (
                     p.room_id,
                     p.action,
@@ -107,14 +135,45 @@ class PostsRepository:
                     p.target_txn_id,
                     p.target_event_id,
                     stored(now),
+                    p.priority,
+                    p.requester,
+                    last_turns[key],
                 )
-                for p in posts
-            ],
+            )
+        await self._db.executemany(
+            "INSERT INTO posts (room_id, action, event_type, content, kind, txn_id, ref_type,"
+            " ref_id, target_txn_id, target_event_id, created_at, priority, requester, turn)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
 
-    async def next_pending(self) -> Post | None:
+    async def _last_turn(self, priority: int, requester: str | None) -> int:
+        """The turn before the requester's next post (see the module's docstring)."""
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM posts WHERE status = 'pending' ORDER BY id LIMIT 1"  # noqa: S608 - constant columns
+            "SELECT MAX(turn) AS turn FROM posts"
+            " WHERE status = 'pending' AND requester IS ? AND priority = ?",
+            (requester, priority),
+        )
+        if row is not None and row["turn"] is not None:
+            return int(row["turn"])
+        # Nothing pending for them: they come right after the turn being served.
+        row = await self._db.fetchone(
+            "SELECT MIN(turn) AS turn FROM posts WHERE status = 'pending' AND priority = ?",
+            (priority,),
+        )
+        return int(row["turn"]) - 1 if row is not None and row["turn"] is not None else 0
+
+    async def next_pending(self) -> Post | None:
+        """The next post to send: by priority, round-robin between requesters, never
+        before the post it refers to (see the module's docstring)."""
+        # The partial index is read in order, and the scan stops at the first post
+        # that waits for nothing: no sort, however long the queue.
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM posts AS p INDEXED BY posts_pending_fair"  # noqa: S608 - constant columns
+            " WHERE p.status = 'pending' AND (p.target_txn_id IS NULL OR NOT EXISTS ("
+            "  SELECT 1 FROM posts AS t WHERE t.txn_id = p.target_txn_id"
+            "  AND t.status = 'pending'))"
+            " ORDER BY p.priority, p.turn, p.id LIMIT 1"
         )
         return _to_post(row) if row else None
 

@@ -589,3 +589,91 @@ async def test_an_unknown_command_is_echoed_truncated(db: Database) -> None:
     assert await ask(db, "!xyz") == [
         "Commande inconnue : !xyz. Tapez !aide pour la liste des commandes."
     ]
+
+
+# --- the command limiter and who caused each post --------------------------------------------
+
+SLOW_DOWN = (
+    "Doucement : vous avez envoyé beaucoup de commandes en peu de temps. "
+    "Je reprends dans une minute."
+)
+
+
+def limited_processor(
+    db: Database, clock: FakeClock, event_handlers: dict[type, Sequence[EventHandler]] | None = None
+) -> EventProcessor:
+    return EventProcessor(
+        db,
+        Repositories.open(db),
+        StateRepository(db),
+        CommandRegistry(ROUTERS),
+        Settings(admins=frozenset({ADMIN}), tz=PARIS),
+        clock,
+        FakeBotInfo(rooms=[ROOM]),
+        event_handlers,
+    )
+
+
+async def test_sixth_command_in_30_s_gets_one_notice_then_commands_are_ignored(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    processor = limited_processor(db, clock)
+    for _ in range(40):  # 40 !aide in 1.4 s, in several syncs
+        await processor.process(batch(message("!aide")))
+        clock.advance(0.035)
+    assert await bodies(db) == [TEACHER_OVERVIEW] * 5 + [SLOW_DOWN]
+    assert await read_token(db) == "s2"  # the ignored commands are covered by the token
+    clock.advance(58.0)  # 59.4 s after the notice: still ignored
+    await processor.process(batch(message("!aide")))
+    assert len(await bodies(db)) == 6
+    clock.advance(1.0)  # 60.4 s after the notice: accepted again
+    await processor.process(batch(message("!aide")))
+    assert (await bodies(db))[6:] == [TEACHER_OVERVIEW]
+
+
+async def test_five_commands_per_30_s_are_never_limited(db: Database) -> None:
+    clock = FakeClock()
+    processor = limited_processor(db, clock)
+    for _ in range(12):
+        await processor.process(batch(message("!aide")))
+        clock.advance(6.1)
+    assert await bodies(db) == [TEACHER_OVERVIEW] * 12
+
+
+async def test_the_limit_is_per_person(db: Database) -> None:
+    clock = FakeClock()
+    processor = limited_processor(db, clock)
+    await processor.process(batch(*(message("!aide") for _ in range(7))))
+    await processor.process(batch(message("!aide", sender="@prof.durand:example.org")))
+    assert await bodies(db) == [TEACHER_OVERVIEW] * 5 + [SLOW_DOWN, TEACHER_OVERVIEW]
+
+
+async def test_admins_are_never_limited(db: Database) -> None:
+    processor = limited_processor(db, FakeClock())
+    await processor.process(batch(*(message("!aide", ADMIN) for _ in range(20))))
+    assert await bodies(db) == [ADMIN_OVERVIEW] * 20
+
+
+async def test_reactions_are_not_limited(db: Database) -> None:
+    seen: list[str] = []
+
+    async def on_reaction(ctx: Context, event: RoomEvent) -> None:
+        seen.append(event.event_id)
+
+    processor = limited_processor(db, FakeClock(), {IncomingReaction: [on_reaction]})
+    await processor.process(batch(*(message("!aide") for _ in range(10))))
+    reactions = [IncomingReaction(ROOM, f"$r{i}", PROF, "$annonce", "👍", START) for i in range(10)]
+    await processor.process(batch(*reactions))
+    assert seen == [f"$r{i}" for i in range(10)]
+
+
+async def test_posts_record_who_caused_them_and_admins_come_first(db: Database) -> None:
+    processor = limited_processor(db, FakeClock())
+    await processor.process(batch(message("!aide"), message("!aide", ADMIN)))
+    rows = await db.fetchall("SELECT requester, priority FROM posts ORDER BY id")
+    assert [tuple(r) for r in rows] == [(PROF, 1), (ADMIN, 0)]
+    async with db.transaction():
+        first = await PostsRepository(db).next_pending()
+    assert first is not None
+    assert first.requester == ADMIN

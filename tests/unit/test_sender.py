@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionR
 from bot.messenger import Outbox
 from bot.sender import MAX_TRANSIENT_ATTEMPTS, Pacer, Sender, Transport
 from bot.storage.database import Database
-from bot.storage.posts import OutgoingPost, PostsRepository
+from bot.storage.posts import PRIORITY_REPLIES, OutgoingPost, PostsRepository
 from tests.unit.fakes import START, FakeTransport, Outcome, VirtualTime
 
 ROOM = "!salle:example.org"
@@ -397,3 +397,104 @@ async def test_pacer() -> None:
     await pacer.wait()
     assert time.now == 200.0
     assert time.sleeps == [0.5, 0.5, 5.0]
+
+
+# --- fairness: priority, round-robin, dependent posts ----------------------------------------
+
+PROF_A = "@prof.martin:example.org"
+PROF_B = "@prof.durand:example.org"
+RUPN = "@rupn:example.org"
+
+
+def replies_of(requester: str, *texts: str) -> list[OutgoingPost]:
+    outbox = Outbox()
+    for text in texts:
+        outbox.send(ROOM, text, kind="reply")
+    return [replace(p, priority=PRIORITY_REPLIES, requester=requester) for p in outbox.drain()]
+
+
+def sent_bodies(h: Harness) -> list[str]:
+    return [str((c.content or {}).get("body")) for c in h.transport.calls]
+
+
+async def test_the_rupns_posts_go_before_a_teachers_forty_replies(make: Any) -> None:
+    h: Harness = make(1.0)
+    flood = [f"aide {i}" for i in range(40)]
+    await h.queue(replies_of(PROF_A, *flood))
+    outbox = Outbox()
+    for room in ("!diffusion1:example.org", "!diffusion2:example.org"):
+        outbox.send(room, "Réunion ENT à 17h", kind="announcement")
+    await h.queue([replace(p, requester=RUPN) for p in outbox.drain()])
+    await h.deliver_all()
+    assert sent_bodies(h) == ["Réunion ENT à 17h", "Réunion ENT à 17h", *flood]
+    assert h.transport.times[:2] == [0.0, 1.0]
+
+
+async def test_announcement_queued_mid_flood_waits_for_one_reply_at_most(make: Any) -> None:
+    h: Harness = make(1.0)
+    flood = [f"aide {i}" for i in range(40)]
+    await h.queue(replies_of(PROF_A, *flood))
+    stop = asyncio.Event()
+    task = asyncio.create_task(h.sender.run(stop))
+    async with asyncio.timeout(TIMEOUT_S):
+        await h.transport.called.wait()
+    outbox = Outbox()
+    outbox.send(ROOM, "Annonce urgente", kind="announcement")
+    await h.queue([replace(p, requester=RUPN) for p in outbox.drain()])
+    h.sender.wake()
+    async with asyncio.timeout(TIMEOUT_S):
+        await h.sender.wait_idle()
+    stop.set()
+    await task
+    position = sent_bodies(h).index("Annonce urgente")
+    # Virtual time runs as fast as the loop turns: a few replies may have gone meanwhile,
+    # but the announcement never waits for the rest of the flood.
+    assert position < 40 - 5
+    assert sorted(sent_bodies(h)) == sorted([*flood, "Annonce urgente"])
+
+
+async def test_round_robin_between_two_teachers(make: Any) -> None:
+    h: Harness = make(1.0)
+    await h.queue(replies_of(PROF_A, "A1", "A2", "A3", "A4"))
+    await h.queue(replies_of(PROF_B, "B1", "B2"))
+    await h.deliver_all()
+    assert sent_bodies(h) == ["A1", "B1", "A2", "B2", "A3", "A4"]
+
+
+async def test_a_teacher_arriving_late_waits_one_turn_not_the_whole_flood(make: Any) -> None:
+    h: Harness = make(1.0)
+    await h.queue(replies_of(PROF_A, *(f"A{i}" for i in range(1, 11))))
+    async with h.db.transaction():
+        for _ in range(3):  # three of A's replies went out
+            post = await h.posts.next_pending()
+            assert post is not None
+            await h.posts.mark_sent(post.id, f"${post.id}", START)
+    await h.queue(replies_of(PROF_B, "B1"))
+    await h.deliver_all()
+    assert sent_bodies(h)[:3] == ["A4", "B1", "A5"]
+
+
+async def test_an_edit_never_overtakes_the_post_it_edits(make: Any) -> None:
+    h: Harness = make(1.0)
+    [notice] = replies_of(PROF_A, "notice")
+    await h.queue([notice])
+    edit = Outbox()
+    edit.send_event(
+        ROOM, "m.room.message", {"body": "* corrigé"}, kind="edit", relates_to_txn=notice.txn_id
+    )
+    edit.redact(ROOM, txn_id=notice.txn_id, kind="redaction")
+    # A job (first priority) edits, then redacts, a teacher's (second priority) post.
+    await h.queue(edit.drain())
+    await h.deliver_all()
+    assert [c.method for c in h.transport.calls] == ["send_event", "send_event", "redact"]
+    assert sent_bodies(h)[:2] == ["notice", "* corrigé"]
+    assert [r["status"] for r in await h.rows()] == ["sent", "sent", "sent"]
+
+
+async def test_posts_keep_who_caused_them_and_their_priority(make: Any) -> None:
+    h: Harness = make(1.0)
+    await h.queue(replies_of(PROF_A, "réponse"))
+    async with h.db.transaction():
+        post = await h.posts.next_pending()
+    assert post is not None
+    assert (post.priority, post.requester) == (PRIORITY_REPLIES, PROF_A)

@@ -1,0 +1,69 @@
+"""The fair outbox end to end (bench.fairness's simulation), and its migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.fairness import ADMIN, GOAL_MARGIN_S, TEACHERS, simulate
+from bot.storage.database import Database
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.posts import PRIORITY_FIRST, PRIORITY_REPLIES, OutgoingPost, PostsRepository
+from tests.unit.fakes import START as START_TIME
+
+
+async def test_a_teachers_flood_does_not_delay_the_rupns_announcement() -> None:
+    quiet = await simulate(rooms=5)
+    flooded = await simulate(flooders=TEACHERS[:1], flood=40, rooms=5)
+    assert quiet.announcement_s == 4.0
+    assert flooded.announcement_s <= GOAL_MARGIN_S + flooded.floor_s
+    # Everything the RUPN caused (the 5 posts and the confirmation) goes before the
+    # teacher's replies still waiting when the command arrived.
+    order = [d.requester for d in flooded.deliveries]
+    last_rupn = max(i for i, d in enumerate(flooded.deliveries) if d.requester in (ADMIN, None))
+    assert order[last_rupn + 1 :] == [TEACHERS[0]] * (len(order) - last_rupn - 1)
+    assert flooded.replies_first <= 2
+
+
+async def test_before_priorities_the_flood_delayed_the_announcement() -> None:
+    fifo = await simulate(flooders=TEACHERS, flood=40, rooms=5, fifo=True)
+    assert not fifo.passed
+
+
+async def test_posts_queued_before_the_migration_keep_their_order(tmp_path: Path) -> None:
+    path = tmp_path / "rupn-bot.db"
+    db = await Database.open(path, MIGRATIONS[:-1])
+    try:
+        async with db.transaction():
+            for txn in ("ancien-1", "ancien-2"):
+                await db.execute(
+                    "INSERT INTO posts (room_id, action, event_type, content, kind, txn_id,"
+                    " created_at) VALUES ('!s:x', 'send', 'm.room.message', '{}', 'reply', ?,"
+                    " '2026-03-02T09:30:00+00:00')",
+                    (txn,),
+                )
+    finally:
+        await db.close()
+    db = await Database.open(path)
+    try:
+        posts = PostsRepository(db)
+        async with db.transaction():
+            await posts.queue(
+                [
+                    OutgoingPost(
+                        "!s:x", "send", "m.room.message", {}, "reply", "nouveau",
+                        priority=PRIORITY_REPLIES, requester="@prof:x",
+                    )
+                ],
+                START_TIME,
+            )  # fmt: skip
+            order = []
+            while (post := await posts.next_pending()) is not None:
+                order.append((post.txn_id, post.priority, post.requester))
+                await posts.mark_sent(post.id, f"${post.txn_id}", START_TIME)
+        assert order == [
+            ("ancien-1", PRIORITY_FIRST, None),
+            ("ancien-2", PRIORITY_FIRST, None),
+            ("nouveau", PRIORITY_REPLIES, "@prof:x"),
+        ]
+    finally:
+        await db.close()
