@@ -203,6 +203,7 @@ async def _run_locked(
             bot_user_id=config.matrix.user_id,
             needs_poll_themes=config.bot.needs_poll_themes,
             workshop_reminders=config.bot.workshop_reminders,
+            workshop_signup_notices=config.bot.workshop_signup_notices,
         )
         sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
         running = RunningBot(clock(), adapter, sender, identity)

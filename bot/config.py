@@ -206,8 +206,9 @@ class BotSettings(BaseModel):
 
     broadcast_rooms: tuple[RoomRef, ...] = ()
     workshop_reminders: Literal["salon", "prive"] = "salon"
+    workshop_signup_notices: Literal["discret", "salon"] = "discret"
 
-    @field_validator("workshop_reminders", mode="before")
+    @field_validator("workshop_reminders", "workshop_signup_notices", mode="before")
     @classmethod
     def _accents_ignored(cls, value: object) -> object:
         """« privé » and « Prive » mean "prive", as commands ignore case and accents."""

@@ -64,6 +64,7 @@ class Settings:
     curation_rooms: tuple[str, ...] = ()  # where news proposals go
     feed_poll_minutes: float = 30.0
     workshop_reminders: str = "salon"  # or "prive": a direct message to each participant
+    workshop_signup_notices: str = "discret"  # or "salon": a public line for each 👍 and withdrawal
     bot_user_id: str = ""  # the bot's own Matrix id (its poll responses never count)
     needs_poll_themes: tuple[str, ...] = ()  # `!sondage besoins`; empty: the built-in list
 

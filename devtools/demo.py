@@ -766,6 +766,8 @@ class Demo:
                 "broadcast_rooms": [self.room_ids[STAFF]],
                 "curation_room": self.room_ids[BUREAU],
                 "feed_poll_minutes": FEED_POLL_MINUTES,
+                # The chatty mode, so that the transcript shows each sign-up being taken.
+                "workshop_signup_notices": "salon",
             },
             feeds=[{"name": FEED_NAME, "url": url}],
         )

@@ -170,7 +170,10 @@ async def annonces(ctx: Context, _: None) -> None:
     lines = ["Annonces :"]
     for a in recent:
         if a.status == "scheduled" and a.scheduled_for is not None:
-            state = f"programmée pour le {format_when(a.scheduled_for, ctx.tz)}"
+            other_year = a.scheduled_for.astimezone(ctx.tz).year != ctx.now.astimezone(ctx.tz).year
+            state = (
+                f"programmée pour le {format_when(a.scheduled_for, ctx.tz, with_year=other_year)}"
+            )
         else:
             state = labels.get(a.status, a.status)
             if a.edited_at is not None and a.status == "sent":

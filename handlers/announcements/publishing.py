@@ -12,9 +12,11 @@ post is settled.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from bot.context import Context, Repositories, Scope, Settings
@@ -63,13 +65,39 @@ def announcement_content(announcement: Announcement) -> dict[str, Any]:
     return message_content(announcement.body, msgtype=msgtype_for(KIND), html=announcement.html)
 
 
+USER_ID = re.compile(r"@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::[0-9]{1,5})?")
+ROOM_MENTION_NOTE = (
+    "@room n’est pas transmis : le bot ne notifie jamais tout un salon (son niveau de "
+    "pouvoir le lui interdirait de toute façon)."
+)
+
+
+def with_pills(announcement: Announcement, members: set[str]) -> dict[str, Any]:
+    """The content for one room: ids of its members typed in the text become pills.
+
+    Only members of that room are mentioned (m.mentions), so nobody outside it is
+    pinged; `@room` is never a mention (m.mentions.room is never set).
+    """
+    mentioned = sorted({u for u in USER_ID.findall(announcement.body) if u in members})
+    html = announcement.html
+    if mentioned:
+        html = html or f"<p>{escape(announcement.body)}</p>"
+        for user in sorted(mentioned, key=len, reverse=True):
+            html = html.replace(
+                escape(user), f'<a href="https://matrix.to/#/{escape(user)}">{escape(user)}</a>'
+            )
+    return message_content(
+        announcement.body, msgtype=msgtype_for(KIND), html=html, mentions=mentioned
+    )
+
+
 def queue_posts(scope: Scope, announcement: Announcement) -> None:
     """One post per room of the announcement."""
     for room_id in announcement.rooms:
         scope.messenger.send_event(
             room_id,
             "m.room.message",
-            announcement_content(announcement),
+            with_pills(announcement, set(scope.info.member_ids(room_id))),
             kind=KIND,
             ref=(KIND, announcement.id),
         )
@@ -169,6 +197,8 @@ async def confirm_when_delivered(scope: Scope, announcement_id: int) -> None:
     ]
     if not sent:
         lines = [f"L’annonce n° {announcement_id} n’a pu être publiée dans aucun salon."]
+    if "@room" in announcement.body:
+        lines.append(ROOM_MENTION_NOTE)
     for reason, rooms in _failures(scope, posts).items():
         lines.append(f"Échec dans {rooms_label(len(rooms))} : {', '.join(rooms)} ({reason}).")
     scope.messenger.send(

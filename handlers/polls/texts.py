@@ -144,13 +144,37 @@ def reminder_text(poll: Poll, voters: int, now: datetime, tz: ZoneInfo) -> str:
     )
 
 
+# Cells a spreadsheet would read as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str | int) -> str | int:
+    """OWASP's rule: a text cell that a spreadsheet would evaluate gets a leading `'`.
+
+    Only the export is neutralised; the poll keeps its texts as typed.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """`csv.writer` whose every cell goes through `csv_cell`."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+
+    def writerow(self, row: list[str | int]) -> None:
+        self._writer.writerow([csv_cell(cell) for cell in row])
+
+
 def export_csv(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo) -> bytes:
     """Counts only (never a voter), `;`-separated, UTF-8 with BOM for French spreadsheets."""
     counts: dict[str, int] = record["counts"]
     voters: int = record["voters"]
     members: int = record["members"]
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = _SafeWriter(out)
     writer.writerow([f"Sondage n° {poll.id}", poll.question])
     writer.writerow(["Créé le", when(poll.created_at, now, tz)])
     if poll.status == "closed" and poll.closed_at is not None:

@@ -31,6 +31,7 @@ from bot.when import parse_when
 MAX_THEME_CHARS = 200
 MAX_PLACE_CHARS = 120
 MAX_NUMBER_DIGITS = 9
+MAX_CAPACITY = 500  # far above any room of a school; also the largest « minimum N »
 
 USAGE = "<quand> | <thème> [| lieu] [| places] [| minimum N]"
 EXAMPLE = "!atelier jeudi 14 décembre 12h30 | Pronote : le cahier de textes | CDI | 12 places"
@@ -88,9 +89,15 @@ def _number(word: str) -> int | None:
     return None
 
 
-def _positive(word: str) -> int | None:
-    number = _number(word)
-    return number if number is not None and number > 0 else None
+def _count(word: str, what: str, example: str) -> int:
+    """A number of places in 1..MAX_CAPACITY; `what` names it in the French error."""
+    word = word.strip()
+    if word.isascii() and word.isdigit():
+        number = int(word) if len(word) <= MAX_NUMBER_DIGITS else MAX_CAPACITY + 1
+        if 1 <= number <= MAX_CAPACITY:
+            return number
+        raise InvalidArguments(f"{what} doit être entre 1 et {MAX_CAPACITY}.")
+    raise InvalidArguments(example)
 
 
 def parse_atelier(text: str, env: ParseEnv) -> AtelierArgs:
@@ -141,21 +148,21 @@ def parse_create(text: str, env: ParseEnv) -> Create:
         if (found := _MINIMUM.fullmatch(segment)) is not None:
             if minimum is not None:
                 raise InvalidArguments("Le minimum est donné deux fois.")
-            minimum = _positive(found[1].strip())
-            if minimum is None:
-                raise InvalidArguments(
-                    f"« {segment} » : le minimum doit être un nombre entier positif, "
-                    "par exemple « minimum 4 »."
-                )
+            minimum = _count(
+                found[1],
+                "Le minimum",
+                f"« {segment} » : le minimum doit être un nombre entier positif, "
+                "par exemple « minimum 4 ».",
+            )
         elif (found := _PLACES.fullmatch(segment)) is not None or _MENTIONS_PLACES.search(segment):
             if capacity is not None:
                 raise InvalidArguments("Le nombre de places est donné deux fois.")
-            capacity = _positive(found[1]) if found is not None else None
-            if capacity is None:
-                raise InvalidArguments(
-                    f"« {segment} » : le nombre de places doit être un nombre entier positif, "
-                    "par exemple « 12 places »."
-                )
+            capacity = _count(
+                found[1] if found is not None else "",
+                "Le nombre de places",
+                f"« {segment} » : le nombre de places doit être un nombre entier positif, "
+                "par exemple « 12 places ».",
+            )
         else:
             if place is not None:
                 raise InvalidArguments(

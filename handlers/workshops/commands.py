@@ -55,6 +55,7 @@ from handlers.workshops.common import (
     get_changeable,
     send_ics,
     signed_up,
+    skip_day_reminder,
 )
 from handlers.workshops.from_poll import create_from_poll
 from handlers.workshops.texts import (
@@ -133,6 +134,7 @@ async def _create(ctx: Context, args: Create, kind: Kind) -> None:
         rooms=rooms,
         now=ctx.now,
     )
+    await skip_day_reminder(ctx, workshop)
     await announce_workshop(ctx, workshop)
     names = ", ".join(ctx.info.room_name(r) for r in rooms)
     ctx.reply(
@@ -190,7 +192,15 @@ async def _modify(ctx: Context, args: Modify) -> None:
     if starts_at == workshop.starts_at and place == workshop.place:
         raise UserError(f"Rien ne change : {the(workshop)} est déjà prévu ainsi.")
     await ctx.repos.workshops.reschedule(workshop.id, starts_at=starts_at, place=place, now=ctx.now)
+    if starts_at == workshop.starts_at:  # a new place only: what was sent is not sent again
+        if workshop.reminded_day:
+            await ctx.repos.workshops.mark(workshop.id, "reminded_day")
+        if workshop.reminded_hour:
+            await ctx.repos.workshops.mark(workshop.id, "reminded_hour")
+        if workshop.minimum_checked:
+            await ctx.repos.workshops.mark(workshop.id, "minimum_checked")
     updated = await get(ctx, workshop.id)
+    await skip_day_reminder(ctx, updated)
     users = await signed_up(ctx, updated)
     old_when = when_label(workshop.starts_at, ctx.tz, ctx.now)
     new_when = when_label(starts_at, ctx.tz, ctx.now)

@@ -18,6 +18,11 @@ Decisions:
   (`if_changed`). Either way the notices are then recorded as up to date.
 - A person is told things in the first notice room they are a member of, else
   in the first notice room.
+- An atelier created or rescheduled less than `DAY_BEFORE` (24 h) ahead gets
+  no day-before reminder (`skip_day_reminder`): the notice or the change
+  message just told everyone when it is, and the hour-before reminder follows;
+  without this, one created 61 minutes ahead had its day-before reminder at
+  once and the hour-before one a minute later.
 - A number that does not exist has no kind: the not-found text names both
   (« Aucun atelier ni café numérique n° 3. »), whatever command was typed.
 """
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.context import Scope
 from bot.errors import NotFound, UserError
@@ -35,7 +40,7 @@ from bot.messenger import edit_content
 from bot.storage.posts import Post
 from bot.storage.workshops import Workshop
 from handlers.announcements import publishing
-from handlers.workshops.texts import capitalized, not_found, notice_text, the, to_html
+from handlers.workshops.texts import capitalized, not_found, notice_text, tell, the, to_html
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,8 @@ REF = "workshop"
 NOTICE_KIND = "workshop-notice"
 NOTICE_EDIT_KIND = "workshop-notice-edit"
 ICS_KIND = "workshop-ics"
+DAY_BEFORE = timedelta(hours=24)  # when the day-before reminder is due
+DIRECT_ROOM_KEY = "direct_room:"  # + user id: where bot/direct.py remembers the rooms it opened
 
 
 # --- finding a workshop and its people ----------------------------------------------------
@@ -53,6 +60,12 @@ async def get(ctx: Scope, workshop_id: int) -> Workshop:
     if workshop is None:
         raise NotFound(not_found(workshop_id))
     return workshop
+
+
+async def skip_day_reminder(ctx: Scope, workshop: Workshop) -> None:
+    """At creation or a new date: inside the day-before window, that reminder is not sent."""
+    if workshop.starts_at - ctx.now < DAY_BEFORE:
+        await ctx.repos.workshops.mark(workshop.id, "reminded_day")
 
 
 def _is_past(workshop: Workshop, now: datetime) -> bool:
@@ -104,6 +117,20 @@ def by_room(ctx: Scope, rooms: Sequence[str], users: Sequence[str]) -> dict[str,
         room = next((r for r in rooms if user in members[r]), rooms[0])
         placed[room].append(user)
     return placed
+
+
+async def direct_room(ctx: Scope, person: str) -> str | None:
+    """The direct room the bot already opened with `person`, if they joined it (no network)."""
+    room = await ctx.repos.state.get(DIRECT_ROOM_KEY + person)
+    return room if room is not None and person in ctx.info.member_ids(room) else None
+
+
+async def tell_person(
+    ctx: Scope, workshop: Workshop, person: str, text: str, *, kind: str, room: str
+) -> None:
+    """Privately when a direct room with `person` is known, else in `room`; a mention."""
+    target = await direct_room(ctx, person) or room
+    tell(ctx.messenger, target, text, (person,), kind=kind, ref=(REF, workshop.id))
 
 
 # --- the notice and its invitation --------------------------------------------------------

@@ -27,7 +27,12 @@ from bot.storage.polls import Answer, Poll
 from bot.storage.workshops import Workshop
 from bot.tally import tally
 from handlers.announcements import publishing
-from handlers.workshops.common import REF, announce_workshop, announcement_rooms
+from handlers.workshops.common import (
+    REF,
+    announce_workshop,
+    announcement_rooms,
+    skip_day_reminder,
+)
 from handlers.workshops.texts import label
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,7 @@ async def create_from_poll(ctx: Context, poll_id: int, starts_at: datetime) -> N
         now=ctx.now,
         poll_id=poll.id,
     )
+    await skip_day_reminder(ctx, workshop)
     await announce_workshop(ctx, workshop)
     head = f"{label(workshop)} sur « {leading.text} » créé d’après le sondage n° {poll.id}"
     if choices is None:

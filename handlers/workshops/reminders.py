@@ -21,8 +21,11 @@ Decisions:
   only once the person has joined it (a message sent before could not be read
   by them); otherwise, or when the room could not be opened, it falls back to
   the notice rooms as above.
-- Day before: due 24 h before the start; if the bot was down and less than
-  `STILL_USEFUL` (1 h) remains, it is skipped (the hour-before one follows).
+- Day before: due 24 h before the start, and not sent at all for an atelier
+  created or rescheduled less than 24 h ahead (see common.py: at most one
+  reminder, the hour-before one, when the announcement already said when);
+  if the bot was down and less than `STILL_USEFUL` (1 h) remains, it is
+  skipped (the hour-before one follows).
   Hour before: due 1 h before; skipped if the start has passed.
 - Minimum: checked once, `MINIMUM_CHECK_BEFORE` (48 h) before the start — two
   days leave the RUPN time to cancel and colleagues time to rearrange; a
@@ -48,7 +51,7 @@ from bot.context import Scope
 from bot.router import Router
 from bot.storage.workshops import Workshop
 from bot.work import Units
-from handlers.workshops.common import REF, by_room, confirmed, edit_notices
+from handlers.workshops.common import DAY_BEFORE, REF, by_room, confirmed, edit_notices
 from handlers.workshops.texts import (
     day_reminder_text,
     hour_reminder_text,
@@ -62,7 +65,6 @@ router = Router("ateliers-suivi")
 
 TICK_S = 30.0
 PLACES_TICK_S = 5.0
-DAY_BEFORE = timedelta(hours=24)
 HOUR_BEFORE = timedelta(hours=1)
 STILL_USEFUL = timedelta(hours=1)  # a late day-before reminder needs at least this much left
 MINIMUM_CHECK_BEFORE = timedelta(hours=48)

@@ -6,10 +6,22 @@ Decisions:
   bot's own, and reactions on a cancelled or past workshop are ignored
   silently. If someone already signed up with the command reacts too, the
   reaction is only attached to the sign-up (removing it then cancels).
-- Each change is told in the room where it happened, mentioning the person
-  (a reply for commands, a notice for reactions). A promotion from the waiting
-  list is told in the first notice room the promoted person is a member of
-  (else the first notice room, else the room of the change).
+- `!inscription` and `!desinscription` always get a reply, mentioning the
+  sender (a reply to a command is expected).
+- 👍 and its withdrawal, with `workshop_signup_notices = "discret"` (the
+  default): the public trace is the notice itself, whose places count is
+  edited (`ateliers-places`); no line names who signed up or pulled out. Only
+  what needs the person is told: a place on the waiting list, a promotion
+  from it. It goes privately, in the direct room the bot already has with
+  them (opened for the reminders; a handler opens none, that is network
+  work), else with a mention in the room of the 👍 (waiting list) or in the
+  first notice room the promoted person is a member of (else the first
+  notice room, else the room of the change).
+- With `"salon"` (the former behaviour), each 👍 and each withdrawal is told
+  in the room where it happened, mentioning the person, and a promotion in
+  the first notice room the promoted person is a member of as above.
+- Cancellations and changes of a workshop (commands.py) stay public in the
+  notice rooms, mentioning the people signed up, whatever the setting.
 - Every sign-up change marks the notices stale (the repository does it, in
   the same transaction); the job `ateliers-places` (reminders.py) edits them.
 """
@@ -23,7 +35,15 @@ from bot.domain import IncomingReaction, IncomingRedaction
 from bot.router import Router
 from bot.storage.workshops import SignupChange, Workshop
 from handlers.workshops.args import parse_workshop_number
-from handlers.workshops.common import NOTICE_KIND, REF, by_room, get_changeable, is_open
+from handlers.workshops.common import (
+    NOTICE_KIND,
+    REF,
+    by_room,
+    direct_room,
+    get_changeable,
+    is_open,
+    tell_person,
+)
 from handlers.workshops.texts import is_thumbs_up, tell, the, to_the, when_label
 
 log = logging.getLogger(__name__)
@@ -57,12 +77,18 @@ async def _signup_text(ctx: Scope, workshop: Workshop, change: SignupChange) -> 
     return f"{user} : vous êtes déjà sur liste d’attente (position {position})."
 
 
-def _tell_promotion(ctx: Scope, workshop: Workshop, promoted: str, fallback: str) -> None:
+def _discreet(ctx: Scope) -> bool:
+    return ctx.settings.workshop_signup_notices != "salon"
+
+
+async def _tell_promotion(ctx: Scope, workshop: Workshop, promoted: str, fallback: str) -> None:
     text = (
         f"{promoted} : une place s’est libérée, votre inscription {to_the(workshop)} est confirmée."
     )
     placed = by_room(ctx, workshop.rooms, [promoted])
     room = next((room for room, users in placed.items() if users), fallback)
+    if _discreet(ctx):
+        room = await direct_room(ctx, promoted) or room
     tell(ctx.messenger, room, text, (promoted,), kind=PROMOTION_KIND, ref=(REF, workshop.id))
 
 
@@ -107,7 +133,7 @@ async def desinscription(ctx: Context, workshop_id: int) -> None:
         return
     _answer(ctx, workshop, f"{ctx.sender} : désinscription enregistrée pour {the(workshop)}.")
     if change.promoted is not None:
-        _tell_promotion(ctx, workshop, change.promoted, ctx.room_id)
+        await _tell_promotion(ctx, workshop, change.promoted, ctx.room_id)
 
 
 @router.on(IncomingReaction)
@@ -125,7 +151,13 @@ async def on_reaction(ctx: Context, event: IncomingReaction) -> None:
     )
     if change.before is not None:
         return  # already signed up (by command, or with another 👍): the reaction is attached
+    log.info("Sign-up of %s to workshop %d by reaction", event.sender, workshop.id)
+    if _discreet(ctx) and change.after == "confirmed":
+        return  # the notice's places count is the public trace
     text = await _signup_text(ctx, workshop, change)
+    if _discreet(ctx):
+        await tell_person(ctx, workshop, event.sender, text, kind=SIGNUP_KIND, room=event.room_id)
+        return
     tell(
         ctx.messenger,
         event.room_id,
@@ -134,7 +166,6 @@ async def on_reaction(ctx: Context, event: IncomingReaction) -> None:
         kind=SIGNUP_KIND,
         ref=(REF, workshop.id),
     )
-    log.info("Sign-up of %s to workshop %d by reaction", event.sender, workshop.id)
 
 
 @router.on(IncomingRedaction)
@@ -149,8 +180,9 @@ async def on_redaction(ctx: Context, event: IncomingRedaction) -> None:
     change = await ctx.repos.workshops.cancel(workshop, user, ctx.now)
     if change.before is None:
         return
-    text = f"{user} : désinscription enregistrée pour {the(workshop)}."
-    tell(ctx.messenger, event.room_id, text, (user,), kind=SIGNUP_KIND, ref=(REF, workshop.id))
+    if not _discreet(ctx):
+        text = f"{user} : désinscription enregistrée pour {the(workshop)}."
+        tell(ctx.messenger, event.room_id, text, (user,), kind=SIGNUP_KIND, ref=(REF, workshop.id))
     if change.promoted is not None:
-        _tell_promotion(ctx, workshop, change.promoted, event.room_id)
+        await _tell_promotion(ctx, workshop, change.promoted, event.room_id)
     log.info("Sign-up of %s to workshop %d withdrawn (reaction removed)", user, workshop.id)

@@ -55,6 +55,11 @@ class StaffRoom:
             lambda m: m.sender == self.bot_id and m.in_reply_to == event_id, timeout
         )
 
+    async def wait_bot_joined(self) -> None:
+        """Until every client sees the bot in the room: only then do they encrypt for it."""
+        clients = (self.rupn, self.prof1, self.prof2)
+        await asyncio.gather(*(c.wait_joined(self.room_id, [self.bot_id]) for c in clients))
+
     async def restart(self) -> None:
         """Stop the bot (SIGTERM) and start it again; its jobs all run once at start-up."""
         await self.bot.stop()
@@ -124,14 +129,16 @@ async def make_staff_room(
                 members = group.create_task(room_with_members())
                 group.create_task(bot.start())
             room_id = members.result()
-            await rupn.wait_joined(room_id, [bot_account.user_id])
         else:
             room_id = await room_with_members()
+        room = StaffRoom(synapse, bot_account, rupn, prof1, prof2, room_id, bot, workdir)
+        if start_bot:
+            await room.wait_bot_joined()
     except BaseException:
         await bot.kill()
         await asyncio.gather(*(participant.stop() for participant in participants))
         raise
-    return StaffRoom(synapse, bot_account, rupn, prof1, prof2, room_id, bot, workdir)
+    return room
 
 
 async def close_staff_room(room: StaffRoom) -> None:

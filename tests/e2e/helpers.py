@@ -3,11 +3,15 @@
 `eventually()` is the one way these tests wait: on something a client (or, failing
 that, the bot's log) can see, never on the clock. A negative check waits on a positive
 signal instead: a later command and its reply prove that an earlier event produced
-nothing, because the bot handles events, and sends its posts, in order.
+nothing, because the bot handles events in order and sends each person's posts in
+order. Posts caused by different people (or by jobs) are sent fairly, not first come
+first served: to know that nothing else is on its way, wait for `outbox_drained()`,
+then for one more reply in the same room.
 
-Time-dependent features (deadlines, reminders) are tested by *seeding* the moment in
-the bot's database while it is stopped, then starting it: every job runs once at
-start-up, so what is due happens at once.
+Time-dependent features (deadlines, reminders, throttles) are tested by *seeding* the
+moment in the bot's database while it is stopped, then starting it: every job runs once
+at start-up, so what is due happens at once. Where a test is about the running bot, the
+moment is seeded while it runs, and the job's next tick (a few seconds) does the rest.
 """
 
 from __future__ import annotations
@@ -107,3 +111,13 @@ async def query(workdir: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 def at(moment: datetime) -> str:
     """A moment as the bot stores it (UTC ISO 8601), for seeding."""
     return stored(moment)
+
+
+async def outbox_drained(workdir: Path) -> None:
+    """Until the bot has sent everything it queued (posts are queued with what caused them)."""
+
+    async def drained() -> bool:
+        [(pending,)] = await query(workdir, "SELECT COUNT(*) FROM posts WHERE status = 'pending'")
+        return bool(pending == 0)
+
+    await eventually(drained, what="the bot's outbox drained")

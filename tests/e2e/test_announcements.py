@@ -15,7 +15,7 @@ from devtools.feedserver import FeedServer
 from devtools.participant import SeenMessage
 from devtools.synapse import ThrowawaySynapse
 from tests.e2e.conftest import StaffRoom, close_staff_room, make_staff_room
-from tests.e2e.helpers import at, eventually, query, seed
+from tests.e2e.helpers import at, eventually, outbox_drained, query, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -73,8 +73,12 @@ async def newsroom(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[N
             feeds=[{"name": "SRANE", "url": url}],
         )
         await staff.bot.start()
-        for room in (staff.room_id, vie_scolaire, bureau):
-            await rupn.wait_joined(room, [staff.bot_id])
+        await asyncio.gather(
+            staff.wait_bot_joined(),
+            rupn.wait_joined(vie_scolaire, [staff.bot_id]),
+            prof2.wait_joined(vie_scolaire, [staff.bot_id]),
+            rupn.wait_joined(bureau, [staff.bot_id]),
+        )
         yield Newsroom(staff, vie_scolaire, bureau, feeds)
     finally:
         await close_staff_room(staff)
@@ -125,7 +129,8 @@ async def test_news_proposal_published_once_with_a_reaction(newsroom: Newsroom) 
         lambda m: m.room_id == newsroom.bureau and "Proposition n°" in m.body, timeout=60
     )
     assert proposal.decrypted
-    # A command answered after it: every proposal of that first read has been posted.
+    # Every proposal of that first read sent, and seen: a reply sent after them.
+    await outbox_drained(staff.workdir)
     await rupn.send_and_wait_reply(newsroom.bureau, "!aide", staff.bot_id)
     proposals = [m for m in rupn.messages if "Proposition n°" in m.body]
     assert 1 <= len(proposals) <= 3  # a new feed offers only its last few entries
@@ -149,7 +154,8 @@ async def test_news_proposal_published_once_with_a_reaction(newsroom: Newsroom) 
 
     # A restart posts nothing twice. The feed is made due while the bot is stopped, so it
     # is read at start-up; once that read is recorded (in the same transaction as anything
-    # it would post), a command answered after it comes after anything it posted.
+    # it would post) and the outbox drained, a reply to the RUPN comes after anything it
+    # posted, and her client (in both rooms) has seen it all.
     await staff.bot.stop()
     restarted = datetime.now(UTC)
     assert await seed(staff.workdir, "UPDATE feeds SET next_fetch_at = ?", at(restarted)) == 1
@@ -160,7 +166,8 @@ async def test_news_proposal_published_once_with_a_reaction(newsroom: Newsroom) 
         return last is not None and datetime.fromisoformat(last) > restarted
 
     await eventually(read_since_restart, what="the feed read at start-up")
+    await outbox_drained(staff.workdir)
     await rupn.send_and_wait_reply(newsroom.bureau, "!aide", staff.bot_id)
     assert statuses[200] == 1  # the feed's validators were kept across the restart
-    assert len(newsroom.announcements_in(staff.room_id, list(staff.prof1.messages))) == 1
+    assert len(newsroom.announcements_in(staff.room_id, list(rupn.messages))) == 1
     assert len([m for m in rupn.messages if "Proposition n°" in m.body]) == len(proposals)

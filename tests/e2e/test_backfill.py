@@ -36,15 +36,15 @@ async def test_missed_burst_is_backfilled(
     try:
         stop = asyncio.Event()
         task = await _run_until_joined(room.bot.config_path, stop)
-        await room.rupn.wait_joined(room.room_id, [room.bot_id])
+        await room.wait_bot_joined()
         assert (await room.command(room.prof1, "!aide")).decrypted
         stop.set()
         await task
 
-        # While the bot is down: 6 × more commands than one sync carries, with chatter
-        # (another teacher's, sent meanwhile).
+        # While the bot is down: 6 × more commands than one sync carries (the RUPN's: a
+        # teacher's are limited to a few at a time), with a teacher's chatter meanwhile.
         async def commands() -> list[str]:
-            return [await room.prof1.send_text(room.room_id, f"!inconnue{i}") for i in range(30)]
+            return [await room.rupn.send_text(room.room_id, f"!inconnue{i}") for i in range(30)]
 
         async def chatter() -> None:
             for i in range(30):
@@ -55,12 +55,12 @@ async def test_missed_burst_is_backfilled(
         stop = asyncio.Event()
         task = await _run_until_joined(room.bot.config_path, stop)
         for event_id in sent:
-            await room.wait_reply(room.prof1, event_id, timeout=60)
+            await room.wait_reply(room.rupn, event_id, timeout=60)
         stop.set()
         await task
         assert any("Backfilled" in r.getMessage() and " 0 events" not in r.getMessage()
                    for r in caplog.records)  # fmt: skip
-        answered = [m.in_reply_to for m in room.prof1.messages if m.sender == room.bot_id]
+        answered = [m.in_reply_to for m in room.rupn.messages if m.sender == room.bot_id]
         assert [e for e in answered if e in sent] == sent  # each once, in order
     finally:
         await close_staff_room(room)

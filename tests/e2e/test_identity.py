@@ -119,7 +119,7 @@ async def test_a_foreign_identity_is_kept_until_an_explicit_reset(
 
     await staff.bot.start()
     try:
-        await staff.rupn.wait_joined(staff.room_id, [staff.bot_id])
+        await staff.wait_bot_joined()
         master, query = await _server_view(staff)
         assert master == foreign_master.public("master")  # not replaced
         assert not device_is_signed(query, staff.bot_id, _device_id(staff))

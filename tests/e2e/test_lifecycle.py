@@ -14,7 +14,7 @@ import pytest
 from bot.session import load_session
 from devtools.synapse import ThrowawaySynapse
 from tests.e2e.conftest import StaffRoom, close_staff_room, make_staff_room
-from tests.e2e.helpers import eventually
+from tests.e2e.helpers import eventually, outbox_drained
 
 pytestmark = pytest.mark.e2e
 
@@ -59,24 +59,24 @@ async def test_restart_after_sigterm_and_kill9_answers_each_command_once(
     await staff.bot.start()
     await staff.wait_reply(staff.prof2, while_down)
 
-    # A burst, then kill -9 in the middle of it.
-    sent = [await staff.prof1.send_text(staff.room_id, f"!xyz{i}") for i in range(12)]
-    await staff.prof1.wait_for(
+    # A burst, then kill -9 in the middle of it. The RUPN's: a teacher's commands are
+    # limited to a few at a time.
+    sent = [await staff.rupn.send_text(staff.room_id, f"!xyz{i}") for i in range(12)]
+    await staff.rupn.wait_for(
         lambda m: m.sender == staff.bot_id and m.in_reply_to in sent[:3], timeout=30
     )
     await staff.bot.kill()
     await staff.bot.start()
     for event_id in sent:
-        await staff.wait_reply(staff.prof1, event_id, timeout=30)
-    # The encrypted room still works; this reply comes after any duplicate the bot would
-    # have sent (events are handled, and posts sent, in order).
-    after = await staff.command(staff.prof2, "!aide")
+        await staff.wait_reply(staff.rupn, event_id, timeout=30)
+    # The encrypted room still works. Once the outbox is drained, this reply comes after
+    # any duplicate the bot would have sent: the RUPN's client has seen them all.
+    await outbox_drained(staff.workdir)
+    after = await staff.command(staff.rupn, "!aide")
     assert after.decrypted
     assert first.in_reply_to is not None
-    expected = [(staff.prof1, first.in_reply_to), (staff.prof2, while_down)]
-    expected += [(staff.prof1, e) for e in sent]
-    for who, event_id in expected:
-        assert len(staff.replies_to(who, event_id)) == 1, event_id
+    for event_id in [first.in_reply_to, while_down, *sent]:
+        assert len(staff.replies_to(staff.rupn, event_id)) == 1, event_id
 
 
 async def test_first_start_does_not_run_history(synapse: ThrowawaySynapse, tmp_path: Path) -> None:
@@ -85,9 +85,10 @@ async def test_first_start_does_not_run_history(synapse: ThrowawaySynapse, tmp_p
         # The bot is invited but has never run; a teacher types a command meanwhile.
         old = await room.prof1.send_text(room.room_id, "!aide")
         await room.bot.start()
-        await room.rupn.wait_joined(room.room_id, [room.bot_id])
-        # Answered, after `old`: had `old` been answered, that reply would have come first.
-        reply = await room.command(room.prof2, "!aide")
+        await room.wait_bot_joined()
+        # Answered, after `old`: had `old` been answered, that reply (to the same teacher)
+        # would have come first.
+        reply = await room.command(room.prof1, "!aide")
         assert reply.decrypted
         assert room.replies_to(room.prof1, old) == []
         # The saved session is private to the bot's owner.

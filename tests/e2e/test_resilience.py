@@ -54,12 +54,14 @@ async def test_rate_limited_bot_paces_itself_and_loses_nothing(
         # Tchap-like limits for the bot only (1 message/s, burst 1), while the
         # bot's own pacing is set far higher: the homeserver's 429s must pace it.
         await synapse.override_ratelimit(room.bot_id, 1, 1)
-        sent = [await room.prof1.send_text(room.room_id, f"!essai{i}") for i in range(8)]
+        # The RUPN's commands: a teacher's are limited to a few at a time.
+        sent = [await room.rupn.send_text(room.room_id, f"!essai{i}") for i in range(8)]
         for event_id in sent:
-            await room.wait_reply(room.prof1, event_id, timeout=60)
-        # Answered after the others: a duplicate would have come before it.
-        await room.command(room.prof2, "!aide", timeout=60)
-        answers = [m for m in room.prof1.messages if m.sender == room.bot_id]
+            await room.wait_reply(room.rupn, event_id, timeout=60)
+        # Answered after the others (one person's posts go in order): a duplicate would
+        # have come before it.
+        await room.command(room.rupn, "!aide", timeout=60)
+        answers = [m for m in room.rupn.messages if m.sender == room.bot_id]
         order = [m.in_reply_to for m in answers if m.in_reply_to in sent]
         assert order == sent  # each once, in order
         # Being throttled shows to no one: only the bot's log tells that 429s paced it.

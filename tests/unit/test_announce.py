@@ -395,3 +395,55 @@ async def test_the_confirmation_says_why_a_room_failed(db: Database) -> None:
         "Échec dans 1 salon : Salle des professeurs (message trop long pour le serveur Matrix : "
         "raccourcissez-le)."
     ]
+
+
+async def test_members_typed_in_an_announcement_become_pills_and_room_is_never_pinged(
+    db: Database,
+) -> None:
+    members = FakeBotInfo(
+        rooms=INFO.rooms,
+        names=INFO.names,
+        members={STAFF: [ADMIN, "@marie:example.org", "@bot:example.org"]},
+    )
+    message = IncomingMessage(
+        BUREAU,
+        "$pills",
+        ADMIN,
+        "!annonce Bienvenue @marie:example.org et @paul:ailleurs.fr @room",
+        START,
+    )
+    repos = Repositories.open(db)
+    proc = EventProcessor(
+        db, repos, StateRepository(db), CommandRegistry(ROUTERS), SETTINGS, FakeClock(), members
+    )
+    await proc.process(SyncBatch("t", (message,), (), False))
+    [post] = [p for p in await posts(db) if p["kind"] == "announcement"]
+    content = post["content"]
+    assert content["m.mentions"] == {"user_ids": ["@marie:example.org"]}  # members only
+    assert content["formatted_body"] == (
+        '<p>Bienvenue <a href="https://matrix.to/#/@marie:example.org">@marie:example.org</a>'
+        " et @paul:ailleurs.fr @room</p>"
+    )
+    units = Units(db, repos, SETTINGS, members, FakeClock(), lambda: None)
+    async with db.transaction():
+        await db.execute(
+            "UPDATE posts SET status = 'sent', event_id = '$e' WHERE kind = ?", ("announcement",)
+        )
+    for stored in await repos.posts.by_ref("announcement", 1):
+        await scheduled.confirm(units, stored)
+    [confirmation] = [p for p in await posts(db) if p["kind"] == "announcement-confirmation"]
+    assert confirmation["content"]["body"].endswith(
+        "@room n’est pas transmis : le bot ne notifie jamais tout un salon (son niveau de "
+        "pouvoir le lui interdirait de toute façon)."
+    )
+
+
+async def test_the_list_shows_the_year_of_an_announcement_scheduled_next_year(
+    db: Database,
+) -> None:
+    clock = FakeClock(datetime(2026, 12, 20, 10, 0, tzinfo=PARIS))
+    await say(db, "!annonce programmer 5/1 8h | Rentrée de janvier", clock=clock)
+    await say(db, "!annonce programmer 28/12 8h | Vacances", clock=clock)
+    [listing] = replies(await say(db, "!annonces", clock=clock))
+    assert "programmée pour le mardi 5 janvier 2027 à 8h00" in listing
+    assert "programmée pour le lundi 28 décembre à 8h00" in listing

@@ -464,8 +464,8 @@ def test_invalid_toml(tmp_path: Path, broken: str, expected: str) -> None:
             "[bot]",
             "[bot]\nlangue = 'fr'",
             "bot.langue : clé inconnue (clés possibles : admins, timezone, max_sends_per_second,"
-            " broadcast_rooms, workshop_reminders, curation_room, feed_poll_minutes,"
-            " needs_poll_themes)",
+            " broadcast_rooms, workshop_reminders, workshop_signup_notices, curation_room,"
+            " feed_poll_minutes, needs_poll_themes)",
         ),
         (
             "[storage]",
@@ -619,6 +619,29 @@ def test_admin_ids_with_capitals_are_refused_with_the_fix(tmp_path: Path) -> Non
 def test_workshop_reminders_ignore_accents_and_case(tmp_path: Path, value: str) -> None:
     text = VALID_WITH_PASSWORD + f'workshop_reminders = "{value}"\n'
     assert load_config(write(tmp_path, text), environ={}).bot.workshop_reminders == "prive"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("Discret", "discret"), ("SALON", "salon"), ("discrèt", "discret")]
+)
+def test_workshop_signup_notices_ignore_accents_and_case(
+    tmp_path: Path, value: str, expected: str
+) -> None:
+    text = VALID_WITH_PASSWORD + f'workshop_signup_notices = "{value}"\n'
+    bot = load_config(write(tmp_path, text), environ={}).bot
+    assert bot.workshop_signup_notices == expected
+
+
+def test_workshop_signup_notices_default_to_discret(tmp_path: Path) -> None:
+    bot = load_config(write(tmp_path, VALID_WITH_PASSWORD), environ={}).bot
+    assert bot.workshop_signup_notices == "discret"
+
+
+def test_workshop_signup_notices_choice_is_explained(tmp_path: Path) -> None:
+    message = problems_of(write(tmp_path, VALID + 'workshop_signup_notices = "muet"\n'))
+    assert message == (
+        "bot.workshop_signup_notices : valeur attendue : « discret » ou « salon » (reçu : « muet »)"
+    )
 
 
 def test_plain_http_homeserver_is_a_warning_except_on_loopback(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ from handlers.polls.args import (
 )
 from handlers.polls.commands import sondage
 from handlers.polls.deadlines import close_and_remind
-from handlers.polls.texts import ANONYMOUS_NOTE, HOW_TO_ANSWER
+from handlers.polls.texts import ANONYMOUS_NOTE, HOW_TO_ANSWER, csv_cell
 from tests.unit.fakes import PARSE_ENV, START, FakeBotInfo, FakeClock, FakeMessenger
 from tests.unit.harness import deliver, make_units, process_events
 
@@ -613,6 +613,41 @@ async def test_export_csv_has_bom_and_accents(bot: Bot) -> None:
         "Export du sondage n° 1 : sondage-1.csv (séparateur « ; », UTF-8). "
         "Il ne contient que les comptes, aucun nom."
     )
+
+
+async def test_export_csv_neutralises_formulas_but_the_poll_keeps_its_texts(bot: Bot) -> None:
+    poll = await bot.create("!sondage =1+1 ? | +33 | -2 | @SUM(A1) | Normal")
+    await bot.vote(poll, TEACHERS[0], "a1")
+    start = (await bot.posts())[0]["content"]["org.matrix.msc3381.poll.start"]
+    assert start["question"]["org.matrix.msc1767.text"] == "=1+1 ?"
+    assert [a["org.matrix.msc1767.text"] for a in start["answers"]] == [
+        "+33",
+        "-2",
+        "@SUM(A1)",
+        "Normal",
+    ]
+    new = await bot.say("!sondage export 1")
+    data = base64.b64decode(new[0]["content"][UPLOAD_KEY]["data"]).decode("utf-8-sig")
+    lines = data.split("\r\n")
+    assert lines[0] == "Sondage n° 1;'=1+1 ?"
+    assert lines[-5:] == ["'+33;1;100 %", "'-2;0;0 %", "'@SUM(A1);0;0 %", "Normal;0;0 %", ""]
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("a=b", "a=b"),
+        (3, 3),
+    ],
+)
+def test_csv_cell_follows_owasp(cell: str | int, safe: str | int) -> None:
+    assert csv_cell(cell) == safe
 
 
 # --- dispatch ---------------------------------------------------------------------------

@@ -202,6 +202,43 @@ async def test_reminders_fire_once_at_the_right_times_even_across_restarts(bot: 
     assert (workshop.reminded_day, workshop.reminded_hour) == (True, True)
 
 
+async def test_an_atelier_created_61_minutes_ahead_gets_only_the_hour_before_reminder(
+    bot: Bot,
+) -> None:
+    await bot.say("!atelier 20h43 | Pronote | CDI")  # START is 19h42 in Paris
+    workshop = await bot.repos.workshops.get(1)
+    assert workshop is not None
+    assert workshop.starts_at == START + timedelta(minutes=61)
+    async with bot.db.transaction():
+        await bot.repos.workshops.sign_up(workshop, A, via="command", now=START)
+    sent = []
+    while bot.clock.now < workshop.starts_at + timedelta(minutes=5):
+        sent += await bot.tick()
+        bot.clock.advance(30)
+    hour = "⏰ Dans une heure : atelier n° 1 « Pronote » à 20h43, CDI."
+    assert sent == [(STAFF, f"{hour}\nInscrits : {A}", [A])]
+
+
+async def test_a_new_date_less_than_a_day_ahead_skips_the_day_before_reminder(bot: Bot) -> None:
+    await bot.workshop(starts_at=STARTS + timedelta(days=7))
+    at(bot, STARTS - timedelta(hours=3))
+    assert await bot.replies("!atelier modifier 1 mardi 12h30") == [
+        "Atelier n° 1 modifié ; 2 personnes inscrites prévenues."
+    ]
+    assert await bot.tick() == []
+    at(bot, STARTS - timedelta(hours=1))
+    assert await bot.tick() == [(STAFF, f"{HOUR_TEXT}\nInscrits : {A}, {B}", [A, B])]
+
+
+async def test_a_new_place_only_does_not_send_a_reminder_again(bot: Bot) -> None:
+    await bot.workshop()
+    at(bot, STARTS - timedelta(hours=24))
+    assert len(await bot.tick()) == 1
+    at(bot, STARTS - timedelta(hours=20))
+    await bot.replies("!atelier modifier 1 | salle 12")
+    assert await bot.tick() == []
+
+
 async def test_day_before_reminder_due_while_down_is_skipped_with_less_than_an_hour_left(
     bot: Bot,
 ) -> None:

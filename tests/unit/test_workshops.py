@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
@@ -42,13 +43,15 @@ P3 = "@prof3:example.org"
 STAFF = "!staff:example.org"
 VIE = "!vie:example.org"
 BUREAU = "!bureau:example.org"
+DM3 = "!dm-prof3:example.org"  # a direct room the bot opened with P3 (for the reminders)
 PARIS = ZoneInfo("Europe/Paris")
 INFO = FakeBotInfo(
     rooms=[STAFF, VIE, BUREAU],
     names={STAFF: "Salle des professeurs", VIE: "Vie scolaire", BUREAU: "Bureau"},
-    members={STAFF: [ADMIN, BOT, P1, P2], VIE: [BOT, P3]},
+    members={STAFF: [ADMIN, BOT, P1, P2], VIE: [BOT, P3], DM3: [BOT, P3]},
 )
 SETTINGS = Settings(admins=frozenset({ADMIN}), tz=PARIS, broadcast_rooms=(STAFF,), bot_user_id=BOT)
+SALON = dataclasses.replace(SETTINGS, workshop_signup_notices="salon")  # the former behaviour
 _ids = itertools.count(1)
 
 NOTICE_1 = (
@@ -162,6 +165,7 @@ DECEMBER_1 = datetime(2026, 12, 1, 12, 30, tzinfo=PARIS)  # « 1/12 12h30 »
         ("1/12 12h30 | ENT | CDI | 12 places", Create(DECEMBER_1, "ENT", "CDI", 12)),
         ("1/12 12h30 | ENT | 12 | CDI", Create(DECEMBER_1, "ENT", "CDI", 12)),
         ("1/12 12h30|ENT|CDI|1 place|minimum 1", Create(DECEMBER_1, "ENT", "CDI", 1, 1)),
+        ("1/12 12h30|ENT|500 places|minimum 500", Create(DECEMBER_1, "ENT", None, 500, 500)),
         ("1/12 12h30 | ENT | | 8 places | min: 3", Create(DECEMBER_1, "ENT", None, 8, 3)),
         ("1/12 12h30 | ENT | Minerve", Create(DECEMBER_1, "ENT", "Minerve")),
         ("annuler 3", Cancel(3)),
@@ -227,10 +231,16 @@ def test_other_reactions(key: str) -> None:
         ("!atelier", "Donnez la date puis le thème, séparés par « | »."),
         ("!atelier mardi 12h30", "Donnez la date puis le thème, séparés par « | »."),
         ("!atelier mardi 12h30 |  ", "Donnez la date puis le thème, séparés par « | »."),
+        ("!atelier 1/12 12h30 | ENT | 0 places", "Le nombre de places doit être entre 1 et 500."),
         (
-            "!atelier 1/12 12h30 | ENT | 0 places",
-            "« 0 places » : le nombre de places doit être un nombre entier positif, "
-            "par exemple « 12 places ».",
+            "!atelier 1/12 12h30 | ENT | 999999999999 places",
+            "Le nombre de places doit être entre 1 et 500.",
+        ),
+        ("!atelier 1/12 12h30 | ENT | 501", "Le nombre de places doit être entre 1 et 500."),
+        ("!atelier 1/12 12h30 | ENT | minimum 0", "Le minimum doit être entre 1 et 500."),
+        (
+            "!atelier 1/12 12h30 | ENT | minimum 99999999999999",
+            "Le minimum doit être entre 1 et 500.",
         ),
         (
             "!atelier 1/12 12h30 | ENT | douze places",
@@ -390,7 +400,7 @@ async def test_cafe_without_places_and_without_diffusion_room(db: Database) -> N
 
 
 async def test_three_reactions_on_two_places_then_one_withdrawn(db: Database) -> None:
-    bot = Bot(db)
+    bot = Bot(db, SALON)
     notice = await bot.announce()
 
     r1, new = await bot.react(notice, P1)
@@ -444,6 +454,55 @@ async def test_three_reactions_on_two_places_then_one_withdrawn(db: Database) ->
     assert await bot.unreact(r1, P1) == []  # the same redaction again: nothing
 
 
+async def test_discreet_sign_ups_leave_the_notice_as_the_only_public_trace(db: Database) -> None:
+    bot = Bot(db)  # default: workshop_signup_notices = "discret"
+    notice = await bot.announce()
+    r1, new = await bot.react(notice, P1)
+    assert new == []  # confirmed: the notice's places count will show it
+    _, new = await bot.react(notice, P2)
+    assert new == []
+    _, new = await bot.react(notice, P3)
+    assert [(p["room"], p["kind"]) for p in new] == [(STAFF, "workshop-signup")]
+    assert bodies(new, "workshop-signup") == [
+        f"{P3} : l’atelier n° 1 (mardi 1 décembre à 12h30) est complet : vous êtes sur liste "
+        "d’attente (position 1)."
+    ]
+    assert mentions(new, "workshop-signup") == [[P3]]
+    new = await bot.unreact(r1, P1)
+    assert [(p["room"], p["kind"]) for p in new] == [(STAFF, "workshop-promotion")]
+    assert bodies(new, "workshop-promotion") == [
+        f"{P3} : une place s’est libérée, votre inscription à l’atelier n° 1 est confirmée."
+    ]
+    assert mentions(new, "workshop-promotion") == [[P3]]
+    assert f"{P1}" not in json.dumps([p["content"] for p in await bot.posts()])
+
+
+async def test_discreet_sign_ups_tell_privately_when_a_direct_room_is_known(db: Database) -> None:
+    bot = Bot(db)
+    async with db.transaction():
+        await Repositories.open(db).state.set(f"direct_room:{P3}", DM3)
+    notice = await bot.announce()
+    r1, _ = await bot.react(notice, P1)
+    await bot.react(notice, P2)
+    _, new = await bot.react(notice, P3)
+    assert [(p["room"], p["kind"]) for p in new] == [(DM3, "workshop-signup")]
+    assert mentions(new, "workshop-signup") == [[P3]]
+    new = await bot.unreact(r1, P1)
+    assert [(p["room"], p["kind"]) for p in new] == [(DM3, "workshop-promotion")]
+    assert msgtypes(new) == {"workshop-promotion": "m.text"}
+
+
+async def test_discreet_commands_still_get_a_reply(db: Database) -> None:
+    bot = Bot(db)
+    await bot.announce()
+    assert await bot.ask("!inscription 1", P1) == [
+        f"{P1} : inscription confirmée à l’atelier n° 1 (mardi 1 décembre à 12h30)."
+    ]
+    assert await bot.ask("!desinscription 1", P1) == [
+        f"{P1} : désinscription enregistrée pour l’atelier n° 1."
+    ]
+
+
 async def test_promotion_goes_to_the_notice_room_the_person_is_in(db: Database) -> None:
     bot = Bot(db)
     notice = await bot.announce("!atelier 1/12 12h30 | ENT | CDI | 1 place")
@@ -458,7 +517,7 @@ async def test_promotion_goes_to_the_notice_room_the_person_is_in(db: Database) 
 
 
 async def test_ignored_reactions(db: Database) -> None:
-    bot = Bot(db)
+    bot = Bot(db, SALON)
     notice = await bot.announce()
     assert (await bot.react(notice, P1, "❤️"))[1] == []
     assert (await bot.react(notice, BOT))[1] == []
