@@ -272,6 +272,109 @@ class FeedSettings(BaseModel):
     auto_publish: bool = False
 
 
+FRENCH_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+"""Index = `date.weekday()`."""
+
+_LETTER_TIME_RE = re.compile(r"(?P<h>[01]?\d|2[0-3])\s*(?:h\s*(?P<m1>[0-5]\d)?|:(?P<m2>[0-5]\d))")
+
+
+def parse_letter_time(value: str) -> time:
+    """« 16h30 », « 16h », « 16:30 » → 16:30 (a local minute)."""
+    match = _LETTER_TIME_RE.fullmatch(value.strip().lower())
+    if match is None:
+        raise ValueError("doit être une heure comme « 16h30 », « 16h » ou « 16:30 »")
+    return time(int(match["h"]), int(match["m1"] or match["m2"] or 0))
+
+
+LocalTime = time
+"""`time` is also a field name of DigestSettings."""
+
+
+class DigestSettings(BaseModel):
+    """The ``[digest]`` section: the weekly letter in the staff rooms."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    day: Literal["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"] = (
+        "vendredi"
+    )
+    time: Annotated[str, AfterValidator(lambda v: (parse_letter_time(v), v)[1])] = "16h30"
+    zone: Literal["A", "B", "C"] | None = None
+    rooms: tuple[RoomRef, ...] = ()
+    permalink_base: str = "https://matrix.to/#/"
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _day_accents_ignored(cls, value: object) -> object:
+        return value.strip().casefold() if isinstance(value, str) else value
+
+    @field_validator("zone", mode="before")
+    @classmethod
+    def _zone_upper(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper().removeprefix("ZONE ").strip()
+            return value or None
+        return value
+
+    @field_validator("permalink_base")
+    @classmethod
+    def _check_permalink_base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "doit être une adresse web, par exemple « https://matrix.to/#/ » ou "
+                "« https://www.tchap.gouv.fr/#/room/ »"
+            )
+        return value
+
+    @property
+    def weekday(self) -> int:
+        """0 = Monday."""
+        return FRENCH_WEEKDAYS.index(self.day)
+
+    @property
+    def local_time(self) -> LocalTime:
+        return parse_letter_time(self.time)
+
+
+SMTP_PASSWORD_ENV_VAR = "RUPN_SMTP_PASSWORD"  # noqa: S105 (a variable name, not a secret)
+"""Environment variable that supplies the SMTP password of ``[email]``."""
+
+_MAIL_RE = re.compile(r"[^@\s<>\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _check_mail_address(value: str) -> str:
+    if _MAIL_RE.fullmatch(value.strip()) is None:
+        raise ValueError("doit être une adresse électronique, par exemple « rupn@ac-exemple.fr »")
+    return value.strip()
+
+
+MailAddress = Annotated[str, AfterValidator(_check_mail_address)]
+
+
+class EmailSettings(BaseModel):
+    """The ``[email]`` section: the weekly letter also goes out by e-mail."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password: SecretStr | None = None  # from RUPN_SMTP_PASSWORD only (see parse_config)
+    sender: MailAddress = Field(alias="from")
+    to: tuple[MailAddress, ...] = Field(min_length=1)
+
+    @property
+    def implicit_tls(self) -> bool:
+        """Port 465 speaks TLS from the first byte (SMTPS); 587 and 25 use STARTTLS."""
+        return self.smtp_port == 465
+
+    def password_value(self) -> str | None:
+        return None if self.password is None else self.password.get_secret_value()
+
+
 class Config(BaseModel):
     """The whole configuration file."""
 
@@ -281,6 +384,9 @@ class Config(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     bot: BotSettings
     feeds: tuple[FeedSettings, ...] = ()
+    # Without a [digest] section no letter is sent on schedule; `!lettre` still works.
+    digest: DigestSettings = Field(default_factory=lambda: DigestSettings(enabled=False))
+    email: EmailSettings | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -300,6 +406,16 @@ class Config(BaseModel):
             found.append(
                 f"le serveur Matrix {self.matrix.homeserver} est joint en http:// : le mot de "
                 "passe et les messages circulent sans protection. Utilisez https://."
+            )
+        if self.digest.enabled and self.digest.zone is None:
+            found.append(
+                "digest.zone n’est pas renseignée : la lettre partira aussi pendant les "
+                "vacances scolaires. Indiquez la zone de l’académie (« A », « B » ou « C »)."
+            )
+        if self.email is not None and self.email.username and self.email.password is None:
+            found.append(
+                f"email.username est renseigné mais la variable {SMTP_PASSWORD_ENV_VAR} est "
+                "vide : le serveur de courriel refusera sans doute la connexion."
             )
         return found
 
@@ -376,6 +492,16 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, environ: Mapping[st
     matrix = prepared.get("matrix")
     if env_password and isinstance(matrix, Mapping):
         prepared["matrix"] = {**matrix, "password": env_password}
+    email = prepared.get("email")
+    if isinstance(email, Mapping):
+        if "password" in email:
+            raise ConfigError(
+                f"email.password : n’écrivez pas le mot de passe du courriel dans le fichier ; "
+                f"donnez-le par la variable d’environnement {SMTP_PASSWORD_ENV_VAR}."
+            )
+        smtp_password = environ.get(SMTP_PASSWORD_ENV_VAR)
+        if smtp_password:
+            prepared["email"] = {**email, "password": smtp_password}
     try:
         return Config.model_validate(prepared, context={"base_dir": base_dir})
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from bot.errors import UserError
 from bot.formatting import markdown_to_html, sanitize_html
-from bot.storage.posts import OutgoingPost
+from bot.storage.posts import Action, OutgoingPost
 
 UPLOAD_KEY = "rupn.upload"
 """Content key holding a file to upload before sending; never sent as such."""
@@ -80,6 +80,12 @@ class Messenger(Protocol):
         kind: str = "redaction",
     ) -> str: ...
 
+    def send_mail(
+        self, subject: str, text: str, html: str, *, kind: str, ref: Ref | None = None
+    ) -> str:
+        """An e-mail to the configured recipients (`[email]`), delivered by the mail sender."""
+        ...
+
 
 MAX_EVENT_BYTES = 65_536
 """The homeserver's limit for a whole event as sent (Synapse and Tchap alike)."""
@@ -105,6 +111,13 @@ def check_size(content: dict[str, Any]) -> None:
             f"fois chiffré, pour une limite de {MAX_EVENT_BYTES // 1024} Ko. Raccourcissez-le, "
             "ou mettez le détail derrière un lien."
         )
+
+
+MAIL_ROOM = ""
+"""The room_id of a queued e-mail: it goes to no room."""
+MAIL_EVENT_TYPE = "email"
+
+_ACTIONS: Mapping[str, Action] = {"send": "send", "redact": "redact", "mail": "mail"}
 
 
 def new_txn_id() -> str:
@@ -305,6 +318,13 @@ class Outbox:
             target_txn_id=txn_id,
         )
 
+    def send_mail(
+        self, subject: str, text: str, html: str, *, kind: str, ref: Ref | None = None
+    ) -> str:
+        """Queued like a post (action "mail", no room); bot/mailer.py delivers it."""
+        content = {"subject": subject, "text": text, "html": html}
+        return self._add(MAIL_ROOM, "mail", MAIL_EVENT_TYPE, content, kind, ref)
+
     def _add(
         self,
         room_id: str,
@@ -323,7 +343,7 @@ class Outbox:
         self._posts.append(
             OutgoingPost(
                 room_id=room_id,
-                action="send" if action == "send" else "redact",
+                action=_ACTIONS[action],
                 event_type=event_type,
                 content=content,
                 kind=kind,

@@ -270,4 +270,73 @@ MIGRATIONS: tuple[Migration, ...] = (
             " WHERE status = 'pending'",
         ),
     ),
+    Migration(
+        "the weekly letter: weeks sent, the RUPN's words, and e-mail in the outbox",
+        (
+            # SQLite cannot alter a CHECK: the posts table is rebuilt to admit 'mail'
+            # (an e-mail queued in the same transaction as what decided it, delivered by
+            # the mail sender, never by the Matrix one). room_id is '' for a mail.
+            """
+            CREATE TABLE posts_v8 (
+                id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                room_id          TEXT NOT NULL,
+                action           TEXT NOT NULL CHECK (action IN ('send', 'redact', 'mail')),
+                event_type       TEXT NOT NULL,
+                content          TEXT NOT NULL,
+                kind             TEXT NOT NULL,
+                ref_type         TEXT,
+                ref_id           INTEGER,
+                target_txn_id    TEXT,
+                target_event_id  TEXT,
+                txn_id           TEXT NOT NULL UNIQUE,
+                status           TEXT NOT NULL DEFAULT 'pending'
+                                 CHECK (status IN ('pending', 'sent', 'failed')),
+                event_id         TEXT UNIQUE,
+                error            TEXT,
+                attempts         INTEGER NOT NULL DEFAULT 0,
+                created_at       TEXT NOT NULL,
+                sent_at          TEXT,
+                priority         INTEGER NOT NULL DEFAULT 0,
+                requester        TEXT,
+                turn             INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "INSERT INTO posts_v8 (id, room_id, action, event_type, content, kind, ref_type,"
+            " ref_id, target_txn_id, target_event_id, txn_id, status, event_id, error, attempts,"
+            " created_at, sent_at, priority, requester, turn)"
+            " SELECT id, room_id, action, event_type, content, kind, ref_type, ref_id,"
+            " target_txn_id, target_event_id, txn_id, status, event_id, error, attempts,"
+            " created_at, sent_at, priority, requester, turn FROM posts",
+            "DROP TABLE posts",
+            "ALTER TABLE posts_v8 RENAME TO posts",
+            "CREATE INDEX posts_pending ON posts (status, id)",
+            "CREATE INDEX posts_ref ON posts (ref_type, ref_id)",
+            "CREATE INDEX posts_pending_fair ON posts (priority, turn, id)"
+            " WHERE status = 'pending'",
+            "CREATE INDEX posts_pending_requester ON posts (requester, priority, turn)"
+            " WHERE status = 'pending'",
+            "CREATE INDEX posts_room_kind ON posts (room_id, kind, status)",
+            # One row per ISO week ('2026-W49') whose letter was decided: sent (by the
+            # job or `!lettre envoyer`), nothing to say, or skipped (too late). Written in
+            # the transaction that queues the letters: a week is never sent twice.
+            """
+            CREATE TABLE digest_weeks (
+                week        TEXT PRIMARY KEY,
+                outcome     TEXT NOT NULL CHECK (outcome IN ('sent', 'empty', 'skipped')),
+                decided_at  TEXT NOT NULL,
+                rooms       INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX digest_weeks_sent ON digest_weeks (outcome, decided_at)",
+            # « Le mot du RUPN »: lines queued with `!lettre ajouter`, deleted once sent.
+            """
+            CREATE TABLE digest_words (
+                id        INTEGER PRIMARY KEY AUTOINCREMENT,
+                body      TEXT NOT NULL,
+                added_by  TEXT NOT NULL,
+                added_at  TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
 )

@@ -31,7 +31,7 @@ import aiosqlite
 
 from bot.storage.database import Database, stored
 
-Action = Literal["send", "redact"]
+Action = Literal["send", "redact", "mail"]
 
 PRIORITY_FIRST = 0
 """The RUPN's commands, broadcasts, jobs and hooks (the default: what is not a reply)."""

@@ -56,11 +56,11 @@ async def test_fresh_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "sous" / "dossier" / "rupn-bot.db"
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 7
+        assert await db.schema_version() == len(MIGRATIONS) == 8
     finally:
         await db.close()
     assert _user_version(path) == len(MIGRATIONS)
-    assert {"bot_state", "posts"} <= _tables(path)
+    assert {"bot_state", "posts", "digest_weeks", "digest_words"} <= _tables(path)
 
 
 async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
