@@ -204,6 +204,9 @@ async def _run_locked(
             needs_poll_themes=config.bot.needs_poll_themes,
             workshop_reminders=config.bot.workshop_reminders,
             workshop_signup_notices=config.bot.workshop_signup_notices,
+            digest=config.digest,
+            digest_rooms=await _resolve_rooms(adapter, config.digest.rooms),
+            mail_enabled=config.email is not None,
         )
         sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
         running = RunningBot(clock(), adapter, sender, identity)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.config import DigestSettings
 from bot.messenger import Messenger
 from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
@@ -67,6 +68,14 @@ class Settings:
     workshop_signup_notices: str = "discret"  # or "salon": a public line for each 👍 and withdrawal
     bot_user_id: str = ""  # the bot's own Matrix id (its poll responses never count)
     needs_poll_themes: tuple[str, ...] = ()  # `!sondage besoins`; empty: the built-in list
+    digest: DigestSettings = DigestSettings(enabled=False)  # the weekly letter ([digest])
+    digest_rooms: tuple[str, ...] = ()  # [digest] rooms as room ids; empty: the diffusion rooms
+    mail_enabled: bool = False  # an [email] section is configured: the letter is mailed too
+
+    @property
+    def school_zone(self) -> str | None:
+        """The school-holiday zone (A, B or C) of `[digest] zone`, if configured."""
+        return self.digest.zone
 
 
 @dataclass(frozen=True)
