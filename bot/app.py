@@ -25,6 +25,7 @@ from bot.errors import (
     StorageError,
 )
 from bot.logging_setup import add_secret
+from bot.mailer import MailSender
 from bot.matrix import MatrixAdapter
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry
@@ -209,21 +210,35 @@ async def _run_locked(
             mail_enabled=config.email is not None,
         )
         sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
+        mailer = MailSender(db, repos.posts, config.email, clock) if config.email else None
+        if config.email is not None:
+            add_secret(config.email.password_value() or "")  # masked in logs, like the others
+
+        def wake_senders() -> None:
+            sender.wake()
+            if mailer is not None:
+                mailer.wake()
+
         running = RunningBot(clock(), adapter, sender, identity)
-        units = Units(db, repos, settings, running, clock, sender.wake, direct_rooms=direct)
+        units = Units(db, repos, settings, running, clock, wake_senders, direct_rooms=direct)
 
         async def settled(post: Post) -> None:
             for hook in registry.settled_hooks:
                 await hook(units, post)
 
         sender.when_settled(settled)
+        if mailer is not None:
+            mailer.when_settled(settled)
         processor = EventProcessor(db, repos, state, registry, settings, clock, running)
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
+        mailer_task: asyncio.Task[None] | None = None
 
         def start_background() -> None:
-            nonlocal sender_task, scheduler
+            nonlocal sender_task, mailer_task, scheduler
             sender_task = asyncio.create_task(_supervise(sender.run, sender_stop, "sender"))
+            if mailer is not None:
+                mailer_task = asyncio.create_task(_supervise(mailer.run, sender_stop, "mailer"))
             scheduler = start_scheduler(registry.jobs, units, clock())
             running.first_sync.set()
             log.info("Bot ready as %s", config.matrix.user_id)
@@ -243,7 +258,7 @@ async def _run_locked(
             processor,
             state,
             settings.admins,
-            on_posts_queued=sender.wake,
+            on_posts_queued=wake_senders,
             on_first_sync=start_background,
             on_direct_joined=welcome,
         )
@@ -253,12 +268,21 @@ async def _run_locked(
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             if sender_task is not None:
+                drains = [sender.wait_idle()]
+                if mailer is not None and mailer_task is not None:
+                    drains.append(mailer.wait_idle())
                 try:
-                    await asyncio.wait_for(sender.wait_idle(), DRAIN_TIMEOUT_S)
+                    # Side by side: a mail server that is down must not eat the posts' time.
+                    await asyncio.wait_for(asyncio.gather(*drains), DRAIN_TIMEOUT_S)
                 except TimeoutError:
                     log.warning("Stopping with posts still queued; they will go at next start")
                 sender_stop.set()
                 await sender_task
+                if mailer_task is not None:
+                    try:  # a mail still being handed over is cut: sent again at next start
+                        await asyncio.wait_for(mailer_task, DRAIN_TIMEOUT_S)
+                    except TimeoutError:
+                        log.warning("Stopped the mail sender in the middle of a delivery")
     finally:
         await adapter.close()
         try:

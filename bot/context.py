@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from bot.messenger import Messenger
 from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
+from bot.storage.digests import DigestsRepository
 from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
@@ -68,7 +69,7 @@ class Settings:
     workshop_signup_notices: str = "discret"  # or "salon": a public line for each 👍 and withdrawal
     bot_user_id: str = ""  # the bot's own Matrix id (its poll responses never count)
     needs_poll_themes: tuple[str, ...] = ()  # `!sondage besoins`; empty: the built-in list
-    digest: DigestSettings = DigestSettings(enabled=False)  # the weekly letter ([digest])
+    digest: DigestSettings = field(default_factory=lambda: DigestSettings(enabled=False))
     digest_rooms: tuple[str, ...] = ()  # [digest] rooms as room ids; empty: the diffusion rooms
     mail_enabled: bool = False  # an [email] section is configured: the letter is mailed too
 
@@ -88,6 +89,7 @@ class Repositories:
     workshops: WorkshopsRepository
     state: StateRepository
     undecrypted: UndecryptedRepository
+    digests: DigestsRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -100,6 +102,7 @@ class Repositories:
             workshops=WorkshopsRepository(db),
             state=StateRepository(db),
             undecrypted=UndecryptedRepository(db),
+            digests=DigestsRepository(db),
         )
 
 

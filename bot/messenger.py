@@ -147,6 +147,8 @@ MSGTYPE_BY_KIND: Mapping[str, MsgType] = MappingProxyType(
         "announcement-confirmation": "m.notice",  # answers the RUPN's `!annonce`, once sent
         "news-proposal": "m.notice",  # sorted at the RUPN's pace; a busy feed would ring all day
         "news-notice": "m.notice",  # a feed fails or recovers: informational
+        "digest": "m.notice",  # the weekly letter: read at leisure, it rings nobody
+        "digest-report": "m.text",  # tells the RUPN the letter could not be mailed
     }
 )
 """The msgtype of each kind of message the bot sends: the one place that decides.
@@ -158,7 +160,7 @@ with m.mentions. A kind that is not listed is an m.notice.
 
 Not listed because they are not text messages: "poll-start", "poll-end"
 (poll events), "poll-export", "workshop-ics" (m.file), "reaction",
-"redaction", "announcement-withdrawal" (redactions). Edits
+"redaction", "announcement-withdrawal" (redactions), "digest-mail" (an e-mail). Edits
 ("announcement-edit", "workshop-notice-edit") keep the msgtype of the post
 they replace (`edit_content`).
 """

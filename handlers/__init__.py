@@ -10,6 +10,8 @@ from bot.router import Router
 from handlers import decryption, help, status
 from handlers.announcements import commands as announcement_commands
 from handlers.announcements import diffusion
+from handlers.letter import commands as letter_commands
+from handlers.letter import weekly as letter_weekly
 from handlers.news import commands as news_commands
 from handlers.polls import commands as poll_commands
 from handlers.workshops import commands as workshop_commands
@@ -25,6 +27,8 @@ ROUTERS: tuple[Router, ...] = (
     workshop_signups.router,
     workshop_reminders.router,
     news_commands.router,
+    letter_commands.router,
+    letter_weekly.router,
     status.router,
     decryption.router,
 )

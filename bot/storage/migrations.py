@@ -316,6 +316,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX posts_pending_requester ON posts (requester, priority, turn)"
             " WHERE status = 'pending'",
             "CREATE INDEX posts_room_kind ON posts (room_id, kind, status)",
+            "CREATE INDEX announcements_published ON announcements (status, published_at)",
             # One row per ISO week ('2026-W49') whose letter was decided: sent (by the
             # job or `!lettre envoyer`), nothing to say, or skipped (too late). Written in
             # the transaction that queues the letters: a week is never sent twice.

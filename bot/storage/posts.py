@@ -17,6 +17,11 @@ delays nobody else:
 3. a post that refers to another by transaction id (an edit, a redaction, a
    file's relation) is never picked while that post is still pending, whatever
    their priorities: the sender would refuse it (M_TARGET_NOT_SENT).
+
+E-mails (action 'mail') share the table, and so the deciding transaction, but
+not the queue: `next_pending` never picks them and they take no turn, so a mail
+server that is down never delays a Matrix post. The mail sender takes them
+oldest first (`next_pending_mail`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.storage.database import Database, stored
+from bot.storage.database import Database, loaded, stored
 
 Action = Literal["send", "redact", "mail"]
 
@@ -78,11 +83,12 @@ class Post:
     error: str | None = None  # the errcode of a failed post (M_TOO_LARGE, M_FORBIDDEN…)
     priority: int = PRIORITY_FIRST
     requester: str | None = None
+    created_at: datetime | None = None  # when it was queued (always set when read back)
 
 
 _COLUMNS = (
     "id, room_id, action, event_type, content, kind, txn_id, status, event_id, attempts, "
-    "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester"
+    "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester, created_at"
 )
 
 
@@ -105,6 +111,7 @@ def _to_post(row: aiosqlite.Row) -> Post:
         error=row["error"],
         priority=row["priority"],
         requester=row["requester"],
+        created_at=loaded(row["created_at"]),
     )
 
 
@@ -118,10 +125,13 @@ class PostsRepository:
         rows = []
         last_turns: dict[tuple[int, str | None], int] = {}
         for p in posts:
-            key = (p.priority, p.requester)
-            if key not in last_turns:
-                last_turns[key] = await self._last_turn(p.priority, p.requester)
-            last_turns[key] += 1
+            turn = 0  # a mail is not in the Matrix queue: it takes nobody's turn
+            if p.action != "mail":
+                key = (p.priority, p.requester)
+                if key not in last_turns:
+                    last_turns[key] = await self._last_turn(p.priority, p.requester)
+                last_turns[key] += 1
+                turn = last_turns[key]
             rows.append(
                 (
                     p.room_id,
@@ -137,7 +147,7 @@ class PostsRepository:
                     stored(now),
                     p.priority,
                     p.requester,
-                    last_turns[key],
+                    turn,
                 )
             )
         await self._db.executemany(
@@ -149,31 +159,43 @@ class PostsRepository:
 
     async def _last_turn(self, priority: int, requester: str | None) -> int:
         """The turn before the requester's next post (see the module's docstring)."""
+        # ORDER BY … LIMIT 1 rather than MAX/MIN: the index is walked in turn order and
+        # the walk stops at the first post that is not a mail.
         row = await self._db.fetchone(
-            "SELECT MAX(turn) AS turn FROM posts"
-            " WHERE status = 'pending' AND requester IS ? AND priority = ?",
+            "SELECT turn FROM posts WHERE status = 'pending' AND requester IS ?"
+            " AND priority = ? AND action != 'mail' ORDER BY turn DESC LIMIT 1",
             (requester, priority),
         )
-        if row is not None and row["turn"] is not None:
+        if row is not None:
             return int(row["turn"])
         # Nothing pending for them: they come right after the turn being served.
         row = await self._db.fetchone(
-            "SELECT MIN(turn) AS turn FROM posts WHERE status = 'pending' AND priority = ?",
+            "SELECT turn FROM posts WHERE status = 'pending' AND priority = ?"
+            " AND action != 'mail' ORDER BY turn LIMIT 1",
             (priority,),
         )
-        return int(row["turn"]) - 1 if row is not None and row["turn"] is not None else 0
+        return int(row["turn"]) - 1 if row is not None else 0
 
     async def next_pending(self) -> Post | None:
-        """The next post to send: by priority, round-robin between requesters, never
-        before the post it refers to (see the module's docstring)."""
+        """The next Matrix post to send: by priority, round-robin between requesters,
+        never before the post it refers to, never a mail (see the module's docstring)."""
         # The partial index is read in order, and the scan stops at the first post
         # that waits for nothing: no sort, however long the queue.
         row = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM posts AS p INDEXED BY posts_pending_fair"  # noqa: S608 - constant columns
-            " WHERE p.status = 'pending' AND (p.target_txn_id IS NULL OR NOT EXISTS ("
+            " WHERE p.status = 'pending' AND p.action != 'mail'"
+            " AND (p.target_txn_id IS NULL OR NOT EXISTS ("
             "  SELECT 1 FROM posts AS t WHERE t.txn_id = p.target_txn_id"
             "  AND t.status = 'pending'))"
             " ORDER BY p.priority, p.turn, p.id LIMIT 1"
+        )
+        return _to_post(row) if row else None
+
+    async def next_pending_mail(self) -> Post | None:
+        """The oldest pending e-mail: mails go one at a time, in the order decided."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM posts INDEXED BY posts_pending"  # noqa: S608 - constant columns
+            " WHERE status = 'pending' AND action = 'mail' ORDER BY id LIMIT 1"
         )
         return _to_post(row) if row else None
 

@@ -16,6 +16,10 @@ Decisions:
   dates were parsed here.
 - The people of `!atelier presents` stay text: matching « @a » or « a » to a
   sign-up needs the database (attendance.py).
+- A final « malgré-vacances » (or « malgre-vacances ») on a creation, a
+  `modifier` or a `depuis-sondage` is taken off the text and becomes
+  `despite_holidays`: the handler, which knows the school zone, decides whether
+  the date needs it (commands.py). Anywhere else, the word is ordinary text.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ CAFE_EXAMPLE = "!cafe mardi 12h30 | L’IA générative en classe | salle des pr
 MODIFY_USAGE = f"{PREFIX}atelier modifier <n°> <quand> [| lieu]"
 MODIFY_EXAMPLE = "!atelier modifier 3 jeudi 12h30 | CDI"
 FROM_POLL_USAGE = f"{PREFIX}atelier depuis-sondage <n° de sondage> <quand>"
+DESPITE_HOLIDAYS = "malgré-vacances"  # confirms a date on a public holiday or in the holidays
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Create:
     place: str | None = None
     capacity: int | None = None
     minimum: int | None = None
+    despite_holidays: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class Modify:
     workshop_id: int
     when: datetime | None  # None: same date
     place: str | None  # None: same place
+    despite_holidays: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class Attendance:
 class FromPoll:
     poll_id: int
     when: datetime
+    despite_holidays: bool = False
 
 
 AtelierArgs = Create | Cancel | Modify | Attendance | FromPoll
@@ -80,6 +88,18 @@ AtelierArgs = Create | Cancel | Modify | Attendance | FromPoll
 _PLACES = re.compile(r"([0-9]+)(?:\s*places?)?", re.IGNORECASE)
 _MINIMUM = re.compile(r"min(?:imum)?(?:\s*:\s*|\s+)(.*)", re.IGNORECASE)
 _MENTIONS_PLACES = re.compile(r"\bplaces?$", re.IGNORECASE)
+# « malgré-vacances » at the very end, after a space or a « | »; é typed or decomposed.
+_DESPITE_HOLIDAYS = re.compile(
+    r"(?:^|(?<=[\s|]))malgr(?:e\u0301?|é)[-\u2010\u2011]vacances\s*$", re.IGNORECASE
+)
+
+
+def _despite_holidays(text: str) -> tuple[str, bool]:
+    """The text without a final « malgré-vacances » (nor the « | » before it); was it there?"""
+    found = _DESPITE_HOLIDAYS.search(text)
+    if found is None:
+        return text, False
+    return text[: found.start()].rstrip().removesuffix("|").rstrip(), True
 
 
 def _number(word: str) -> int | None:
@@ -132,6 +152,7 @@ def _when(
 
 
 def parse_create(text: str, env: ParseEnv) -> Create:
+    text, despite_holidays = _despite_holidays(text)
     segments = [segment.strip() for segment in text.split("|")]
     if len(segments) < 2 or not segments[0] or not segments[1]:
         raise InvalidArguments("Donnez la date puis le thème, séparés par « | ».")
@@ -175,7 +196,7 @@ def parse_create(text: str, env: ParseEnv) -> Create:
             place = segment
     if minimum is not None and capacity is not None and minimum > capacity:
         raise InvalidArguments(f"Le minimum ({minimum}) dépasse le nombre de places ({capacity}).")
-    return Create(_when(when, env), theme, place, capacity, minimum)
+    return Create(_when(when, env), theme, place, capacity, minimum, despite_holidays)
 
 
 def _parse_cancel(rest: str) -> Cancel:
@@ -188,6 +209,7 @@ def _parse_cancel(rest: str) -> Cancel:
 
 
 def _parse_modify(rest: str, env: ParseEnv) -> Modify:
+    rest, despite_holidays = _despite_holidays(rest)
     words = rest.split(maxsplit=1)
     number = _number(words[0]) if words else None
     after = words[1] if len(words) > 1 else ""
@@ -205,7 +227,7 @@ def _parse_modify(rest: str, env: ParseEnv) -> Modify:
     if len(place) > MAX_PLACE_CHARS:
         raise InvalidArguments(f"Le lieu est trop long ({MAX_PLACE_CHARS} caractères au plus).")
     starts_at = _when(when, env, usage=MODIFY_USAGE, example=MODIFY_EXAMPLE) if when else None
-    return Modify(number, starts_at, place or None)
+    return Modify(number, starts_at, place or None, despite_holidays)
 
 
 def _parse_attendance(rest: str) -> Attendance:
@@ -220,6 +242,7 @@ def _parse_attendance(rest: str) -> Attendance:
 
 
 def _parse_from_poll(rest: str, env: ParseEnv) -> FromPoll:
+    rest, despite_holidays = _despite_holidays(rest)
     words = rest.split(maxsplit=1)
     number = _number(words[0]) if words else None
     if number is None or len(words) < 2:
@@ -228,7 +251,8 @@ def _parse_from_poll(rest: str, env: ParseEnv) -> FromPoll:
             "« !atelier depuis-sondage 2 jeudi 12h30 »."
         )
     example = f"{PREFIX}atelier depuis-sondage {number} jeudi 12h30"
-    return FromPoll(number, _when(words[1].strip(), env, usage=FROM_POLL_USAGE, example=example))
+    when = _when(words[1].strip(), env, usage=FROM_POLL_USAGE, example=example)
+    return FromPoll(number, when, despite_holidays)
 
 
 def parse_workshop_number(text: str, env: ParseEnv) -> int:

@@ -15,23 +15,34 @@ Decisions:
   nobody is disturbed for nothing.
 - `!cafe` accepts the same optional segments as `!atelier` (lieu, places,
   minimum); its usage shows only the lieu, the common case.
+- A date on a public holiday, or in the school holidays of the configured zone
+  (`[digest] zone`; without it only public holidays are known), is refused with
+  the holiday's name, unless the command ends with « malgré-vacances » (args.py
+  takes the word off; this module decides, as parsers do not see the settings).
+  This holds for a creation (`!atelier`, `!cafe`), `depuis-sondage`, and a
+  `modifier` that moves the workshop to another day (a new time or place on the
+  same day was already accepted). Weekends as such stay allowed; the usage lines
+  are unchanged, the flag is told in the details of `!aide atelier` / `!aide cafe`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import assert_never
 
 from bot.context import Context
 from bot.errors import UserError
 from bot.ics import workshop_title
 from bot.router import Router, no_arguments
+from bot.school_calendar import SchoolCalendar
 from bot.storage.workshops import Kind, Workshop
 from handlers.announcements import publishing
 from handlers.workshops.args import (
     CAFE_EXAMPLE,
     CAFE_USAGE,
+    DESPITE_HOLIDAYS,
     EXAMPLE,
     USAGE,
     AtelierArgs,
@@ -66,6 +77,8 @@ from handlers.workshops.texts import (
     label,
     people,
     place_label,
+    public_holiday_refusal,
+    school_holiday_refusal,
     tell,
     the,
     when_label,
@@ -100,6 +113,7 @@ async def atelier(ctx: Context, args: AtelierArgs) -> None:
         case Attendance():
             await record_attendance(ctx, args.workshop_id, args.arguments)
         case FromPoll():
+            _check_calendar(ctx, args.when, args.despite_holidays)
             await create_from_poll(ctx, args.poll_id, args.when)
         case _:
             assert_never(args)
@@ -113,15 +127,30 @@ async def atelier(ctx: Context, args: AtelierArgs) -> None:
     admin=True,
     parse=parse_cafe,
     details=(
-        "Comme !atelier : on peut ajouter « | 12 places » et « | minimum 4 ». Pour le modifier "
-        "ou l’annuler : !atelier modifier <n°> …, !atelier annuler <n°>."
+        "Comme !atelier : on peut ajouter « | 12 places » et « | minimum 4 », et "
+        f"« {DESPITE_HOLIDAYS} » à la fin pour maintenir un jour férié ou de vacances scolaires. "
+        "Pour le modifier ou l’annuler : !atelier modifier <n°> …, !atelier annuler <n°>."
     ),
 )
 async def cafe(ctx: Context, args: Create) -> None:
     await _create(ctx, args, "cafe")
 
 
+def _check_calendar(ctx: Context, starts_at: datetime, despite_holidays: bool) -> None:
+    """Refuse a public holiday or a school-holiday day, unless the RUPN confirmed it."""
+    if despite_holidays:
+        return
+    day = starts_at.astimezone(ctx.tz).date()
+    zone = ctx.settings.school_zone
+    calendar = SchoolCalendar(zone)
+    if (holiday := calendar.public_holiday(day)) is not None:
+        raise UserError(public_holiday_refusal(day, holiday))
+    if zone is not None and (holidays := calendar.school_holiday(day)) is not None:
+        raise UserError(school_holiday_refusal(day, holidays, zone))
+
+
 async def _create(ctx: Context, args: Create, kind: Kind) -> None:
+    _check_calendar(ctx, args.when, args.despite_holidays)
     rooms = await announcement_rooms(ctx, ctx.room_id)
     workshop = await ctx.repos.workshops.create(
         kind=kind,
@@ -191,6 +220,8 @@ async def _modify(ctx: Context, args: Modify) -> None:
     place = args.place if args.place is not None else workshop.place
     if starts_at == workshop.starts_at and place == workshop.place:
         raise UserError(f"Rien ne change : {the(workshop)} est déjà prévu ainsi.")
+    if starts_at.astimezone(ctx.tz).date() != workshop.starts_at.astimezone(ctx.tz).date():
+        _check_calendar(ctx, starts_at, args.despite_holidays)
     await ctx.repos.workshops.reschedule(workshop.id, starts_at=starts_at, place=place, now=ctx.now)
     if starts_at == workshop.starts_at:  # a new place only: what was sent is not sent again
         if workshop.reminded_day:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import html
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from bot.dates import format_when
 from bot.ics import workshop_title
 from bot.messenger import Messenger, Ref
 from bot.storage.workshops import Workshop
+from handlers.workshops.args import DESPITE_HOLIDAYS
 
 THUMBS_UP = "\U0001f44d"
 _SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
@@ -152,6 +155,42 @@ def tell(
     )
 
 
+# --- public holidays and school holidays ------------------------------------------------
+
+
+def day_label(day: date) -> str:
+    """« jeudi 6 mai 2027 », « samedi 1er mai 2027 »: always with the year."""
+    number = "1er" if day.day == 1 else str(day.day)
+    weekday = format_date(day, "EEEE", locale="fr_FR")
+    return f"{weekday} {number} {format_date(day, 'MMMM y', locale='fr_FR')}"
+
+
+def _during(name: str) -> str:
+    """« les vacances de Noël », « le pont de l’Ascension », from the calendar's names."""
+    lowered = name[:1].lower() + name[1:]
+    if lowered.startswith("vacances"):
+        return f"les {lowered}"
+    if lowered.startswith("pont"):
+        return f"le {lowered}"
+    return f"la période « {name} »"
+
+
+_CONFIRM = (
+    f"choisissez un autre jour, ou confirmez en ajoutant « {DESPITE_HOLIDAYS} » à la fin "
+    "de la commande."
+)
+
+
+def public_holiday_refusal(day: date, name: str) -> str:
+    """« Le jeudi 6 mai 2027 est férié (Ascension) : choisissez un autre jour, … »."""
+    return f"Le {day_label(day)} est férié ({name}) : {_CONFIRM}"
+
+
+def school_holiday_refusal(day: date, name: str, zone: str) -> str:
+    """« Le mardi 22 décembre 2026 tombe pendant les vacances de Noël (zone B) : … »."""
+    return f"Le {day_label(day)} tombe pendant {_during(name)} (zone {zone}) : {_CONFIRM}"
+
+
 # --- reminders and the minimum check ---------------------------------------------------
 
 
@@ -210,6 +249,9 @@ DETAILS = (
     "promue dans l’ordre quand une place se libère)\n"
     "- minimum N — atelier « à la demande » : s’il y a moins de N inscrits peu avant, le bot "
     "vous demande de confirmer ou d’annuler\n"
+    "Un jour férié, ou un jour des vacances scolaires de la zone configurée, est refusé ; "
+    f"pour le maintenir, ajoutez « {DESPITE_HOLIDAYS} » à la fin de la commande (de même "
+    "pour !atelier modifier et !atelier depuis-sondage).\n"
     "L’annonce part dans les salons de diffusion (ou dans ce salon s’il n’y en a aucun), avec "
     "une invitation .ics pour l’agenda. On s’inscrit en réagissant 👍 à l’annonce ou avec "
     "!inscription <n°>.\n"

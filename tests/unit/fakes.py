@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.messenger import Ref
+from bot.messenger import MAIL_ROOM, Ref
 from bot.router import ParseEnv
 
 START = datetime(2026, 11, 22, 18, 42, tzinfo=UTC)
@@ -88,7 +88,20 @@ class SentRedaction:
     txn_id: str
 
 
-MessengerCall = SentMessage | SentEvent | SentReaction | SentRedaction | SentFile
+@dataclass(frozen=True)
+class SentMail:
+    """A `Messenger.send_mail` call (`room` is always MAIL_ROOM: a mail goes to no room)."""
+
+    room: str
+    subject: str
+    text: str
+    html: str
+    kind: str
+    ref: Ref | None
+    txn_id: str
+
+
+MessengerCall = SentMessage | SentEvent | SentReaction | SentRedaction | SentFile | SentMail
 
 
 class FakeMessenger:
@@ -104,6 +117,10 @@ class FakeMessenger:
     @property
     def messages(self) -> list[SentMessage]:
         return [c for c in self.calls if isinstance(c, SentMessage)]
+
+    @property
+    def mails(self) -> list[SentMail]:
+        return [c for c in self.calls if isinstance(c, SentMail)]
 
     def send(
         self,
@@ -171,6 +188,13 @@ class FakeMessenger:
         own = self._txn()
         self.calls.append(SentRedaction(room_id, event_id, txn_id, reason, kind, own))
         return own
+
+    def send_mail(
+        self, subject: str, text: str, html: str, *, kind: str, ref: Ref | None = None
+    ) -> str:
+        txn_id = self._txn()
+        self.calls.append(SentMail(MAIL_ROOM, subject, text, html, kind, ref, txn_id))
+        return txn_id
 
 
 # --- Bot info ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ NOT_TEXT_KINDS = {
     "announcement-withdrawal",  # a redaction
     "announcement-edit",  # edits keep the msgtype of what they edit
     "workshop-notice-edit",
+    "digest-mail",  # an e-mail (bot/mailer.py), not a Matrix message
 }
 """Kinds that are not text messages: the table does not apply to them."""
 
@@ -56,6 +57,7 @@ def test_what_must_reach_a_person_is_an_m_text() -> None:
         "poll-reminder",
         "announcement",
         "undecryptable-alert",
+        "digest-report",
     }
 
 

@@ -243,6 +243,7 @@ def test_visible_to_with_real_routers() -> None:
         "inscription",
         "desinscription",
         "veille",
+        "lettre",
         "statut",
     ]
 

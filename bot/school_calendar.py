@@ -1,0 +1,157 @@
+"""The French school calendar: public holidays, and the school holidays of one zone.
+
+No date is written here: public holidays come from `holidays` (France, names in French) and
+school holidays from `vacances-scolaires-france` (the ministry's calendar for zones A, B
+and C). The latter ships data up to a given school year (the end of its last summer
+holidays); a day beyond it, or before its first year, counts as « not a school holiday »,
+and one warning per year says that the package needs updating. Names keep the packages'
+wording with the typographic apostrophe (« Vacances d’hiver », « Jour de l’an »), since
+people read them.
+
+The packages are read once per process and per (zone, year): building a calendar is free,
+and every question after the first of a year is a dictionary lookup. The school-holiday
+data takes a fraction of a second to load, on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from holidays import country_holidays
+from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
+
+log = logging.getLogger(__name__)
+
+ZONES = ("A", "B", "C")
+_DAY = timedelta(days=1)
+
+
+class SchoolCalendar:
+    """Public holidays everywhere in France, and the school holidays of `zone` (if any)."""
+
+    def __init__(self, zone: str | None) -> None:
+        """`zone` is "A", "B" or "C"; None knows no school holidays, only public ones."""
+        if zone is not None and zone not in ZONES:
+            raise ValueError(f"unknown school zone {zone!r}: expected A, B, C or None")
+        self.zone = zone
+
+    def public_holiday(self, day: date) -> str | None:
+        """The French name of the public holiday on `day` (« Ascension »), else None."""
+        return _public_holidays(_checked(day).year).get(day)
+
+    def school_holiday(self, day: date) -> str | None:
+        """The name of the zone's school holidays `day` falls in (« Vacances de Noël »)."""
+        if self.zone is None:
+            return None
+        first, last = _coverage()
+        if not first <= _checked(day) <= last:
+            _warn_out_of_date(day.year)
+            return None
+        return _school_holidays(self.zone, day.year).get(day)
+
+    def is_school_day(self, day: date) -> bool:
+        """Monday to Friday, neither a public holiday nor in the zone's school holidays."""
+        return (
+            day.weekday() < 5
+            and self.public_holiday(day) is None
+            and self.school_holiday(day) is None
+        )
+
+    def letter_day(self, week_monday: date, weekday: int) -> date | None:
+        """The day the weekly letter due on `weekday` (0 = Monday) goes out that ISO week.
+
+        None in the school holidays; a public holiday moves it to the next school day of
+        the same week (None if there is none); any other day, weekends included (the RUPN
+        chose it), is kept.
+        """
+        if _checked(week_monday).weekday() != 0:
+            raise ValueError(f"{week_monday} is not a Monday")
+        if not 0 <= weekday <= 6:
+            raise ValueError(f"weekday {weekday} is not in 0..6")
+        due = week_monday + timedelta(days=weekday)
+        if self.school_holiday(due) is not None:
+            return None
+        if self.public_holiday(due) is None:
+            return due
+        for offset in range(weekday + 1, 7):
+            later = week_monday + timedelta(days=offset)
+            if self.is_school_day(later):
+                return later
+        return None
+
+    def break_before(self, day: date) -> tuple[date, str] | None:
+        """The first day and name of the school holidays that end just before `day`.
+
+        `day` (outside the holidays) counts as coming « just after » them when only
+        weekends and public holidays lie in between, as on the Monday of the return to
+        school: `break_before(date(2027, 1, 4))` is `(date(2026, 12, 19), "Vacances de
+        Noël")`. A weekend or a public holiday alone is no break: None.
+        """
+        if self.school_holiday(day) is not None:
+            return None
+        last = day - _DAY
+        while (name := self.school_holiday(last)) is None:
+            if self.is_school_day(last):
+                return None
+            last -= _DAY  # a weekend or a public holiday: look further back
+        first = last
+        while self.school_holiday(first - _DAY) == name:
+            first -= _DAY
+        return first, name
+
+
+def _checked(day: date) -> date:
+    """A datetime is a date to the type checker but never equal to one: refuse it."""
+    if isinstance(day, datetime):
+        raise TypeError("expected a date, not a datetime: use .date() in the right time zone")
+    return day
+
+
+def _typographic(name: str) -> str:
+    return name.replace("'", "’")
+
+
+@functools.cache
+def _public_holidays(year: int) -> Mapping[date, str]:
+    return {
+        day: _typographic(name)
+        for day, name in country_holidays("FR", years=year, language="fr").items()
+    }
+
+
+@functools.cache
+def _dataset() -> SchoolHolidayDates:
+    return SchoolHolidayDates()
+
+
+@functools.cache
+def _coverage() -> tuple[date, date]:
+    """The first and last days the school-holiday data knows about."""
+    data = _dataset()
+    return date(data.min_year, 1, 1), max(data.holidays_for_year(data.max_year))
+
+
+@functools.cache
+def _school_holidays(zone: str, year: int) -> Mapping[date, str]:
+    try:
+        days = _dataset().holidays_for_year_and_zone(year, zone)
+    except UnsupportedYearException:  # not reached: `_coverage` is checked first
+        return {}
+    return {day: _typographic(row["nom_vacances"]) for day, row in days.items()}
+
+
+@functools.cache
+def _warn_out_of_date(year: int) -> None:
+    """Once per year and per process, however many rooms or days ask."""
+    first, last = _coverage()
+    log.warning(
+        "No school-holiday data for (part of) %d: vacances-scolaires-france covers %s to %s. "
+        "The calendar data is out of date: update the vacances-scolaires-france package. "
+        "Until then those days count as school days.",
+        year,
+        first,
+        last,
+    )

@@ -1,0 +1,107 @@
+"""Build: one room's letter from the collected `Source` (pure: `now` is in the source).
+
+What goes in, so that the letter fits on one phone screen (at most `MAX_LINES`
+non-empty lines in the text version, title and footer included):
+- « Cette semaine »: what was posted in that room since the previous letter,
+  newest first, at most `MAX_NEWS`, then « et N autres ».
+- « Sondages en cours »: that room's open polls, soonest deadline first, at most
+  `MAX_POLLS`; participation is voters / joined members without the bot.
+- « À venir »: ateliers and cafés of the next 14 days whose notice was posted in
+  that room, at most `MAX_EVENTS`.
+- « Le mot du RUPN »: the oldest `MAX_WORDS` queued lines; later ones wait for the
+  next letter.
+A room with nothing in any section gets no letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from digests.model import EventLine, Letter, NewsLine, PollLine, Source
+
+MAX_NEWS = 5
+MAX_POLLS = 3
+MAX_EVENTS = 4
+MAX_WORDS = 3
+MAX_LINES = 25
+"""Title 1 + news 7 + polls 5 + events 6 + words 4 + footer 1 = 24 at most."""
+WEEK_AND_A_DAY = timedelta(days=8)
+
+
+def permalink(base: str, room_id: str, event_id: str, via: str | None) -> str:
+    """`base` + room id / event id (+ ?via=server): one click to the event."""
+    safe = "!:@$"
+    link = f"{base}{quote(room_id, safe=safe)}/{quote(event_id, safe=safe)}"
+    return f"{link}?via={quote(via, safe='')}" if via else link
+
+
+def server_of(user_id: str) -> str | None:
+    """`@rupn-bot:example.org` → `example.org`."""
+    _, _, server = user_id.partition(":")
+    return server or None
+
+
+def week_monday(moment: datetime, tz: ZoneInfo) -> date:
+    local = moment.astimezone(tz).date()
+    return local - timedelta(days=local.weekday())
+
+
+def covers_from(source: Source, tz: ZoneInfo) -> date | None:
+    """The day after the previous letter, when it is more than a week old (after a break)."""
+    if source.last_letter is None or source.now - source.last_letter <= WEEK_AND_A_DAY:
+        return None
+    return source.last_letter.astimezone(tz).date() + timedelta(days=1)
+
+
+def build_letter(
+    source: Source,
+    room_id: str,
+    *,
+    tz: ZoneInfo,
+    members: int | None,
+    permalink_base: str,
+    via: str | None,
+) -> Letter:
+    """The letter for `room_id` (check `Letter.empty` before sending it)."""
+
+    def link(event_id: str) -> str:
+        return permalink(permalink_base, room_id, event_id, via)
+
+    news = [
+        NewsLine(p.title, p.source, p.link or link(p.event_id))
+        for p in source.published
+        if p.room_id == room_id
+    ]
+    polls = [
+        PollLine(
+            p.question, p.deadline, p.voters, members, link(p.event_id) if p.event_id else None
+        )
+        for p in source.polls
+        if p.room_id == room_id
+    ]
+    events = []
+    for u in source.upcoming:
+        notices: Mapping[str, str] = dict(u.notices)
+        if room_id not in notices:
+            continue
+        left = None if u.capacity is None else max(0, u.capacity - u.confirmed)
+        events.append(
+            EventLine(u.kind, u.theme, u.starts_at, u.place, left, link(notices[room_id]))
+        )
+    words = source.words[:MAX_WORDS]
+    return Letter(
+        room_id=room_id,
+        week_monday=week_monday(source.now, tz),
+        covers_from=covers_from(source, tz),
+        news=tuple(news[:MAX_NEWS]),
+        more_news=max(0, len(news) - MAX_NEWS),
+        polls=tuple(polls[:MAX_POLLS]),
+        more_polls=max(0, len(polls) - MAX_POLLS),
+        events=tuple(events[:MAX_EVENTS]),
+        more_events=max(0, len(events) - MAX_EVENTS),
+        words=tuple(w.body for w in words),
+        word_ids=tuple(w.id for w in words),
+    )

@@ -1,0 +1,66 @@
+"""Collect: read what the letters need, for all rooms at once (SQL in bot/storage/)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.context import Repositories
+from bot.tally import tally
+from digests.model import OpenPoll, Published, Source, Upcoming, Word
+
+AHEAD = timedelta(days=14)
+"""« À venir » shows the ateliers and cafés of the next two weeks."""
+FIRST_LETTER_COVERS = timedelta(days=7)
+"""With no letter before, the first one covers the last seven days."""
+TITLE_MAX = 90
+
+
+def title_of(body: str) -> str:
+    """The first line of an announcement, without Markdown markers, cut at TITLE_MAX."""
+    for line in body.splitlines():
+        text = " ".join(line.strip().lstrip("#>*-+ ").replace("**", "").split())
+        if text:
+            return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1].rstrip() + "…"
+    return "(sans titre)"
+
+
+async def collect(repos: Repositories, now: datetime) -> Source:
+    last = await repos.digests.last_sent_at()
+    since = last if last is not None else now - FIRST_LETTER_COVERS
+    published = tuple(
+        Published(
+            room_id=row.room_id,
+            event_id=row.event_id,
+            published_at=row.published_at,
+            title=title_of(row.entry_title or row.body),
+            source=row.feed_name,
+            link=row.entry_link,
+        )
+        for row in await repos.digests.published_between(since, now)
+    )
+    polls = []
+    for row in await repos.digests.open_polls(now):
+        poll = await repos.polls.get(row.poll_id)
+        if poll is None:  # pragma: no cover - the row was just read
+            continue
+        result = tally(
+            await repos.polls.responses(poll.id),
+            poll.answer_ids,
+            poll.max_selections,
+            until=poll.deadline,
+        )
+        polls.append(OpenPoll(row.room_id, row.question, row.deadline, result.voters, row.event_id))
+    upcoming = tuple(
+        Upcoming(
+            kind=row.kind,
+            theme=row.theme,
+            starts_at=row.starts_at,
+            place=row.place,
+            capacity=row.capacity,
+            confirmed=row.confirmed,
+            notices=row.notices,
+        )
+        for row in await repos.digests.upcoming_between(now, now + AHEAD)
+    )
+    words = tuple(Word(w.id, w.body) for w in await repos.digests.words())
+    return Source(now, since, last, published, tuple(polls), upcoming, words)

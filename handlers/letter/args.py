@@ -1,0 +1,70 @@
+"""Arguments of `!lettre`, parsed before the handler runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.errors import InvalidArguments
+from bot.router import PREFIX, ParseEnv, normalize
+
+MAX_WORD_LENGTH = 280
+"""A line of « Le mot du RUPN »: one line on a phone, not an article."""
+
+
+@dataclass(frozen=True)
+class Simple:
+    action: Literal["apercu", "envoyer", "courriel", "pause", "reprise"]
+
+
+@dataclass(frozen=True)
+class AddWord:
+    text: str
+
+
+@dataclass(frozen=True)
+class RemoveWord:
+    word_id: int
+
+
+LettreArgs = Simple | AddWord | RemoveWord
+
+SIMPLE = ("apercu", "envoyer", "courriel", "pause", "reprise")
+ADD_USAGE = f"{PREFIX}lettre ajouter <texte>"
+ADD_EXAMPLE = f"{PREFIX}lettre ajouter Pensez à rendre vos besoins de formation avant jeudi."
+REMOVE_USAGE = f"{PREFIX}lettre retirer <n°>"
+REMOVE_EXAMPLE = f"{PREFIX}lettre retirer 2"
+USAGE = "aperçu|envoyer|courriel|pause|reprise|ajouter|retirer …"
+
+
+def parse_lettre(text: str, env: ParseEnv) -> LettreArgs:
+    words = text.split(maxsplit=1)
+    if not words:
+        return Simple("apercu")
+    action, rest = normalize(words[0]), words[1].strip() if len(words) > 1 else ""
+    if action in SIMPLE:
+        return Simple(action)  # type: ignore[arg-type]  # checked just above
+    if action == "ajouter":
+        line = " ".join(rest.split())
+        if not line:
+            raise InvalidArguments(
+                "Quel texte ajouter au mot du RUPN ?", usage=ADD_USAGE, example=ADD_EXAMPLE
+            )
+        if len(line) > MAX_WORD_LENGTH:
+            raise InvalidArguments(
+                f"Ce texte fait {len(line)} caractères : la lettre se lit sur un téléphone, "
+                f"{MAX_WORD_LENGTH} au plus. Mettez le détail dans une annonce (!annonce).",
+                usage=ADD_USAGE,
+                example=ADD_EXAMPLE,
+            )
+        return AddWord(line)
+    if action == "retirer":
+        number = rest.removeprefix("n°").strip()
+        if not number.isdigit():
+            raise InvalidArguments(
+                "Indiquez le numéro de la ligne à retirer (voir « !lettre aperçu »).",
+                usage=REMOVE_USAGE,
+                example=REMOVE_EXAMPLE,
+            )
+        return RemoveWord(int(number))
+    raise InvalidArguments(f"« {words[0][:30]} » n’est pas une action de !lettre.")

@@ -1,0 +1,115 @@
+"""The weekly letter's job (`lettre-hebdo`) and the report of a mail that failed.
+
+Every `TICK_S` the job looks at last week's and this week's letters
+(digests/schedule.py): one whose moment has come and that no row of
+`digest_weeks` has decided yet is sent, or skipped when more than 24 h late
+(the bot was down) or paused, with a log line. Sending queues the posts, the
+e-mail and the week's mark in one unit (one transaction): exactly once per week,
+even after kill -9. `!lettre envoyer` marks the week too.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from bot.context import Scope
+from bot.router import Router
+from bot.school_calendar import SchoolCalendar
+from bot.storage.posts import Post
+from bot.work import Units
+from digests.rooms import letter_rooms
+from digests.schedule import DueLetter, fallen_due, next_letter
+from digests.send import MAIL_KIND, REF, compose, queue_letters, week_ref
+from handlers.letter import texts
+
+log = logging.getLogger(__name__)
+
+router = Router("lettre-hebdo")
+
+TICK_S = 30.0
+"""The letter is queued within a tick after its moment (the contract says 60 s)."""
+PAUSED_KEY = "digest.paused"
+REPORT_KIND = "digest-report"
+
+
+@cache
+def calendar_for(zone: str | None) -> SchoolCalendar:
+    return SchoolCalendar(zone)
+
+
+async def is_paused(scope: Scope) -> bool:
+    return await scope.repos.state.get(PAUSED_KEY) == "1"
+
+
+def upcoming(scope: Scope) -> DueLetter | None:
+    settings = scope.settings
+    return next_letter(scope.now, settings.digest, scope.tz, calendar_for(settings.school_zone))
+
+
+async def send_now(scope: Scope, week: str) -> int:
+    """Queue this week's letters (and the e-mail); returns how many rooms get one."""
+    letters = await compose(scope, await letter_rooms(scope.repos, scope.settings))
+    if not letters.empty:
+        await queue_letters(scope, letters, week=week_ref(week), mail=scope.settings.mail_enabled)
+    await scope.repos.digests.decide_week(
+        week, "sent" if not letters.empty else "empty", scope.now, len(letters.letters)
+    )
+    return len(letters.letters)
+
+
+@router.job("lettre-hebdo", every_seconds=lambda settings: TICK_S)
+async def weekly(units: Units) -> None:
+    settings = units.settings
+    if not settings.digest.enabled:
+        return
+    async with units.unit() as scope:
+        calendar = calendar_for(settings.school_zone)
+        for letter in fallen_due(scope.now, settings.digest, scope.tz, calendar):
+            if await scope.repos.digests.week_outcome(letter.week) is not None:
+                continue
+            if letter.too_late(scope.now):
+                log.warning(
+                    "The letter of %s was due at %s, more than 24 h ago (the bot was not "
+                    "running): skipped",
+                    letter.week,
+                    letter.due.isoformat(),
+                )
+                await scope.repos.digests.decide_week(letter.week, "skipped", scope.now, 0)
+                continue
+            if await is_paused(scope):
+                log.info("The letter of %s is paused: not sent", letter.week)
+                await scope.repos.digests.decide_week(letter.week, "skipped", scope.now, 0)
+                continue
+            rooms = await send_now(scope, letter.week)
+            if rooms:
+                log.info("Letter of %s queued for %d room(s)", letter.week, rooms)
+            else:
+                log.info("Letter of %s: nothing to say, no letter", letter.week)
+
+
+@router.on_post_settled
+async def mail_settled(units: Units, post: Post) -> None:
+    """A letter that could not be mailed: the RUPN is told why, in the curation rooms or
+    in a direct room (the staff rooms never hear about it)."""
+    if post.kind != MAIL_KIND or post.ref_type != REF or post.ref_id is None:
+        return
+    settled = [p for p in await _posts(units, post) if p.txn_id == post.txn_id]
+    if not settled or settled[0].status != "failed":
+        return
+    targets = list(units.settings.curation_rooms)
+    if not targets and units.direct_rooms is not None:
+        opened = await units.direct_rooms.ensure(sorted(units.settings.admins))
+        targets = list(dict.fromkeys(opened.values()))
+    async with units.unit() as scope:
+        text = texts.mail_failed_text(settled[0].error, None, scope.tz)
+        for room in targets:
+            scope.messenger.send(
+                room, text, mentions=sorted(units.settings.admins), kind=REPORT_KIND
+            )
+    log.error("The letter could not be mailed: %s", settled[0].error)
+
+
+async def _posts(units: Units, post: Post) -> list[Post]:
+    async with units.unit() as scope:
+        return await scope.repos.posts.by_ref(REF, post.ref_id or 0)
