@@ -239,7 +239,8 @@ async def _run_locked(
             sender_task = asyncio.create_task(_supervise(sender.run, sender_stop, "sender"))
             if mailer is not None:
                 mailer_task = asyncio.create_task(_supervise(mailer.run, sender_stop, "mailer"))
-            scheduler = start_scheduler(registry.jobs, units, clock())
+            # apscheduler ticks on the real clock; the jobs read the injected one.
+            scheduler = start_scheduler(registry.jobs, units, system_clock())
             running.first_sync.set()
             log.info("Bot ready as %s", config.matrix.user_id)
             if on_ready is not None:
@@ -305,15 +306,19 @@ async def _supervise(
             await asyncio.sleep(5)
 
 
-def run_bot(config: Config) -> int:
-    """Entry point of `rupn-bot run`: until SIGINT or SIGTERM, then a clean stop."""
+def run_bot(config: Config, *, clock: Clock = system_clock) -> int:
+    """Entry point of `rupn-bot run`: until SIGINT or SIGTERM, then a clean stop.
+
+    `clock` is the real one in service; devtools/clocked_bot.py runs the same bot with a
+    shifted clock, so that tests can put it on a given Friday at 16h30.
+    """
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_app(config, stop)
+        await run_app(config, stop, clock=clock)
 
     try:
         asyncio.run(main())

@@ -1,4 +1,4 @@
-"""Command line of rupn-bot (``rupn-bot run | check-config | identite | demo``).
+"""Command line of rupn-bot (``rupn-bot run | check-config | identite | lettre | demo``).
 
 argparse's own strings (``usage:``, ``error:``, ``options``…) are English and
 looked up through ``argparse._`` / ``argparse.ngettext`` (gettext). `main`
@@ -9,6 +9,7 @@ arguments, then restores the originals: importing this module changes nothing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import importlib
 import importlib.util
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
+from bot.clock import system_clock
 from bot.config import PASSWORD_ENV_VAR, Config, ConfigError, load_config
 from bot.logging_setup import add_secret, configure_logging
 
@@ -140,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} check-config --config config.toml\n"
             f"  {PROG} run --config config.toml\n"
             f"  {PROG} identite etat --config config.toml\n"
+            f"  {PROG} lettre --apercu --config config.toml\n"
             f"  {PROG} demo --keep-running\n"
             "\n"
             f"Le mot de passe du compte du bot peut être fourni par la variable "
@@ -230,6 +233,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
     )
     identity.set_defaults(handler=_cmd_identity)
+
+    letter = commands.add_parser(
+        "lettre",
+        formatter_class=FrenchHelpFormatter,
+        help="afficher l’aperçu de la lettre de la semaine, sans rien envoyer",
+        description=(
+            "Afficher la lettre de la semaine telle qu’elle partirait maintenant (sa version "
+            "texte, celle du premier salon qui la reçoit), comme « !lettre aperçu », sans rien "
+            "envoyer et sans se connecter au serveur Matrix. Le bot peut tourner pendant ce "
+            "temps : sa base de données est seulement lue.\n"
+            "Hors ligne, les membres des salons sont inconnus : la participation aux sondages "
+            "s’affiche « 12 réponses » au lieu de « 12 réponses sur 30 », et les salons donnés "
+            "par leur adresse (#salon:serveur) plutôt que par leur identifiant (!…) sont ignorés."
+        ),
+    )
+    letter.add_argument(
+        "--apercu",
+        "--aperçu",
+        dest="apercu",
+        action="store_true",
+        help="afficher l’aperçu (seule action disponible pour l’instant)",
+    )
+    letter.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+    letter.set_defaults(handler=_cmd_letter, check=_preview_only(letter))
     return parser
 
 
@@ -341,6 +370,35 @@ def _cmd_identity(args: argparse.Namespace) -> int:
     return identity(config, args.action, password)
 
 
+def _preview_only(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
+    """`rupn-bot lettre` has one action for now: a usage error (exit 2) without --apercu."""
+
+    def check(args: argparse.Namespace) -> None:
+        if not args.apercu:
+            parser.error("seul l’aperçu est disponible : ajoutez --apercu")
+
+    return check
+
+
+def _cmd_letter(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    configure_logging("WARNING")
+    # Imported here: only this command needs the letter's code (and its templates).
+    from digests.preview import PreviewError, preview_text
+
+    try:
+        text = asyncio.run(preview_text(config, system_clock()))
+    except PreviewError as error:
+        print(error, file=sys.stderr)  # a whole French sentence, with what to do
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    print(text)
+    return EXIT_OK
+
+
 DEMO_NEEDS = ("synapse",)
 """What `rupn-bot demo` needs beyond the bot: the `dev` extra brings it."""
 
@@ -373,6 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         try:
             args = parser.parse_args(argv)
+            check: Callable[[argparse.Namespace], None] | None = getattr(args, "check", None)
+            if check is not None:  # what argparse cannot say, e.g. `lettre` without --apercu
+                check(args)
         except SystemExit as exit_:  # --help, --version, or a usage error
             code = exit_.code
             return code if isinstance(code, int) else (EXIT_OK if code is None else 2)

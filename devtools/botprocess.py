@@ -28,11 +28,12 @@ def write_bot_config(
     bot_extra: Mapping[str, Any] | None = None,
     feeds: Sequence[Mapping[str, Any]] = (),
     matrix_extra: Mapping[str, Any] | None = None,
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """A config file for a bot account on a throwaway homeserver.
 
     `bot_extra` adds keys to [bot] (e.g. broadcast_rooms), `matrix_extra` to [matrix];
-    `feeds` adds [[feeds]] blocks.
+    `feeds` adds [[feeds]] blocks; `sections` adds whole sections ([digest], [email]).
     JSON literals are valid TOML for the strings, numbers, booleans and lists used here.
     """
     lines = [
@@ -52,6 +53,9 @@ def write_bot_config(
         f"max_sends_per_second = {max_sends_per_second}",
     ]
     lines += [f"{key} = {json.dumps(value)}" for key, value in (bot_extra or {}).items()]
+    for name, values in (sections or {}).items():
+        lines += ["", f"[{name}]"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     for feed in feeds:
         lines += ["", "[[feeds]]"]
         lines += [f"{key} = {json.dumps(value)}" for key, value in feed.items()]
@@ -67,13 +71,24 @@ class BotProcess:
         self.config_path = config_path
         self.log_path = log_path
         self._process: asyncio.subprocess.Process | None = None
+        self.clock_offset_s: float | None = None
+        """Set: the bot runs with its clock shifted (devtools/clocked_bot.py)."""
+        self.env: dict[str, str] = {}
+        """Added to the environment at each start (e.g. RUPN_SMTP_PASSWORD)."""
+
+    def _command(self) -> list[str]:
+        config = ["--config", str(self.config_path)]
+        if self.clock_offset_s is None:
+            return [sys.executable, "-m", "bot", "run", *config]
+        offset = ["--offset-seconds", str(self.clock_offset_s)]
+        return [sys.executable, "-m", "devtools.clocked_bot", *config, *offset]
 
     async def start(self, ready_timeout: float = 60) -> None:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
-                stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                *self._command(), stdout=log, stderr=log,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )  # fmt: skip
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gettext
 import importlib.util
 import io
 import logging
 import re
+import sqlite3
 import sys
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot import cli
-from bot.config import PASSWORD_ENV_VAR, Config
+from bot.config import PASSWORD_ENV_VAR, Config, load_config
+from bot.context import BotInfo
+from bot.data_dir import DataDirLock
 from bot.logging_setup import (
     LOG_FORMAT,
     SecretMaskingFilter,
@@ -28,6 +34,12 @@ from bot.logging_setup import (
     log_formatter,
     mask_secrets,
 )
+from bot.storage.broadcast import BroadcastRoomsRepository
+from bot.storage.database import Database
+from bot.storage.digests import DigestsRepository
+from bot.storage.migrations import MIGRATIONS
+from digests import preview
+from digests.preview import preview_text
 
 SECRET = "s3cr3t-Mot-De-Passe"
 TOKEN = "syt_cm9vdA_abcdefghijklmnop_0a1b2c"
@@ -207,7 +219,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["lancer"],
             "rupn-bot : erreur : argument COMMANDE : choix invalide : 'lancer' "
-            "(choix possibles : 'run', 'check-config', 'demo', 'identite')",
+            "(choix possibles : 'run', 'check-config', 'demo', 'identite', 'lettre')",
         ),
         (
             ["run", "--config"],
@@ -486,3 +498,193 @@ def test_identity_reset_without_a_password_refuses_in_french(
 def test_identity_action_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["identite", "effacer"]) == 2
     assert "choix invalide" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- lettre --apercu
+
+STAFF = "!staff:agent.education.tchap.gouv.fr"
+WORD = "Pensez à renouveler vos mots de passe de l’ENT avant les vacances."
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)  # a Friday of school
+
+
+def seed(data_dir: Path, *, words: Sequence[str] = (), rooms: Sequence[str] = ()) -> Path:
+    """A migrated bot database in `data_dir`, with queued words and diffusion rooms."""
+
+    async def fill() -> None:
+        db = await Database.open(data_dir / "rupn-bot.db")
+        try:
+            async with db.transaction():
+                for word in words:
+                    await DigestsRepository(db).add_word(word, "@rupn:example.org", NOW)
+                for room in rooms:
+                    await BroadcastRoomsRepository(db).add(room, "@rupn:example.org", NOW)
+        finally:
+            await db.close()
+
+    asyncio.run(fill())
+    return data_dir / "rupn-bot.db"
+
+
+def stored_words(path: Path) -> list[str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return [row[0] for row in conn.execute("SELECT body FROM digest_words ORDER BY id")]
+
+
+def test_letter_preview_prints_the_letter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = seed(tmp_path / "etat", words=[WORD], rooms=[STAFF])
+    path = write_config(tmp_path)
+    assert cli.main(["lettre", "--config", str(path), "--apercu"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith("📬 ")
+    assert "Le mot du RUPN" in out
+    assert f"• {WORD}" in out
+    assert "Aperçu de la lettre" not in out  # the letter only, without `!lettre`'s header
+    # Only read: the word is still queued, nothing was posted, no lock was taken.
+    assert stored_words(database) == [WORD]
+    with closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("SELECT count(*) FROM posts").fetchone() == (0,)
+    assert not (tmp_path / "etat" / "rupn-bot.lock").exists()
+
+
+def test_letter_preview_is_the_letter_the_templates_render(tmp_path: Path) -> None:
+    seed(tmp_path / "etat", words=[WORD], rooms=[STAFF])
+    config = load_config(write_config(tmp_path))
+    text = asyncio.run(preview_text(config, NOW))
+    assert text.splitlines() == [
+        "📬 La lettre numérique — semaine du 30 novembre",
+        "",
+        "Le mot du RUPN",
+        f"• {WORD}",
+    ]
+
+
+def test_letter_preview_while_the_bot_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bot holds the data_dir lock and is in the middle of a write: the preview reads."""
+    data_dir = tmp_path / "etat"
+    database = seed(data_dir, words=[WORD], rooms=[STAFF])
+    lock = DataDirLock(data_dir)
+    lock.acquire()
+    writer = sqlite3.connect(database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute(
+            "INSERT INTO digest_words (body, added_by, added_at) VALUES (?, ?, ?)",
+            ("pas encore validé", "@rupn:example.org", NOW.isoformat()),
+        )
+        assert cli.main(["lettre", "--aperçu", "--config", str(write_config(tmp_path))]) == 0
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+        lock.release()
+    out = capsys.readouterr().out
+    assert WORD in out
+    assert "pas encore validé" not in out
+
+
+def test_letter_preview_with_nothing_to_say(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(tmp_path / "etat", rooms=[STAFF])
+    assert cli.main(["lettre", "--config", str(write_config(tmp_path)), "--aperçu"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "Rien à dire pour l’instant : aucune lettre ne partirait.\n"
+    assert err == ""
+
+
+def test_letter_preview_without_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path)
+    assert cli.main(["lettre", "--config", str(path), "--apercu"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"Aucune base de données dans {tmp_path / 'etat'}" in err
+    assert "le bot n’a jamais été lancé avec ce dossier de données" in err
+    assert not (tmp_path / "etat").exists()  # neither data_dir nor the database is created
+
+
+def test_letter_preview_without_a_room(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(tmp_path / "etat", words=[WORD])
+    assert cli.main(["lettre", "--config", str(write_config(tmp_path)), "--apercu"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("Aucun salon ne reçoit la lettre : ajoutez un salon de diffusion")
+
+
+def test_letter_preview_cannot_resolve_aliases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(tmp_path / "etat", words=[WORD], rooms=[STAFF])  # not the letter's rooms: [digest] is
+    text = VALID + '\n[digest]\nrooms = ["#profs:agent.education.tchap.gouv.fr"]\n'
+    assert cli.main(["lettre", "--config", str(write_config(tmp_path, text)), "--apercu"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(
+        "Aucun salon utilisable pour l’aperçu : [digest] rooms ne contient que des adresses "
+        "de salon (« #profs:agent.education.tchap.gouv.fr »)"
+    )
+
+
+def test_letter_preview_says_when_an_alias_was_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(tmp_path / "etat", words=[WORD])
+    text = VALID.replace(
+        "[bot]\n", f'[bot]\nbroadcast_rooms = ["#profs:agent.education.tchap.gouv.fr", "{STAFF}"]\n'
+    )
+    assert cli.main(["lettre", "--config", str(write_config(tmp_path, text)), "--apercu"]) == 0
+    out, err = capsys.readouterr()
+    assert WORD in out
+    assert err.startswith("Attention : les adresses de salon de [bot] broadcast_rooms")
+    assert f"voici la lettre du salon {STAFF}" in err
+
+
+def test_letter_preview_refuses_an_older_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = seed(tmp_path / "etat", words=[WORD], rooms=[STAFF])
+    with closing(sqlite3.connect(database)) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    assert cli.main(["lettre", "--config", str(write_config(tmp_path)), "--apercu"]) == 1
+    err = capsys.readouterr().err
+    assert "plus ancienne que ce programme" in err
+    with closing(sqlite3.connect(database)) as conn:  # not migrated by the preview
+        assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS) - 1,)
+
+
+def test_letter_without_apercu_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["lettre", "--config", str(write_config(tmp_path))]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("utilisation : rupn-bot lettre")
+    assert "rupn-bot lettre : erreur : seul l’aperçu est disponible : ajoutez --apercu" in err
+    assert_french(err)
+
+
+def test_letter_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["lettre", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("utilisation : rupn-bot lettre")
+    assert "--apercu, --aperçu" in out
+    assert_french(out)
+
+
+def test_preview_finds_the_database_of_the_bot() -> None:
+    from bot.app import DATABASE_FILE  # heavy (the whole bot): only here
+
+    assert preview.DATABASE_FILE == DATABASE_FILE
+
+
+def test_offline_info_knows_no_member() -> None:
+    """So that participation reads « 12 réponses », without « sur N »."""
+    info: BotInfo = preview.OfflineInfo(started_at=NOW)
+    assert info.member_ids(STAFF) == []
+    assert info.joined_rooms() == []
+    assert info.find_room("#profs:example.org") is None
