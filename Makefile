@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.feeds
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.fairness
+	$(BIN)/python -m bench.letter
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build/coverage $(ELEMENT)/node_modules

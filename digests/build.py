@@ -15,7 +15,6 @@ A room with nothing in any section gets no letter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -70,21 +69,16 @@ def build_letter(
     def link(event_id: str) -> str:
         return permalink(permalink_base, room_id, event_id, via)
 
-    news = [
-        NewsLine(p.title, p.source, p.link or link(p.event_id))
-        for p in source.published
-        if p.room_id == room_id
-    ]
+    published = source.published_by_room.get(room_id, [])
+    news = [NewsLine(p.title, p.source, p.link or link(p.event_id)) for p in published[:MAX_NEWS]]
     polls = [
         PollLine(
             p.question, p.deadline, p.voters, members, link(p.event_id) if p.event_id else None
         )
-        for p in source.polls
-        if p.room_id == room_id
+        for p in source.polls_by_room.get(room_id, [])
     ]
     events = []
-    for u in source.upcoming:
-        notices: Mapping[str, str] = dict(u.notices)
+    for u, notices in zip(source.upcoming, source.notices, strict=True):
         if room_id not in notices:
             continue
         left = None if u.capacity is None else max(0, u.capacity - u.confirmed)
@@ -96,8 +90,8 @@ def build_letter(
         room_id=room_id,
         week_monday=week_monday(source.now, tz),
         covers_from=covers_from(source, tz),
-        news=tuple(news[:MAX_NEWS]),
-        more_news=max(0, len(news) - MAX_NEWS),
+        news=tuple(news),
+        more_news=max(0, len(published) - MAX_NEWS),
         polls=tuple(polls[:MAX_POLLS]),
         more_polls=max(0, len(polls) - MAX_POLLS),
         events=tuple(events[:MAX_EVENTS]),

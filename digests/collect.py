@@ -27,12 +27,14 @@ def title_of(body: str) -> str:
 async def collect(repos: Repositories, now: datetime) -> Source:
     last = await repos.digests.last_sent_at()
     since = last if last is not None else now - FIRST_LETTER_COVERS
+    titles: dict[int, str] = {}  # one announcement is one row per room: its title once
     published = tuple(
         Published(
             room_id=row.room_id,
             event_id=row.event_id,
             published_at=row.published_at,
-            title=title_of(row.entry_title or row.body),
+            title=titles.get(row.announcement_id)
+            or titles.setdefault(row.announcement_id, title_of(row.entry_title or row.body)),
             source=row.feed_name,
             link=row.entry_link,
         )

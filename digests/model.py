@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Literal
 
 
@@ -56,6 +57,26 @@ class Source:
     polls: tuple[OpenPoll, ...] = ()
     upcoming: tuple[Upcoming, ...] = ()  # soonest first
     words: tuple[Word, ...] = ()
+
+    @cached_property
+    def published_by_room(self) -> dict[str, list[Published]]:
+        """Grouped once for all rooms' letters (newest first in each)."""
+        grouped: dict[str, list[Published]] = {}
+        for item in self.published:
+            grouped.setdefault(item.room_id, []).append(item)
+        return grouped
+
+    @cached_property
+    def polls_by_room(self) -> dict[str, list[OpenPoll]]:
+        grouped: dict[str, list[OpenPoll]] = {}
+        for poll in self.polls:
+            grouped.setdefault(poll.room_id, []).append(poll)
+        return grouped
+
+    @cached_property
+    def notices(self) -> tuple[dict[str, str], ...]:
+        """For each of `upcoming`, its notice's event id by room."""
+        return tuple(dict(u.notices) for u in self.upcoming)
 
 
 # --- what the templates receive --------------------------------------------------------

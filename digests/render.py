@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -31,10 +31,12 @@ class RenderedMail:
     html: str
 
 
+@lru_cache(maxsize=4096)  # 200 rooms' letters show a handful of dates: babel once each
 def _when(moment: datetime, tz: ZoneInfo) -> str:
     return format_when(moment, tz)
 
 
+@lru_cache(maxsize=1024)
 def _day(day: date, weekday: bool = False) -> str:
     return format_day(day, weekday=weekday)
 

@@ -150,7 +150,8 @@ class DigestsRepository:
         rows = await self._db.fetchall(
             "SELECT ref_id, room_id, event_id FROM posts"  # noqa: S608 - placeholders only
             f" WHERE ref_type = 'workshop' AND kind = 'workshop-notice' AND status = 'sent'"
-            f" AND ref_id IN ({marks}) ORDER BY id",
+            # By ref_id: the posts_ref index; by id alone SQLite would scan every sent post.
+            f" AND ref_id IN ({marks}) ORDER BY ref_id, id",
             tuple(workshop_ids),
         )
         found: dict[int, list[tuple[str, str]]] = {}
