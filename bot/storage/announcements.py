@@ -118,6 +118,16 @@ class AnnouncementsRepository:
         )
         return [_to_announcement(r) for r in rows]
 
+    async def published_in_room(self, room_id: str, limit: int = 10) -> list[Announcement]:
+        """The latest announcements the bot posted (and did not withdraw) in `room_id`."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM announcements WHERE status = 'sent' AND id IN ("  # noqa: S608 - constant columns
+            " SELECT ref_id FROM posts WHERE ref_type = 'announcement' AND kind = 'announcement'"
+            " AND room_id = ? AND status = 'sent') ORDER BY published_at DESC, id DESC LIMIT ?",
+            (room_id, limit),
+        )
+        return [_to_announcement(r) for r in rows]
+
     async def mark_published(self, announcement_id: int, now: datetime) -> None:
         await self._db.execute(
             "UPDATE announcements SET status = 'sent', published_at = ? WHERE id = ?",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import assert_never
 
 from bot.context import Context
-from bot.dates import format_when
+from bot.dates import format_day, format_when
 from bot.errors import NotFound, UserError
 from bot.router import Router, no_arguments
 from bot.storage.announcements import Announcement
@@ -157,11 +157,16 @@ async def _withdraw(ctx: Context, args: Withdraw) -> None:
 
 @router.command(
     "annonces",
-    summary="liste les annonces programmées et les dernières publiées, avec leurs numéros",
-    admin=True,
+    summary=(
+        "les dernières annonces publiées dans ce salon (pour les RUPN : toutes, programmées "
+        "comprises, avec leurs numéros)"
+    ),
     parse=no_arguments,
 )
 async def annonces(ctx: Context, _: None) -> None:
+    if not ctx.is_admin:
+        await _published_here(ctx)
+        return
     recent = await ctx.repos.announcements.recent(15)
     if not recent:
         ctx.reply("Aucune annonce pour l’instant. Exemple : !annonce Réunion ENT lundi à 17h.")
@@ -190,3 +195,17 @@ router.job("annonces-programmees", every_seconds=lambda settings: scheduled.TICK
     scheduled.publish_due
 )
 router.on_post_settled(scheduled.confirm)
+
+
+async def _published_here(ctx: Context) -> None:
+    """What a colleague sees (the weekly letter sends them here for « et N autres »):
+    what was posted in this room only, so nothing meant for another room shows."""
+    published = await ctx.repos.announcements.published_in_room(ctx.room_id, 15)
+    if not published:
+        ctx.reply("Aucune annonce publiée dans ce salon pour l’instant.")
+        return
+    lines = ["Dernières annonces de ce salon :"]
+    for a in published:
+        day = format_day(a.published_at.astimezone(ctx.tz).date()) if a.published_at else ""
+        lines.append(f"- {day} : {_excerpt(a.body)}")
+    ctx.reply("\n".join(lines))

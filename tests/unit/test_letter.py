@@ -20,7 +20,7 @@ from bot.config import DigestSettings
 from bot.context import Repositories, Settings
 from bot.domain import IncomingMessage
 from bot.storage.database import Database
-from handlers.letter.weekly import weekly
+from handlers.letter.weekly import mail_settled, weekly
 from tests.unit.fakes import FakeBotInfo, FakeClock
 from tests.unit.harness import deliver, make_units, process_events
 
@@ -71,13 +71,20 @@ class Bot:
             "SELECT kind, content, room_id, txn_id, status, action FROM posts ORDER BY id"
         )
         found = [
-            {"kind": r[0], "content": json.loads(r[1]), "room": r[2], "txn": r[3], "status": r[4]}
+            {
+                "kind": r[0],
+                "content": json.loads(r[1]),
+                "room": r[2],
+                "txn": r[3],
+                "status": r[4],
+                "action": r[5],
+            }
             for r in rows
         ]
         return [p for p in found if not kinds or p["kind"] in kinds]
 
     async def say(self, body: str, room: str = CURATION, sender: str = ADMIN) -> list[str]:
-        """`sender` says `body`; the bodies of the replies (delivered at once)."""
+        """`sender` says `body`; the bodies of the replies (Matrix posts delivered at once)."""
         before = len(await self.posts())
         await process_events(
             self.db,
@@ -92,7 +99,7 @@ class Bot:
 
     async def deliver_all(self) -> None:
         for post in await self.posts():
-            if post["status"] == "pending":
+            if post["status"] == "pending" and post["action"] != "mail":
                 await deliver(self.db, post["txn"], f"$ev-{post['txn']}", self.clock())
 
     async def tick(self) -> list[dict[str, Any]]:
@@ -310,3 +317,43 @@ async def test_nothing_to_say_is_said(bot: Bot) -> None:
 async def test_teachers_cannot_use_the_letter_commands(bot: Bot) -> None:
     [answer] = await bot.say("!lettre envoyer", STAFF, sender=A)
     assert "réservée aux référents numériques" in answer
+
+
+# --- what the letter leads to, and what the RUPN is told -------------------------------------
+
+
+async def test_colleagues_list_the_announcements_of_their_room(bot: Bot) -> None:
+    await bot.say("!annonce Réunion ENT lundi à 17h")
+    [listing] = await bot.say("!annonces", STAFF, sender=A)
+    assert listing == "Dernières annonces de ce salon :\n- 30 novembre : Réunion ENT lundi à 17h"
+    [nothing] = await bot.say("!annonces", "!autre:example.org", sender=A)
+    assert nothing == "Aucune annonce publiée dans ce salon pour l’instant."
+
+
+async def test_a_mail_that_failed_is_reported_to_the_rupn_in_french(bot: Bot) -> None:
+    bot.settings = replace(SETTINGS, mail_enabled=True)
+    await bot.say("!lettre ajouter Un mot")
+    before = len(await bot.posts())
+    [answer] = await bot.say("!lettre courriel")
+    assert answer == "La lettre de la semaine part par courriel (et pas dans les salons)."
+    [mail] = [p for p in (await bot.posts())[before:] if p["kind"] == "digest-mail"]
+    assert mail["status"] == "pending"  # deliver_all only marks Matrix posts as sent
+    async with bot.db.transaction():
+        [row] = await bot.db.fetchall("SELECT id FROM posts WHERE txn_id = ?", (mail["txn"],))
+        await bot.repos.posts.mark_failed(int(row[0]), "SMTP_AUTH")
+        [post] = [p for p in await bot.repos.posts.by_ref("digest", 202649)]
+    units = make_units(bot.db, bot.settings, bot.info, bot.clock)
+    before = len(await bot.posts())
+    await mail_settled(units, post)
+    [report] = (await bot.posts())[before:]
+    assert report["room"] == CURATION
+    assert report["content"]["msgtype"] == "m.text"
+    assert report["content"]["m.mentions"] == {"user_ids": [ADMIN]}
+    assert report["content"]["body"] == (
+        "La lettre n’a pas pu partir par courriel : le serveur de courriel a refusé "
+        "l’identifiant ou le mot de passe : vérifiez [email] username et la variable "
+        "RUPN_SMTP_PASSWORD. Les salons l’ont bien reçue. Une fois corrigé, « !lettre "
+        "courriel » la renvoie par courriel seulement."
+    )
+    await mail_settled(units, replace(post, kind="digest"))  # other kinds: nothing
+    assert len(await bot.posts()) == before + 1

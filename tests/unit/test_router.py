@@ -227,6 +227,7 @@ def test_visible_to_with_real_routers() -> None:
     registry = CommandRegistry(ROUTERS)
     assert [c.name for c in registry.visible_to(False)] == [
         "aide",
+        "annonces",
         "ateliers",
         "inscription",
         "desinscription",
