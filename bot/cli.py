@@ -335,9 +335,25 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  dossier de données (data_dir) : {config.storage.data_dir}")
     print(f"  fuseau horaire : {config.bot.timezone}")
     print(f"  mot de passe : {login_status}")
+    print(f"  lettre de la semaine : {_letter_status(config)}")
+    if config.email is not None:
+        email = config.email
+        print(
+            f"  lettre par courriel : via {email.smtp_host}:{email.smtp_port}, de {email.sender} "
+            f"à {len(email.to)} adresse{'s' if len(email.to) > 1 else ''}"
+        )
     for warning in config.warnings():
         print(f"Attention : {warning}")
     return EXIT_OK
+
+
+def _letter_status(config: Config) -> str:
+    digest = config.digest
+    if not digest.enabled:
+        return "pas d’envoi automatique (« !lettre envoyer » reste possible)"
+    zone = f", vacances de la zone {digest.zone}" if digest.zone else ""
+    time = digest.local_time
+    return f"le {digest.day} à {time.hour}h{time.minute:02d}{zone}"
 
 
 def _ask_password(config: Config) -> str | None:

@@ -650,3 +650,53 @@ def test_plain_http_homeserver_is_a_warning_except_on_loopback(tmp_path: Path) -
     assert "est joint en http://" in warning and "Utilisez https://" in warning
     local = VALID_WITH_PASSWORD.replace("https://matrix.example.org", "http://127.0.0.1:8008")
     assert load_config(write(tmp_path, local), environ={}).warnings() == []
+
+
+# --------------------------------------------------------------------------- the letter
+
+
+def test_digest_and_email_sections(tmp_path: Path) -> None:
+    text = VALID + (
+        '\n[digest]\nday = "Jeudi"\ntime = "8h"\nzone = "c"\n'
+        '\n[email]\nsmtp_host = "smtp.ac-exemple.fr"\nfrom = "rupn@clg-exemple.fr"\n'
+        'to = ["equipe@clg-exemple.fr"]\nusername = "rupn"\n'
+    )
+    config = load_config(write(tmp_path, text), environ={"RUPN_SMTP_PASSWORD": SECRET})
+    assert (config.digest.day, config.digest.weekday, config.digest.zone) == ("jeudi", 3, "C")
+    assert config.digest.local_time.isoformat() == "08:00:00"
+    assert config.email is not None
+    assert (config.email.smtp_port, config.email.starttls) == (587, True)
+    assert config.email.password_value() == SECRET
+    assert SECRET not in repr(config)
+    assert config.warnings() == []
+
+
+def test_without_a_digest_section_no_letter_is_scheduled(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, VALID), environ={})
+    assert not config.digest.enabled
+    assert config.email is None
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ('[digest]\nday = "vendredi soir"', "digest.day"),
+        ('[digest]\ntime = "25h"', "« 16h30 », « 16h » ou « 16:30 »"),
+        ('[digest]\nzone = "D"', "digest.zone"),
+        ('[digest]\npermalink_base = "matrix.to"', "doit être une adresse web"),
+        ('[email]\nsmtp_host = "x"\nfrom = "pas une adresse"\nto = ["a@b.fr"]', "adresse"),
+        ('[email]\nsmtp_host = "x"\nfrom = "a@b.fr"\nto = []', "email.to"),
+        ('[email]\nsmtp_host = "x"\nfrom = "a@b.fr"\nto = ["a@b.fr"]\npassword = "x"',
+         "RUPN_SMTP_PASSWORD"),
+    ],
+)  # fmt: skip
+def test_bad_letter_settings_are_explained_in_french(
+    tmp_path: Path, section: str, expected: str
+) -> None:
+    assert expected in problems_of(write(tmp_path, VALID + "\n" + section + "\n"))
+
+
+def test_a_letter_without_zone_warns_about_the_holidays(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, VALID + '\n[digest]\nday = "lundi"\n'), environ={})
+    [warning] = config.warnings()
+    assert "digest.zone n’est pas renseignée" in warning
