@@ -357,3 +357,14 @@ async def test_a_mail_that_failed_is_reported_to_the_rupn_in_french(bot: Bot) ->
     )
     await mail_settled(units, replace(post, kind="digest"))  # other kinds: nothing
     assert len(await bot.posts()) == before + 1
+
+
+async def test_a_time_changed_mid_week_sends_at_the_new_time(bot: Bot) -> None:
+    await bot.say("!lettre ajouter Un mot")
+    bot.at(FRIDAY_DUE - timedelta(hours=2))  # 14h30: not yet 16h30
+    assert await bot.tick() == []
+    bot.settings = replace(SETTINGS, digest=DIGEST.model_copy(update={"time": "14h"}))
+    assert len(await bot.tick()) == 2
+    bot.settings = replace(SETTINGS, digest=DIGEST.model_copy(update={"time": "18h"}))
+    bot.at(FRIDAY_DUE + timedelta(hours=2))
+    assert await bot.tick() == []  # the week had its letter
