@@ -18,6 +18,14 @@ which the observer's client downloads and decrypts to show the invitation's star
 (and its raw DTSTART line). Sign-ups are real 👍 reactions on the notice; withdrawing one
 is a real redaction of it. Reactions and redactions travel in clear (matrix-nio does not
 encrypt reactions; redactions are never encrypted): they are marked ⚠️ and counted apart.
+
+The weekly letter (`!lettre`): the demo's config has a `[digest]` section (sent on
+`LETTER_DAY` at `LETTER_TIME`, outside the holidays of zone `SCHOOL_ZONE`) and an `[email]`
+one pointing at a real SMTP server on loopback (devtools/smtp.py, started by the demo). The
+scene does not wait for the scheduled moment: the RUPN adds a line, previews the letter in
+her office, then sends it with `!lettre envoyer`; the transcript shows the letter as each
+diffusion room received it, then the e-mail as the SMTP server received it (headers and
+text part; the HTML part is only measured).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import nio
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from nio.crypto.attachments import decrypt_attachment
 
 from bot.app import RunningBot, run_app
@@ -58,6 +67,7 @@ from bot.session import load_session
 from devtools.botprocess import write_bot_config
 from devtools.feedserver import FeedServer
 from devtools.participant import Participant, SeenMessage
+from devtools.smtp import MailCatcher, ReceivedMail
 from devtools.synapse import Account, ThrowawaySynapse
 
 T = TypeVar("T")
@@ -109,6 +119,10 @@ class Step:
     """The bot also posts an atelier's notice and its .ics invitation in `room` before
     answering (and in the other diffusion rooms, not shown). ``{semaine_prochaine}`` in
     `text` stands for `workshop_day`, as « 1/12 »."""
+    sends_letter: bool = False
+    """The bot also posts the weekly letter in every diffusion room and mails it: the
+    transcript shows each room's letter, the answer, then the e-mail the local SMTP server
+    received."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +208,15 @@ CORRECTED = "**Café numérique** vendredi à 12h30 au CDI : venez avec vos ques
 WORKSHOP_THEME = "Pronote : le cahier de textes"
 WORKSHOP_PLACES = 2
 
+LETTER_DAY, LETTER_TIME, SCHOOL_ZONE = "vendredi", "16h30", "C"
+"""The demo's `[digest]`: the letter would go out by itself on Fridays at 16h30, outside the
+school holidays of zone C; the scene sends it at once with `!lettre envoyer`."""
+LETTER_WORD = (
+    "Pensez à remplir l’enquête sur vos besoins de formation (lien dans l’ENT) avant vendredi."
+)
+MAIL_FROM = "rupn@clg-exemple.fr"
+MAIL_TO = ("equipe@clg-exemple.fr",)
+
 POLL_QUESTION = "Quel créneau pour le prochain café numérique ?"
 POLL_CHOICES = ("Lundi midi", "Mardi midi", "Jeudi 17h")
 
@@ -276,6 +299,26 @@ SCENARIO: tuple[Action, ...] = (
         "Paul Durand retire sa réaction : sa place revient à la première de la liste d’attente.",
     ),
     Step("prof.leroy", "!ateliers", "Les prochains ateliers, avec les places restantes :"),
+    Step(
+        "rupn",
+        f"!lettre ajouter {LETTER_WORD}",
+        "La lettre de la semaine : la référente numérique y ajoute un mot depuis son bureau…",
+        room=BUREAU,
+    ),
+    Step(
+        "rupn",
+        "!lettre aperçu",
+        "… la relit : l’aperçu ne s’affiche que dans son bureau…",
+        room=BUREAU,
+    ),
+    Step(
+        "rupn",
+        "!lettre envoyer",
+        f"… puis l’envoie aussitôt (sinon elle partirait d’elle-même {LETTER_DAY} à "
+        f"{LETTER_TIME}) : chaque salon de diffusion la reçoit, et elle part aussi par courriel.",
+        room=BUREAU,
+        sends_letter=True,
+    ),
 )
 
 SERVER_NAME = "rupn.test"
@@ -283,6 +326,10 @@ MAX_SENDS_PER_SECOND = 5.0
 REPLY_TIMEOUT_S = 30.0
 SEEN_TIMEOUT_S = 15.0
 PROPOSAL_TIMEOUT_S = 60.0
+MAIL_TIMEOUT_S = 30.0
+MAIL_POLL_S = 0.02
+"""How often the demo looks at what the SMTP server received (it has no event to wait on)."""
+MAIL_FOLLOW_S = 1.0
 READY_TIMEOUT_S = 60.0
 JOIN_TIMEOUT_S = 30.0
 BOT_STOP_TIMEOUT_S = 30.0
@@ -312,6 +359,10 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _PUBLISHED = re.compile(r"Annonce n° (\d+) publiée")
 _PROPOSAL = re.compile(r"Proposition n° (\d+)")
 _WORKSHOP_NOTICE = re.compile(r"^(?:🛠️|☕) (?:Atelier|Café numérique) n° (\d+) — ")
+LETTER_TITLE = "📬 La lettre numérique — "
+MAIL_SECTION = "── Courriel reçu par le serveur SMTP local ──"
+MAIL_HEADERS = ("From", "To", "Subject", "Date", "List-Unsubscribe")
+MAIL_INDENT = "    "
 
 
 def workshop_day(today: date) -> date:
@@ -440,6 +491,32 @@ def ics_summary(data: bytes) -> tuple[str, str]:
     return text, raw
 
 
+def render_mail(mail: ReceivedMail, server: str) -> list[str]:
+    """An e-mail as the SMTP server at `server` received it: its envelope, the headers a
+    mail client shows (decoded), then its text part; the HTML part is only measured."""
+    message = mail.parsed()
+    lines = [
+        f"Reçu par {server} : de {mail.mail_from}, pour {', '.join(mail.rcpt_tos)}.",
+        "",
+        *(f"{name}: {message.get(name, '(absent)')}" for name in MAIL_HEADERS),
+        "",
+    ]
+    text = message.get_body(("plain",))
+    if text is None:
+        lines.append("(pas de partie texte)")
+    else:
+        lines += str(text.get_content()).rstrip().split("\n")
+    html = message.get_body(("html",))
+    if html is not None:
+        size = format_decimal(len(str(html.get_content())), locale="fr_FR")
+        lines += [
+            "",
+            f"(Jointe au courriel : la même lettre en HTML, {size} caractères, que les "
+            "messageries affichent à la place du texte.)",
+        ]
+    return lines
+
+
 def _referenced(message: SeenMessage) -> str | None:
     """The event an ``m.reference`` relation (a poll response or end) points to."""
     relates = message.content.get("m.relates_to")
@@ -471,6 +548,10 @@ class Tally:
     """.ics attachments."""
     signups: int = 0
     """The bot's sign-up messages: confirmed, waiting list, withdrawn, promoted."""
+    letters: int = 0
+    """Weekly letters, one per room that received it (a preview is a reply)."""
+    mails: int = 0
+    """E-mails the local SMTP server received."""
     decrypted: int = 0
     """Encrypted and decrypted, among `messages` and the poll events (votes, starts, ends)."""
     messages: int = 0
@@ -509,6 +590,11 @@ def summary_line(tally: Tally) -> str:
         f"{_plural(tally.posts, 'publication', 'publications')} et "
         f"{_plural(tally.edits, 'correction', 'corrections')} dans les salons de diffusion",
     ]
+    if tally.letters or tally.mails:
+        parts.append(
+            f"{_plural(tally.letters, 'lettre de la semaine', 'lettres de la semaine')} et "
+            f"{_plural(tally.mails, 'courriel', 'courriels')}"
+        )
     counts = ", ".join(parts)
     messages = _plural(tally.messages, "message", "messages")
     events = _plural(tally.poll_events, "événement de sondage", "événements de sondage")
@@ -602,6 +688,7 @@ class Demo:
         self.bot_log = workdir / "bot.log"
         self.synapse = ThrowawaySynapse(workdir / "synapse", server_name=SERVER_NAME)
         self.feeds = FeedServer()
+        self.smtp = MailCatcher()
         self.bot_account: Account | None = None
         self.people: dict[str, Participant] = {}
         self.names: dict[str, str] = {}
@@ -699,13 +786,22 @@ class Demo:
                 "impossible de préparer les comptes et les salons de démonstration.", str(exc)
             ) from exc
         await self.feeds.start()
+        try:
+            await asyncio.to_thread(self.smtp.start)
+        except Exception as exc:
+            raise DemoError("le serveur SMTP local n’a pas pu démarrer.", repr(exc)) from exc
         await self._start_bot()
         await self._show_identity()
         rooms = ", ".join(f"« {room.name} »" for room in ROOMS)
         _say(
             f"Comptes créés, salons chiffrés {rooms} prêts, flux « {FEED_NAME} » servi "
-            f"localement, bot connecté (préparation : {_seconds(time.monotonic() - started)})."
+            f"localement, serveur SMTP local à l’écoute sur {self.smtp_address}, bot connecté "
+            f"(préparation : {_seconds(time.monotonic() - started)})."
         )
+
+    @property
+    def smtp_address(self) -> str:
+        return f"127.0.0.1:{self.smtp.port}"
 
     async def _accounts_and_rooms(self) -> None:
         synapse = self.synapse
@@ -770,6 +866,16 @@ class Demo:
                 "workshop_signup_notices": "salon",
             },
             feeds=[{"name": FEED_NAME, "url": url}],
+            sections={
+                "digest": {"day": LETTER_DAY, "time": LETTER_TIME, "zone": SCHOOL_ZONE},
+                "email": {
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": self.smtp.port,
+                    "starttls": False,
+                    "from": MAIL_FROM,
+                    "to": list(MAIL_TO),
+                },
+            },
         )
         try:
             return load_config(path)
@@ -873,6 +979,8 @@ class Demo:
             tally.invitations += 1
         elif _WORKSHOP_NOTICE.match(message.body):
             tally.workshops += 1
+        elif message.body.startswith(LETTER_TITLE):
+            tally.letters += 1
         elif _mentioned(message):
             tally.signups += 1
         elif message.room_id == self.room_ids[BUREAU]:
@@ -913,6 +1021,14 @@ class Demo:
         name = self._name(message.sender, message.room_id)
         for line in render_message(message, name, when, target):
             _say(line)
+
+    def show_mail(self, mail: ReceivedMail) -> None:
+        """Print an e-mail the local SMTP server received, under its own header."""
+        self.tally.mails += 1
+        self.current_room = ""  # the next room message gets its header again
+        _say(f"  {MAIL_SECTION}")
+        for line in render_mail(mail, self.smtp_address):
+            _say(MAIL_INDENT + line if line.strip() else "")
 
     # -- the scenario --------------------------------------------------------------------
 
@@ -982,6 +1098,7 @@ class Demo:
     async def _step(self, step: Step) -> None:
         speaker = self.people[step.who]
         marks = self._marks()
+        mails = len(self.smtp.received)
         day = workshop_day(datetime.now(PARIS).date())
         text = step.text.replace("{annonce}", self.last_announcement).replace(
             "{semaine_prochaine}", f"{day.day}/{day.month}"
@@ -1015,10 +1132,42 @@ class Demo:
             self.show(self.poll)
         if step.announces_workshop:
             await self._show_workshop(step.room, after)
+        if step.sends_letter:
+            await self._show_letters(marks)
         self.show(await self._seen(step.room, lambda m: m.event_id == reply.event_id, after, what))
+        if step.sends_letter:
+            self.show_mail(await self._mail_after(mails))
         published = _PUBLISHED.search(reply.body)
         if published:
             self.last_announcement = published.group(1)
+
+    async def _show_letters(self, marks: dict[str, int]) -> None:
+        """The weekly letter, as a member of each diffusion room received it."""
+
+        def letter(message: SeenMessage) -> bool:
+            return message.sender == self.bot_id and message.body.startswith(LETTER_TITLE)
+
+        for key in DIFFUSION:
+            self.show(await self._seen(key, letter, marks[key], "la lettre de la semaine"))
+
+    async def _mail_after(self, count: int) -> ReceivedMail:
+        """The first e-mail the SMTP server receives after the `count` it had.
+
+        The server runs in its own thread and has nothing to await: its list is looked at
+        every `MAIL_POLL_S`, until the e-mail is there.
+        """
+        deadline = time.monotonic() + MAIL_TIMEOUT_S
+        while True:
+            received = self.smtp.received
+            if len(received) > count:
+                return received[count]
+            if time.monotonic() >= deadline:
+                raise DemoError(
+                    "le serveur SMTP local n’a reçu aucun courriel du bot dans les "
+                    f"{MAIL_TIMEOUT_S:.0f} secondes.",
+                    self._bot_failure(),
+                )
+            await asyncio.sleep(MAIL_POLL_S)
 
     async def _show_workshop(self, key: str, after: int) -> None:
         """The atelier notice, then its .ics attachment downloaded and decrypted."""
@@ -1233,6 +1382,10 @@ class Demo:
         _say(f"Serveur Matrix local (homeserver) : {url}")
         for room in ROOMS:
             _say(f"Salon : « {room.name} », chiffré de bout en bout")
+        _say(
+            f"Serveur SMTP local : {self.smtp_address} (les courriels de la lettre, "
+            f"adressés à {', '.join(MAIL_TO)}, s’affichent ici)"
+        )
         _say()
         _say("Comptes :")
         for label, account in self._accounts():
@@ -1246,7 +1399,8 @@ class Demo:
         _say("     « Modifier ».")
         _say(f"  2. Choisissez un serveur d’accueil personnalisé : {url}")
         _say(f"  3. Connectez-vous avec l’un des comptes ci-dessus (nom d’utilisateur : {logins}).")
-        _say("  4. Dans le salon, tapez par exemple !aide : le bot répond.")
+        _say("  4. Dans le salon, tapez par exemple !aide : le bot répond. Dans le bureau")
+        _say("     du RUPN (compte rupn), !lettre envoyer envoie la lettre de la semaine.")
         _say("Les messages échangés avant votre connexion resteront illisibles dans Element :")
         _say("ils ont été chiffrés pour les appareils de la démonstration, pas pour le vôtre.")
         _say()
@@ -1255,12 +1409,22 @@ class Demo:
         _say()
         _say("Appuyez sur Ctrl+C pour tout arrêter (bot, clients simulés et serveur Synapse).")
         _say()
-        _say("Nouveaux messages des salons, chacun vu par le client de l’un de ses membres :")
+        _say("Nouveaux messages des salons, chacun vu par le client de l’un de ses membres,")
+        _say("et nouveaux courriels reçus par le serveur SMTP local :")
         self.current_room = ""
 
     async def follow(self) -> None:
         """Print the rooms' new messages as their observers receive them, until cancelled."""
-        await asyncio.gather(*(self._follow(room) for room in ROOMS))
+        await asyncio.gather(*(self._follow(room) for room in ROOMS), self._follow_mail())
+
+    async def _follow_mail(self) -> None:
+        shown = len(self.smtp.received)
+        while True:
+            await asyncio.sleep(MAIL_FOLLOW_S)
+            received = self.smtp.received
+            for mail in received[shown:]:
+                self.show_mail(mail)
+            shown = len(received)
 
     async def _follow(self, room: Room) -> None:
         observer = self.observer_of(room.key)
@@ -1292,6 +1456,8 @@ class Demo:
             with contextlib.suppress(Exception):
                 await participant.stop()
         await self.feeds.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.smtp.stop)
         await self.synapse.stop()
 
 
@@ -1310,7 +1476,8 @@ async def _main(workdir: Path, keep_running: bool) -> int:
         _say(f"Démonstration de rupn-bot — salon chiffré « {ROOM_NAME} » sur un Synapse local")
         _say(
             f"Aussi : salons « {ROOMS[1].name} » et « {ROOMS[2].name} », "
-            f"veille d’actualités « {FEED_NAME} » (flux SPIP servi localement)."
+            f"veille d’actualités « {FEED_NAME} » (flux SPIP servi localement), "
+            "lettre de la semaine envoyée aussi par courriel (serveur SMTP local)."
         )
         _say()
         await demo.guard(demo.setup())

@@ -12,7 +12,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from devtools.demo import CLEAR, LOCK, SCENARIO, SignUp, Step, Vote, Withdraw
+from bot.dates import format_day
+from devtools.demo import (
+    CLEAR,
+    LETTER_WORD,
+    LOCK,
+    MAIL_SECTION,
+    SCENARIO,
+    SignUp,
+    Step,
+    Vote,
+    Withdraw,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -152,7 +163,52 @@ def test_demo_plays_the_scenario_in_encrypted_rooms() -> None:
         "rupn-bot : Prochains ateliers et cafés numériques :\n",
         f"- 🛠️ {atelier} — ", ", CDI — 2 inscrits, 0 place restante sur 2\n",
     ), report  # fmt: skip
-    assert "liste d’attente" not in out.split("Inès Leroy : !ateliers")[1], report
+    # (The letter, further down, may mention the waiting list: only !ateliers' answer counts.)
+    ateliers = out.split("Inès Leroy : !ateliers\n")[1].split("\n— ")[0]
+    assert "liste d’attente" not in ateliers, report
+
+    # !lettre: a line for « Le mot du RUPN », the preview answered in the RUPN's office only,
+    # then !lettre envoyer: the letter in both diffusion rooms, and by e-mail.
+    monday = today - timedelta(days=today.weekday())
+    title = f"La lettre numérique — semaine du {format_day(monday)}"
+    letter = (
+        f"📬 {title}\n", "Cette semaine\n", "Café numérique vendredi à 12h30 au CDI",
+        "https://matrix.to/#/!", "À venir\n",
+        "• Atelier « Pronote : le cahier de textes » — ", "complet, liste d’attente",
+        "Le mot du RUPN\n", f"• {LETTER_WORD}\n",
+    )  # fmt: skip
+    assert _in_order(
+        out, BUREAU, f"Claire Martin (RUPN) : !lettre ajouter {LETTER_WORD}\n",
+        f"{LOCK} rupn-bot : Ajouté au mot du RUPN (n° 1). Prochain envoi : ",
+        "Claire Martin (RUPN) : !lettre aperçu\n",
+        f"{LOCK} rupn-bot : Aperçu de la lettre (rien n’est envoyé). Prochain envoi : ",
+        *letter, "Mot du RUPN en attente : n° 1 « Pensez à remplir",
+        "Claire Martin (RUPN) : !lettre envoyer\n",
+        STAFF, f"{LOCK} rupn-bot : ", *letter, VIE, f"{LOCK} rupn-bot : ", *letter,
+        BUREAU, f"{LOCK} rupn-bot : Lettre envoyée dans 2 salons et par courriel.",
+    ), report  # fmt: skip
+    assert out.count("Aperçu de la lettre") == 1, report
+    before_preview = out[: out.index("Aperçu de la lettre")]
+    shown_in = max(before_preview.rfind(h) for h in (STAFF, VIE, BUREAU))
+    assert before_preview.rfind(BUREAU) == shown_in, report
+    assert out.count(f"{LOCK} rupn-bot : 📬 {title}\n") == 2, report  # once per room
+
+    # The e-mail, as the local SMTP server received it: French subject, accents intact in
+    # the text part, and the HTML part measured.
+    mail = out[out.index(MAIL_SECTION) :]
+    assert _in_order(
+        mail, "de rupn@clg-exemple.fr, pour equipe@clg-exemple.fr.\n",
+        "    From: rupn-bot <rupn@clg-exemple.fr>\n", "    To: equipe@clg-exemple.fr\n",
+        f"    Subject: {title}\n", "    Date: ",
+        "    List-Unsubscribe: <mailto:rupn@clg-exemple.fr?subject=D%C3%A9sinscription>\n",
+        f"    📬 {title}\n", "    • Café numérique vendredi à 12h30 au CDI",
+        "    À venir\n", "    • Atelier « Pronote : le cahier de textes » — ",
+        "    Le mot du RUPN\n", f"    • {LETTER_WORD}\n",
+        "    Pour voter ou vous inscrire, ouvrez le lien dans Tchap.",
+        "la même lettre en HTML, ", " caractères",
+    ), report  # fmt: skip
+    size = r"[1-9]\d{0,2}(?:\u202f\d{3})*"  # French digit groups: 1 466
+    assert re.search(f"la même lettre en HTML, {size} caractères", mail), report
 
     # Every message and poll event decrypted by a real client; only the reactions (nio sends
     # them in clear) and the redaction (never encrypted) not. Votes, poll starts and ends are
@@ -184,6 +240,9 @@ def test_demo_plays_the_scenario_in_encrypted_rooms() -> None:
         "tous chiffrés de bout en bout (les réactions et leur retrait, envoyés par "
         "matrix-nio, passent en clair)." in out
     ), report
-    assert "4 publications et 2 corrections dans les salons de diffusion" in out, report
+    assert (
+        "4 publications et 2 corrections dans les salons de diffusion, "
+        "2 lettres de la semaine et 1 courriel : " in out
+    ), report
     # The bot's log goes to a file, not to the terminal.
     assert "bot.app" not in out + result.stderr, report
