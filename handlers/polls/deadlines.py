@@ -12,7 +12,8 @@ from bot.work import Units
 from handlers.polls.lifecycle import REF, REMINDER_KIND, close_poll
 from handlers.polls.texts import reminder_text
 
-TICK_S = 20.0
+TICK_S = 5.0
+"""A poll ends within seconds of its deadline; the check is one indexed query."""
 
 
 async def close_and_remind(units: Units) -> None:

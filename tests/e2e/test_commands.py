@@ -12,6 +12,8 @@ HELP_FOR_TEACHERS = (
     "**Commandes de rupn-bot**\n"
     "\n"
     "- !aide [commande] — affiche la liste des commandes, ou le détail de l’une d’elles\n"
+    "- !annonces — les dernières annonces publiées dans ce salon (pour les RUPN : toutes, "
+    "programmées comprises, avec leurs numéros)\n"
     "- !ateliers — liste les prochains ateliers et cafés numériques, avec les places restantes\n"
     "- !inscription <n°> — vous inscrit à un atelier ou un café numérique (comme réagir 👍 à "
     "son annonce)\n"
