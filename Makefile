@@ -2,6 +2,7 @@
 #   make demo   a throwaway Synapse, the bot and a scripted staff-room scenario
 #   make test   lint, type checks and every test (end-to-end against a real Synapse)
 #   make unit   the unit tests alone, in seconds (no Synapse, no Node, no coverage)
+#   make bilan-apercu   the annual bilan of a synthetic year, printed by headless Chromium
 
 PYTHON ?= python3
 VENV   := .venv
@@ -18,7 +19,7 @@ ELEMENT_DEPS := $(ELEMENT)/node_modules/.package-lock.json
 # Raise it when coverage rises; never lower it.
 COVERAGE_FLOOR := 93
 
-.PHONY: install test lint pytest unit demo demo-live bench clean
+.PHONY: install test lint pytest unit demo demo-live bench bilan-apercu clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +66,31 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.fairness
 	$(BIN)/python -m bench.letter
+	$(BIN)/python -m bench.bilan
+
+# What a RUPN prints: the HTML bilan of bench/bilan.py's synthetic school year, printed to
+# PDF by headless Chromium (Debian's chromium package) and captured as a PNG of its first
+# page. The bilan asks for A4 itself (@page). Not part of `make test`: it needs Chromium,
+# which only this target uses.
+CHROMIUM     ?= chromium
+BILAN_APERCU := build/bilan-apercu
+BILAN_NAME   := bilan-2025-2026
+CHROMIUM_RUN := $(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars
+
+bilan-apercu: $(STAMP)
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+		echo "Chromium est introuvable : installez-le (apt-get install chromium), puis relancez make bilan-apercu." >&2; \
+		exit 1; }
+	$(BIN)/python -m bench.bilan --runs 1 --sortie $(BILAN_APERCU)
+	$(CHROMIUM_RUN) --no-pdf-header-footer --print-to-pdf=$(BILAN_APERCU)/$(BILAN_NAME).pdf \
+		file://$(abspath $(BILAN_APERCU))/$(BILAN_NAME).html 2>$(BILAN_APERCU)/chromium.log \
+		|| { cat $(BILAN_APERCU)/chromium.log >&2; exit 1; }
+	$(CHROMIUM_RUN) --window-size=794,1123 --force-device-scale-factor=1.5 \
+		--screenshot=$(BILAN_APERCU)/$(BILAN_NAME).png \
+		file://$(abspath $(BILAN_APERCU))/$(BILAN_NAME).html 2>>$(BILAN_APERCU)/chromium.log \
+		|| { cat $(BILAN_APERCU)/chromium.log >&2; exit 1; }
+	@test -s $(BILAN_APERCU)/$(BILAN_NAME).pdf && test -s $(BILAN_APERCU)/$(BILAN_NAME).png
+	@echo "Aperçu imprimé : $(BILAN_APERCU)/$(BILAN_NAME).pdf (A4) et $(BILAN_APERCU)/$(BILAN_NAME).png (première page)."
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build/coverage $(ELEMENT)/node_modules

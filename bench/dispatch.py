@@ -37,7 +37,7 @@ from bot.formatting import markdown_to_html, sanitize_html
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry, parse_call
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
+from bot.storage.posts import OutgoingPost, PostsRepository
 from bot.storage.state import StateRepository
 from handlers import ROUTERS
 from handlers import help as help_handler
@@ -113,6 +113,8 @@ def _reaction(rng: random.Random, n: int) -> RoomEvent:
 
 
 def _receipt(rng: random.Random, n: int) -> RoomEvent:
+    """A public receipt on a colleague's message: it covers the bot's posts sent before
+    (see `_seed_bot_posts`), so each reader's first one in a room moves their marker."""
     return IncomingReceipt(
         room_id=rng.choice(ROOMS),
         event_id=f"$msg{max(0, n - 1)}",
@@ -232,9 +234,32 @@ class RunResult:
         return self.events / self.seconds
 
 
+BOT_POSTS_PER_ROOM = 24
+"""Counted posts (announcements) already sent in each room, one an hour over the last day."""
+
+
+async def _seed_bot_posts(db: Database, repos: Repositories) -> None:
+    """What receipts are about: the engagement log counts readers of these."""
+    async with db.transaction():
+        for room, hour in itertools.product(ROOMS, range(BOT_POSTS_PER_ROOM, 0, -1)):
+            txn = f"seed-{room}-{hour}"
+            content = {"msgtype": "m.text", "body": "Annonce"}
+            post = OutgoingPost(
+                room, "send", "m.room.message", content, "announcement", txn, requester=ADMIN
+            )
+            sent_at = FIXED_NOW - timedelta(hours=hour)
+            await repos.posts.queue([post], sent_at)
+            row = await db.fetchone("SELECT id FROM posts WHERE txn_id = ?", (txn,))
+            assert row is not None
+            await repos.posts.mark_sent(int(row["id"]), f"$bot-{txn}", sent_at)
+            members = len(TEACHERS) + 1
+            await repos.engagement.record_sent(txn, members=members, author_member=True)
+
+
 async def _open(workdir: Path) -> tuple[Database, EventProcessor]:
     db = await Database.open(workdir / "bench.db")
     repos = Repositories.open(db)
+    await _seed_bot_posts(db, repos)
     processor = EventProcessor(
         db,
         repos,

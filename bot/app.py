@@ -28,6 +28,7 @@ from bot.logging_setup import add_secret
 from bot.mailer import MailSender
 from bot.matrix import MatrixAdapter
 from bot.processor import EventProcessor
+from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
 from bot.sender import Pacer, Sender
@@ -208,6 +209,9 @@ async def _run_locked(
             digest=config.digest,
             digest_rooms=await _resolve_rooms(adapter, config.digest.rooms),
             mail_enabled=config.email is not None,
+            retention_months=config.privacy.retention_months,
+            year_start=config.bilan.start_month_day,
+            pseudonyms=Pseudonyms(data_dir),
         )
         sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
         mailer = MailSender(db, repos.posts, config.email, clock) if config.email else None

@@ -1,4 +1,4 @@
-"""Command line of rupn-bot (``rupn-bot run | check-config | identite | lettre | demo``).
+"""Command line of rupn-bot (``rupn-bot run | check-config | identite | lettre | bilan | demo``).
 
 argparse's own strings (``usage:``, ``error:``, ``options``…) are English and
 looked up through ``argparse._`` / ``argparse.ngettext`` (gettext). `main`
@@ -25,6 +25,7 @@ from bot import __version__
 from bot.clock import system_clock
 from bot.config import PASSWORD_ENV_VAR, Config, ConfigError, load_config
 from bot.logging_setup import add_secret, configure_logging
+from bot.school_year import parse_school_year
 
 PROG = "rupn-bot"
 DEFAULT_CONFIG = Path("config.toml")
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} run --config config.toml\n"
             f"  {PROG} identite etat --config config.toml\n"
             f"  {PROG} lettre --apercu --config config.toml\n"
+            f"  {PROG} bilan --config config.toml --annee 2025-2026 --sortie bilans\n"
             f"  {PROG} demo --keep-running\n"
             "\n"
             f"Le mot de passe du compte du bot peut être fourni par la variable "
@@ -259,7 +261,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
     )
     letter.set_defaults(handler=_cmd_letter, check=_preview_only(letter))
+
+    bilan = commands.add_parser(
+        "bilan",
+        formatter_class=FrenchHelpFormatter,
+        help="écrire le bilan de l’année scolaire (HTML à imprimer, CSV, Markdown)",
+        description=(
+            "Écrire dans un dossier les trois fichiers du bilan annuel que « !bilan » publie "
+            "(bilan-2025-2026.html à imprimer, .csv pour un tableur, .md à coller), sans se "
+            "connecter au serveur Matrix. Le bot peut tourner pendant ce temps : sa base de "
+            "données est seulement lue. Sans --annee, l’année scolaire en cours, jusqu’à "
+            "aujourd’hui."
+        ),
+    )
+    bilan.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+    bilan.add_argument(
+        "--annee",
+        "--année",
+        dest="annee",
+        type=_school_year_first,
+        default=None,
+        metavar="ANNÉE",
+        help="l’année scolaire, par exemple 2025-2026 (par défaut : l’année en cours)",
+    )
+    bilan.add_argument(
+        "--sortie",
+        type=Path,
+        default=Path(),
+        metavar="DOSSIER",
+        help="le dossier où écrire les fichiers, créé au besoin (par défaut : le dossier courant)",
+    )
+    bilan.set_defaults(handler=_cmd_bilan)
     return parser
+
+
+def _school_year_first(text: str) -> int:
+    """`--annee 2025-2026` → 2025; argparse reports the French message otherwise."""
+    try:
+        return parse_school_year(text).first
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 # --------------------------------------------------------------------------- commands
@@ -412,6 +455,30 @@ def _cmd_letter(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     print(text)
+    return EXIT_OK
+
+
+def _cmd_bilan(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    configure_logging("WARNING")
+    # Imported here: only this command needs the bilan's code (pygal, templates).
+    from digests.bilan.offline import write_bilan
+    from digests.preview import PreviewError
+
+    try:
+        written = asyncio.run(write_bilan(config, args.annee, system_clock(), args.sortie))
+    except PreviewError as error:
+        print(error, file=sys.stderr)  # a whole French sentence, with what to do
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    print(written.rendered.summary)
+    print()
+    print(f"Bilan {written.year.label} écrit dans {args.sortie} :")
+    for path in written.paths:
+        print(f"  {path.name}")
     return EXIT_OK
 
 

@@ -375,6 +375,45 @@ class EmailSettings(BaseModel):
         return None if self.password is None else self.password.get_secret_value()
 
 
+_MONTH_DAY_RE = re.compile(r"(?P<m>\d{2})-(?P<d>\d{2})")
+
+
+class PrivacySettings(BaseModel):
+    """The ``[privacy]`` section: how long personal data is kept."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    retention_months: int = Field(default=13, ge=1, le=120)
+
+
+class BilanSettings(BaseModel):
+    """The ``[bilan]`` section: the school year the bilan covers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    year_start: str = "09-01"  # MM-DD: 1 September
+
+    @field_validator("year_start")
+    @classmethod
+    def _check_year_start(cls, value: str) -> str:
+        match = _MONTH_DAY_RE.fullmatch(value.strip())
+        try:
+            if match is None:
+                raise ValueError
+            date(2001, int(match["m"]), int(match["d"]))  # not a leap year: no 29 February
+        except ValueError:
+            raise ValueError(
+                "doit être un jour de l’année au format MM-JJ, par exemple « 09-01 » pour le "
+                "1er septembre"
+            ) from None
+        return value.strip()
+
+    @property
+    def start_month_day(self) -> tuple[int, int]:
+        month, day = self.year_start.split("-")
+        return int(month), int(day)
+
+
 class Config(BaseModel):
     """The whole configuration file."""
 
@@ -387,6 +426,8 @@ class Config(BaseModel):
     # Without a [digest] section no letter is sent on schedule; `!lettre` still works.
     digest: DigestSettings = Field(default_factory=lambda: DigestSettings(enabled=False))
     email: EmailSettings | None = None
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    bilan: BilanSettings = Field(default_factory=BilanSettings)
 
     @property
     def tz(self) -> ZoneInfo:

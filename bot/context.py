@@ -10,13 +10,17 @@ from zoneinfo import ZoneInfo
 
 from bot.config import DigestSettings
 from bot.messenger import Messenger
+from bot.pseudonyms import Pseudonyms
 from bot.storage.announcements import AnnouncementsRepository
+from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestsRepository
+from bot.storage.engagement import EngagementRepository
 from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
+from bot.storage.privacy import PrivacyRepository
 from bot.storage.state import StateRepository
 from bot.storage.undecrypted import UndecryptedRepository
 from bot.storage.workshops import WorkshopsRepository
@@ -72,6 +76,9 @@ class Settings:
     digest: DigestSettings = field(default_factory=lambda: DigestSettings(enabled=False))
     digest_rooms: tuple[str, ...] = ()  # [digest] rooms as room ids; empty: the diffusion rooms
     mail_enabled: bool = False  # an [email] section is configured: the letter is mailed too
+    retention_months: int = 13  # [privacy]: personal rows older than this are anonymised
+    year_start: tuple[int, int] = (9, 1)  # [bilan]: (month, day) a school year begins
+    pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(None), compare=False)
 
     @property
     def school_zone(self) -> str | None:
@@ -90,6 +97,9 @@ class Repositories:
     state: StateRepository
     undecrypted: UndecryptedRepository
     digests: DigestsRepository
+    engagement: EngagementRepository
+    bilan: BilanRepository
+    privacy: PrivacyRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -103,6 +113,9 @@ class Repositories:
             state=StateRepository(db),
             undecrypted=UndecryptedRepository(db),
             digests=DigestsRepository(db),
+            engagement=EngagementRepository(db),
+            bilan=BilanRepository(db),
+            privacy=PrivacyRepository(db),
         )
 
 

@@ -147,8 +147,11 @@ MSGTYPE_BY_KIND: Mapping[str, MsgType] = MappingProxyType(
         "announcement-confirmation": "m.notice",  # answers the RUPN's `!annonce`, once sent
         "news-proposal": "m.notice",  # sorted at the RUPN's pace; a busy feed would ring all day
         "news-notice": "m.notice",  # a feed fails or recovers: informational
+        "bilan-summary": "m.notice",  # answers the RUPN's `!bilan`, with its files
         "digest": "m.notice",  # the weekly letter: read at leisure, it rings nobody
         "digest-report": "m.text",  # tells the RUPN the letter could not be mailed
+        "privacy-data": "m.notice",  # `!mesdonnees` in a direct room: the person asked for it
+        "privacy-erased": "m.notice",  # confirms `!mesdonnees effacer` to the person who typed it
     }
 )
 """The msgtype of each kind of message the bot sends: the one place that decides.

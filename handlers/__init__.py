@@ -7,7 +7,7 @@ The imports below use distinct names, so that `handlers.polls` stays the package
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import decryption, help, status
+from handlers import bilan, decryption, engagement, help, privacy, status
 from handlers.announcements import commands as announcement_commands
 from handlers.announcements import diffusion
 from handlers.letter import commands as letter_commands
@@ -31,4 +31,7 @@ ROUTERS: tuple[Router, ...] = (
     letter_weekly.router,
     status.router,
     decryption.router,
+    engagement.router,
+    privacy.router,
+    bilan.router,
 )

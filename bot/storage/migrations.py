@@ -340,4 +340,64 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "engagement log for the bilan: readers, audiences and reactions of the bot's posts",
+        (
+            # Per room and reader (a pseudonymous key: HMAC of the user id with a secret of the
+            # school year, kept in data_dir), the latest counted bot post (post_stats.post_id)
+            # their public read receipts cover. Erasable and expired like any personal row.
+            """
+            CREATE TABLE read_markers (
+                room_id     TEXT NOT NULL,
+                reader_key  TEXT NOT NULL,
+                post_id     INTEGER NOT NULL,
+                updated_at  TEXT NOT NULL,
+                PRIMARY KEY (room_id, reader_key)
+            )
+            """,
+            # One row per bot post that counts for the bilan, written when it is sent (seq:
+            # the send order, which is a room's timeline order; post ids are queue order):
+            # its members then (joined, without the bot), whether the person who caused it
+            # (posts.requester) was one of them, and how many distinct readers have reached
+            # it so far, its author never counted (materialised as markers advance: erasing
+            # a marker leaves the counts already made). No personal data.
+            """
+            CREATE TABLE post_stats (
+                seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+                post_id     INTEGER NOT NULL UNIQUE REFERENCES posts (id),
+                room_id     TEXT NOT NULL,
+                kind        TEXT NOT NULL,
+                ref_type    TEXT,
+                ref_id      INTEGER,
+                sent_at     TEXT NOT NULL,
+                members     INTEGER NOT NULL,
+                author_member INTEGER NOT NULL DEFAULT 0,
+                readers     INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX post_stats_room ON post_stats (room_id, seq)",
+            "CREATE INDEX post_stats_sent ON post_stats (sent_at, kind)",
+            # Reactions on the counted bot posts (post_stats), one row per reaction event (no
+            # reactor kept), its key normalised (👍🏽 is 👍): its redaction deletes the row.
+            """
+            CREATE TABLE post_reactions (
+                event_id      TEXT PRIMARY KEY,
+                post_id       INTEGER NOT NULL REFERENCES posts (id),
+                reaction_key  TEXT NOT NULL,
+                reacted_at    TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX post_reactions_post ON post_reactions (post_id, reaction_key)",
+            # `!mesdonnees` typed in a shared room: answered in a direct room once the person
+            # has joined it; the row is deleted once answered.
+            """
+            CREATE TABLE privacy_requests (
+                id            INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id       TEXT NOT NULL,
+                action        TEXT NOT NULL CHECK (action IN ('show', 'erase')),
+                requested_at  TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
 )

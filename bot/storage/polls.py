@@ -162,6 +162,10 @@ class PollsRepository:
         )
         return row is not None
 
+    async def delete_response_by_event(self, event_id: str) -> None:
+        """The response event was redacted: that vote is withdrawn (nothing if not kept)."""
+        await self._db.execute("DELETE FROM poll_responses WHERE event_id = ?", (event_id,))
+
     async def responses(self, poll_id: int) -> list[Response]:
         rows = await self._db.fetchall(
             "SELECT voter, answers, sent_at, id FROM poll_responses WHERE poll_id = ? ORDER BY id",

@@ -13,8 +13,11 @@ Decisions:
 - Fallback for clients without poll buttons: a *reply* to the poll holding
   only choice numbers (« 2 », « 1 3 ») counts as a response from that user.
   Numbered reactions are not used.
-- A redacted response is ignored (MSC3381 says nothing about it): a voter
-  withdraws by answering again, or with an empty response.
+- A redacted response is withdrawn (MSC3381 says nothing about it): its row is
+  deleted in the batch's transaction, so the tally no longer counts it and the
+  voter's previous response, if any, counts again. A voter also withdraws by
+  answering again, or with an empty response. After closing, the results stay
+  frozen; the row is deleted all the same.
 - Responses sent after the deadline do not count, even if the bot closes the
   poll later (it was stopped): the tally stops at the deadline.
 - An anonymous poll keeps who answered what only while it is open (needed to
@@ -30,7 +33,7 @@ from collections.abc import Sequence
 from typing import assert_never
 
 from bot.context import Context
-from bot.domain import IncomingMessage, IncomingPollResponse
+from bot.domain import IncomingMessage, IncomingPollResponse, IncomingRedaction
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.router import Router, strip_reply_fallback
 from bot.storage.polls import Poll
@@ -180,6 +183,11 @@ async def on_response(ctx: Context, event: IncomingPollResponse) -> None:
     await ctx.repos.polls.add_response(
         poll.id, event.sender, event.event_id, event.answer_ids, event.timestamp, ctx.now
     )
+
+
+@router.on(IncomingRedaction)
+async def on_redaction(ctx: Context, event: IncomingRedaction) -> None:
+    await ctx.repos.polls.delete_response_by_event(event.redacted_event_id)
 
 
 @router.on(IncomingMessage)

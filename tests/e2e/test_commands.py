@@ -18,6 +18,8 @@ HELP_FOR_TEACHERS = (
     "- !inscription <n°> — vous inscrit à un atelier ou un café numérique (comme réagir 👍 à "
     "son annonce)\n"
     "- !desinscription <n°> — retire votre inscription à un atelier ou un café numérique\n"
+    "- !mesdonnees [effacer] — vous montre en privé ce que le bot garde à votre sujet ; "
+    "« effacer » pour l’effacer\n"
     "\n"
     "Tapez !aide suivi d’un nom de commande pour le détail et un exemple."
 )

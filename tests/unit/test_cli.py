@@ -219,7 +219,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["lancer"],
             "rupn-bot : erreur : argument COMMANDE : choix invalide : 'lancer' "
-            "(choix possibles : 'run', 'check-config', 'demo', 'identite', 'lettre')",
+            "(choix possibles : 'run', 'check-config', 'demo', 'identite', 'lettre', 'bilan')",
         ),
         (
             ["run", "--config"],
@@ -688,3 +688,126 @@ def test_offline_info_knows_no_member() -> None:
     assert info.member_ids(STAFF) == []
     assert info.joined_rooms() == []
     assert info.find_room("#profs:example.org") is None
+
+
+# --------------------------------------------------------------------------- bilan
+
+BILAN_FILES = ["bilan-2025-2026.csv", "bilan-2025-2026.html", "bilan-2025-2026.md"]
+
+
+def test_bilan_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = seed(tmp_path / "etat", rooms=[STAFF])
+    out = tmp_path / "bilans" / "college"  # missing: created
+    argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2025-2026"]
+    assert cli.main([*argv, "--sortie", str(out)]) == 0
+    printed, err = capsys.readouterr()
+    assert err == ""
+    assert sorted(path.name for path in out.iterdir()) == BILAN_FILES
+    data = (out / "bilan-2025-2026.csv").read_bytes()
+    assert data.startswith("\ufeffsection;cle;indicateur;valeur\r\n".encode())
+    assert "1;annonces_publiees;Annonces publiées;0\r\n" in data.decode("utf-8-sig")
+    assert "<svg" not in (out / "bilan-2025-2026.html").read_text(encoding="utf-8")  # no data
+    lines = printed.splitlines()
+    assert lines[0] == "📊 Bilan du numérique 2025-2026, du 1er septembre 2025 au 31 août 2026"
+    assert lines[10:] == [
+        "",
+        f"Bilan 2025-2026 écrit dans {out} :",
+        "  bilan-2025-2026.html",
+        "  bilan-2025-2026.csv",
+        "  bilan-2025-2026.md",
+    ]
+    # Only read: nothing posted, no lock taken.
+    with closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("SELECT count(*) FROM posts").fetchone() == (0,)
+    assert not (tmp_path / "etat" / "rupn-bot.lock").exists()
+
+
+def test_bilan_of_the_current_year_while_the_bot_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot holds the lock and is writing: the bilan reads what is committed."""
+    data_dir = tmp_path / "etat"
+    database = seed(data_dir, rooms=[STAFF])
+    config = write_config(tmp_path)
+    here = tmp_path / "ici"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(cli, "system_clock", lambda: NOW)  # 4 December 2026: 2026-2027
+    lock = DataDirLock(data_dir)
+    lock.acquire()
+    writer = sqlite3.connect(database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute(
+            "INSERT INTO announcements (author, body, rooms, status, created_at, published_at)"
+            " VALUES ('@rupn:example.org', 'pas encore validée', '[]', 'sent', ?, ?)",
+            (NOW.isoformat(), NOW.isoformat()),
+        )
+        assert cli.main(["bilan", "--config", str(config)]) == 0
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+        lock.release()
+    printed = capsys.readouterr().out
+    assert printed.startswith(
+        "📊 Bilan du numérique 2026-2027, du 1er septembre 2026 au 4 décembre 2026 (année en cours)"
+    )
+    assert "Diffusion : 0 annonce " in printed
+    assert sorted(path.name for path in here.iterdir()) == [
+        name.replace("2025-2026", "2026-2027") for name in BILAN_FILES
+    ]
+
+
+def test_bilan_year_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2025"]
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("utilisation : rupn-bot bilan")
+    assert (
+        "rupn-bot bilan : erreur : argument --annee/--année : « 2025 » n’est pas une année "
+        "scolaire : écrivez par exemple 2025-2026." in err
+    )
+    assert_french(err)
+
+
+def test_bilan_of_a_year_to_come_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(tmp_path / "etat")
+    argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2099-2100"]
+    assert cli.main([*argv, "--sortie", str(tmp_path / "bilans")]) == 1
+    assert capsys.readouterr().err == (
+        "L’année scolaire 2099-2100 n’a pas encore commencé : pas de bilan.\n"
+    )
+    assert not (tmp_path / "bilans").exists()
+
+
+def test_bilan_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2025-2026"]
+    assert cli.main([*argv, "--sortie", str(tmp_path / "bilans")]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"Aucune base de données dans {tmp_path / 'etat'}" in err
+    assert not (tmp_path / "etat").exists()
+    assert not (tmp_path / "bilans").exists()
+
+
+def test_bilan_cannot_write_its_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(tmp_path / "etat")
+    blocked = tmp_path / "un-fichier"
+    blocked.write_text("", encoding="utf-8")
+    argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2025-2026"]
+    assert cli.main([*argv, "--sortie", str(blocked / "bilans")]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"Impossible d’écrire les fichiers du bilan dans {blocked / 'bilans'} ("
+    )
+
+
+def test_bilan_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["bilan", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("utilisation : rupn-bot bilan")
+    assert "--annee ANNÉE, --année ANNÉE" in out
+    assert "--sortie DOSSIER" in out
+    assert_french(out)

@@ -700,3 +700,27 @@ def test_a_letter_without_zone_warns_about_the_holidays(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, VALID + '\n[digest]\nday = "lundi"\n'), environ={})
     [warning] = config.warnings()
     assert "digest.zone n’est pas renseignée" in warning
+
+
+def test_privacy_and_bilan_sections(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, VALID), environ={})
+    assert config.privacy.retention_months == 13
+    assert config.bilan.start_month_day == (9, 1)
+    text = VALID + '\n[privacy]\nretention_months = 24\n\n[bilan]\nyear_start = "08-25"\n'
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.privacy.retention_months == 24
+    assert config.bilan.start_month_day == (8, 25)
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("[privacy]\nretention_months = 0", "privacy.retention_months"),
+        ('[bilan]\nyear_start = "31-09"', "au format MM-JJ"),
+        ('[bilan]\nyear_start = "septembre"', "« 09-01 »"),
+    ],
+)
+def test_bad_privacy_and_bilan_settings_are_explained(
+    tmp_path: Path, section: str, expected: str
+) -> None:
+    assert expected in problems_of(write(tmp_path, VALID + "\n" + section + "\n"))

@@ -22,6 +22,7 @@ NOT_TEXT_KINDS = {
     "announcement-edit",  # edits keep the msgtype of what they edit
     "workshop-notice-edit",
     "digest-mail",  # an e-mail (bot/mailer.py), not a Matrix message
+    "bilan-file",  # m.file
 }
 """Kinds that are not text messages: the table does not apply to them."""
 

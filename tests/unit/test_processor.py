@@ -40,6 +40,8 @@ TEACHER_OVERVIEW = (
     "- !inscription <n°> — vous inscrit à un atelier ou un café numérique (comme réagir 👍 à "
     "son annonce)\n"
     "- !desinscription <n°> — retire votre inscription à un atelier ou un café numérique\n"
+    "- !mesdonnees [effacer] — vous montre en privé ce que le bot garde à votre sujet ; "
+    "« effacer » pour l’effacer\n"
     "\n"
     "Tapez !aide suivi d’un nom de commande pour le détail et un exemple."
 )
@@ -71,6 +73,10 @@ ADMIN_OVERVIEW = (
     "semaine : aperçu, envoi, pause, mot du RUPN (réservée aux RUPN)\n"
     "- !statut — état du bot : salons rejoints, messages envoyés et en attente"
     " (réservée aux RUPN)\n"
+    "- !mesdonnees [effacer] — vous montre en privé ce que le bot garde à votre sujet ; "
+    "« effacer » pour l’effacer\n"
+    "- !bilan [2025-2026] — bilan de l’année scolaire : un résumé ici, puis une page à "
+    "imprimer, un tableau pour tableur et un texte à coller (réservée aux RUPN)\n"
     "\n"
     "Tapez !aide suivi d’un nom de commande pour le détail et un exemple."
 )
@@ -198,6 +204,10 @@ async def test_aide_is_markdown_rendered(db: Database) -> None:
         "la semaine : aperçu, envoi, pause, mot du RUPN (réservée aux RUPN)</li>\n"
         "<li>!statut — état du bot : salons rejoints, messages envoyés et en attente"
         " (réservée aux RUPN)</li>\n"
+        "<li>!mesdonnees [effacer] — vous montre en privé ce que le bot garde à votre sujet ; "
+        "« effacer » pour l’effacer</li>\n"
+        "<li>!bilan [2025-2026] — bilan de l’année scolaire : un résumé ici, puis une page à "
+        "imprimer, un tableau pour tableur et un texte à coller (réservée aux RUPN)</li>\n"
         "</ul>\n"
         "<p>Tapez !aide suivi d’un nom de commande pour le détail et un exemple.</p>"
     )

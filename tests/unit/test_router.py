@@ -231,6 +231,7 @@ def test_visible_to_with_real_routers() -> None:
         "ateliers",
         "inscription",
         "desinscription",
+        "mesdonnees",
     ]
     assert [c.name for c in registry.visible_to(True)] == [
         "aide",
@@ -246,6 +247,8 @@ def test_visible_to_with_real_routers() -> None:
         "veille",
         "lettre",
         "statut",
+        "mesdonnees",
+        "bilan",
     ]
 
 

@@ -1,0 +1,52 @@
+"""Pseudonymous keys for people, so that engagement is counted without keeping who.
+
+A reader of the bot's posts is stored as HMAC-SHA256(user id) with a secret of the
+school year, kept in `data_dir/pseudonym-keys.json` (0600): a new secret each school
+year, so that two years' markers cannot be linked. Erased or expired personal rows
+keep a pseudonym from a separate secret (`anonymous`), so that distinct counts stay
+right while the user id is gone. Neither secret leaves data_dir.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from pathlib import Path
+
+from bot.private_files import write_private
+
+KEYS_FILE = "pseudonym-keys.json"
+ANONYMOUS = "anonymous"
+ERASED_PREFIX = "anonyme:"
+"""What replaces a user id in erased or expired rows (never a valid Matrix id: no « @ »)."""
+
+
+class Pseudonyms:
+    def __init__(self, data_dir: Path | None) -> None:
+        """`data_dir` None: secrets in memory only (unit tests, previews)."""
+        self._path = data_dir / KEYS_FILE if data_dir is not None else None
+        self._lock = threading.Lock()
+        self._secrets: dict[str, str] = {}
+        if self._path is not None and self._path.exists():
+            self._secrets = json.loads(self._path.read_text(encoding="utf-8"))
+
+    def _secret(self, name: str) -> bytes:
+        with self._lock:
+            if name not in self._secrets:
+                self._secrets[name] = secrets.token_hex(32)
+                if self._path is not None:
+                    write_private(self._path, json.dumps(self._secrets, indent=1) + "\n")
+            return bytes.fromhex(self._secrets[name])
+
+    def reader_key(self, user_id: str, school_year: str) -> str:
+        """The reader's key for read markers in `school_year` (« 2025-2026 »)."""
+        digest = hmac.new(self._secret(school_year), user_id.encode(), hashlib.sha256)
+        return digest.hexdigest()
+
+    def erased(self, user_id: str) -> str:
+        """`anonyme:<16 hex>`: the same for one person everywhere, and no way back."""
+        digest = hmac.new(self._secret(ANONYMOUS), user_id.encode(), hashlib.sha256)
+        return ERASED_PREFIX + digest.hexdigest()[:16]

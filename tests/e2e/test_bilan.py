@@ -1,0 +1,156 @@
+"""The engagement log, the bilan and the teachers' data rights, end to end: the real bot,
+a real Synapse, encrypted rooms, nio teachers who read, react, vote and sign up.
+
+1. Two announcements; Inès's receipt on the second covers the first too (a marker),
+   Paul's covers the first only: the readers are counted per post.
+2. `!bilan` uploads three encrypted files the RUPN's client decrypts: the CSV with its
+   BOM and `;`, the HTML with pygal's SVG and no script, and no user id anywhere.
+3. `!mesdonnees` answers Inès in a direct room; `!mesdonnees effacer` leaves no row with
+   her user id in any table, and the bilan's figures are the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import sqlite3
+from pathlib import Path
+
+from devtools.botprocess import write_bot_config
+from devtools.participant import Participant, SeenMessage
+from devtools.synapse import ThrowawaySynapse
+from tests.e2e.conftest import StaffRoom, close_staff_room, download, make_staff_room
+from tests.e2e.helpers import DATABASE, eventually, outbox_drained, query
+
+THUMBS_UP = "👍"
+MATRIX_ID = re.compile(r"@[A-Za-z0-9._=/+-]+:[A-Za-z0-9.-]+")
+
+
+def every_value_containing(path: Path, needle: str) -> list[tuple[str, str]]:
+    """(table, column) of every stored value that contains `needle`."""
+    found = []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+            for column in columns:
+                sql = f'SELECT 1 FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ? LIMIT 1'  # noqa: S608 - names from sqlite_master
+                if db.execute(sql, (f"%{needle}%",)).fetchone():
+                    found.append((table, column))
+    return found
+
+
+async def bilan_files(room: StaffRoom, rupn: Participant) -> dict[str, bytes]:
+    mark = rupn.mark()
+    summary = await rupn.send_and_wait_reply(room.room_id, "!bilan", room.bot_id, 60)
+    assert summary.msgtype == "m.notice"
+    files: dict[str, bytes] = {}
+
+    def uploaded(message: SeenMessage) -> bool:
+        return message.sender == room.bot_id and message.msgtype == "m.file"
+
+    for _ in range(3):
+        upload = await rupn.wait_for(
+            lambda m: uploaded(m) and m.body not in files, after=mark, timeout=60
+        )
+        files[upload.body] = await download(rupn, upload)
+    return files
+
+
+def csv_values(data: bytes) -> dict[str, str]:
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["section", "cle", "indicateur", "valeur"]
+    return {row[1]: row[3] for row in rows[1:]}
+
+
+async def test_readers_bilan_and_erasure(synapse: ThrowawaySynapse, tmp_path: Path) -> None:
+    room = await make_staff_room(synapse, tmp_path)
+    rupn, ines, paul, bot = room.rupn, room.prof1, room.prof2, room.bot_id
+    try:
+        write_bot_config(
+            room.bot.config_path,
+            homeserver=synapse.base_url,
+            bot=room.bot_account,
+            admins=[rupn.user_id],
+            data_dir=room.workdir / "botdata",
+            bot_extra={"broadcast_rooms": [room.room_id]},
+        )
+        await room.bot.start()
+        await room.wait_bot_joined()
+
+        # 1. Two announcements, read receipts as markers.
+        await rupn.send_text(room.room_id, "!annonce Réunion ENT lundi à 17h")
+        first = await ines.wait_for(lambda m: m.sender == bot and "Réunion ENT" in m.body)
+        await rupn.send_text(room.room_id, "!annonce Charte des tablettes : à lire")
+        second = await ines.wait_for(lambda m: m.sender == bot and "Charte" in m.body)
+        await paul.wait_for(lambda m: m.event_id == second.event_id)
+        await ines.client.room_read_markers(room.room_id, second.event_id, second.event_id)
+        await paul.client.room_read_markers(room.room_id, first.event_id, first.event_id)
+        await ines.send_event(
+            room.room_id,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": first.event_id,
+                              "key": THUMBS_UP}},
+        )  # fmt: skip
+
+        async def readers() -> list[tuple[int, int]]:
+            rows = await query(
+                room.workdir,
+                "SELECT s.readers, s.members FROM post_stats AS s JOIN posts AS p"
+                " ON p.id = s.post_id WHERE p.kind = 'announcement' ORDER BY s.post_id",
+            )
+            return [(int(r[0]), int(r[1])) for r in rows]
+
+        async def counted() -> bool:
+            # 3 members without the bot; the author (the RUPN) never counts as a reader.
+            return await readers() == [(2, 3), (1, 3)]
+
+        await eventually(counted, what="Inès and Paul on the first post, Inès on the second")
+
+        # 2. The bilan, as files the RUPN's client decrypts.
+        files = await bilan_files(room, rupn)
+        names = sorted(files)
+        assert [n.rsplit(".", 1)[1] for n in names] == ["csv", "html", "md"]
+        values = csv_values(next(v for k, v in files.items() if k.endswith(".csv")))
+        assert values["annonces_publiees"] == "2"
+        assert values["lecteurs_median"] == "1,5"
+        html = next(v for k, v in files.items() if k.endswith(".html")).decode()
+        assert "<svg" in html and "<script" not in html.lower()
+        for data in files.values():
+            text = data.decode("utf-8-sig")
+            for person in (rupn, ines, paul):
+                assert person.user_id not in text
+            assert bot not in text
+            assert MATRIX_ID.search(text) is None
+
+        # 3. Her data, privately; then erased.
+        mark = ines.mark()
+        await ines.send_text(room.room_id, "!mesdonnees")
+        private = await ines.wait_for(
+            lambda m: m.sender == bot and m.room_id != room.room_id, after=mark, timeout=60
+        )
+        assert "marqueur" in private.body.lower() or "lecture" in private.body.lower()
+        await ines.send_text(private.room_id, "!mesdonnees effacer")
+        await ines.wait_for(
+            lambda m: m.sender == bot and m.room_id == private.room_id and "effac" in m.body,
+            after=mark,
+            timeout=60,
+        )
+        await outbox_drained(room.workdir)
+
+        async def forgotten() -> bool:
+            # The record of her private room goes at the job's tick after the confirmation.
+            found = await asyncio.to_thread(
+                every_value_containing, room.workdir / DATABASE, ines.user_id
+            )
+            return found == []
+
+        await eventually(forgotten, what="no trace of her user id in any table")
+        after = csv_values(next(v for k, v in (await bilan_files(room, rupn)).items()
+                                if k.endswith(".csv")))  # fmt: skip
+        assert after == values
+    finally:
+        await close_staff_room(room)
