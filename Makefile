@@ -39,12 +39,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The unit tests run on every core. The end-to-end tests run in two workers, each with its
-# own Synapse (a worker's tests share one), a file per worker at a time: they mostly wait on
+# own Synapse (a worker's tests share one), stealing work from each other: they mostly wait on
 # the network, so two keep two cores busy (160 s instead of 250 s). Coverage adds both runs
 # up (--cov-append) before checking the floor.
 pytest: $(STAMP) $(ELEMENT_DEPS)
 	$(BIN)/pytest -q -n auto tests/unit --cov --cov-report=
-	$(BIN)/pytest --durations=15 -n 2 --dist loadfile tests/e2e --cov --cov-append \
+	$(BIN)/pytest --durations=15 -n 2 --dist worksteal tests/e2e --cov --cov-append \
 		--cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 test: lint pytest
