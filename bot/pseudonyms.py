@@ -30,6 +30,7 @@ class Pseudonyms:
         self._path = data_dir / KEYS_FILE if data_dir is not None else None
         self._lock = threading.Lock()
         self._secrets: dict[str, str] = {}
+        self._reader_keys: dict[tuple[str, str], str] = {}  # receipts come by the thousand
         if self._path is not None and self._path.exists():
             self._secrets = json.loads(self._path.read_text(encoding="utf-8"))
 
@@ -43,8 +44,16 @@ class Pseudonyms:
 
     def reader_key(self, user_id: str, school_year: str) -> str:
         """The reader's key for read markers in `school_year` (« 2025-2026 »)."""
-        digest = hmac.new(self._secret(school_year), user_id.encode(), hashlib.sha256)
-        return digest.hexdigest()
+        key = self._reader_keys.get((user_id, school_year))
+        if key is None:
+            digest = hmac.new(self._secret(school_year), user_id.encode(), hashlib.sha256)
+            key = self._reader_keys[(user_id, school_year)] = digest.hexdigest()
+        return key
+
+    def forget(self, user_id: str) -> None:
+        """Drop the person's cached keys (after `!mesdonnees effacer`)."""
+        for cached in [k for k in self._reader_keys if k[0] == user_id]:
+            del self._reader_keys[cached]
 
     def erased(self, user_id: str) -> str:
         """`anonyme:<16 hex>`: the same for one person everywhere, and no way back."""

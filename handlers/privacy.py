@@ -232,6 +232,7 @@ async def mesdonnees(ctx: Context, action: Action) -> None:
                 await reader_keys(ctx, ctx.sender),
                 keep_direct_room=True,
             )
+            ctx.settings.pseudonyms.forget(ctx.sender)
             await ctx.repos.privacy.request(ctx.sender, "erase", ctx.now)
             log.info("Personal data erased on request: %s", _summary(changed))
             # No mention: the confirmation and the pointer never name the person.

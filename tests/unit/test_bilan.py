@@ -27,6 +27,7 @@ import pytest
 from bot.context import Settings
 from bot.domain import IncomingMessage
 from bot.messenger import UPLOAD_KEY
+from bot.pseudonyms import Pseudonyms
 from bot.school_year import SchoolYear
 from bot.storage.bilan import (
     FEEDBACK_TEMPLATE,
@@ -36,6 +37,7 @@ from bot.storage.bilan import (
     offset_periods,
 )
 from bot.storage.database import Database, stored
+from bot.storage.privacy import PrivacyRepository
 from digests.bilan.build import USEFUL, VERY_USEFUL, build_bilan, masked
 from digests.bilan.model import INDICATORS, SECTIONS, Bilan
 from digests.bilan.render import RenderedBilan, csv_value, render_bilan
@@ -681,3 +683,19 @@ async def test_bilan_refusals(db: Database, command: str, sender: str, answer: s
     posts = await Bot(db).say(command, sender)
     assert [p["kind"] for p in posts] == ["reply"]
     assert answer in posts[0]["body"]
+
+
+async def test_the_retention_leaves_the_bilan_of_the_year_unchanged(db: Database) -> None:
+    """Thirteen months later every personal row of the year is anonymised or pruned
+    (the daily job's `expire`), and the year's bilan says exactly the same."""
+    await seed_year(db)
+    before = render_bilan(await make(db))
+    keys = Pseudonyms(None)
+    async with db.transaction():
+        changed = await PrivacyRepository(db).expire(
+            datetime(2027, 10, 1, tzinfo=PARIS), keys.erased
+        )
+    assert sum(changed.values()) > 0
+    after = render_bilan(await make(db))
+    assert csv_rows(after) == csv_rows(before)
+    assert after.file("md").data == before.file("md").data
