@@ -113,7 +113,7 @@ async def test_no_vote_lost_across_stop_and_kill9(staff: StaffRoom) -> None:
     await vote(staff.prof1, staff.room_id, poll, ids[0])
     await staff.bot.start()
 
-    # A burst of 200 responses from three voters, kill -9 in the middle.
+    # A burst of 100 responses from three voters, kill -9 in the middle.
     truth: dict[str, str] = {}
     sent: list[str] = []
 
@@ -123,12 +123,12 @@ async def test_no_vote_lost_across_stop_and_kill9(staff: StaffRoom) -> None:
             sent.append(await vote(who, staff.room_id, poll, answer))
             truth[who.user_id] = answer
 
-    sizes = (67, 67, 66)
+    sizes = (34, 33, 33)
     tasks = [
         asyncio.create_task(burst(w, k, n))
         for k, (w, n) in enumerate(zip(voters, sizes, strict=True))
     ]
-    await eventually(lambda: len(sent) >= 40, interval=0.02, what="votes sent")
+    await eventually(lambda: len(sent) >= 20, interval=0.02, what="votes sent")
     await staff.bot.kill()  # about a fifth of the way through the burst
     assert len(sent) < sum(sizes)
     await asyncio.gather(*tasks)
