@@ -21,7 +21,7 @@ from bot.session import load_session
 from devtools.element import ElementClient, ElementMessage
 from devtools.synapse import ThrowawaySynapse
 from tests.e2e.conftest import StaffRoom, close_staff_room, make_staff_room
-from tests.e2e.helpers import at, eventually, seed
+from tests.e2e.helpers import at, eventually, query, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -168,9 +168,23 @@ async def test_element_votes_and_reactions_count(synapse: ThrowawaySynapse, tmp_
         secret = await mobile.react(staff.room_id, notice.event_id, "👍🏽", encrypted=True)
         assert (await mobile.fetch_event(staff.room_id, secret))["type"] == "m.room.encrypted"
         await _eventually_contains(staff, "!ateliers", "2 inscrits, 3 places restantes sur 5")
+
+        # The bilan's log: both reactions count as one emoji, without who reacted, and
+        # Element's read receipt (on the main thread, as Element sends it) makes a reader.
+        await web.read_receipt(staff.room_id, notice.event_id, thread_id="main")
+
+        async def logged(reactions: list[str], readers: int) -> bool:
+            keys = await query(staff.workdir, "SELECT reaction_key FROM post_reactions")
+            counted = await query(
+                staff.workdir, "SELECT readers FROM post_stats WHERE kind = 'workshop-notice'"
+            )
+            return sorted(k for (k,) in keys) == reactions and counted == [(readers,)]
+
+        await eventually(lambda: logged(["👍", "👍"], 1), what="reactions and reader logged")
         await web.redact(staff.room_id, plain)
         await mobile.redact(staff.room_id, secret)
         await _eventually_contains(staff, "!ateliers", "0 inscrit, 5 places restantes sur 5")
+        await eventually(lambda: logged([], 1), what="the reactions taken back")
 
 
 async def test_reminders_and_promotions_notify_the_element_teacher(
