@@ -33,12 +33,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from typing import Any
 
 import aiosmtplib
 
 from bot.clock import Clock
 from bot.config import EmailSettings
+from bot.sender import Sleep, first_of
 from bot.storage.database import Database
 from bot.storage.posts import Post, PostsRepository
 
@@ -59,8 +59,6 @@ SMTP_REFUSED = "SMTP_REFUSED"  # a permanent (5xx) refusal: sender, recipients o
 SMTP_UNSUPPORTED = "SMTP_UNSUPPORTED"  # no STARTTLS or AUTH although the configuration asks
 SMTP_UNREACHABLE = "SMTP_UNREACHABLE"  # still failing after MAX_MAIL_ATTEMPTS attempts
 SMTP_UNEXPECTED = "SMTP_UNEXPECTED"  # a bug, logged with its traceback
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class _NotSent(Exception):
@@ -146,12 +144,12 @@ class MailSender:
                 post = await self._posts.next_pending_mail()
             if post is None:
                 self._idle.set()
-                await _first(self._wake.wait(), stop.wait())
+                await first_of(self._wake.wait(), stop.wait())
                 continue
             backoff = await self._deliver(post)
             if backoff is not None:
                 # Not cut short by wake(), which every Matrix post calls too; stop does.
-                await _first(self._sleep(backoff), stop.wait())
+                await first_of(self._sleep(backoff), stop.wait())
 
     async def _deliver(self, post: Post) -> float | None:
         """Send `post` and record the outcome; returns the pause before a retry, if any."""
@@ -239,13 +237,3 @@ class MailSender:
 def _permanent(smtp_code: int, code: str) -> str | None:
     """`code` for a 5xx answer; None (retry) for a 4xx one."""
     return code if smtp_code >= 500 else None
-
-
-async def _first(*awaitables: Awaitable[Any]) -> None:
-    """Wait until the first of `awaitables` finishes; cancel the others."""
-    tasks = [asyncio.ensure_future(a) for a in awaitables]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

@@ -115,7 +115,7 @@ class Sender:
             if await self._next() is None:
                 self._idle.set()
                 self._wake.clear()
-                await _first(self._wake.wait(), stop.wait())
+                await first_of(self._wake.wait(), stop.wait())
                 continue
             await self._pacer.wait()
             # Chosen after the pause: what was queued meanwhile may come first (the
@@ -211,7 +211,7 @@ class Sender:
         return await self._transport.send_event(post.room_id, post.event_type, content, post.txn_id)
 
 
-async def _first(*awaitables: Awaitable[Any]) -> None:
+async def first_of(*awaitables: Awaitable[Any]) -> None:
     """Wait until the first of `awaitables` finishes; cancel the others."""
     tasks = [asyncio.ensure_future(a) for a in awaitables]
     try:

@@ -9,4 +9,4 @@ async def letter_rooms(repos: Repositories, settings: Settings) -> list[str]:
     """`[digest] rooms` if set, else the diffusion rooms (config, then `!diffusion ajouter`)."""
     if settings.digest_rooms:
         return list(settings.digest_rooms)
-    return list(dict.fromkeys(list(settings.broadcast_rooms) + await repos.broadcast.list()))
+    return await repos.broadcast.diffusion_rooms(settings.broadcast_rooms)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.storage.database import Database, stored
@@ -32,3 +34,7 @@ class BroadcastRoomsRepository:
     async def list(self) -> list[str]:
         rows = await self._db.fetchall("SELECT room_id FROM broadcast_rooms ORDER BY added_at")
         return [str(r["room_id"]) for r in rows]
+
+    async def diffusion_rooms(self, configured: Sequence[str]) -> builtins.list[str]:
+        """The rooms of the config file (`configured`), then those added in chat, once each."""
+        return list(dict.fromkeys([*configured, *await self.list()]))

@@ -47,8 +47,7 @@ class Request:
 
 async def diffusion_rooms(repos: Repositories, settings: Settings) -> list[str]:
     """The rooms from the config file, then those added with `!diffusion ajouter`."""
-    rooms = list(settings.broadcast_rooms) + await repos.broadcast.list()
-    return list(dict.fromkeys(rooms))
+    return await repos.broadcast.diffusion_rooms(settings.broadcast_rooms)
 
 
 def rooms_label(count: int) -> str:
