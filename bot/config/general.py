@@ -1,0 +1,76 @@
+"""The ``[bot]`` section: who administers the bot, and how it behaves."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.config.fields import RoomRef, UserId
+
+
+class BotSettings(BaseModel):
+    """The ``[bot]`` section: who administers the bot, and how it behaves."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    admins: tuple[UserId, ...] = Field(min_length=1)
+    timezone: str = "Europe/Paris"
+    max_sends_per_second: float = Field(default=1.0, strict=True, gt=0, le=100, allow_inf_nan=False)
+
+    broadcast_rooms: tuple[RoomRef, ...] = ()
+    workshop_reminders: Literal["salon", "prive"] = "salon"
+    workshop_signup_notices: Literal["discret", "salon"] = "discret"
+
+    @field_validator("workshop_reminders", "workshop_signup_notices", mode="before")
+    @classmethod
+    def _accents_ignored(cls, value: object) -> object:
+        """« privé » and « Prive » mean "prive", as commands ignore case and accents."""
+        if not isinstance(value, str):
+            return value
+        decomposed = unicodedata.normalize("NFKD", value.strip())
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+    curation_room: RoomRef | None = None
+    feed_poll_minutes: float = Field(default=30.0, strict=True, ge=0.05, le=1440)
+    needs_poll_themes: tuple[str, ...] = ()
+
+    @field_validator("needs_poll_themes")
+    @classmethod
+    def _check_themes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        themes = tuple(" ".join(t.split()) for t in value)
+        if not themes:
+            return themes
+        if not 2 <= len(themes) <= 20:
+            raise ValueError(
+                f"il faut entre 2 et 20 thèmes pour le sondage des besoins (ici {len(themes)})"
+            )
+        if any(not t or "|" in t for t in themes):
+            raise ValueError("chaque thème doit être un texte non vide, sans barre « | »")
+        if len({t.casefold() for t in themes}) != len(themes):
+            raise ValueError("un thème figure deux fois dans needs_poll_themes")
+        return themes
+
+    @field_validator("admins")
+    @classmethod
+    def _deduplicate(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                "fuseau horaire inconnu : utilisez un nom de la base IANA, "
+                "par exemple « Europe/Paris », « America/Cayenne » ou « Indian/Reunion »"
+            ) from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
