@@ -12,6 +12,9 @@ reached its last diffusion room. Goal: within 2 s + the pacing floor (one post p
 room at the pace, (rooms - 1) / rate), whatever a teacher floods. The "before" row
 replays the flood with the outbox in plain queue order (as before priorities).
 
+It then prints bench.flood_limit's table: the flood limit against normal use
+(never limited) and against floods, however dated (stopped once).
+
     python -m bench.fairness [--rooms 5] [--flood 40] [--rate 1.0]
 """
 
@@ -30,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench import flood_limit
+from bench.sim_info import SimInfo
 from bot.context import Repositories, Settings
 from bot.domain import IncomingMessage, RoomEvent, SyncBatch
 from bot.processor import EventProcessor
@@ -48,29 +53,6 @@ TEACHERS = tuple(f"@prof{i}:college.example" for i in range(3))
 STAFF_ROOM = "!salle-des-profs:college.example"
 ANNOUNCE_AT_S = 1.5  # the RUPN's command, just after the flood (40 commands in 1.4 s)
 FLOOD_SPAN_S = 1.4
-
-
-@dataclass
-class SimInfo:
-    """A `bot.context.BotInfo` for the simulated rooms."""
-
-    rooms: list[str]
-    started_at: datetime = START
-
-    def joined_rooms(self) -> list[str]:
-        return list(self.rooms)
-
-    def room_name(self, room_id: str) -> str:
-        return room_id
-
-    def find_room(self, reference: str) -> str | None:
-        return reference if reference in self.rooms else None
-
-    def member_ids(self, room_id: str) -> list[str]:
-        return []
-
-    def identity_summary(self) -> str:
-        return "session simulée"
 
 
 @dataclass
@@ -198,7 +180,7 @@ async def simulate(
                 tz=ZoneInfo("Europe/Paris"),
                 broadcast_rooms=tuple(diffusion),
             )
-            info = SimInfo([STAFF_ROOM, *diffusion])
+            info = SimInfo([STAFF_ROOM, *diffusion], START)
             registry = CommandRegistry(ROUTERS)
             transport = SimTransport(time)
             pacer = Pacer(rate, monotonic=time.monotonic, sleep=time.sleep)
@@ -310,6 +292,8 @@ def main() -> None:
             f"  {o.label:<46}{o.announcement_s:>8.1f} s{confirmation:>10}"
             f"{o.replies_first:>15}  {verdict}"
         )
+    limited_right = flood_limit.report(asyncio.run(flood_limit.run()))
+    failed = failed or not limited_right
     print("PASS" if not failed else "FAIL")
     if failed:
         raise SystemExit(1)

@@ -202,6 +202,7 @@ async def _run_locked(
             broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
             curation_rooms=await _curation_rooms(config, adapter, db, direct),
             feed_poll_minutes=config.bot.feed_poll_minutes,
+            poll_check_seconds=config.bot.poll_check_seconds,
             bot_user_id=config.matrix.user_id,
             needs_poll_themes=config.bot.needs_poll_themes,
             workshop_reminders=config.bot.workshop_reminders,

@@ -69,6 +69,7 @@ class Settings:
     broadcast_rooms: tuple[str, ...] = ()  # from the config file, as room ids
     curation_rooms: tuple[str, ...] = ()  # where news proposals go
     feed_poll_minutes: float = 30.0
+    poll_check_seconds: float = 5.0  # the `sondages` job's tick: deadlines and reminders
     workshop_reminders: str = "salon"  # or "prive": a direct message to each participant
     workshop_signup_notices: str = "discret"  # or "salon": a public line for each 👍 and withdrawal
     bot_user_id: str = ""  # the bot's own Matrix id (its poll responses never count)

@@ -10,10 +10,9 @@ answered twice, no vote lost" hold across kill -9.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.context import BotInfo, Context, Repositories, Settings
@@ -25,6 +24,7 @@ from bot.domain import (
     UndecryptableEvent,
 )
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
+from bot.limiter import SLOW_DOWN_TEXT, Arrival, CommandLimiter, Verdict
 from bot.messenger import Outbox
 from bot.router import (
     CommandRegistry,
@@ -42,52 +42,6 @@ log = logging.getLogger(__name__)
 UNDECRYPTED_KEPT_FOR = timedelta(days=7)
 
 EventHandler = Callable[[Context, RoomEvent], Awaitable[None]]
-
-COMMANDS_ALLOWED = 5
-COMMANDS_WINDOW = timedelta(seconds=30)
-COMMANDS_PAUSE = timedelta(seconds=60)
-SLOW_DOWN_TEXT = (
-    "Doucement : vous avez envoyé beaucoup de commandes en peu de temps. "
-    "Je reprends dans une minute."
-)
-
-
-class CommandLimiter:
-    """At most COMMANDS_ALLOWED commands per COMMANDS_WINDOW for each non-admin.
-
-    The first command beyond is answered once with SLOW_DOWN_TEXT; that person's
-    commands are then ignored (not run, not answered) for COMMANDS_PAUSE.
-
-    Decisions:
-    - only commands (`!…` messages, unknown ones included) count; reactions, poll
-      votes, receipts and plain messages are never limited, and admins never are;
-    - time is the processor's injected clock, not the events' timestamps (which the
-      sender's client sets, and which are old for a recovered event);
-    - the state is in memory: a restart forgets it, which only lets a flooding person
-      start again after the restart. Ignored commands are still covered by the
-      batch's sync token, so they are never replayed.
-    """
-
-    def __init__(self) -> None:
-        self._recent: dict[str, deque[datetime]] = {}
-        self._paused_until: dict[str, datetime] = {}
-
-    def check(self, user: str, now: datetime) -> bool | None:
-        """True: run the command; None: ignore it; False: ignore it and say why (once)."""
-        until = self._paused_until.get(user)
-        if until is not None:
-            if now < until:
-                return None
-            del self._paused_until[user]
-        recent = self._recent.setdefault(user, deque())
-        while recent and now - recent[0] >= COMMANDS_WINDOW:
-            recent.popleft()
-        if len(recent) < COMMANDS_ALLOWED:
-            recent.append(now)
-            return True
-        del self._recent[user]
-        self._paused_until[user] = now + COMMANDS_PAUSE
-        return False
 
 
 class EventProcessor:
@@ -125,16 +79,20 @@ class EventProcessor:
         each is handled and forgotten in this same transaction, so exactly once.
         """
         queued: list[OutgoingPost] = []
+        now = self._clock()
         async with self._db.transaction():
             for kept, event in recovered:
                 await self._repos.undecrypted.forget(kept.event_id)
                 if event is not None:
-                    queued.extend(await self._handle(event))
+                    arrival = Arrival.kept(kept.timestamp)
+                    queued.extend(await self._handle(event, arrival))
             if not batch.initial:
+                arrival = Arrival.after(await self._state.batch_handled_at(), now)
                 for event in batch.events:
-                    queued.extend(await self._handle(event))
+                    queued.extend(await self._handle(event, arrival))
             await self._repos.posts.queue(queued, self._clock())
             await self._state.save_sync_token(batch.next_batch)
+            await self._state.save_batch_handled_at(now)
         return len(queued)
 
     async def undecrypted(self) -> list[UndecryptableEvent]:
@@ -162,12 +120,12 @@ class EventProcessor:
             thread_root=event.thread_root if isinstance(event, IncomingMessage) else None,
         )
 
-    async def _handle(self, event: RoomEvent) -> list[OutgoingPost]:
+    async def _handle(self, event: RoomEvent, arrival: Arrival) -> list[OutgoingPost]:
         if isinstance(event, UndecryptableEvent):
             await self._repos.undecrypted.keep(event, self._clock())
             return []
         if isinstance(event, IncomingMessage) and parse_call(event.body) is not None:
-            return self._stamp(await self._handle_message(event), event.sender)
+            return self._stamp(await self._handle_message(event, arrival), event.sender)
         # Plain messages (e.g. a reply "2" to a poll) and other events go to subscribers.
         handlers = self._event_handlers.get(type(event), ())
         posts: list[OutgoingPost] = []
@@ -189,18 +147,20 @@ class EventProcessor:
         priority = PRIORITY_FIRST if requester in self._settings.admins else PRIORITY_REPLIES
         return [replace(p, priority=priority, requester=requester) for p in posts]
 
-    async def _handle_message(self, message: IncomingMessage) -> list[OutgoingPost]:
+    async def _handle_message(
+        self, message: IncomingMessage, arrival: Arrival
+    ) -> list[OutgoingPost]:
         call = parse_call(message.body)
         if call is None:
             return []
         outbox = Outbox()
         ctx = self._context(message, message.sender, outbox)
         if not ctx.is_admin:
-            allowed = self._limiter.check(message.sender, ctx.now)
-            if allowed is None:
+            verdict = self._limiter.check(message.sender, arrival.sent_at(message.timestamp))
+            if verdict is Verdict.IGNORE:
                 log.info("Ignored !%s from %s (too many commands)", call.name, message.sender)
                 return []
-            if not allowed:
+            if verdict is Verdict.SLOW_DOWN:
                 log.warning("Too many commands from %s: pausing them", message.sender)
                 ctx.reply(SLOW_DOWN_TEXT)
                 return outbox.drain()

@@ -25,6 +25,7 @@ def write_bot_config(
     admins: Sequence[str],
     data_dir: Path,
     max_sends_per_second: float = 50.0,
+    poll_check_seconds: float = 1.0,
     bot_extra: Mapping[str, Any] | None = None,
     feeds: Sequence[Mapping[str, Any]] = (),
     matrix_extra: Mapping[str, Any] | None = None,
@@ -32,6 +33,7 @@ def write_bot_config(
 ) -> Path:
     """A config file for a bot account on a throwaway homeserver.
 
+    Polls are checked every `poll_check_seconds` (1 s: a seeded deadline passes at once).
     `bot_extra` adds keys to [bot] (e.g. broadcast_rooms), `matrix_extra` to [matrix];
     `feeds` adds [[feeds]] blocks; `sections` adds whole sections ([digest], [email]).
     JSON literals are valid TOML for the strings, numbers, booleans and lists used here.
@@ -51,6 +53,7 @@ def write_bot_config(
         f"admins = {json.dumps(list(admins))}",
         'timezone = "Europe/Paris"',
         f"max_sends_per_second = {max_sends_per_second}",
+        f"poll_check_seconds = {poll_check_seconds}",
     ]
     lines += [f"{key} = {json.dumps(value)}" for key, value in (bot_extra or {}).items()]
     for name, values in (sections or {}).items():

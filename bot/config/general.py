@@ -35,6 +35,9 @@ class BotSettings(BaseModel):
 
     curation_room: RoomRef | None = None
     feed_poll_minutes: float = Field(default=30.0, strict=True, ge=0.05, le=1440)
+    poll_check_seconds: float = Field(
+        default=5.0, strict=True, ge=1, le=300, allow_inf_nan=False
+    )  # how soon after its deadline a poll ends; one indexed query per check
     needs_poll_themes: tuple[str, ...] = ()
 
     @field_validator("needs_poll_themes")

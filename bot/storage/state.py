@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from bot.storage.database import Database
+from datetime import datetime
+
+from bot.storage.database import Database, loaded, stored
 
 SYNC_TOKEN = "sync_token"  # noqa: S105 - a key name, not a secret
+BATCH_HANDLED_AT = "batch_handled_at"
 
 
 class StateRepository:
@@ -27,3 +30,11 @@ class StateRepository:
 
     async def save_sync_token(self, token: str) -> None:
         await self.set(SYNC_TOKEN, token)
+
+    async def batch_handled_at(self) -> datetime | None:
+        """When the last sync batch was handled: events after it were sent after it."""
+        value = await self.get(BATCH_HANDLED_AT)
+        return loaded(value) if value else None
+
+    async def save_batch_handled_at(self, moment: datetime) -> None:
+        await self.set(BATCH_HANDLED_AT, stored(moment))

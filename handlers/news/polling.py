@@ -1,7 +1,9 @@
 """The `veille` job: read the due feeds and record each result.
 
 `poll_due_feeds` fetches every due feed outside any transaction (`fetch`), then
-`record`s each result in its own unit of work: it updates the feed's state,
+`record`s each result in its own unit of work: it sets the next read one period
+after this one began (not after it ended, which the next tick would come just
+short of), updates the feed's state,
 tells the RUPN about lasting failures, and proposes (or publishes, for
 `auto_publish` feeds) the new entries. The job is registered on the `!veille`
 router in handlers/news/commands.py.
@@ -12,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 
-from bot.context import Scope
+from bot.context import Scope, Settings
 from bot.errors import UserError
 from bot.feeds.fetch import FeedFetchError, FetchResult, fetch_feed, next_retry_delay
 from bot.feeds.parse import FeedEntry, ParsedFeed, parse_feed
@@ -45,6 +47,18 @@ FETCH_CONCURRENCY = 4
 FETCH_TIMEOUT_S = 20.0
 AUTO_PUBLISH_AUTHOR = "rupn-bot"
 """`author` of the announcements of `auto_publish` feeds (nobody asked for them)."""
+
+
+def tick_seconds(settings: Settings) -> float:
+    """How often the job looks for due feeds: every minute, or every period if shorter."""
+    return min(60.0, settings.feed_poll_minutes * 60)
+
+
+def is_due(feed: Feed, now: datetime, settings: Settings) -> bool:
+    """Due by the middle of the next tick: a read set for 9h00 is not put off to 9h01
+    because the 9h00 tick ran a few milliseconds early by the clock that set it."""
+    horizon = now + timedelta(seconds=tick_seconds(settings) / 2)
+    return feed.next_fetch_at is None or feed.next_fetch_at <= horizon
 
 
 def notify(ctx: Scope, text: str) -> None:
@@ -100,17 +114,20 @@ async def fetch(
             return FeedFetchError(f"unexpected error: {exc!r}")
 
 
-async def record(ctx: Scope, feed_id: int, outcome: FeedRead | FeedFetchError) -> None:
+async def record(
+    ctx: Scope, feed_id: int, outcome: FeedRead | FeedFetchError, began: datetime
+) -> None:
+    """Record a read that `began` at that moment (the tick's), whenever it ended."""
     feed = await ctx.repos.feeds.get(feed_id)
     if feed is None or not feed.active:
         return  # removed while it was being fetched
     if isinstance(outcome, FeedFetchError):
-        await _record_failure(ctx, feed, outcome)
+        await _record_failure(ctx, feed, outcome, began)
     else:
-        await _record_success(ctx, feed, outcome)
+        await _record_success(ctx, feed, outcome, began)
 
 
-async def _record_failure(ctx: Scope, feed: Feed, error: FeedFetchError) -> None:
+async def _record_failure(ctx: Scope, feed: Feed, error: FeedFetchError, began: datetime) -> None:
     failures = feed.failures + 1
     poll_s = ctx.settings.feed_poll_minutes * 60
     delay = max(poll_s, next_retry_delay(failures))
@@ -119,7 +136,7 @@ async def _record_failure(ctx: Scope, feed: Feed, error: FeedFetchError) -> None
     await ctx.repos.feeds.record_failure(
         feed.id,
         error=description,
-        next_fetch_at=ctx.now + timedelta(seconds=delay),
+        next_fetch_at=began + timedelta(seconds=delay),
         notified=feed.failing_notified or notify_now,
     )
     if notify_now:
@@ -131,13 +148,13 @@ async def _record_failure(ctx: Scope, feed: Feed, error: FeedFetchError) -> None
         )
 
 
-async def _record_success(ctx: Scope, feed: Feed, read: FeedRead) -> None:
+async def _record_success(ctx: Scope, feed: Feed, read: FeedRead, began: datetime) -> None:
     result = read.result
     await ctx.repos.feeds.record_success(
         feed.id,
         etag=result.etag,
         last_modified=result.last_modified,
-        next_fetch_at=ctx.now + timedelta(minutes=ctx.settings.feed_poll_minutes),
+        next_fetch_at=began + timedelta(minutes=ctx.settings.feed_poll_minutes),
         now=ctx.now,
     )
     if feed.failing_notified:
@@ -198,11 +215,8 @@ def _propose(ctx: Scope, entry: StoredEntry, source: str) -> None:
 async def poll_due_feeds(units: Units, *, timeout_s: float = FETCH_TIMEOUT_S) -> None:
     """Fetch every due feed (network outside transactions), then record each result."""
     async with units.unit() as ctx:
-        due = [
-            feed
-            for feed in await ctx.repos.feeds.active()
-            if feed.next_fetch_at is None or feed.next_fetch_at <= ctx.now
-        ]
+        began = ctx.now
+        due = [f for f in await ctx.repos.feeds.active() if is_due(f, began, ctx.settings)]
     if not due:
         return
     limit = asyncio.Semaphore(FETCH_CONCURRENCY)
@@ -211,7 +225,7 @@ async def poll_due_feeds(units: Units, *, timeout_s: float = FETCH_TIMEOUT_S) ->
     for feed, outcome in zip(due, outcomes, strict=True):
         try:
             async with units.unit() as ctx:
-                await record(ctx, feed.id, outcome)
+                await record(ctx, feed.id, outcome, began)
         except Exception:
             log.exception("Recording the read of feed %d (%s) failed", feed.id, feed.url)
 

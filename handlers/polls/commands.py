@@ -50,7 +50,7 @@ from handlers.polls.args import (
     SondageArgs,
     parse_sondage,
 )
-from handlers.polls.deadlines import TICK_S, close_and_remind
+from handlers.polls.deadlines import close_and_remind, tick_seconds
 from handlers.polls.lifecycle import (
     EXPORT_KIND,
     REF,
@@ -64,7 +64,7 @@ from handlers.polls.texts import NEEDS_QUESTION, NEEDS_THEMES, export_csv, resul
 log = logging.getLogger(__name__)
 
 router = Router("sondage")
-router.job("sondages", every_seconds=lambda settings: TICK_S)(close_and_remind)
+router.job("sondages", every_seconds=tick_seconds)(close_and_remind)
 
 _NUMBERS = re.compile(r"[0-9]+(?:[\s,;]+[0-9]+)*")
 

@@ -7,13 +7,16 @@ decides are queued with the writes that record them.
 
 from __future__ import annotations
 
+from bot.context import Settings
 from bot.tally import tally
 from bot.work import Units
 from handlers.polls.lifecycle import REF, REMINDER_KIND, close_poll
 from handlers.polls.texts import reminder_text
 
-TICK_S = 5.0
-"""A poll ends within seconds of its deadline; the check is one indexed query."""
+
+def tick_seconds(settings: Settings) -> float:
+    """A poll ends within `[bot] poll_check_seconds` of its deadline (5 s by default)."""
+    return settings.poll_check_seconds
 
 
 async def close_and_remind(units: Units) -> None:

@@ -175,9 +175,9 @@ async def test_anonymous_poll_forgets_voters_and_exports_csv(staff: StaffRoom) -
 async def test_deadlines_close_polls_while_running_and_while_stopped(staff: StaffRoom) -> None:
     """Deadlines are seeded in the bot's database rather than waited for.
 
-    The first one passes while the bot runs: its deadline job (every 20 s) closes the
-    poll at its next tick. The second passes while the bot is stopped: the job runs once
-    at start-up and closes it then.
+    The first one passes while the bot runs: its deadline job (every second in these
+    tests: `poll_check_seconds`) closes the poll at its next tick. The second passes
+    while the bot is stopped: the job runs once at start-up and closes it then.
     """
     later = datetime.now(PARIS) + timedelta(days=2)
     end = f"fin : {later.day}/{later.month} {later.hour}h{later.minute:02d}"
@@ -187,7 +187,7 @@ async def test_deadlines_close_polls_while_running_and_while_stopped(staff: Staf
     mark = staff.prof1.mark()
     soon = datetime.now(UTC) + timedelta(seconds=1)
     assert await seed(staff.workdir, "UPDATE polls SET deadline = ? WHERE id = 1", at(soon)) == 1
-    ended = await staff.prof1.wait_for(ends(staff, first), after=mark, timeout=45)
+    ended = await staff.prof1.wait_for(ends(staff, first), after=mark, timeout=20)
     assert "Premier" in ended.body or "Premier" in str(ended.content)
     assert staff.bot.running
     # The second poll's deadline has not passed: it is still open.

@@ -76,6 +76,7 @@ def test_example_file_is_valid() -> None:
     assert config.bot.admins == ("@rupn:example.org",)
     assert config.bot.timezone == "Europe/Paris"
     assert config.bot.max_sends_per_second == 1.0
+    assert config.bot.poll_check_seconds == 5.0
 
 
 def test_example_file_documents_the_essentials() -> None:
@@ -446,6 +447,16 @@ def test_invalid_toml(tmp_path: Path, broken: str, expected: str) -> None:
             "bot.max_sends_per_second : doit être un nombre fini",
         ),
         (
+            "max_sends_per_second = 1.0",
+            "max_sends_per_second = 1.0\npoll_check_seconds = 0",
+            "bot.poll_check_seconds : doit être supérieur ou égal à 1 (reçu : 0)",
+        ),
+        (
+            "max_sends_per_second = 1.0",
+            "max_sends_per_second = 1.0\npoll_check_seconds = 3600",
+            "bot.poll_check_seconds : doit être inférieur ou égal à 300 (reçu : 3600)",
+        ),
+        (
             'data_dir = "./data"',
             'data_dir = ""',
             "storage.data_dir : ne doit pas être vide",
@@ -465,7 +476,7 @@ def test_invalid_toml(tmp_path: Path, broken: str, expected: str) -> None:
             "[bot]\nlangue = 'fr'",
             "bot.langue : clé inconnue (clés possibles : admins, timezone, max_sends_per_second,"
             " broadcast_rooms, workshop_reminders, workshop_signup_notices, curation_room,"
-            " feed_poll_minutes, needs_poll_themes)",
+            " feed_poll_minutes, poll_check_seconds, needs_poll_themes)",
         ),
         (
             "[storage]",

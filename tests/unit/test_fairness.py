@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench import flood_limit
 from bench.fairness import ADMIN, GOAL_MARGIN_S, TEACHERS, simulate
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
@@ -67,3 +68,11 @@ async def test_posts_queued_before_the_migration_keep_their_order(tmp_path: Path
         ]
     finally:
         await db.close()
+
+
+async def test_the_flood_limit_meets_its_goals_in_every_scenario() -> None:
+    results = await flood_limit.run()
+    assert [(r.scenario.label, r.passed) for r in results] == [
+        (s.label, True) for s in flood_limit.SCENARIOS
+    ]
+    assert {r.answered for r in results if r.scenario.flood} == {15}

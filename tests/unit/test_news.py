@@ -13,8 +13,8 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -294,6 +294,36 @@ async def test_first_read_proposes_the_three_latest_then_304_then_new_entry(
     proposals = await posts(bot.db, news_texts.PROPOSAL_KIND)
     assert len(proposals) == 4
     assert proposals[3].body == proposal_text(6, 106, 6)
+
+
+class FetchingClock(FakeClock):
+    """A clock that moves on a little each time it is read, as real time does during a fetch."""
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=0.2)
+        return self.now
+
+
+@pytest.mark.parametrize("minutes", [0.05, 1.0, 5.0, 30.0])
+async def test_a_feed_is_read_once_per_period(bot: Bot, server: FeedServer, minutes: float) -> None:
+    """N reads in N periods, the job ticking as registered (a little late, unevenly)."""
+    served = server.serve("srane.xml", spip_feed(*FIVE_ITEMS))
+    bot.settings = replace(SETTINGS, feed_poll_minutes=minutes)
+    bot.clock = FetchingClock()
+    [job] = news.router.jobs
+    tick_s = job.every_seconds(bot.settings)
+    await bot.add_feed(server.url("srane.xml"))
+    periods = 6
+    ticks = round(periods * minutes * 60 / tick_s)
+    late_s = [0.4, 0.0, 0.3, 0.1]  # apscheduler runs a job a little after its tick
+    read_at_ticks = []
+    for k in range(ticks):
+        bot.clock.now = START + timedelta(seconds=k * tick_s + late_s[k % len(late_s)])
+        before = len(served.requests)
+        await bot.poll()
+        read_at_ticks += [k] * (len(served.requests) - before)
+    per_period = ticks // periods
+    assert read_at_ticks == [n * per_period for n in range(periods)]
 
 
 async def test_a_restart_proposes_nothing_twice(bot: Bot, server: FeedServer) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.context import Settings
-from bot.router import JobSpec
+from bot.router import CommandRegistry, JobSpec
 from bot.scheduler import start_scheduler
 from bot.storage.database import Database
+from handlers import ROUTERS
 from tests.unit.fakes import START, FakeBotInfo
 from tests.unit.harness import make_units
 
@@ -49,3 +50,20 @@ async def test_jobs_run_at_start_with_their_names_and_one_debug_line(
     assert [r.levelno for r in runs] == [logging.DEBUG]
     failures = [r for r in caplog.records if "Job veille failed" in r.getMessage()]
     assert len(failures) == 1 and failures[0].exc_info is not None
+
+
+async def test_poll_deadlines_are_checked_at_the_configured_tick(db: Database) -> None:
+    registry = CommandRegistry(ROUTERS)
+    for settings, tick in (
+        (Settings(admins=frozenset(), tz=ZoneInfo("Europe/Paris")), 5.0),
+        (Settings(admins=frozenset(), tz=ZoneInfo("Europe/Paris"), poll_check_seconds=1.5), 1.5),
+    ):
+        units = make_units(db, settings, FakeBotInfo(), lambda: START)
+        later = datetime.now(UTC) + timedelta(hours=1)  # nothing runs during the test
+        scheduler = start_scheduler(registry.jobs, units, later)
+        try:
+            job = scheduler.get_job("sondages")
+            assert job is not None
+            assert job.trigger.interval == timedelta(seconds=tick)
+        finally:
+            scheduler.shutdown(wait=False)
