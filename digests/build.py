@@ -63,8 +63,12 @@ def build_letter(
     members: int | None,
     permalink_base: str,
     via: str | None,
+    news_only: bool = False,
 ) -> Letter:
-    """The letter for `room_id` (check `Letter.empty` before sending it)."""
+    """The letter for `room_id` (check `Letter.empty` before sending it).
+
+    `news_only`: publications and words only (an extra letter in the same week).
+    """
 
     def link(event_id: str) -> str:
         return permalink(permalink_base, room_id, event_id, via)
@@ -76,10 +80,11 @@ def build_letter(
             p.question, p.deadline, p.voters, members, link(p.event_id) if p.event_id else None
         )
         for p in source.polls_by_room.get(room_id, [])
+        if not news_only
     ]
     events = []
     for u, notices in zip(source.upcoming, source.notices, strict=True):
-        if room_id not in notices:
+        if news_only or room_id not in notices:
             continue
         left = None if u.capacity is None else max(0, u.capacity - u.confirmed)
         events.append(
