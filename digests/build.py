@@ -2,15 +2,16 @@
 
 What goes in, so that the letter fits on one phone screen (at most `MAX_LINES`
 non-empty lines in the text version, title and footer included):
-- « Cette semaine »: what was posted in that room since the previous letter,
-  newest first, at most `MAX_NEWS`, then « et N autres ».
+- « Cette semaine »: what was delivered in that room since that room's previous
+  letter (digests/collect.py), newest first, at most `MAX_NEWS`, then « et N autres ».
 - « Sondages en cours »: that room's open polls, soonest deadline first, at most
   `MAX_POLLS`; participation is voters / joined members without the bot.
 - « À venir »: ateliers and cafés of the next 14 days whose notice was posted in
   that room, at most `MAX_EVENTS`.
 - « Le mot du RUPN »: the oldest `MAX_WORDS` queued lines; later ones wait for the
   next letter.
-A room with nothing in any section gets no letter.
+A room with nothing in any section gets no letter. An extra letter in the same
+week (`news_only`) has only the first and the last sections: what is new.
 """
 
 from __future__ import annotations

@@ -339,6 +339,11 @@ async def test_words_are_numbered_removable_and_emptied_once_sent(bot: Bot) -> N
         ("!lettre ajouter " + "x" * 300, "Ce texte fait 300 caractères"),
         ("!lettre retirer deux", "Indiquez le numéro de la ligne à retirer"),
         ("!lettre publier", "« publier » n’est pas une action de !lettre."),
+        (
+            "!lettre envoyer maintenant",
+            "Après « envoyer », seul « quand-même » est possible, pas « maintenant ».\n"
+            "Utilisation : !lettre envoyer [quand-même]",
+        ),
         ("!lettre courriel", "Aucun envoi par courriel n’est configuré"),
     ],
 )
@@ -473,6 +478,14 @@ async def test_courriel_sends_again_the_mail_that_failed_as_it_was(
             "Vérifiez-les dans [email] to ; les autres destinataires l’ont reçue (elle n’est "
             "pas renvoyée, pour ne pas la leur envoyer deux fois).",
         ),
+        (
+            "failed",
+            "SMTP_UNSUPPORTED",
+            "La lettre n’a pas pu partir par courriel : le serveur de courriel ne sait pas "
+            "transmettre les adresses accentuées (SMTPUTF8) : vérifiez les adresses de [email] "
+            "from et to. Les salons l’ont bien reçue. Une fois corrigé, « !lettre courriel » la "
+            "renvoie par courriel seulement.",
+        ),
         ("sent", None, None),
     ],
 )
@@ -577,3 +590,16 @@ async def test_a_time_changed_mid_week_sends_at_the_new_time(bot: Bot) -> None:
     bot.settings = replace(SETTINGS, digest=DIGEST.model_copy(update={"time": "18h"}))
     bot.at(FRIDAY_DUE + timedelta(hours=2))
     assert await bot.tick() == []  # the week had its letter
+
+
+async def test_a_sent_week_keeps_its_mark_whatever_is_decided_after(bot: Bot) -> None:
+    """The storage's own guard, under the handler's: 'sent' is never overwritten."""
+    digests = bot.repos.digests
+    async with bot.db.transaction():
+        await digests.decide_week("2026-W49", "empty", MONDAY, 0)
+        await digests.decide_week("2026-W49", "sent", FRIDAY_DUE, 2)  # `envoyer` after 'empty'
+        await digests.decide_week("2026-W49", "empty", FRIDAY_DUE + timedelta(hours=1), 0)
+        await digests.decide_week("2026-W49", "skipped", FRIDAY_DUE + timedelta(hours=2), 0)
+        week = await digests.week("2026-W49")
+    assert week is not None
+    assert (week.outcome, week.decided_at, week.rooms) == ("sent", FRIDAY_DUE, 2)
