@@ -20,6 +20,7 @@ from typing import assert_never
 
 from bot.context import Context
 from bot.router import Router
+from bot.storage.posts import refused_addresses
 from digests.build import week_monday
 from digests.render import render_letter
 from digests.rooms import letter_rooms
@@ -148,6 +149,7 @@ async def _mail_again(ctx: Context) -> None:
         case "pending":
             ctx.reply(texts.mail_pending(mail.subject))
         case "sent":
-            ctx.reply(texts.mail_already_sent(mail.subject, mail.sent_at, ctx.tz))
+            refused = refused_addresses(mail.error)
+            ctx.reply(texts.mail_already_sent(mail.subject, mail.sent_at, ctx.tz, refused))
         case _:
             assert_never(mail.status)

@@ -121,8 +121,16 @@ def mail_pending(subject: str) -> str:
     )
 
 
-def mail_already_sent(subject: str, sent_at: datetime | None, tz: ZoneInfo) -> str:
+def mail_already_sent(
+    subject: str, sent_at: datetime | None, tz: ZoneInfo, refused: Sequence[str] = ()
+) -> str:
     when = f" le {format_when(sent_at, tz)}" if sent_at else ""
+    if refused:
+        return (
+            f"Le courriel « {subject} » est parti{when}, sauf pour {', '.join(refused)} : rien "
+            "n’est renvoyé, pour ne pas l’envoyer deux fois aux autres. Vérifiez ces adresses "
+            "dans [email] to."
+        )
     return f"Le courriel « {subject} » est bien parti{when} : rien n’est renvoyé."
 
 

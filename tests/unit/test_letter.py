@@ -506,6 +506,13 @@ async def test_what_the_rupn_is_told_of_a_settled_mail(
     await mail_settled(make_units(bot.db, bot.settings, bot.info, bot.clock), post)
     reports = [p["content"]["body"] for p in await bot.posts("digest-report")]
     assert reports == ([expected] if expected else [])
+    if error and error.startswith("SMTP_PARTIAL"):  # not sent again: the others have it
+        assert await bot.say("!lettre courriel") == [
+            "Le courriel « La lettre numérique — semaine du 30 novembre » est parti le lundi 30 "
+            "novembre à 8h00, sauf pour absent@clg-exemple.fr, parti@clg-exemple.fr : rien "
+            "n’est renvoyé, pour ne pas l’envoyer deux fois aux autres. Vérifiez ces adresses "
+            "dans [email] to."
+        ]
 
 
 # --- one letter a week, and what falls between two --------------------------------------------
