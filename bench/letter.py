@@ -659,7 +659,7 @@ async def run_pipeline(
     via = server_of(BOT)
     started = time.perf_counter()
     async with db.transaction():  # the weekly job collects inside its unit
-        source = await collect(repos, NOW)
+        source = await collect(repos, NOW, rooms)
     collected = time.perf_counter()
     letters = tuple(
         build_letter(
@@ -730,7 +730,14 @@ def _timed(
 def instrument(repos: Repositories, timings: Timings) -> None:
     """Time every repository call `collect` makes (bench-only patch of the instances)."""
     watched = {
-        "digests": ("last_sent_at", "published_between", "open_polls", "upcoming_between", "words"),
+        "digests": (
+            "last_sent_at",
+            "last_letters",
+            "delivered_between",
+            "open_polls",
+            "upcoming_between",
+            "words",
+        ),
         "polls": ("get", "responses"),
     }
     for repo_name, methods in watched.items():

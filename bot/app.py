@@ -33,7 +33,7 @@ from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
 from bot.sender import Pacer, Sender
 from bot.session import load_session
-from bot.storage.database import Database
+from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.feeds import FeedsRepository
 from bot.storage.posts import Post
 from bot.storage.state import StateRepository
@@ -43,7 +43,6 @@ from handlers import ROUTERS
 
 log = logging.getLogger(__name__)
 
-DATABASE_FILE = "rupn-bot.db"
 DRAIN_TIMEOUT_S = 10.0
 
 
@@ -196,22 +195,11 @@ async def _run_locked(
         registry = CommandRegistry(ROUTERS)
         direct = DirectRooms(db, state, adapter.create_direct_room)
         await _register_config_feeds(config, db, repos, clock())
-        settings = Settings(
-            admins=frozenset(config.bot.admins),
-            tz=config.bot.tz,
+        settings = Settings.from_config(
+            config,
             broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
-            curation_rooms=await _curation_rooms(config, adapter, db, direct),
-            feed_poll_minutes=config.bot.feed_poll_minutes,
-            poll_check_seconds=config.bot.poll_check_seconds,
-            bot_user_id=config.matrix.user_id,
-            needs_poll_themes=config.bot.needs_poll_themes,
-            workshop_reminders=config.bot.workshop_reminders,
-            workshop_signup_notices=config.bot.workshop_signup_notices,
-            digest=config.digest,
             digest_rooms=await _resolve_rooms(adapter, config.digest.rooms),
-            mail_enabled=config.email is not None,
-            retention_months=config.privacy.retention_months,
-            year_start=config.bilan.start_month_day,
+            curation_rooms=await _curation_rooms(config, adapter, db, direct),
             pseudonyms=Pseudonyms(data_dir),
         )
         sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.config import DigestSettings
+from bot.config import Config, DigestSettings
 from bot.messenger import Messenger
 from bot.pseudonyms import Pseudonyms
 from bot.storage.announcements import AnnouncementsRepository
@@ -80,6 +80,37 @@ class Settings:
     retention_months: int = 13  # [privacy]: personal rows older than this are anonymised
     year_start: tuple[int, int] = (9, 1)  # [bilan]: (month, day) a school year begins
     pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(None), compare=False)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        broadcast_rooms: tuple[str, ...],
+        digest_rooms: tuple[str, ...],
+        curation_rooms: tuple[str, ...] = (),
+        pseudonyms: Pseudonyms | None = None,
+    ) -> Settings:
+        """The one place the configuration becomes Settings: the running bot (rooms
+        resolved on the homeserver) and the offline commands (room ids only) alike."""
+        return cls(
+            admins=frozenset(config.bot.admins),
+            tz=config.bot.tz,
+            broadcast_rooms=broadcast_rooms,
+            curation_rooms=curation_rooms,
+            feed_poll_minutes=config.bot.feed_poll_minutes,
+            poll_check_seconds=config.bot.poll_check_seconds,
+            bot_user_id=config.matrix.user_id,
+            needs_poll_themes=config.bot.needs_poll_themes,
+            workshop_reminders=config.bot.workshop_reminders,
+            workshop_signup_notices=config.bot.workshop_signup_notices,
+            digest=config.digest,
+            digest_rooms=digest_rooms,
+            mail_enabled=config.email is not None,
+            retention_months=config.privacy.retention_months,
+            year_start=config.bilan.start_month_day,
+            pseudonyms=pseudonyms if pseudonyms is not None else Pseudonyms(None),
+        )
 
     @property
     def school_zone(self) -> str | None:

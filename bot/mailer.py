@@ -40,7 +40,7 @@ from bot.clock import Clock
 from bot.config import EmailSettings
 from bot.sender import Sleep, first_of
 from bot.storage.database import Database
-from bot.storage.posts import Post, PostsRepository
+from bot.storage.posts import RESENDS_KEY, Post, PostsRepository, partial_error
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ UNSUBSCRIBE_SUBJECT = "D%C3%A9sinscription"  # « Désinscription », percent-en
 # posts.error of a mail that failed for good.
 SMTP_AUTH = "SMTP_AUTH"  # the server refused the username or password
 SMTP_REFUSED = "SMTP_REFUSED"  # a permanent (5xx) refusal: sender, recipients or content
-SMTP_UNSUPPORTED = "SMTP_UNSUPPORTED"  # no STARTTLS or AUTH although the configuration asks
+SMTP_NO_STARTTLS = "SMTP_NO_STARTTLS"  # [email] starttls, but the relay does not offer it
+SMTP_NO_AUTH = "SMTP_NO_AUTH"  # [email] username, but the relay offers no AUTH
+SMTP_UNSUPPORTED = "SMTP_UNSUPPORTED"  # another extension the message needs (SMTPUTF8)
 SMTP_UNREACHABLE = "SMTP_UNREACHABLE"  # still failing after MAX_MAIL_ATTEMPTS attempts
 SMTP_UNEXPECTED = "SMTP_UNEXPECTED"  # a bug, logged with its traceback
 
@@ -74,8 +76,10 @@ def _domain(address: str) -> str:
 
 
 def message_id(post: Post, settings: EmailSettings) -> str:
-    """The post's Message-ID: the same at every attempt, unique like its txn_id."""
-    return f"<{post.txn_id}@{_domain(settings.sender)}>"
+    """The post's Message-ID: the same at every attempt, unique like its txn_id; a mail
+    sent again (`!lettre courriel`) keeps the Message-ID of the one it replaces."""
+    txn_id = post.content.get(RESENDS_KEY) or post.txn_id
+    return f"<{txn_id}@{_domain(settings.sender)}>"
 
 
 def build_message(post: Post, settings: EmailSettings, now: datetime) -> EmailMessage:
@@ -155,7 +159,7 @@ class MailSender:
         """Send `post` and record the outcome; returns the pause before a retry, if any."""
         try:
             message = build_message(post, self._settings, self._clock())
-            await self._send(message)
+            refused = await self._send(message)
         except _NotSent as exc:
             if exc.code is None:
                 return await self._not_now(post, str(exc))
@@ -166,14 +170,16 @@ class MailSender:
             await self._failed(post, SMTP_UNEXPECTED, "see the traceback above")
             return None
         mid = str(message["Message-ID"])
+        error = partial_error(refused) if refused else None
         async with self._db.transaction():
-            await self._posts.mark_sent(post.id, mid, self._clock())
+            await self._posts.mark_sent(post.id, mid, self._clock(), error=error)
         log.info("Mail %d sent to %d recipient(s) as %s", post.id, len(self._settings.to), mid)
         await self._settled(post)
         return None
 
-    async def _send(self, message: EmailMessage) -> None:
-        """Hand `message` to the SMTP server, or raise `_NotSent`."""
+    async def _send(self, message: EmailMessage) -> list[str]:
+        """Hand `message` to the SMTP server, or raise `_NotSent`; returns the recipients
+        refused while the others accepted it."""
         s = self._settings
         try:
             refused, _ = await aiosmtplib.send(
@@ -198,12 +204,16 @@ class MailSender:
             raise _NotSent(_permanent(exc.code, SMTP_REFUSED), exc) from exc
         except (OSError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected) as exc:
             raise _NotSent(None, exc) from exc  # refused, unreachable, timed out, cut, TLS…
-        except aiosmtplib.SMTPException as exc:
-            # No STARTTLS, no AUTH, no SMTPUTF8: only the configuration can fix it.
+        except aiosmtplib.SMTPNotSupported as exc:  # SMTPUTF8
             raise _NotSent(SMTP_UNSUPPORTED, exc) from exc
+        except aiosmtplib.SMTPException as exc:
+            # No STARTTLS, no AUTH: only the configuration can fix it. aiosmtplib says
+            # which in its message only.
+            raise _NotSent(_missing_extension(str(exc)), exc) from exc
         if refused:
             # The others have it: sending again would give them a second copy.
             log.warning("Mail accepted, except for %s", ", ".join(sorted(refused)))
+        return sorted(refused)
 
     async def _not_now(self, post: Post, reason: str) -> float | None:
         attempt = post.attempts + 1
@@ -232,6 +242,14 @@ class MailSender:
             await self._on_settled(post)
         except Exception:
             log.exception("Hook after mail %d failed", post.id)
+
+
+def _missing_extension(reason: str) -> str:
+    if "AUTH extension" in reason:  # « … not supported. Try connecting via TLS (or STARTTLS) »
+        return SMTP_NO_AUTH
+    if "STARTTLS extension" in reason:
+        return SMTP_NO_STARTTLS
+    return SMTP_UNSUPPORTED
 
 
 def _permanent(smtp_code: int, code: str) -> str | None:

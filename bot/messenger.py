@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from bot.errors import UserError
 from bot.formatting import markdown_to_html, sanitize_html
-from bot.storage.posts import Action, OutgoingPost
+from bot.storage.posts import RESENDS_KEY, Action, OutgoingPost
 
 UPLOAD_KEY = "rupn.upload"
 """Content key holding a file to upload before sending; never sent as such."""
@@ -81,7 +81,14 @@ class Messenger(Protocol):
     ) -> str: ...
 
     def send_mail(
-        self, subject: str, text: str, html: str, *, kind: str, ref: Ref | None = None
+        self,
+        subject: str,
+        text: str,
+        html: str,
+        *,
+        kind: str,
+        ref: Ref | None = None,
+        resends: str | None = None,
     ) -> str:
         """An e-mail to the configured recipients (`[email]`), delivered by the mail sender."""
         ...
@@ -324,10 +331,19 @@ class Outbox:
         )
 
     def send_mail(
-        self, subject: str, text: str, html: str, *, kind: str, ref: Ref | None = None
+        self,
+        subject: str,
+        text: str,
+        html: str,
+        *,
+        kind: str,
+        ref: Ref | None = None,
+        resends: str | None = None,
     ) -> str:
         """Queued like a post (action "mail", no room); bot/mailer.py delivers it."""
         content = {"subject": subject, "text": text, "html": html}
+        if resends is not None:  # sent again: the mailer gives it that mail's Message-ID
+            content[RESENDS_KEY] = resends
         return self._add(MAIL_ROOM, "mail", MAIL_EVENT_TYPE, content, kind, ref)
 
     def _add(

@@ -2,15 +2,16 @@
 
 What goes in, so that the letter fits on one phone screen (at most `MAX_LINES`
 non-empty lines in the text version, title and footer included):
-- « Cette semaine »: what was posted in that room since the previous letter,
-  newest first, at most `MAX_NEWS`, then « et N autres ».
+- « Cette semaine »: what was delivered in that room since that room's previous
+  letter (digests/collect.py), newest first, at most `MAX_NEWS`, then « et N autres ».
 - « Sondages en cours »: that room's open polls, soonest deadline first, at most
   `MAX_POLLS`; participation is voters / joined members without the bot.
 - « À venir »: ateliers and cafés of the next 14 days whose notice was posted in
   that room, at most `MAX_EVENTS`.
 - « Le mot du RUPN »: the oldest `MAX_WORDS` queued lines; later ones wait for the
   next letter.
-A room with nothing in any section gets no letter.
+A room with nothing in any section gets no letter. An extra letter in the same
+week (`news_only`) has only the first and the last sections: what is new.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ def build_letter(
     members: int | None,
     permalink_base: str,
     via: str | None,
+    news_only: bool = False,
 ) -> Letter:
-    """The letter for `room_id` (check `Letter.empty` before sending it)."""
+    """The letter for `room_id` (check `Letter.empty` before sending it).
+
+    `news_only`: publications and words only (an extra letter in the same week).
+    """
 
     def link(event_id: str) -> str:
         return permalink(permalink_base, room_id, event_id, via)
@@ -76,10 +81,11 @@ def build_letter(
             p.question, p.deadline, p.voters, members, link(p.event_id) if p.event_id else None
         )
         for p in source.polls_by_room.get(room_id, [])
+        if not news_only
     ]
     events = []
     for u, notices in zip(source.upcoming, source.notices, strict=True):
-        if room_id not in notices:
+        if news_only or room_id not in notices:
             continue
         left = None if u.capacity is None else max(0, u.capacity - u.confirmed)
         events.append(

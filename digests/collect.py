@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.context import Repositories
@@ -24,9 +25,19 @@ def title_of(body: str) -> str:
     return "(sans titre)"
 
 
-async def collect(repos: Repositories, now: datetime) -> Source:
+async def collect(repos: Repositories, now: datetime, rooms: Sequence[str]) -> Source:
+    """What the letters of `rooms` show at `now`.
+
+    « Cette semaine » of a room is what was delivered there after that room's previous
+    letter was queued, up to `now`: two letters of a room share no item, and an item
+    delivered between them is in the second (the first letter of a room starts at the
+    latest letter of any room, or a week ago).
+    """
     last = await repos.digests.last_sent_at()
-    since = last if last is not None else now - FIRST_LETTER_COVERS
+    fallback = last if last is not None else now - FIRST_LETTER_COVERS
+    previous = await repos.digests.last_letters()
+    since_by_room = {room: previous.get(room, fallback) for room in rooms}
+    since = min(since_by_room.values(), default=fallback)
     titles: dict[int, str] = {}  # one announcement is one row per room: its title once
     published = tuple(
         Published(
@@ -38,7 +49,8 @@ async def collect(repos: Repositories, now: datetime) -> Source:
             source=row.feed_name,
             link=row.entry_link,
         )
-        for row in await repos.digests.published_between(since, now)
+        for row in await repos.digests.delivered_between(since, now)
+        if row.room_id in since_by_room and row.delivered_at > since_by_room[row.room_id]
     )
     polls = []
     for row in await repos.digests.open_polls(now):

@@ -51,7 +51,7 @@ class Source:
     """Everything the letters of all rooms are built from, gathered at `now`."""
 
     now: datetime
-    since: datetime  # publications after this moment are new
+    since: datetime  # the earliest room's window start (each room's: its previous letter)
     last_letter: datetime | None  # the previous letter that went out, if any
     published: tuple[Published, ...] = ()  # newest first
     polls: tuple[OpenPoll, ...] = ()

@@ -15,28 +15,21 @@ Offline, two things differ from the running bot:
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-
-import aiosqlite
 
 from bot.config import Config
 from bot.context import JobContext, Repositories, Settings
-from bot.errors import RupnError
+from bot.errors import RupnError, StorageError
 from bot.messenger import Outbox
-from bot.storage.database import BUSY_TIMEOUT_MS, Database
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.database import DATABASE_FILE, Database
 from digests.render import render_letter
 from digests.rooms import letter_rooms
 from digests.send import compose
-
-DATABASE_FILE = "rupn-bot.db"
-"""Same name as `bot.app.DATABASE_FILE` (not imported: bot.app wires in the handlers)."""
 
 NOTHING_TO_SAY = "Rien à dire pour l’instant : aucune lettre ne partirait."
 NO_ROOM = (
@@ -109,76 +102,29 @@ def aliases_skipped(key: str, aliases: Sequence[str], room_id: str) -> str:
 
 
 def settings_of(config: Config) -> Settings:
-    """The bot's Settings as `bot.app` builds them, with room ids only (no resolution)."""
-    return Settings(
-        admins=frozenset(config.bot.admins),
-        tz=config.bot.tz,
+    """The bot's Settings (`Settings.from_config`, as `bot.app` builds them), with the
+    configured room ids only: aliases need the homeserver."""
+    return Settings.from_config(
+        config,
         broadcast_rooms=room_ids(config.bot.broadcast_rooms),
-        feed_poll_minutes=config.bot.feed_poll_minutes,
-        bot_user_id=config.matrix.user_id,
-        needs_poll_themes=config.bot.needs_poll_themes,
-        workshop_reminders=config.bot.workshop_reminders,
-        workshop_signup_notices=config.bot.workshop_signup_notices,
-        digest=config.digest,
         digest_rooms=room_ids(config.digest.rooms),
-        mail_enabled=config.email is not None,
     )
 
 
-def _read_only_uri(path: Path) -> str | None:
-    """``file:///…?mode=ro`` for the database file; None when there is no such file."""
-    if not path.is_file():
-        return None
-    return f"{path.resolve().as_uri()}?mode=ro"
-
-
-async def open_read_only(path: Path) -> Database:
-    """The bot's database, read through a read-only connection; never created nor migrated."""
-    uri = await asyncio.to_thread(_read_only_uri, path)
-    if uri is None:
-        raise PreviewError(
-            f"Aucune base de données dans {path.parent} : le bot n’a jamais été lancé avec ce "
-            "dossier de données (storage.data_dir). Vérifiez la configuration, ou lancez "
-            "d’abord le bot (rupn-bot run)."
-        )
+@asynccontextmanager
+async def read_only_database(config: Config) -> AsyncIterator[Database]:
+    """The bot's database, read only (`Database.open_read_only`), closed on leaving;
+    what cannot be read is a `PreviewError` (French, with what to do)."""
     try:
-        conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise PreviewError(f"Impossible d’ouvrir la base de données {path} ({exc}).") from None
-    conn.row_factory = aiosqlite.Row
-    db = Database(conn)
+        db = await Database.open_read_only(config.storage.data_dir / DATABASE_FILE)
+    except StorageError as exc:
+        raise PreviewError(str(exc)) from None
     try:
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        version = await db.schema_version()
-        _check_version(path, version)
+        yield db
     except sqlite3.Error as exc:
+        raise PreviewError(f"Lecture de la base de données impossible ({exc}).") from None
+    finally:
         await db.close()
-        raise PreviewError(
-            f"Le fichier {path} n’est pas une base de données rupn-bot lisible ({exc})."
-        ) from None
-    except BaseException:
-        await db.close()
-        raise
-    return db
-
-
-def _check_version(path: Path, version: int) -> None:
-    latest = len(MIGRATIONS)
-    if version == 0:
-        raise PreviewError(
-            f"Le fichier {path} n’est pas une base de données rupn-bot : vérifiez storage.data_dir."
-        )
-    if version < latest:
-        raise PreviewError(
-            f"La base de données est en version {version}, plus ancienne que ce programme "
-            f"(version {latest}) : relancez le bot (rupn-bot run), qui la mettra à jour, "
-            "puis recommencez l’aperçu."
-        )
-    if version > latest:
-        raise PreviewError(
-            f"La base de données est en version {version}, plus récente que ce programme "
-            f"(version {latest}) : mettez rupn-bot à jour."
-        )
 
 
 async def _rooms(repos: Repositories, settings: Settings, config: Config, warn: Warn) -> list[str]:
@@ -204,10 +150,9 @@ async def preview_text(config: Config, now: datetime, *, warn: Warn = _to_stderr
     `NOTHING_TO_SAY` when no letter would go; `PreviewError` when there is no
     database or no room; `warn` gets a French line when aliases were skipped.
     """
-    db = await open_read_only(config.storage.data_dir / DATABASE_FILE)
-    try:
+    settings = settings_of(config)
+    async with read_only_database(config) as db:
         repos = Repositories.open(db)
-        settings = settings_of(config)
         rooms = await _rooms(repos, settings, config, warn)
         scope = JobContext(
             now=now,
@@ -217,10 +162,6 @@ async def preview_text(config: Config, now: datetime, *, warn: Warn = _to_stderr
             info=OfflineInfo(started_at=now),
         )
         letters = await compose(scope, rooms[:1])
-    except sqlite3.Error as exc:
-        raise PreviewError(f"Lecture de la base de données impossible ({exc}).") from None
-    finally:
-        await db.close()
     if letters.empty:
         return NOTHING_TO_SAY
     return render_letter(letters.letters[0], settings.tz).text

@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.context import Scope
+from bot.storage.digests import LETTER_KIND, MAIL_KIND, LetterMail
 from digests.build import build_letter, server_of
 from digests.collect import collect
 from digests.model import Letter
 from digests.render import render_letter, render_mail
 
-LETTER_KIND = "digest"
-MAIL_KIND = "digest-mail"
 REF = "digest"
 
 
@@ -44,9 +43,13 @@ def members_without_bot(scope: Scope, room_id: str) -> int | None:
     return len(members - {scope.settings.bot_user_id})
 
 
-async def compose(scope: Scope, rooms: Sequence[str]) -> Letters:
-    """Each room's letter as it would go out now (rooms with nothing to say left out)."""
-    source = await collect(scope.repos, scope.now)
+async def compose(scope: Scope, rooms: Sequence[str], *, extra: bool = False) -> Letters:
+    """Each room's letter as it would go out now (rooms with nothing to say left out).
+
+    `extra`: a second letter in a week whose letter went out; only what is new since
+    (publications, the RUPN's words), not the polls and events that letter showed.
+    """
+    source = await collect(scope.repos, scope.now, rooms)
     via = server_of(scope.settings.bot_user_id)
     letters = (
         build_letter(
@@ -56,6 +59,7 @@ async def compose(scope: Scope, rooms: Sequence[str]) -> Letters:
             members=members_without_bot(scope, room),
             permalink_base=scope.settings.digest.permalink_base,
             via=via,
+            news_only=extra,
         )
         for room in rooms
     )
@@ -78,6 +82,18 @@ def queue_mail(scope: Scope, letter: Letter, *, week: int) -> str:
     rendered = render_mail(letter, scope.tz)
     return scope.messenger.send_mail(
         rendered.subject, rendered.text, rendered.html, kind=MAIL_KIND, ref=(REF, week)
+    )
+
+
+def queue_mail_again(scope: Scope, mail: LetterMail) -> str:
+    """The same e-mail once more (same subject, texts and Message-ID), after a failure."""
+    return scope.messenger.send_mail(
+        mail.subject,
+        mail.text,
+        mail.html,
+        kind=MAIL_KIND,
+        ref=(REF, mail.week_ref),
+        resends=mail.resends or mail.txn_id,
     )
 
 

@@ -313,8 +313,10 @@ class BilanRepository:
             window,
         )
         letters = await self._db.fetchone(
-            "SELECT COUNT(*) AS n FROM digest_weeks"
-            " WHERE outcome = 'sent' AND decided_at >= ? AND decided_at < ?",
+            "SELECT (SELECT COUNT(*) FROM digest_weeks"
+            "  WHERE outcome = 'sent' AND decided_at >= ?1 AND decided_at < ?2)"
+            " + (SELECT COUNT(*) FROM digest_extra_letters"
+            "  WHERE sent_at >= ?1 AND sent_at < ?2) AS n",
             window,
         )
         return Diffusion(

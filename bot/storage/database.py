@@ -27,6 +27,8 @@ from bot.storage.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger(__name__)
 
+DATABASE_FILE = "rupn-bot.db"
+"""The bot's database, in data_dir."""
 BUSY_TIMEOUT_MS = 5000
 WAL_LIMIT_BYTES = 1024 * 1024
 """The write-ahead log is checkpointed at about this size and truncated back to it."""
@@ -80,6 +82,40 @@ class Database:
             await db._migrate(migrations)
         except BaseException:
             await conn.close()
+            raise
+        return db
+
+    @classmethod
+    async def open_read_only(
+        cls, path: Path, migrations: Sequence[Migration] = MIGRATIONS
+    ) -> Database:
+        """The bot's database through a read-only connection, for the offline commands
+        (`rupn-bot lettre --apercu`, `rupn-bot bilan`): never created nor migrated, no
+        data_dir lock, and usable while the bot runs (WAL lets a reader in). The schema
+        must be exactly the code's; `StorageError` (French, with what to do) otherwise."""
+        uri = await asyncio.to_thread(_read_only_uri, path)
+        if uri is None:
+            raise StorageError(
+                f"Aucune base de données dans {path.parent} : le bot n’a jamais été lancé avec "
+                "ce dossier de données (storage.data_dir). Vérifiez la configuration, ou "
+                "lancez d’abord le bot (rupn-bot run)."
+            )
+        try:
+            conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"Impossible d’ouvrir la base de données {path} ({exc}).") from None
+        conn.row_factory = aiosqlite.Row
+        db = cls(conn)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            _check_read_only_version(path, await db.schema_version(), len(migrations))
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StorageError(
+                f"Le fichier {path} n’est pas une base de données rupn-bot lisible ({exc})."
+            ) from None
+        except BaseException:
+            await db.close()
             raise
         return db
 
@@ -176,6 +212,31 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
+
+
+def _read_only_uri(path: Path) -> str | None:
+    """``file:///…?mode=ro`` for the database file; None when there is no such file."""
+    if not path.is_file():
+        return None
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def _check_read_only_version(path: Path, version: int, latest: int) -> None:
+    if version == 0:
+        raise StorageError(
+            f"Le fichier {path} n’est pas une base de données rupn-bot : vérifiez storage.data_dir."
+        )
+    if version < latest:
+        raise StorageError(
+            f"La base de données est en version {version}, plus ancienne que ce programme "
+            f"(version {latest}) : relancez le bot (rupn-bot run), qui la mettra à jour, "
+            "puis recommencez."
+        )
+    if version > latest:
+        raise StorageError(
+            f"La base de données est en version {version}, plus récente que ce programme "
+            f"(version {latest}) : mettez rupn-bot à jour."
+        )
 
 
 def _is_empty_file(path: Path) -> bool:

@@ -8,14 +8,46 @@ at once: the letters of 200 rooms cost a handful of statements, not 200 times mo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from bot.storage.database import Database, loaded, loaded_or_none, stored
+from bot.storage.posts import RESENDS_KEY
 
 Outcome = Literal["sent", "empty", "skipped"]
+LETTER_KIND = "digest"
+"""The kind of a room's letter post."""
+MAIL_KIND = "digest-mail"
+"""The kind of a letter's e-mail."""
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    """A row of `digest_weeks`: how the week's letter was decided."""
+
+    outcome: Outcome
+    decided_at: datetime
+    rooms: int
+    extra_letters: int
+
+
+@dataclass(frozen=True, slots=True)
+class LetterMail:
+    """A letter's e-mail, as queued in the outbox."""
+
+    txn_id: str
+    status: Literal["pending", "sent", "failed"]
+    subject: str
+    text: str
+    html: str
+    resends: str | None  # the txn_id of the first mail of this letter, when sent again
+    week_ref: int  # its posts' ref_id (`digests.send.week_ref`)
+    queued_at: datetime
+    sent_at: datetime | None
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +58,7 @@ class PublishedRow:
     room_id: str
     event_id: str
     published_at: datetime
+    delivered_at: datetime  # when the post reached that room
     body: str
     entry_title: str | None
     entry_link: str | None
@@ -69,17 +102,31 @@ class DigestsRepository:
 
     # --- what the letter shows ----------------------------------------------------------
 
-    async def published_between(self, since: datetime, until: datetime) -> list[PublishedRow]:
-        """Announcements published in (since, until], newest first, one row per room."""
+    async def last_letters(self) -> dict[str, datetime]:
+        """When each room's latest letter was queued (its window ends there)."""
         rows = await self._db.fetchall(
-            "SELECT a.id, a.body, a.published_at, p.room_id, p.event_id,"
+            "SELECT room_id, MAX(created_at) AS at FROM posts WHERE kind = ? GROUP BY room_id",
+            (LETTER_KIND,),
+        )
+        return {str(r["room_id"]): loaded(r["at"]) for r in rows}
+
+    async def delivered_between(self, since: datetime, until: datetime) -> list[PublishedRow]:
+        """Announcements delivered in a room in (since, until], newest first, one row per room.
+
+        On delivery (`posts.sent_at`), not on decision: an announcement still queued when a
+        letter is built goes in the next one. The sender stamps `sent_at` inside its
+        transaction, so once a letter has read up to `until`, nothing later commits a post
+        delivered before it.
+        """
+        rows = await self._db.fetchall(
+            "SELECT a.id, a.body, a.published_at, p.room_id, p.event_id, p.sent_at,"
             " e.title AS entry_title, e.link AS entry_link, f.name AS feed_name"
-            " FROM announcements AS a"
-            " JOIN posts AS p ON p.ref_type = 'announcement' AND p.ref_id = a.id"
-            "  AND p.kind = 'announcement' AND p.status = 'sent'"
+            " FROM posts AS p INDEXED BY posts_sent_kind"
+            " JOIN announcements AS a ON a.id = p.ref_id"
             " LEFT JOIN feed_entries AS e ON e.id = a.entry_id"
             " LEFT JOIN feeds AS f ON f.id = e.feed_id"
-            " WHERE a.status = 'sent' AND a.published_at > ? AND a.published_at <= ?"
+            " WHERE p.kind = 'announcement' AND p.status = 'sent' AND p.ref_type = 'announcement'"
+            " AND p.sent_at > ? AND p.sent_at <= ? AND a.status = 'sent'"
             " ORDER BY a.published_at DESC, a.id DESC",
             (stored(since), stored(until)),
         )
@@ -89,6 +136,7 @@ class DigestsRepository:
                 room_id=str(r["room_id"]),
                 event_id=str(r["event_id"]),
                 published_at=loaded(r["published_at"]),
+                delivered_at=loaded(r["sent_at"]),
                 body=str(r["body"]),
                 entry_title=r["entry_title"],
                 entry_link=r["entry_link"],
@@ -161,17 +209,37 @@ class DigestsRepository:
 
     # --- the weeks ---------------------------------------------------------------------
 
+    async def week(self, week: str) -> Week | None:
+        row = await self._db.fetchone(
+            "SELECT outcome, decided_at, rooms,"
+            " (SELECT COUNT(*) FROM digest_extra_letters AS x WHERE x.week = w.week) AS extra"
+            " FROM digest_weeks AS w WHERE week = ?",
+            (week,),
+        )
+        if row is None:
+            return None
+        return Week(row["outcome"], loaded(row["decided_at"]), int(row["rooms"]), int(row["extra"]))
+
     async def week_outcome(self, week: str) -> Outcome | None:
-        row = await self._db.fetchone("SELECT outcome FROM digest_weeks WHERE week = ?", (week,))
-        return row["outcome"] if row else None
+        found = await self.week(week)
+        return found.outcome if found else None
 
     async def decide_week(self, week: str, outcome: Outcome, now: datetime, rooms: int) -> None:
-        """Record the week's letter; `!lettre envoyer` may turn any outcome into 'sent'."""
+        """Record the week's letter. A week whose letter went out ('sent') keeps that mark:
+        `!lettre envoyer` may turn 'empty' or 'skipped' into 'sent', never the reverse."""
         await self._db.execute(
             "INSERT INTO digest_weeks (week, outcome, decided_at, rooms) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (week) DO UPDATE SET outcome = excluded.outcome,"
-            " decided_at = excluded.decided_at, rooms = excluded.rooms",
+            " decided_at = excluded.decided_at, rooms = excluded.rooms"
+            " WHERE digest_weeks.outcome != 'sent'",
             (week, outcome, stored(now), rooms),
+        )
+
+    async def add_extra_letter(self, week: str, now: datetime, rooms: int) -> None:
+        """One more letter in a week whose letter already went out (`quand-même`)."""
+        await self._db.execute(
+            "INSERT INTO digest_extra_letters (week, sent_at, rooms) VALUES (?, ?, ?)",
+            (week, stored(now), rooms),
         )
 
     async def last_sent_at(self) -> datetime | None:
@@ -179,6 +247,31 @@ class DigestsRepository:
             "SELECT MAX(decided_at) AS at FROM digest_weeks WHERE outcome = 'sent'"
         )
         return loaded_or_none(row["at"]) if row else None
+
+    async def last_mail(self) -> LetterMail | None:
+        """The latest e-mail of a letter, as queued (None if none, or its text was pruned)."""
+        row = await self._db.fetchone(
+            "SELECT txn_id, status, content, created_at, sent_at, error, ref_id FROM posts"
+            " WHERE action = 'mail' AND kind = ? ORDER BY id DESC LIMIT 1",
+            (MAIL_KIND,),
+        )
+        if row is None:
+            return None
+        content = json.loads(row["content"])
+        if not all(isinstance(content.get(k), str) for k in ("subject", "text", "html")):
+            return None  # anonymised by the retention: nothing left to send again
+        return LetterMail(
+            txn_id=str(row["txn_id"]),
+            status=row["status"],
+            subject=content["subject"],
+            text=content["text"],
+            html=content["html"],
+            resends=content.get(RESENDS_KEY),
+            week_ref=int(row["ref_id"] or 0),
+            queued_at=loaded(row["created_at"]),
+            sent_at=loaded_or_none(row["sent_at"]),
+            error=row["error"],
+        )
 
     # --- « Le mot du RUPN » ------------------------------------------------------------
 

@@ -400,4 +400,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "the weekly letter: extra letters counted, publications found by delivery",
+        (
+            # `!lettre envoyer quand-même` after the week's letter went out: one row per
+            # extra letter, counted by the bilan with the weeks' own. No personal data.
+            """
+            CREATE TABLE digest_extra_letters (
+                id       INTEGER PRIMARY KEY AUTOINCREMENT,
+                week     TEXT NOT NULL REFERENCES digest_weeks (week),
+                sent_at  TEXT NOT NULL,
+                rooms    INTEGER NOT NULL
+            )
+            """,
+            # The letter's window is per room, on delivery: what was delivered (sent_at)
+            # in a room after that room's previous letter (its last 'digest' post).
+            "CREATE INDEX posts_sent_kind ON posts (kind, sent_at) WHERE status = 'sent'",
+            "CREATE INDEX posts_kind_room ON posts (kind, room_id, created_at)",
+        ),
+    ),
 )

@@ -27,7 +27,7 @@ oldest first (`next_pending_mail`).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -42,6 +42,20 @@ PRIORITY_FIRST = 0
 """The RUPN's commands, broadcasts, jobs and hooks (the default: what is not a reply)."""
 PRIORITY_REPLIES = 1
 """What other people's commands and events caused: served after PRIORITY_FIRST."""
+RESENDS_KEY = "resends"
+"""In a mail's content: the txn_id of the mail it sends again (it keeps that Message-ID)."""
+MAIL_PARTIAL = "SMTP_PARTIAL"
+"""posts.error of a mail sent, but not to everyone: "SMTP_PARTIAL:a@x,b@y"."""
+
+
+def partial_error(refused: Iterable[str]) -> str:
+    return f"{MAIL_PARTIAL}:{','.join(sorted(refused))}"
+
+
+def refused_addresses(error: str | None) -> tuple[str, ...]:
+    """The recipients a sent mail did not reach (see `partial_error`); () if none."""
+    code, _, addresses = (error or "").partition(":")
+    return tuple(a for a in addresses.split(",") if a) if code == MAIL_PARTIAL else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +213,14 @@ class PostsRepository:
         )
         return _to_post(row) if row else None
 
-    async def mark_sent(self, post_id: int, event_id: str, now: datetime) -> None:
+    async def mark_sent(
+        self, post_id: int, event_id: str, now: datetime, *, error: str | None = None
+    ) -> None:
+        """`error`: what went wrong although it went (a mail some recipients refused)."""
         await self._db.execute(
-            "UPDATE posts SET status = 'sent', event_id = ?, sent_at = ?,"
+            "UPDATE posts SET status = 'sent', event_id = ?, sent_at = ?, error = ?,"
             " attempts = attempts + 1 WHERE id = ?",
-            (event_id, stored(now), post_id),
+            (event_id, stored(now), error, post_id),
         )
 
     async def mark_failed(self, post_id: int, error: str) -> None:

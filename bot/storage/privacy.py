@@ -82,6 +82,7 @@ PERSONAL_TABLES = frozenset(
 IMPERSONAL_TABLES = frozenset(
     {
         "digest_weeks",  # a week and its outcome
+        "digest_extra_letters",  # a week's extra letter: when, to how many rooms
         "post_stats",  # per post: audience and reader counts
         "post_reactions",  # per post and emoji, no reactor
         "sqlite_sequence",  # SQLite's AUTOINCREMENT counters

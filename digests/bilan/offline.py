@@ -1,7 +1,7 @@
 """`rupn-bot bilan`: the same three files as `!bilan`, written to a directory, offline.
 
-The bot's database is only read, through the read-only connection of the letter's
-preview (digests/preview.py): the bot may be running (WAL lets a reader in) or not,
+The bot's database is only read (`Database.open_read_only`, through the letter's
+preview: digests/preview.py): the bot may be running (WAL lets a reader in) or not,
 the data_dir lock is not taken, nothing is queued nor sent. The figures are those
 `!bilan` would post: they come from the database alone.
 """
@@ -9,17 +9,17 @@ the data_dir lock is not taken, nothing is queued nor sent. The figures are thos
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from bot.config import Config
+from bot.context import Settings
 from bot.school_year import SchoolYear, school_year_of
 from bot.storage.bilan import BilanRepository
 from digests.bilan.build import build_bilan
 from digests.bilan.render import RenderedBilan, render_bilan
-from digests.preview import DATABASE_FILE, PreviewError, open_read_only
+from digests.preview import PreviewError, read_only_database, settings_of
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,11 @@ class Written:
     paths: tuple[Path, ...]
 
 
-def school_year(config: Config, first: int | None, now: datetime) -> SchoolYear:
+def school_year(settings: Settings, first: int | None, now: datetime) -> SchoolYear:
     """The year asked for (`--annee`), or the current one; with `[bilan] year_start`."""
-    month, day = config.bilan.start_month_day
+    month, day = settings.year_start
     if first is None:
-        return school_year_of(now, config.bot.tz, month, day)
+        return school_year_of(now, settings.tz, month, day)
     return SchoolYear(first, month, day)
 
 
@@ -53,17 +53,13 @@ async def write_bilan(config: Config, first: int | None, now: datetime, director
     `PreviewError` (French, with what to do) when the database cannot be read, the year
     has not begun, or the files cannot be written.
     """
-    tz = config.bot.tz
-    year = school_year(config, first, now)
+    settings = settings_of(config)  # the bot's own Settings: the same year and zone
+    tz = settings.tz
+    year = school_year(settings, first, now)
     if year.start(tz) > now:
         raise PreviewError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
-    db = await open_read_only(config.storage.data_dir / DATABASE_FILE)
-    try:
+    async with read_only_database(config) as db:
         bilan = await build_bilan(BilanRepository(db), year, now, tz)
-    except sqlite3.Error as exc:
-        raise PreviewError(f"Lecture de la base de données impossible ({exc}).") from None
-    finally:
-        await db.close()
     rendered = render_bilan(bilan)
     try:
         paths = await asyncio.to_thread(_write, rendered, directory)

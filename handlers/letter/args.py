@@ -14,7 +14,12 @@ MAX_WORD_LENGTH = 280
 
 @dataclass(frozen=True)
 class Simple:
-    action: Literal["apercu", "envoyer", "courriel", "pause", "reprise"]
+    action: Literal["apercu", "courriel", "pause", "reprise"]
+
+
+@dataclass(frozen=True)
+class Send:
+    anyway: bool = False  # `quand-même`: an extra letter after the week's one
 
 
 @dataclass(frozen=True)
@@ -27,9 +32,11 @@ class RemoveWord:
     word_id: int
 
 
-LettreArgs = Simple | AddWord | RemoveWord
+LettreArgs = Simple | Send | AddWord | RemoveWord
 
-SIMPLE = ("apercu", "envoyer", "courriel", "pause", "reprise")
+SIMPLE = ("apercu", "courriel", "pause", "reprise")
+SEND_USAGE = f"{PREFIX}lettre envoyer [quand-même]"
+ANYWAY = "quand-meme"  # normalised: « quand-même », « quand même », « Quand-Meme »…
 ADD_USAGE = f"{PREFIX}lettre ajouter <texte>"
 ADD_EXAMPLE = f"{PREFIX}lettre ajouter Pensez à rendre vos besoins de formation avant jeudi."
 REMOVE_USAGE = f"{PREFIX}lettre retirer <n°>"
@@ -44,6 +51,8 @@ def parse_lettre(text: str, env: ParseEnv) -> LettreArgs:
     action, rest = normalize(words[0]), words[1].strip() if len(words) > 1 else ""
     if action in SIMPLE:
         return Simple(action)  # type: ignore[arg-type]  # checked just above
+    if action == "envoyer":
+        return _parse_send(rest)
     if action == "ajouter":
         line = " ".join(rest.split())
         if not line:
@@ -68,3 +77,15 @@ def parse_lettre(text: str, env: ParseEnv) -> LettreArgs:
             )
         return RemoveWord(int(number))
     raise InvalidArguments(f"« {words[0][:30]} » n’est pas une action de !lettre.")
+
+
+def _parse_send(rest: str) -> Send:
+    if not rest:
+        return Send()
+    if "-".join(normalize(rest).split()) == ANYWAY:
+        return Send(anyway=True)
+    raise InvalidArguments(
+        f"Après « envoyer », seul « quand-même » est possible, pas « {rest[:30]} ».",
+        usage=SEND_USAGE,
+        example=f"{PREFIX}lettre envoyer quand-même",
+    )

@@ -4,8 +4,11 @@
   out now, answered in the room of the command only (never posted elsewhere,
   never mailed), with the next sending and the numbers of the queued words.
 - `!lettre envoyer`: sends now to every letter room (and by e-mail) and counts as
-  this week's letter: the scheduled one does not follow.
-- `!lettre courriel`: only the e-mail, e.g. after fixing the SMTP settings.
+  this week's letter: the scheduled one does not follow. Once this week's letter
+  went out, it sends nothing unless confirmed (`!lettre envoyer quand-même`): then
+  one more letter, with only what is new since.
+- `!lettre courriel`: the latest letter's e-mail again, as it was (same subject,
+  texts and Message-ID), after it failed, e.g. once the SMTP settings are fixed.
 - `!lettre pause` / `!lettre reprise`: stop and restart the scheduled sending.
 - `!lettre ajouter <texte>` / `!lettre retirer <n°>`: « Le mot du RUPN ».
 """
@@ -17,14 +20,15 @@ from typing import assert_never
 
 from bot.context import Context
 from bot.router import Router
+from bot.storage.posts import refused_addresses
 from digests.build import week_monday
 from digests.render import render_letter
 from digests.rooms import letter_rooms
 from digests.schedule import iso_week
-from digests.send import compose, queue_mail, week_ref
+from digests.send import compose, queue_mail_again
 from handlers.letter import texts
-from handlers.letter.args import USAGE, AddWord, LettreArgs, RemoveWord, Simple, parse_lettre
-from handlers.letter.weekly import PAUSED_KEY, is_paused, send_now, upcoming
+from handlers.letter.args import USAGE, AddWord, LettreArgs, RemoveWord, Send, Simple, parse_lettre
+from handlers.letter.weekly import PAUSED_KEY, is_paused, send_extra, send_now, upcoming
 
 router = Router("lettre")
 
@@ -53,19 +57,21 @@ def _this_week(ctx: Context) -> str:
     parse=parse_lettre,
     details=(
         "« !lettre » ou « !lettre aperçu » montre ici la lettre telle qu’elle partirait ; "
-        "« envoyer » l’envoie maintenant (elle compte pour la semaine) ; « courriel » la "
-        "renvoie par courriel seulement ; « pause » et « reprise » ; « ajouter <texte> » et "
-        "« retirer <n°> » gèrent le mot du RUPN."
+        "« envoyer » l’envoie maintenant (elle compte pour la semaine ; « envoyer "
+        "quand-même » en envoie une de plus, avec ce qui est nouveau) ; « courriel » renvoie "
+        "par courriel seulement le courriel de la dernière lettre qui n’a pas pu partir ; "
+        "« pause » et « reprise » ; « ajouter <texte> » et « retirer <n°> » gèrent le mot "
+        "du RUPN."
     ),
 )
 async def lettre(ctx: Context, args: LettreArgs) -> None:
     match args:
         case Simple("apercu"):
             await _preview(ctx)
-        case Simple("envoyer"):
-            await _send(ctx)
+        case Send(anyway):
+            await _send(ctx, anyway=anyway)
         case Simple("courriel"):
-            await _mail_only(ctx)
+            await _mail_again(ctx)
         case Simple("pause"):
             await ctx.repos.state.set(PAUSED_KEY, "1")
             ctx.reply(texts.paused_text())
@@ -108,21 +114,42 @@ async def _preview(ctx: Context) -> None:
     )
 
 
-async def _send(ctx: Context) -> None:
+async def _send(ctx: Context, *, anyway: bool) -> None:
     if not await letter_rooms(ctx.repos, ctx.settings):
         ctx.reply(texts.NO_ROOM)
         return
-    rooms = await send_now(ctx, _this_week(ctx))
+    week = _this_week(ctx)
+    done = await ctx.repos.digests.week(week)
+    if done is not None and done.outcome == "sent":
+        if not anyway:
+            ctx.reply(texts.already_sent(done.decided_at, ctx.tz))
+            return
+        rooms = await send_extra(ctx, week)
+        ctx.reply(
+            texts.extra_sent(rooms, ctx.settings.mail_enabled) if rooms else texts.NOTHING_NEW
+        )
+        return
+    rooms = await send_now(ctx, week)
     ctx.reply(texts.sent_text(rooms, ctx.settings.mail_enabled) if rooms else texts.NOTHING_TO_SAY)
 
 
-async def _mail_only(ctx: Context) -> None:
+async def _mail_again(ctx: Context) -> None:
+    """The latest letter's e-mail once more, as it was queued, if it failed."""
     if not ctx.settings.mail_enabled:
         ctx.reply(texts.NO_MAIL)
         return
-    letters = await compose(ctx, await letter_rooms(ctx.repos, ctx.settings))
-    if letters.empty:
-        ctx.reply(texts.NOTHING_TO_SAY)
+    mail = await ctx.repos.digests.last_mail()
+    if mail is None:
+        ctx.reply(texts.NO_MAIL_YET)
         return
-    queue_mail(ctx, letters.letters[0], week=week_ref(_this_week(ctx)))
-    ctx.reply(texts.mail_queued())
+    match mail.status:
+        case "failed":
+            queue_mail_again(ctx, mail)
+            ctx.reply(texts.mail_again(mail.subject))
+        case "pending":
+            ctx.reply(texts.mail_pending(mail.subject))
+        case "sent":
+            refused = refused_addresses(mail.error)
+            ctx.reply(texts.mail_already_sent(mail.subject, mail.sent_at, ctx.tz, refused))
+        case _:
+            assert_never(mail.status)

@@ -16,11 +16,12 @@ from functools import cache
 from bot.context import Scope
 from bot.router import Router
 from bot.school_calendar import SchoolCalendar
-from bot.storage.posts import Post
+from bot.storage.digests import MAIL_KIND
+from bot.storage.posts import RESENDS_KEY, Post, refused_addresses
 from bot.work import Units
 from digests.rooms import letter_rooms
 from digests.schedule import DueLetter, fallen_due, next_letter
-from digests.send import MAIL_KIND, REF, compose, queue_letters, week_ref
+from digests.send import REF, Letters, compose, queue_letters, week_ref
 from handlers.letter import texts
 
 log = logging.getLogger(__name__)
@@ -47,14 +48,31 @@ def upcoming(scope: Scope) -> DueLetter | None:
     return next_letter(scope.now, settings.digest, scope.tz, calendar_for(settings.school_zone))
 
 
-async def send_now(scope: Scope, week: str) -> int:
-    """Queue this week's letters (and the e-mail); returns how many rooms get one."""
-    letters = await compose(scope, await letter_rooms(scope.repos, scope.settings))
+async def _queue(scope: Scope, week: str, *, extra: bool) -> Letters:
+    letters = await compose(scope, await letter_rooms(scope.repos, scope.settings), extra=extra)
     if not letters.empty:
         await queue_letters(scope, letters, week=week_ref(week), mail=scope.settings.mail_enabled)
+    return letters
+
+
+async def send_now(scope: Scope, week: str) -> int:
+    """Queue this week's letters (and the e-mail); returns how many rooms get one.
+
+    A week whose letter went out keeps its mark (see `send_extra` for a second one).
+    """
+    letters = await _queue(scope, week, extra=False)
     await scope.repos.digests.decide_week(
         week, "sent" if not letters.empty else "empty", scope.now, len(letters.letters)
     )
+    return len(letters.letters)
+
+
+async def send_extra(scope: Scope, week: str) -> int:
+    """A second letter in a week whose letter went out, with only what is new since
+    (`!lettre envoyer quand-même`); counted as one more letter. Returns its rooms."""
+    letters = await _queue(scope, week, extra=True)
+    if not letters.empty:
+        await scope.repos.digests.add_extra_letter(week, scope.now, len(letters.letters))
     return len(letters.letters)
 
 
@@ -90,24 +108,34 @@ async def weekly(units: Units) -> None:
 
 @router.on_post_settled
 async def mail_settled(units: Units, post: Post) -> None:
-    """A letter that could not be mailed: the RUPN is told why, in the curation rooms or
-    in a direct room (the staff rooms never hear about it)."""
+    """A letter that could not be mailed, or not to everyone: the RUPN is told why, in the
+    curation rooms or in a direct room (the staff rooms never hear about it)."""
     if post.kind != MAIL_KIND or post.ref_type != REF or post.ref_id is None:
         return
     settled = [p for p in await _posts(units, post) if p.txn_id == post.txn_id]
-    if not settled or settled[0].status != "failed":
+    if not settled:
+        return
+    text = _report(settled[0])
+    if text is None:
         return
     targets = list(units.settings.curation_rooms)
     if not targets and units.direct_rooms is not None:
         opened = await units.direct_rooms.ensure(sorted(units.settings.admins))
         targets = list(dict.fromkeys(opened.values()))
     async with units.unit() as scope:
-        text = texts.mail_failed_text(settled[0].error, None, scope.tz)
         for room in targets:
             scope.messenger.send(
                 room, text, mentions=sorted(units.settings.admins), kind=REPORT_KIND
             )
-    log.error("The letter could not be mailed: %s", settled[0].error)
+    log.error("The letter's mail %s: %s", settled[0].status, settled[0].error)
+
+
+def _report(mail: Post) -> str | None:
+    """What the RUPN must hear of a settled mail: a failure, or refused recipients."""
+    if mail.status == "failed":
+        return texts.mail_failed_text(mail.error, resent=RESENDS_KEY in mail.content)
+    refused = refused_addresses(mail.error)
+    return texts.mail_partly_refused(refused) if refused else None
 
 
 async def _posts(units: Units, post: Post) -> list[Post]:

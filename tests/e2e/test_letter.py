@@ -9,9 +9,14 @@ One scene, in the order a RUPN lives it:
    room, exact (sections, counts, permalinks to the events the teachers saw). The SMTP
    server is down at first, then up: one e-mail, no duplicate, and never a delay for
    the rooms.
-3. Next Friday the bot is killed (-9) right after queuing the letter: after restart,
-   exactly one letter per room.
-4. A wrong SMTP password: the RUPN is told in French, in the curation room.
+3. Next Friday the bot is killed (-9) right after queuing the letter, still pending:
+   after restart (a slow pacing, a wrong SMTP password), exactly one letter per room;
+   its mail fails and the RUPN is told in French.
+4. A second `!lettre envoyer` that week sends nothing; `!annonce` then at once
+   `!lettre envoyer quand-même`: an extra letter of what is new (its mail fails too).
+5. The password fixed, `!lettre courriel` sends that very mail (same Message-ID); a
+   second extra letter carries the announcement to the rooms where it was still
+   queued when the first was built: each room sees it in exactly one letter.
 """
 
 from __future__ import annotations
@@ -77,6 +82,10 @@ def configure(room: StaffRoom, vie: str, private: str, smtp: MailCatcher, **bot:
             },
         },
     )
+
+
+async def letter_seen(who: Participant, bot: str, room_id: str, marker: str) -> SeenMessage:
+    return await who.wait_for(lambda m: is_letter(m, bot, room_id, marker))
 
 
 async def restart_at(room: StaffRoom, moment: datetime) -> None:
@@ -206,32 +215,100 @@ async def test_the_weekly_letter(synapse: ThrowawaySynapse, tmp_path: Path) -> N
 
         await eventually(queued, interval=0.01, what="the second letter queued")
         await room.bot.kill()
-        configure(room, vie, private, smtp)
+        statuses = await query(
+            room.workdir, "SELECT status FROM posts WHERE kind = 'digest' AND ref_id = 202650"
+        )
+        assert ("pending",) in statuses, statuses  # killed before the letter was delivered
+        # Back with a slow pacing and a wrong SMTP password.
+        configure(room, vie, private, smtp, max_sends_per_second=1.0)
+        room.bot.env = {"RUPN_SMTP_PASSWORD": "mauvais"}
         room.bot.clock_offset_s = offset_to(NEXT_DUE + timedelta(minutes=1))
         await room.bot.start()
         marker = "Deuxième semaine"
         await prof1.wait_for(lambda m: is_letter(m, bot, room.room_id, marker))
         await prof2.wait_for(lambda m: is_letter(m, bot, vie, marker))
+
+        def reports() -> list[SeenMessage]:
+            return [
+                m
+                for m in rupn.messages
+                if m.sender == bot and m.room_id == private and "par courriel :" in m.body
+            ]
+
+        await eventually(lambda: len(reports()) == 1, timeout=30, what="the mail's failure")
+        assert reports()[0].msgtype == "m.text"
+        assert reports()[0].body == (
+            "La lettre n’a pas pu partir par courriel : le serveur de courriel a refusé "
+            "l’identifiant ou le mot de passe : vérifiez [email] username et la variable "
+            "RUPN_SMTP_PASSWORD. Les salons l’ont bien reçue. Une fois corrigé, « !lettre "
+            "courriel » la renvoie par courriel seulement."
+        )
+
+        # 4. Once more this week: refused; confirmed: only what is new (its mail fails too).
+        again = await ask(rupn, private, "!lettre envoyer", bot)
+        assert again == (
+            "La lettre de cette semaine est déjà partie le vendredi 11 décembre à 16h30 : rien "
+            "n’est envoyé. Pour envoyer quand même ce qui est nouveau depuis la dernière lettre "
+            "(une lettre de plus), tapez « !lettre envoyer quand-même »."
+        )
+        await ask(rupn, private, "!lettre ajouter Merci pour les portes ouvertes", bot)
+        await rupn.send_text(private, "!annonce Portes ouvertes samedi 12 décembre")
+        extra = await ask(rupn, private, "!lettre envoyer quand-même", bot)
+        assert extra == (
+            "Lettre supplémentaire envoyée dans 2 salons et par courriel, avec ce qui est "
+            "nouveau depuis la dernière lettre. Elle s’ajoute à celle de cette semaine."
+        )
+        first_extra = {
+            room.room_id: await letter_seen(prof1, bot, room.room_id, "Merci pour"),
+            vie: await letter_seen(prof2, bot, vie, "Merci pour"),
+        }
+        assert all("Sondages en cours" not in m.body for m in first_extra.values())
+        await eventually(lambda: len(reports()) == 2, timeout=30, what="the extra's failure")
+        [(failed_txn,)] = await query(
+            room.workdir,
+            "SELECT txn_id FROM posts WHERE action = 'mail' AND status = 'failed'"
+            " ORDER BY id DESC LIMIT 1",
+        )
+        assert len(smtp.received) == 1
+
+        # 5. The password fixed: the very mail that failed; then what was still queued.
         await outbox_drained(room.workdir)
-        await eventually(lambda: len(smtp.received) == 2, timeout=30, what="the second e-mail")
+        await room.bot.stop()
+        configure(room, vie, private, smtp)
+        room.bot.env = {"RUPN_SMTP_PASSWORD": SMTP_PASSWORD}
+        await room.bot.start()
+        resent = await ask(rupn, private, "!lettre courriel", bot)
+        assert resent == (
+            "Le courriel « La lettre numérique — semaine du 7 décembre » repart tel quel, par "
+            "courriel seulement (pas dans les salons)."
+        )
+        await eventually(lambda: len(smtp.received) == 2, timeout=30, what="the mail again")
+        resent_mail = smtp.received[1].parsed()
+        assert str(resent_mail["Message-ID"]) == f"<{failed_txn}@{FROM.partition('@')[2]}>"
+        resent_text = resent_mail.get_body(("plain",))
+        assert resent_text is not None
+        assert "Merci pour les portes ouvertes" in resent_text.get_content()
+        await ask(rupn, private, "!lettre ajouter Dernier mot de la semaine", bot)
+        await ask(rupn, private, "!lettre envoyer quand-même", bot)
+        second_extra = {
+            room.room_id: await letter_seen(prof1, bot, room.room_id, "Dernier mot"),
+            vie: await letter_seen(prof2, bot, vie, "Dernier mot"),
+        }
+        news = "Portes ouvertes samedi 12 décembre"
+        # Still queued in some room when the first extra letter was built...
+        assert any(news not in m.body for m in first_extra.values())
+        # ... and in exactly one letter of each room, never in none, never twice.
+        for room_id in (room.room_id, vie):
+            assert [news in first_extra[room_id].body, news in second_extra[room_id].body].count(
+                True
+            ) == 1, room_id
+        await eventually(lambda: len(smtp.received) == 3, timeout=30, what="the third e-mail")
         # A later reply in each room proves nothing else was on its way.
         await ask(rupn, room.room_id, "!aide", bot)
-        assert len([m for m in prof1.messages if is_letter(m, bot, room.room_id)]) == 2
-        assert len([m for m in prof2.messages if is_letter(m, bot, vie)]) == 2
+        assert len([m for m in prof1.messages if is_letter(m, bot, room.room_id)]) == 4
+        assert len([m for m in prof2.messages if is_letter(m, bot, vie)]) == 4
         assert len([m for m in prof1.messages if m.body.startswith("Aperçu")]) == 0
-
-        # 4. A wrong SMTP password: the RUPN is told why, in French.
-        await room.bot.stop()
-        room.bot.env = {"RUPN_SMTP_PASSWORD": "mauvais"}
-        await room.bot.start()
-        answer = await ask(rupn, private, "!lettre courriel", bot)
-        assert answer == "La lettre de la semaine part par courriel (et pas dans les salons)."
-        report = await rupn.wait_for(
-            lambda m: m.sender == bot and m.room_id == private and "courriel :" in m.body
-        )
-        assert report.msgtype == "m.text"
-        assert "le serveur de courriel a refusé l’identifiant ou le mot de passe" in report.body
-        assert len(smtp.received) == 2
+        assert len(smtp.received) == 3
     finally:
         smtp.stop()
         await close_staff_room(room)

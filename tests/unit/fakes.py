@@ -190,7 +190,14 @@ class FakeMessenger:
         return own
 
     def send_mail(
-        self, subject: str, text: str, html: str, *, kind: str, ref: Ref | None = None
+        self,
+        subject: str,
+        text: str,
+        html: str,
+        *,
+        kind: str,
+        ref: Ref | None = None,
+        resends: str | None = None,
     ) -> str:
         txn_id = self._txn()
         self.calls.append(SentMail(MAIL_ROOM, subject, text, html, kind, ref, txn_id))

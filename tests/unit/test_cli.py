@@ -22,7 +22,7 @@ import pytest
 
 from bot import cli
 from bot.config import PASSWORD_ENV_VAR, Config, load_config
-from bot.context import BotInfo
+from bot.context import BotInfo, Settings
 from bot.data_dir import DataDirLock
 from bot.logging_setup import (
     LOG_FORMAT,
@@ -676,10 +676,20 @@ def test_letter_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
     assert_french(out)
 
 
-def test_preview_finds_the_database_of_the_bot() -> None:
-    from bot.app import DATABASE_FILE  # heavy (the whole bot): only here
-
-    assert preview.DATABASE_FILE == DATABASE_FILE
+def test_the_offline_settings_are_the_bots(tmp_path: Path) -> None:
+    """One builder (`Settings.from_config`): only the room aliases, which need the
+    homeserver, are left out offline."""
+    text = VALID.replace(
+        "[bot]\n", f'[bot]\nbroadcast_rooms = ["#profs:agent.education.tchap.gouv.fr", "{STAFF}"]\n'
+    )
+    config = load_config(write_config(tmp_path, text))
+    offline = preview.settings_of(config)
+    online = Settings.from_config(
+        config, broadcast_rooms=(STAFF,), digest_rooms=(), pseudonyms=offline.pseudonyms
+    )
+    assert offline == online
+    assert offline.year_start == config.bilan.start_month_day
+    assert offline.retention_months == config.privacy.retention_months
 
 
 def test_offline_info_knows_no_member() -> None:

@@ -22,7 +22,7 @@ from bot.mailer import MAX_MAIL_ATTEMPTS, MailSender
 from bot.messenger import Outbox
 from bot.sender import Pacer, Sender
 from bot.storage.database import Database
-from bot.storage.posts import Post, PostsRepository
+from bot.storage.posts import Post, PostsRepository, refused_addresses
 from tests.unit.fakes import START, FakeTransport, VirtualTime
 
 SENDER = "rupn@ac-exemple.fr"
@@ -326,6 +326,68 @@ async def test_refused_recipients_fail_the_mail_at_once(make: Any, smtp: SmtpSer
     assert (await h.row(txn_id))["error"] == "SMTP_REFUSED"
     assert len(h.settled) == 1
     assert h.sleeps == []
+
+
+async def test_one_recipient_refused_of_two_is_sent_and_names_the_refused_one(
+    make: Any, smtp: SmtpServer
+) -> None:
+    smtp.recorder.rcpt_answers = ["550 5.1.1 Unknown user", "250 OK"]
+    smtp.start()
+    h: Harness = make(settings(smtp.port))
+    txn_id = await h.queue_mail()
+    await h.deliver_all()
+    [received] = smtp.recorder.received
+    assert received.rcpt_tos == [TO[1]]
+    assert await h.row(txn_id) == {
+        "status": "sent", "event_id": f"<{txn_id}@ac-exemple.fr>",
+        "error": f"SMTP_PARTIAL:{TO[0]}", "attempts": 1,
+    }  # fmt: skip
+    assert refused_addresses((await h.row(txn_id))["error"]) == (TO[0],)
+    assert len(h.settled) == 1
+    assert h.sleeps == []
+
+
+async def test_starttls_not_offered_is_named(make: Any, smtp: SmtpServer) -> None:
+    smtp.start()  # a relay without STARTTLS, while the configuration asks for it
+    h: Harness = make(settings(smtp.port).model_copy(update={"starttls": True}))
+    txn_id = await h.queue_mail()
+    await h.deliver_all()
+    assert smtp.recorder.received == []
+    assert (await h.row(txn_id))["error"] == "SMTP_NO_STARTTLS"
+    assert len(h.settled) == 1
+    assert h.sleeps == []
+
+
+async def test_auth_not_offered_is_named(make: Any) -> None:
+    port = free_port()
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)  # no AUTH without TLS
+    server = SmtpServer(port, recorder, Authenticator(), controller)
+    server.start()
+    try:
+        h: Harness = make(settings(port, username=LOGIN, password=PASSWORD))
+        txn_id = await h.queue_mail()
+        await h.deliver_all()
+    finally:
+        server.close()
+    assert recorder.received == []
+    assert (await h.row(txn_id))["error"] == "SMTP_NO_AUTH"
+    assert h.sleeps == []
+
+
+async def test_a_mail_sent_again_keeps_the_message_id_of_the_first(
+    make: Any, smtp: SmtpServer
+) -> None:
+    smtp.start()
+    h: Harness = make(settings(smtp.port))
+    outbox = Outbox()
+    txn_id = outbox.send_mail(SUBJECT, TEXT, HTML, kind="digest", resends="rupnfirst")
+    async with h.db.transaction():
+        await h.posts.queue(outbox.drain(), START)
+    await h.deliver_all()
+    [received] = smtp.recorder.received
+    assert str(received.parsed()["Message-ID"]) == "<rupnfirst@ac-exemple.fr>"
+    assert (await h.row(txn_id))["event_id"] == "<rupnfirst@ac-exemple.fr>"
 
 
 async def test_a_temporary_refusal_is_retried(make: Any, smtp: SmtpServer) -> None:

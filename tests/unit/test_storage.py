@@ -56,7 +56,7 @@ async def test_fresh_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "sous" / "dossier" / "rupn-bot.db"
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 9
+        assert await db.schema_version() == len(MIGRATIONS) == 10
     finally:
         await db.close()
     assert _user_version(path) == len(MIGRATIONS)
@@ -661,3 +661,30 @@ async def test_the_write_ahead_log_stays_bounded(tmp_path: Path) -> None:
         assert wal.stat().st_size == 0
     finally:
         await db.close()
+
+
+async def test_a_read_only_database_reads_and_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "rupn-bot.db"
+    db = await Database.open(path)
+    async with db.transaction():
+        await db.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
+    reader = await Database.open_read_only(path)  # while the bot's connection is open
+    try:
+        row = await reader.fetchone("SELECT value FROM bot_state WHERE key = 'k'")
+        assert row is not None and row["value"] == "v"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await reader.execute("DELETE FROM bot_state")
+    finally:
+        await reader.close()
+        await db.close()
+
+
+async def test_a_read_only_database_must_exist_and_be_current(tmp_path: Path) -> None:
+    path = tmp_path / "etat" / "rupn-bot.db"
+    with pytest.raises(StorageError, match=r"^Aucune base de données dans .*etat : le bot"):
+        await Database.open_read_only(path)
+    assert not path.parent.exists()  # nothing created
+    db = await Database.open(path)
+    await db.close()
+    with pytest.raises(StorageError, match="plus ancienne que ce programme"):
+        await Database.open_read_only(path, MIGRATIONS + MIGRATIONS[-1:])
