@@ -194,7 +194,7 @@ async def _run_locked(
         repos = Repositories.open(db)
         state = StateRepository(db)
         registry = CommandRegistry(ROUTERS)
-        direct = DirectRooms(db, state, adapter.create_direct_room)
+        direct = DirectRooms(db, adapter.create_direct_room)
         await _register_config_feeds(config, db, repos, clock())
         settings = Settings(
             admins=frozenset(config.bot.admins),

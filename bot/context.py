@@ -16,6 +16,7 @@ from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestsRepository
+from bot.storage.direct_rooms import DirectRoomsRepository
 from bot.storage.engagement import EngagementRepository
 from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
@@ -100,6 +101,7 @@ class Repositories:
     engagement: EngagementRepository
     bilan: BilanRepository
     privacy: PrivacyRepository
+    direct_rooms: DirectRoomsRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -116,6 +118,7 @@ class Repositories:
             engagement=EngagementRepository(db),
             bilan=BilanRepository(db),
             privacy=PrivacyRepository(db),
+            direct_rooms=DirectRoomsRepository(db),
         )
 
 

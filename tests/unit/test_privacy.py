@@ -29,19 +29,13 @@ from bot.router import CommandRegistry
 from bot.school_year import school_year_of
 from bot.storage.database import Database, stored
 from bot.storage.posts import OutgoingPost, Post, PostsRepository
-from bot.storage.privacy import IMPERSONAL_TABLES, PERSONAL_TABLES, PRUNED_KEY
-from bot.storage.state import StateRepository
+from bot.storage.privacy import PRUNED_KEY
+from bot.storage.privacy.columns import DELETED_TABLES, IMPERSONAL_COLUMNS, PERSONAL_COLUMNS
 from bot.tally import tally
 from handlers import ROUTERS
-from handlers.privacy import (
-    ERASE_POINTER_TEXT,
-    ERASED_TEXT,
-    NOTHING_TEXT,
-    SHOW_POINTER_TEXT,
-    answer_requests,
-    months_before,
-    retention,
-)
+from handlers.privacy.common import months_before
+from handlers.privacy.jobs import answer_requests, retention
+from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT, NOTHING_TEXT, SHOW_POINTER_TEXT
 from tests.unit.fakes import FakeBotInfo, FakeClock
 from tests.unit.harness import deliver, make_units, process_events
 
@@ -79,6 +73,7 @@ class Bot:
         )
     )
     opened: list[str] = field(default_factory=list)
+    sent_by: dict[str, list[str]] = field(default_factory=dict)  # sender → event ids
 
     @property
     def repos(self) -> Repositories:
@@ -97,7 +92,9 @@ class Bot:
 
     async def say(self, body: str, sender: str = A, room: str = STAFF) -> list[dict[str, Any]]:
         before = len(await self.posts())
-        await self.process(IncomingMessage(room, f"$m{next(_ids)}", sender, body, self.clock()))
+        event_id = f"$m{next(_ids)}"
+        self.sent_by.setdefault(sender, []).append(event_id)
+        await self.process(IncomingMessage(room, event_id, sender, body, self.clock()))
         return (await self.posts())[before:]
 
     async def settle_all(self) -> dict[str, str]:
@@ -125,7 +122,7 @@ class Bot:
             self.opened.append(user)
             return DM_A
 
-        return DirectRooms(self.db, StateRepository(self.db), create)
+        return DirectRooms(self.db, create)
 
     async def tick(self) -> list[dict[str, Any]]:
         """The requests job once; the new posts."""
@@ -262,7 +259,13 @@ async def test_erasure_leaves_no_user_id_in_any_table_and_keeps_every_count(db: 
     new = await bot.say("!mesdonnees effacer")
     assert [(p["room"], p["content"]["body"]) for p in new] == [(STAFF, ERASE_POINTER_TEXT)]
     assert new[0]["content"]["m.mentions"] == {}
-    assert await aggregates(db) == before
+    assert "m.relates_to" not in new[0]["content"]  # not a reply: quotes none of her events
+    # Her seat at the workshop to come is given back; the past counts stay.
+    signups = before.pop("signups")
+    assert signups == [(1, "confirmed", "command", 1), (1, "confirmed", "reaction", 1)]
+    after = await aggregates(db)
+    assert after.pop("signups") == [(1, "cancelled", "reaction", 1), (1, "confirmed", "command", 1)]
+    assert after == before
     assert {r[0] for r in await db.fetchall(markers)} == {key_b}
     # Only the pending confirmation remembers who asked, until it is given.
     assert set(await holding(db, A)) == {"posts.requester", "privacy_requests.user_id"}
@@ -277,10 +280,18 @@ async def test_erasure_leaves_no_user_id_in_any_table_and_keeps_every_count(db: 
 
     assert await holding(db, A) == []
     assert await holding(db, quote(A, safe="")) == []
-    assert await aggregates(db) == before
-    pseudonym = bot.settings.pseudonyms.erased(A)
-    row = await db.fetchone("SELECT organiser FROM workshops WHERE id = 1")
-    assert row is not None and row[0] == pseudonym
+    her_events = [*bot.sent_by[A], "$va", "$thumb", "$secret"]
+    assert [e for e in her_events if await holding(db, e)] == []
+    after = await aggregates(db)
+    after.pop("signups")
+    assert after == before
+    # One random token for the whole erasure: the same in every column it rewrote.
+    tokens = await db.fetchall(
+        "SELECT organiser FROM workshops UNION SELECT voter FROM poll_responses"
+        " WHERE poll_id = 1 AND answers = '[\"a1\"]' UNION SELECT author FROM announcements"
+        " WHERE id = 1"
+    )
+    assert len(tokens) == 1 and tokens[0][0].startswith("anonyme:")
     assert await bot.tick() == []  # answered once
 
 
@@ -375,7 +386,7 @@ async def test_opening_the_direct_room_is_not_retried_at_every_tick(db: Database
         failures.append(user)
         raise MatrixError("M_FORBIDDEN", "no")
 
-    direct = DirectRooms(db, StateRepository(db), cannot)
+    direct = DirectRooms(db, cannot)
     units = make_units(db, bot.settings, bot.info, bot.clock, direct_rooms=direct)
     for _ in range(12 * 5):  # five minutes of ticks
         await answer_requests(units)
@@ -407,7 +418,7 @@ async def _old_and_recent(bot: Bot) -> None:
         await bot.say(f"!atelier demain 12h30 | {theme} | CDI", sender=ADMIN, room=BUREAU)
         notice = (await bot.settle_all())["workshop-notice"]
         await bot.process(IncomingReaction(STAFF, f"$t{theme}", A, notice, "👍", bot.clock()))
-        await bot.say(f"!sondage {theme} ? | oui | non", sender=ADMIN)
+        await bot.say(f"!sondage {theme}, avec @alice:example.org ? | oui | non", sender=ADMIN)
         poll_event = (await bot.settle_all())["poll-start"]
         await bot.process(
             IncomingPollResponse(STAFF, f"$v{theme}", A, poll_event, ("a1",), bot.clock()),
@@ -415,6 +426,7 @@ async def _old_and_recent(bot: Bot) -> None:
             IncomingReceipt(STAFF, poll_event, A, bot.clock()),
         )
         await bot.say(f"!annonce Bravo @alice:example.org ({theme})", sender=ADMIN, room=BUREAU)
+        await bot.say(f"!lettre ajouter Merci @alice:example.org ({theme})", sender=ADMIN)
         await bot.settle_all()
     bot.clock.now = start
 
@@ -426,30 +438,35 @@ async def test_retention_anonymises_what_is_older_once_a_day(db: Database) -> No
     units = make_units(db, bot.settings, bot.info, bot.clock)
     await retention(units)
 
-    a, b = (bot.settings.pseudonyms.erased(p) for p in (A, B))
     signups = "SELECT w.theme, s.user_id, s.reaction_event_id FROM workshop_signups AS s"
     signups += " JOIN workshops AS w ON w.id = s.workshop_id ORDER BY w.id"
-    assert [tuple(r) for r in await db.fetchall(signups)] == [
-        ("Ancien", a, None),
-        ("Récent", A, "$tRécent"),
-    ]
+    (_, a, gone), recent_signup = (tuple(r) for r in await db.fetchall(signups))
+    assert a.startswith("anonyme:") and gone is None
+    assert recent_signup == ("Récent", A, "$tRécent")
     votes = "SELECT poll_id, voter, answers FROM poll_responses ORDER BY id"
-    assert [tuple(r) for r in await db.fetchall(votes)] == [
-        (1, a, '["a1"]'),
-        (1, b, '["a2"]'),
-        (2, A, '["a1"]'),
-        (2, B, '["a2"]'),
-    ]
+    (_, voter_a, _), (_, b, _), *recent_votes = (tuple(r) for r in await db.fetchall(votes))
+    assert voter_a == a and b.startswith("anonyme:") and b != a  # one token per person
+    assert recent_votes == [(2, A, '["a1"]'), (2, B, '["a2"]')]
     organisers = "SELECT organiser FROM workshops ORDER BY id"
-    assert [r[0] for r in await db.fetchall(organisers)] == [
-        bot.settings.pseudonyms.erased(ADMIN),
-        ADMIN,
-    ]
-    bodies = "SELECT body FROM announcements ORDER BY id"
-    assert [r[0] for r in await db.fetchall(bodies)] == [
+    old_admin, recent_admin = (r[0] for r in await db.fetchall(organisers))
+    assert old_admin.startswith("anonyme:") and recent_admin == ADMIN
+    # Every free text of the column list, with its own date.
+    texts = (
+        "SELECT body FROM announcements UNION ALL SELECT question FROM polls"
+        " UNION ALL SELECT body FROM digest_words"
+    )
+    assert [r[0] for r in await db.fetchall(texts)] == [
         f"Bravo {a} (Ancien)",
         "Bravo @alice:example.org (Récent)",
+        f"Ancien, avec {a} ?",
+        "Récent, avec @alice:example.org ?",
+        f"Merci {a} (Ancien)",
+        "Merci @alice:example.org (Récent)",
     ]
+    # The ids of old events are gone: a redaction of them matches nothing.
+    for old_event in ("$tAncien", "$vAncien", "$wAncien"):
+        assert await holding(db, old_event) == []
+    assert await holding(db, "$vRécent") == ["poll_responses.event_id"]
     assert len(await db.fetchall("SELECT * FROM read_markers")) == 1  # the recent one
     cutoff = stored(months_before(bot.clock(), 13, PARIS))
     old = await db.fetchall(
@@ -476,7 +493,8 @@ async def test_retention_anonymises_what_is_older_once_a_day(db: Database) -> No
     assert (await db.fetchone("SELECT voter FROM poll_responses WHERE id = 1") or [None])[0] == A
     bot.clock.advance(86400)
     await retention(make_units(db, bot.settings, bot.info, bot.clock))
-    assert (await db.fetchone("SELECT voter FROM poll_responses WHERE id = 1") or [None])[0] == a
+    row = await db.fetchone("SELECT voter FROM poll_responses WHERE id = 1")
+    assert row is not None and row[0].startswith("anonyme:")
 
 
 @pytest.mark.parametrize(
@@ -496,9 +514,18 @@ def test_months_before(now: datetime, months: int, expected: datetime) -> None:
     assert months_before(now, months, PARIS) == expected
 
 
-async def test_every_table_is_classified(db: Database) -> None:
-    """A new table must say whether it holds user ids (and how they are erased)."""
-    rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    tables = {r[0] for r in rows}
-    assert tables == PERSONAL_TABLES | IMPERSONAL_TABLES
-    assert not PERSONAL_TABLES & IMPERSONAL_TABLES
+async def test_every_column_is_classified(db: Database) -> None:
+    """A new column must say whether it is personal (and how old its row is) or not."""
+    rows = await db.fetchall(
+        "SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c"
+        " WHERE m.type = 'table'"
+    )
+    columns = {(r[0], r[1]) for r in rows}
+    personal = [(c.table, c.column) for c in PERSONAL_COLUMNS]
+    deleted = {(t, c) for t, c in columns if t in DELETED_TABLES}
+    impersonal = [(t, c) for t, names in IMPERSONAL_COLUMNS.items() for c in names]
+    classified = [*personal, *deleted, *impersonal]
+    assert len(classified) == len(set(classified))  # each column in one list only
+    assert set(classified) == columns
+    for table, (person, date) in DELETED_TABLES.items():
+        assert {(table, person), (table, date)} <= deleted

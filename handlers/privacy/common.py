@@ -1,0 +1,78 @@
+"""What the command and the jobs share: direct rooms, reader keys, the erasure itself."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.context import BotInfo, Scope
+from bot.school_year import SchoolYear, school_year_of
+from bot.storage.privacy import Erasure
+from handlers.workshops.signups import withdraw_signup
+
+DATA_KIND = "privacy-data"
+ERASED_KIND = "privacy-erased"
+
+
+def private_rooms(info: BotInfo, user: str, bot: str) -> list[str]:
+    """Joined rooms where the person is, with nobody but the bot (sorted)."""
+    return sorted(r for r in info.joined_rooms() if is_private(info, r, user, bot))
+
+
+def is_private(info: BotInfo, room: str, user: str, bot: str) -> bool:
+    members = set(info.member_ids(room))
+    return user in members and members <= {user, bot}
+
+
+async def reader_keys(scope: Scope, user: str) -> list[str]:
+    """The person's read-marker key in every school year markers may be from (a lookup:
+    a year without a secret has no markers, and gets no secret)."""
+    month, day = scope.settings.year_start
+    span = await scope.repos.privacy.marker_span()
+    first, last = span if span is not None else (scope.now, scope.now)
+    years = range(
+        school_year_of(first, scope.tz, month, day).first - 1,
+        school_year_of(max(last, scope.now), scope.tz, month, day).first + 1,
+    )
+    labels = [SchoolYear(y, month, day).label for y in years]
+    return scope.settings.pseudonyms.existing_reader_keys(user, labels)
+
+
+async def erase_person(scope: Scope, user: str, room: str) -> Erasure:
+    """Withdraw what still counts as the person's live choice (votes in open polls,
+    sign-ups to workshops to come: the waiting list moves up, its first told in `room`
+    if not privately), then erase the rest (the direct room is kept for the confirmation)."""
+    repos = scope.repos
+    events = await repos.privacy.event_ids_of(user)  # before the withdrawals clear some
+    for workshop_id in await repos.privacy.coming_signups(user, scope.now):
+        workshop = await repos.workshops.get(workshop_id)
+        if workshop is not None:
+            await withdraw_signup(scope, workshop, user, room)
+    withdrawn = await repos.privacy.withdraw_open_votes(user)
+    keys = await reader_keys(scope, user)
+    erasure = await repos.privacy.erase(user, keys, events, keep_direct_room=True)
+    erasure.add("poll_responses", withdrawn)
+    scope.settings.pseudonyms.forget(user)
+    return erasure
+
+
+async def close_erasure(scope: Scope, user: str, requested_at: datetime) -> None:
+    await scope.repos.privacy.close_erasure(user, requested_at, ERASED_KIND)
+
+
+def months_before(moment: datetime, months: int, tz: ZoneInfo) -> datetime:
+    """The same local time `months` earlier (the last day of a shorter month)."""
+    local = moment.astimezone(tz)
+    index = local.year * 12 + local.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(local.day, calendar.monthrange(year, month + 1)[1])
+    return local.replace(year=year, month=month + 1, day=day)
+
+
+def summary(changed: Mapping[str, int]) -> str:
+    """Rows per table, for the log (never a user id nor a text)."""
+    total = sum(changed.values())
+    details = ", ".join(f"{table} {n}" for table, n in sorted(changed.items()))
+    return f"{total} rows" + (f" ({details})" if details else "")
