@@ -92,9 +92,7 @@ async def _tell_promotion(ctx: Scope, workshop: Workshop, promoted: str, fallbac
     tell(ctx.messenger, room, text, (promoted,), kind=PROMOTION_KIND, ref=(REF, workshop.id))
 
 
-async def withdraw_signup(
-    scope: Scope, workshop: Workshop, person: str, room: str
-) -> SignupChange:
+async def withdraw_signup(scope: Scope, workshop: Workshop, person: str, room: str) -> SignupChange:
     """Cancel the person's sign-up (features other than this one call this); a freed
     place goes to the first on the waiting list, who is told (privately if possible,
     else in a notice room they are in, else in `room`)."""

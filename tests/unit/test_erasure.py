@@ -1,0 +1,140 @@
+"""What an erasure withdraws, what it leaves to the person afterwards, and the direct
+room it answers in (handlers/privacy/, bot/storage/privacy/erasure.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from bot.domain import IncomingPollResponse, IncomingReaction, IncomingRedaction
+from bot.messenger import message_content
+from bot.pseudonyms import Pseudonyms
+from bot.storage.database import Database
+from bot.tally import tally
+from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT
+from tests.unit.privacy_bot import ADMIN, BUREAU, DM_A, STAFF, A, B, Bot, holding
+
+
+async def counted(bot: Bot, poll_id: int) -> tuple[dict[str, int], int]:
+    poll = await bot.repos.polls.get(poll_id)
+    assert poll is not None
+    result = tally(await bot.repos.polls.responses(poll_id), poll.answer_ids, poll.max_selections)
+    return result.counts, result.voters
+
+
+async def test_a_vote_after_the_erasure_counts_once_and_the_old_one_is_gone(
+    db: Database,
+) -> None:
+    bot = Bot(db)
+    await bot.say("!sondage Quel thème ? | Pronote | ENT", sender=ADMIN)
+    await bot.say("!sondage Quel jour ? | lundi | mardi", sender=ADMIN)
+    sent = await bot.settle_all()
+    first = (await bot.repos.posts.by_ref("poll", 1))[0].event_id
+    assert first is not None
+    second = sent["poll-start"]
+    await bot.process(
+        IncomingPollResponse(STAFF, "$open", A, first, ("a1",), bot.clock()),
+        IncomingPollResponse(STAFF, "$closed", A, second, ("a2",), bot.clock()),
+        IncomingPollResponse(STAFF, "$bruno", B, second, ("a1",), bot.clock()),
+    )
+    await bot.say("!sondage clore 2", sender=ADMIN)
+    closed_before = await counted(bot, 2)
+
+    await bot.say("!mesdonnees effacer")
+    assert await counted(bot, 1) == ({"a1": 0, "a2": 0}, 0)  # withdrawn from the open poll
+    assert await counted(bot, 2) == closed_before  # the closed poll keeps its count
+    bot.clock.advance(60)
+    await bot.process(IncomingPollResponse(STAFF, "$again", A, first, ("a2",), bot.clock()))
+    assert await counted(bot, 1) == ({"a1": 0, "a2": 1}, 1)
+    # Redacting the pre-erasure vote matches nothing any more.
+    await bot.process(IncomingRedaction(STAFF, "$r1", A, "$open", bot.clock()))
+    await bot.process(IncomingRedaction(STAFF, "$r2", A, "$closed", bot.clock()))
+    assert await counted(bot, 1) == ({"a1": 0, "a2": 1}, 1)
+    assert await counted(bot, 2) == closed_before
+
+
+async def test_a_seat_is_given_back_on_erasure_and_a_new_sign_up_counts_once(
+    db: Database,
+) -> None:
+    bot = Bot(db)
+    await bot.say("!atelier mardi 12h30 | Pronote | CDI | 1 place", sender=ADMIN, room=BUREAU)
+    notice = (await bot.settle_all())["workshop-notice"]
+    await bot.process(IncomingReaction(STAFF, "$thumb", A, notice, "👍", bot.clock()))
+    await bot.say("!inscription 1", sender=B)  # full: on the waiting list
+
+    new = await bot.say("!mesdonnees effacer")
+    assert [(p["kind"], p["content"]["body"]) for p in new] == [
+        (
+            "workshop-promotion",
+            f"{B} : une place s’est libérée, votre inscription à l’atelier n° 1 est confirmée.",
+        ),
+        ("reply", ERASE_POINTER_TEXT),
+    ]
+    assert new[0]["content"]["m.mentions"] == {"user_ids": [B]}
+    # Her old 👍 taken back after the erasure cancels nobody.
+    await bot.process(IncomingRedaction(STAFF, "$r", A, "$thumb", bot.clock()))
+    [reply] = await bot.say("!inscription 1")
+    assert reply["content"]["body"] == (
+        f"{A} : l’atelier n° 1 (mardi 1 décembre à 12h30) est complet : vous êtes sur liste "
+        "d’attente (position 1)."
+    )
+    [reply] = await bot.say("!desinscription 1")
+    assert reply["content"]["body"] == f"{A} : désinscription enregistrée pour l’atelier n° 1."
+    live = "SELECT status, COUNT(*) FROM workshop_signups GROUP BY status ORDER BY status"
+    assert [tuple(r) for r in await db.fetchall(live)] == [("cancelled", 2), ("confirmed", 1)]
+
+
+async def test_what_the_person_does_after_the_request_is_left_alone(db: Database) -> None:
+    bot = Bot(db)
+    await bot.say("!mesdonnees effacer")
+    bot.clock.advance(120)
+    [later] = await bot.say("!inscription 7")  # a reply that names her, after the request
+    assert await bot.tick() == []
+    bot.join()
+    [confirmation] = await bot.tick()
+    assert (confirmation["room"], confirmation["content"]["body"]) == (DM_A, ERASED_TEXT)
+    row = await db.fetchone("SELECT requester FROM posts WHERE txn_id = ?", (later["txn"],))
+    assert row is not None and row[0] == A
+    row = await db.fetchone("SELECT requester FROM posts WHERE txn_id = ?", (confirmation["txn"],))
+    assert row is not None and row[0] is None
+    assert await db.fetchall("SELECT * FROM privacy_requests") == []
+
+
+async def test_showing_the_data_writes_no_secret(db: Database, tmp_path: Path) -> None:
+    bot = Bot(db)
+    bot.settings = dataclasses.replace(bot.settings, pseudonyms=Pseudonyms(tmp_path))
+    bot.join()
+    await bot.say("!mesdonnees", room=DM_A)
+    await bot.say("!mesdonnees effacer", room=DM_A)
+    assert not (tmp_path / "pseudonym-keys.json").exists()
+
+
+async def test_a_declined_invite_is_sent_again_on_the_next_request(db: Database) -> None:
+    bot = Bot(db)
+    await bot.say("!mesdonnees")
+    assert await bot.tick() == []
+    assert bot.opened == [A]  # invited; she declines (never joins)
+    bot.clock.advance(3600)
+    await bot.say("!mesdonnees")
+    assert await bot.tick() == []
+    assert bot.opened == [A, A]  # a new room, a new invite
+    bot.join()
+    [answer] = await bot.tick()
+    assert answer["room"] == DM_A and answer["kind"] == "privacy-data"
+
+
+async def test_an_erased_person_is_never_mentioned() -> None:
+    content = message_content("…", msgtype="m.text", mentions=("anonyme:0123456789abcdef", B))
+    assert content["m.mentions"] == {"user_ids": [B]}
+    content = message_content("…", msgtype="m.text", mentions=("anonyme:0123456789abcdef",))
+    assert content["m.mentions"] == {}
+
+
+async def test_no_event_id_of_hers_is_left_in_the_replies(db: Database) -> None:
+    bot = Bot(db)
+    await bot.say("!inscription 3")  # a reply quoting her command
+    await bot.settle_all()
+    [command] = bot.sent_by[A]
+    assert await holding(db, command) == ["posts.content"]
+    await bot.say("!mesdonnees effacer")
+    assert [e for e in bot.sent_by[A] if await holding(db, e)] == []
