@@ -199,11 +199,20 @@ class PostsRepository:
         )
         return _to_post(row) if row else None
 
-    async def mark_sent(self, post_id: int, event_id: str, now: datetime) -> None:
+    async def mark_sent(
+        self, post_id: int, event_id: str, now: datetime, *, content: dict[str, Any] | None = None
+    ) -> None:
+        """`content`: what was sent instead of what was queued (an uploaded file's location
+        instead of its payload)."""
         await self._db.execute(
             "UPDATE posts SET status = 'sent', event_id = ?, sent_at = ?,"
-            " attempts = attempts + 1 WHERE id = ?",
-            (event_id, stored(now), post_id),
+            " attempts = attempts + 1, content = coalesce(?, content) WHERE id = ?",
+            (
+                event_id,
+                stored(now),
+                json.dumps(content, ensure_ascii=False) if content is not None else None,
+                post_id,
+            ),
         )
 
     async def mark_failed(self, post_id: int, error: str) -> None:
