@@ -3,6 +3,7 @@ classification of every column (bot/storage/privacy/columns.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 
@@ -150,3 +151,25 @@ async def test_every_column_is_classified(db: Database) -> None:
     assert set(classified) == columns
     for table, (person, date) in DELETED_TABLES.items():
         assert {(table, person), (table, date)} <= deleted
+
+
+async def test_the_school_year_under_way_keeps_its_readers_and_authors(db: Database) -> None:
+    """Even with a retention shorter than a year (refused by the config), the year's
+    markers stay: nobody is counted twice, no author as a reader of their own post."""
+    bot = Bot(db)
+    bot.settings = dataclasses.replace(bot.settings, retention_months=6)
+    bot.clock.now = datetime(2026, 10, 5, 8, 0, tzinfo=PARIS)
+    await bot.say("!annonce Réunion ENT lundi", sender=ADMIN, room=BUREAU)
+    notice = (await bot.settle_all())["announcement"]
+    await bot.process(IncomingReceipt(STAFF, notice, A, bot.clock()))
+    readers = "SELECT readers FROM post_stats"
+    assert [r[0] for r in await db.fetchall(readers)] == [1]
+
+    bot.clock.now = datetime(2027, 6, 15, 8, 0, tzinfo=PARIS)
+    await retention(make_units(db, bot.settings, bot.info, bot.clock))
+    await bot.process(
+        IncomingReceipt(STAFF, notice, A, bot.clock()),
+        IncomingReceipt(STAFF, notice, ADMIN, bot.clock()),
+    )
+    assert [r[0] for r in await db.fetchall(readers)] == [1]
+    assert len(await db.fetchall("SELECT * FROM read_markers")) == 2  # hers and the author’s

@@ -32,8 +32,8 @@ class Expiry:
     async def expire(self, before: datetime, *, year_start: datetime) -> dict[str, int]:
         """Anonymise personal rows older than `before`; rows changed per table.
 
-        Read markers go when older than both `before` and `year_start` (the start of the
-        school year under way).
+        Read markers, and who caused the bot's posts, go when older than both `before` and
+        `year_start` (the start of the school year under way).
         """
         cutoff = stored(before)
         tokens = Tokens()
@@ -43,8 +43,12 @@ class Expiry:
             if n:
                 changed[table] = changed.get(table, 0) + n
 
+        # Neither the markers nor the authors of the school year under way: the year's
+        # readers would be counted again, and authors as readers of their own posts.
+        this_year = min(cutoff, stored(year_start))
         for c in columns_of("user"):
-            add(c.table, await self._anonymise_people(c, cutoff, tokens))
+            until = this_year if c.table == "posts" else cutoff
+            add(c.table, await self._anonymise_people(c, until, tokens))
         run = new_token()
         for c in columns_of("event"):
             value = "NULL" if c.column in _NULLABLE_EVENTS else "? || ':' || rowid"
@@ -69,7 +73,7 @@ class Expiry:
             if table == "decryption_alerts":
                 moment = before.date().isoformat()
             elif table == "read_markers":
-                moment = min(cutoff, stored(year_start))
+                moment = this_year
             add(
                 table,
                 await self._db.changes(
