@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.context import BotInfo, Scope
@@ -14,6 +14,8 @@ from handlers.workshops.signups import withdraw_signup
 
 DATA_KIND = "privacy-data"
 ERASED_KIND = "privacy-erased"
+BATCH_SLACK = timedelta(minutes=1)
+"""A command's posts are queued when its sync batch commits, a little after its `now`."""
 
 
 def private_rooms(info: BotInfo, user: str, bot: str) -> list[str]:
@@ -59,7 +61,10 @@ async def erase_person(scope: Scope, user: str, room: str) -> Erasure:
 
 
 async def close_erasure(scope: Scope, user: str, requested_at: datetime) -> None:
-    await scope.repos.privacy.close_erasure(user, requested_at, ERASED_KIND)
+    """Forget the request and who caused the posts up to it: those the command queued
+    (at the end of its sync batch, shortly after the request's own time) included."""
+    until = requested_at + BATCH_SLACK
+    await scope.repos.privacy.close_erasure(user, requested_at, until, ERASED_KIND)
 
 
 def months_before(moment: datetime, months: int, tz: ZoneInfo) -> datetime:
