@@ -211,8 +211,8 @@ async def _run_locked(
             mail_enabled=config.email is not None,
             retention_months=config.privacy.retention_months,
             year_start=config.bilan.start_month_day,
-            pseudonyms=Pseudonyms(data_dir),
         )
+        pseudonyms = Pseudonyms(data_dir)
         sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
         mailer = MailSender(db, repos.posts, config.email, clock) if config.email else None
         if config.email is not None:
@@ -224,7 +224,10 @@ async def _run_locked(
                 mailer.wake()
 
         running = RunningBot(clock(), adapter, sender, identity)
-        units = Units(db, repos, settings, running, clock, wake_senders, direct_rooms=direct)
+        units = Units(
+            db, repos, settings, running, clock, wake_senders,
+            direct_rooms=direct, pseudonyms=pseudonyms,
+        )  # fmt: skip
 
         async def settled(post: Post) -> None:
             for hook in registry.settled_hooks:
@@ -233,7 +236,9 @@ async def _run_locked(
         sender.when_settled(settled)
         if mailer is not None:
             mailer.when_settled(settled)
-        processor = EventProcessor(db, repos, state, registry, settings, clock, running)
+        processor = EventProcessor(
+            db, repos, state, registry, settings, clock, running, pseudonyms=pseudonyms
+        )
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
         mailer_task: asyncio.Task[None] | None = None

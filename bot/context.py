@@ -79,7 +79,6 @@ class Settings:
     mail_enabled: bool = False  # an [email] section is configured: the letter is mailed too
     retention_months: int = 13  # [privacy]: personal rows older than this are anonymised
     year_start: tuple[int, int] = (9, 1)  # [bilan]: (month, day) a school year begins
-    pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(None), compare=False)
 
     @property
     def school_zone(self) -> str | None:
@@ -147,6 +146,15 @@ class Scope(Protocol):
     @property
     def info(self) -> BotInfo: ...
 
+    @property
+    def pseudonyms(self) -> Pseudonyms:
+        """Readers' keys (a service over a file in data_dir, not a setting)."""
+        ...
+
+
+def _in_memory() -> Pseudonyms:
+    return Pseudonyms(None)
+
 
 @dataclass(frozen=True)
 class JobContext:
@@ -157,6 +165,7 @@ class JobContext:
     repos: Repositories
     settings: Settings
     info: BotInfo
+    pseudonyms: Pseudonyms = field(default_factory=_in_memory)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -176,6 +185,7 @@ class Context:
     info: BotInfo
     settings: Settings
     thread_root: str | None = None  # the thread the command was typed in: answers stay in it
+    pseudonyms: Pseudonyms = field(default_factory=_in_memory)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -39,7 +39,7 @@ async def reader_keys(scope: Scope, user: str) -> list[str]:
         school_year_of(max(last, scope.now), scope.tz, month, day).first + 1,
     )
     labels = [SchoolYear(y, month, day).label for y in years]
-    return scope.settings.pseudonyms.existing_reader_keys(user, labels)
+    return scope.pseudonyms.existing_reader_keys(user, labels)
 
 
 async def erase_person(scope: Scope, user: str, room: str) -> Erasure:
@@ -56,7 +56,7 @@ async def erase_person(scope: Scope, user: str, room: str) -> Erasure:
     keys = await reader_keys(scope, user)
     erasure = await repos.privacy.erase(user, keys, events, keep_direct_room=True)
     erasure.add("poll_responses", withdrawn)
-    scope.settings.pseudonyms.forget(user)
+    scope.pseudonyms.forget(user)
     return erasure
 
 

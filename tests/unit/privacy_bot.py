@@ -42,7 +42,6 @@ def settings(*admins: str) -> Settings:
         tz=PARIS,
         bot_user_id=BOT,
         broadcast_rooms=(STAFF,),
-        pseudonyms=Pseudonyms(None),
     )
 
 
@@ -59,13 +58,16 @@ class Bot:
     )
     opened: list[str] = field(default_factory=list)
     sent_by: dict[str, list[str]] = field(default_factory=dict)  # sender → event ids
+    pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(None))
 
     @property
     def repos(self) -> Repositories:
         return Repositories.open(self.db)
 
     async def process(self, *events: RoomEvent) -> None:
-        await process_events(self.db, self.settings, self.clock, self.info, events)
+        await process_events(
+            self.db, self.settings, self.clock, self.info, events, pseudonyms=self.pseudonyms
+        )
 
     async def posts(self) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(
@@ -86,7 +88,9 @@ class Bot:
         """Every pending post sent, with the settled hooks; event id by kind (the last)."""
         sent: dict[str, str] = {}
         posts = PostsRepository(self.db)
-        units = make_units(self.db, self.settings, self.info, self.clock)
+        units = make_units(
+            self.db, self.settings, self.info, self.clock, pseudonyms=self.pseudonyms
+        )
         hooks = CommandRegistry(ROUTERS).settled_hooks
         while rows := await self.db.fetchall(
             "SELECT txn_id, kind FROM posts WHERE status = 'pending' AND action != 'mail'"
@@ -113,8 +117,9 @@ class Bot:
         """The requests job once; the new posts."""
         before = len(await self.posts())
         units = make_units(
-            self.db, self.settings, self.info, self.clock, direct_rooms=self.direct_rooms()
-        )
+            self.db, self.settings, self.info, self.clock,
+            direct_rooms=self.direct_rooms(), pseudonyms=self.pseudonyms,
+        )  # fmt: skip
         await answer_requests(units)
         return (await self.posts())[before:]
 

@@ -3,7 +3,6 @@ room it answers in (handlers/privacy/, bot/storage/privacy/erasure.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from bot.domain import IncomingPollResponse, IncomingReaction, IncomingRedaction
@@ -102,7 +101,7 @@ async def test_what_the_person_does_after_the_request_is_left_alone(db: Database
 
 async def test_showing_the_data_writes_no_secret(db: Database, tmp_path: Path) -> None:
     bot = Bot(db)
-    bot.settings = dataclasses.replace(bot.settings, pseudonyms=Pseudonyms(tmp_path))
+    bot.pseudonyms = Pseudonyms(tmp_path)
     bot.join()
     await bot.say("!mesdonnees", room=DM_A)
     await bot.say("!mesdonnees effacer", room=DM_A)

@@ -135,8 +135,8 @@ async def test_erasure_leaves_no_user_id_in_any_table_and_keeps_every_count(db: 
         "privacy_requests.user_id",
     } <= held
     year = school_year_of(bot.clock(), PARIS).label
-    key_a = bot.settings.pseudonyms.reader_key(A, year)
-    key_b = bot.settings.pseudonyms.reader_key(B, year)
+    key_a = bot.pseudonyms.reader_key(A, year)
+    key_b = bot.pseudonyms.reader_key(B, year)
     markers = "SELECT reader_key FROM read_markers ORDER BY reader_key"
     assert {r[0] for r in await db.fetchall(markers)} == {key_a, key_b}
     before = await aggregates(db)
