@@ -20,9 +20,10 @@ Decisions:
   stay right), the ids of the events they sent go (a redaction of an old 👍 or vote then
   matches nothing), their read markers of every school year are deleted. The
   confirmation goes where the answer would, neither a reply nor a mention; once it is
-  queued, the request, the direct room's record and the requester of the posts up to
-  the request are forgotten too (`close_erasure`), so that no table holds the user id
-  any more. What the person does after the request is theirs again.
+  queued, the request, the requester of the posts up to the request and the record of
+  the direct room the confirmation went to are forgotten too (`close_erasure`), so that
+  no table holds the user id any more. What the person does after the request (a direct
+  room opened since for the reminders included) is theirs again.
 - A request nobody could answer (the invite never accepted) is dropped after
   `REQUEST_KEPT_FOR`; an erasure is then closed all the same.
 - Opening a direct room is tried at each tick for a minute, then every

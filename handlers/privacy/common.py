@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,11 +60,19 @@ async def erase_person(scope: Scope, user: str, room: str) -> Erasure:
     return erasure
 
 
-async def close_erasure(scope: Scope, user: str, requested_at: datetime) -> None:
-    """Forget the request and who caused the posts up to it: those the command queued
-    (at the end of its sync batch, shortly after the request's own time) included."""
+async def close_erasure(
+    scope: Scope, user: str, requested_at: datetime, confirmed_in: Collection[str] | None
+) -> None:
+    """Forget the request and who caused the posts up to it (those the command queued, at
+    the end of its sync batch shortly after the request's own time, included), and the
+    direct room on record if the confirmation went there (`confirmed_in`; None: the
+    request was dropped unanswered, its room never joined). A direct room the person uses
+    otherwise (opened since for the reminders) stays theirs."""
     until = requested_at + BATCH_SLACK
     await scope.repos.privacy.close_erasure(user, requested_at, until, ERASED_KIND)
+    room = await scope.repos.direct_rooms.get(user)
+    if room is not None and (confirmed_in is None or room in confirmed_in):
+        await scope.repos.direct_rooms.forget(user)
 
 
 def months_before(moment: datetime, months: int, tz: ZoneInfo) -> datetime:

@@ -67,11 +67,13 @@ async def answer_requests(units: Units) -> None:
 async def _answer_request(ctx: Scope, request: PrivacyRequest, known: str | None) -> None:
     user, bot = request.user_id, ctx.settings.bot_user_id
     rooms = private_rooms(ctx.info, user, bot)
-    if request.action == "erase" and await ctx.repos.privacy.confirmed_erasure(
-        user, rooms, ERASED_KIND, request.requested_at
-    ):
-        await close_erasure(ctx, user, request.requested_at)  # confirmed by the command itself
-        return
+    if request.action == "erase":
+        confirmed = await ctx.repos.privacy.confirmed_erasure(
+            user, rooms, ERASED_KIND, request.requested_at
+        )
+        if confirmed is not None:  # by the command itself, typed in a private room
+            await close_erasure(ctx, user, request.requested_at, (confirmed,))
+            return
     room = known if known in rooms else next(iter(rooms), None)
     if room is None:
         return  # not joined yet
@@ -84,7 +86,7 @@ async def _answer_request(ctx: Scope, request: PrivacyRequest, known: str | None
             log.info("Personal data shown in a direct room (request %d)", request.id)
         case "erase":
             ctx.messenger.send(room, ERASED_TEXT, kind=ERASED_KIND)
-            await close_erasure(ctx, user, request.requested_at)
+            await close_erasure(ctx, user, request.requested_at, (room,))
             log.info("Erasure confirmed in a direct room (request %d)", request.id)
         case _:
             assert_never(request.action)
@@ -99,7 +101,7 @@ async def _drop_stale(ctx: Scope, requests: Iterable[PrivacyRequest]) -> list[Pr
             continue
         dropped += 1
         if request.action == "erase":
-            await close_erasure(ctx, request.user_id, request.requested_at)
+            await close_erasure(ctx, request.user_id, request.requested_at, None)
         else:
             await ctx.repos.privacy.answered(request.id)
     if dropped:

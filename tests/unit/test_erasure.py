@@ -137,3 +137,25 @@ async def test_no_event_id_of_hers_is_left_in_the_replies(db: Database) -> None:
     assert await holding(db, command) == ["posts.content"]
     await bot.say("!mesdonnees effacer")
     assert [e for e in bot.sent_by[A] if await holding(db, e)] == []
+
+
+async def test_a_direct_room_opened_for_something_else_is_not_forgotten(db: Database) -> None:
+    """She erases in a private room she opened herself; the room the bot opened since for
+    her reminders stays on record (only the confirmation's room is forgotten)."""
+    bot = Bot(db)
+    own = "!her-own:example.org"
+    bot.info.rooms.append(own)
+    bot.join(A, own)
+    bot.join(A, DM_A)
+    await bot.say("!mesdonnees effacer", room=own)
+    async with db.transaction():
+        await bot.repos.direct_rooms.record(A, DM_A)  # opened since, for the reminders
+    assert await bot.tick() == []  # confirmed by the command: the job closes the erasure
+    async with db.transaction():
+        assert await bot.repos.direct_rooms.get(A) == DM_A
+    # Erased again from the reminders' room itself: that record goes with the erasure.
+    await bot.say("!mesdonnees effacer", room=DM_A)
+    await bot.tick()
+    async with db.transaction():
+        assert await bot.repos.direct_rooms.get(A) is None
+    assert await holding(db, A) == []

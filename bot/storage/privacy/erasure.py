@@ -174,9 +174,9 @@ class PersonErasure:
     async def close_erasure(
         self, user_id: str, requested_at: datetime, posts_until: datetime, kind: str
     ) -> int:
-        """Once the erasure is confirmed (a post of `kind`): the requests up to it, the
-        direct room and who caused the posts queued up to `posts_until` (and the
-        confirmation) are forgotten. What the person did afterwards is theirs."""
+        """Once the erasure is confirmed (a post of `kind`): the requests up to it and who
+        caused the posts queued up to `posts_until` (and the confirmation) are forgotten.
+        What the person did afterwards is theirs."""
         changed = await self._db.changes(
             "DELETE FROM privacy_requests WHERE user_id = ? AND requested_at <= ?",
             (user_id, stored(requested_at)),
@@ -186,4 +186,4 @@ class PersonErasure:
             " AND (created_at <= ? OR kind = ?)",
             (user_id, stored(posts_until), kind),
         )
-        return changed + await DirectRoomsRepository(self._db).forget(user_id)
+        return changed

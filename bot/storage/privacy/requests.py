@@ -60,15 +60,15 @@ class PrivacyRequests:
 
     async def confirmed_erasure(
         self, user_id: str, rooms: Sequence[str], kind: str, since: datetime
-    ) -> bool:
-        """Whether a post of `kind` caused by the person was queued in one of `rooms`
-        since `since` (the command confirmed the erasure itself)."""
+    ) -> str | None:
+        """The room of `rooms` where a post of `kind` caused by the person was queued since
+        `since` (the command confirmed the erasure itself), if any."""
         if not rooms:
-            return False
+            return None
         marks = ", ".join("?" for _ in rooms)
         row = await self._db.fetchone(
-            f"SELECT 1 FROM posts WHERE room_id IN ({marks})"  # noqa: S608 - placeholders
+            f"SELECT room_id FROM posts WHERE room_id IN ({marks})"  # noqa: S608 - placeholders
             " AND kind = ? AND requester = ? AND created_at >= ? LIMIT 1",
             (*rooms, kind, user_id, stored(since)),
         )
-        return row is not None
+        return str(row["room_id"]) if row is not None else None
