@@ -20,6 +20,8 @@ from pathlib import Path
 from bot.private_files import write_private
 
 KEYS_FILE = "pseudonym-keys.json"
+_FORMER_ERASURE_SECRET = "anonymous"  # noqa: S105 - the name of a key, not a secret
+"""Erasures used to write HMAC(user id) with this secret; it is destroyed at start."""
 
 
 class Pseudonyms:
@@ -31,6 +33,9 @@ class Pseudonyms:
         self._reader_keys: dict[tuple[str, str], str] = {}  # receipts come by the thousand
         if self._path is not None and self._path.exists():
             self._secrets = json.loads(self._path.read_text(encoding="utf-8"))
+            if self._secrets.pop(_FORMER_ERASURE_SECRET, None) is not None:
+                # Erased people's former pseudonyms can no longer be recomputed.
+                write_private(self._path, json.dumps(self._secrets, indent=1) + "\n")
 
     def _secret(self, name: str) -> bytes:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -46,6 +47,14 @@ def test_pseudonyms_are_stable_per_year_secret_and_private(tmp_path: Path) -> No
     path = tmp_path / "pseudonym-keys.json"
     assert path.stat().st_mode & 0o777 == 0o600
     assert Pseudonyms(tmp_path).reader_key("@ines:example.org", "2025-2026") == one
+
+
+def test_the_former_erasure_secret_is_destroyed(tmp_path: Path) -> None:
+    """Erasures used to write an HMAC of the user id: its secret must not survive."""
+    path = tmp_path / "pseudonym-keys.json"
+    path.write_text('{"2025-2026": "aa", "anonymous": "bb"}', encoding="utf-8")
+    Pseudonyms(tmp_path)
+    assert json.loads(path.read_text(encoding="utf-8")) == {"2025-2026": "aa"}
 
 
 def test_erasure_tokens_are_random_and_never_user_ids() -> None:
