@@ -159,3 +159,13 @@ async def test_a_direct_room_opened_for_something_else_is_not_forgotten(db: Data
     async with db.transaction():
         assert await bot.repos.direct_rooms.get(A) is None
     assert await holding(db, A) == []
+
+
+async def test_a_past_atelier_keeps_its_count_without_her(db: Database) -> None:
+    bot = Bot(db)
+    await bot.say("!atelier demain 12h30 | Pronote | CDI", sender=ADMIN, room=BUREAU)
+    await bot.say("!inscription 1")
+    bot.clock.advance(3 * 86400)  # the atelier is over
+    await bot.say("!mesdonnees effacer")
+    [(who, status)] = await db.fetchall("SELECT user_id, status FROM workshop_signups")
+    assert who.startswith("anonyme:") and status == "confirmed"
