@@ -73,8 +73,9 @@ async def mesdonnees(ctx: Context, action: Action) -> None:
 
 
 async def _invite_again_if_declined(ctx: Context) -> bool:
-    """The direct room on record is one the person is not in (they declined the invite or
-    left): forgotten, so that the requests job opens a new one and invites them again."""
+    """The direct room on record is one the person is not in (they declined the invite,
+    left, or have not accepted it yet: the bot only sees joined members): forgotten, so that
+    the requests job opens a new one and invites them again."""
     room = await ctx.repos.direct_rooms.get(ctx.sender)
     if room is None or ctx.sender in ctx.info.member_ids(room):
         return False
