@@ -50,19 +50,20 @@ async def mesdonnees(ctx: Context, action: Action) -> None:
             if private:
                 data = await ctx.repos.privacy.held(ctx.sender, await keys_of(ctx, ctx.sender))
                 text = held_text(data, ctx.tz, ctx.settings.retention_months)
+                reply_to, thread = ctx.event_id, ctx.thread_root
                 ctx.messenger.send(
-                    ctx.room_id, text, reply_to=ctx.event_id, thread_root=ctx.thread_root,
-                    kind=DATA_KIND,
-                )  # fmt: skip
+                    ctx.room_id, text, reply_to=reply_to, thread_root=thread, kind=DATA_KIND
+                )
                 return
             renew = await _invite_again_if_declined(ctx)
             await ctx.repos.privacy.request(ctx.sender, "show", ctx.now, renew=renew)
             ctx.reply(SHOW_POINTER_TEXT)
         case "erase":
             erasure = await erase_person(ctx, ctx.sender, ctx.room_id)
-            await ctx.repos.privacy.request(ctx.sender, "erase", ctx.now)
             if not private:
                 await _invite_again_if_declined(ctx)
+            # A pending erasure is replaced: the confirmation covers everything up to now.
+            await ctx.repos.privacy.request(ctx.sender, "erase", ctx.now, renew=True)
             log.info("Personal data erased on request: %s", summary(erasure.changed))
             # Neither a mention nor a reply: the answer quotes none of the person's events.
             text = ERASED_TEXT if private else ERASE_POINTER_TEXT
