@@ -10,8 +10,10 @@ from bot.messenger import message_content
 from bot.pseudonyms import Pseudonyms
 from bot.storage.database import Database
 from bot.tally import tally
+from handlers.announcements.scheduled import publish_due
 from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT
-from tests.unit.privacy_bot import ADMIN, BUREAU, DM_A, STAFF, A, B, Bot, holding
+from tests.unit.harness import make_units
+from tests.unit.privacy_bot import ADMIN, BUREAU, DM_A, STAFF, A, B, Bot, holding, settings
 
 
 async def counted(bot: Bot, poll_id: int) -> tuple[dict[str, int], int]:
@@ -169,3 +171,17 @@ async def test_a_past_atelier_keeps_its_count_without_her(db: Database) -> None:
     await bot.say("!mesdonnees effacer")
     [(who, status)] = await db.fetchall("SELECT user_id, status FROM workshop_signups")
     assert who.startswith("anonyme:") and status == "confirmed"
+
+
+async def test_a_scheduled_announcement_of_an_erased_rupn_mentions_nobody(db: Database) -> None:
+    bot = Bot(db, settings=settings(A))  # Alice is a RUPN
+    await bot.say("!annonce programmer demain 8h | Réunion ENT", room=BUREAU)
+    await bot.say("!mesdonnees effacer", room=BUREAU)
+    await bot.settle_all()
+    bot.clock.advance(86400)
+    await publish_due(make_units(db, bot.settings, bot.info, bot.clock, pseudonyms=bot.pseudonyms))
+    await bot.settle_all()  # the confirmation is queued once the announcement is sent
+    [confirmation] = [p for p in await bot.posts() if p["kind"] == "announcement-confirmation"]
+    assert confirmation["content"]["body"].startswith("Annonce n° 1 publiée dans 1 salon")
+    assert confirmation["content"]["m.mentions"] == {}
+    assert "m.relates_to" not in confirmation["content"]  # her command's id is gone
