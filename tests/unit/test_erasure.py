@@ -5,15 +5,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.domain import IncomingPollResponse, IncomingReaction, IncomingRedaction
 from bot.messenger import message_content
 from bot.pseudonyms import Pseudonyms
+from bot.school_year import school_year_of
 from bot.storage.database import Database
+from bot.storage.privacy import columns
+from bot.storage.privacy.columns import PersonalColumn
 from bot.tally import tally
 from handlers.announcements.scheduled import publish_due
 from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT
 from tests.unit.harness import make_units
-from tests.unit.privacy_bot import ADMIN, BUREAU, DM_A, STAFF, A, B, Bot, holding, settings
+from tests.unit.privacy_bot import (
+    ADMIN,
+    BUREAU,
+    DM_A,
+    PARIS,
+    STAFF,
+    A,
+    B,
+    Bot,
+    holding,
+    settings,
+)
 
 
 async def counted(bot: Bot, poll_id: int) -> tuple[dict[str, int], int]:
@@ -185,3 +201,34 @@ async def test_a_scheduled_announcement_of_an_erased_rupn_mentions_nobody(db: Da
     assert confirmation["content"]["body"].startswith("Annonce n° 1 publiée dans 1 salon")
     assert confirmation["content"]["m.mentions"] == {}
     assert "m.relates_to" not in confirmation["content"]  # her command's id is gone
+
+
+async def test_a_reaction_kept_with_its_reactors_key_goes_with_the_erasure(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reactions on the bot's posts keep the reactor's key of the year (like read markers):
+    her rows lose the key and the event id; the count stays, her old ❤ cannot be taken back."""
+    present = {
+        r[0]
+        for r in await db.fetchall("SELECT name FROM pragma_table_info(?)", ("post_reactions",))
+    }
+    if "reactor_key" not in present:  # the column as another change adds it
+        async with db.transaction():
+            await db.execute("ALTER TABLE post_reactions ADD COLUMN reactor_key TEXT")
+    reactor = PersonalColumn("post_reactions", "reactor_key", "reader_key", "reacted_at")
+    if reactor not in columns.PERSONAL_COLUMNS:
+        monkeypatch.setattr(columns, "PERSONAL_COLUMNS", (*columns.PERSONAL_COLUMNS, reactor))
+    bot = Bot(db)
+    await bot.say("!annonce Réunion ENT", sender=ADMIN, room=BUREAU)
+    notice = (await bot.settle_all())["announcement"]
+    await bot.process(IncomingReaction(STAFF, "$heart", A, notice, "❤️", bot.clock()))
+    key = bot.pseudonyms.reader_key(A, school_year_of(bot.clock(), PARIS).label)
+    async with db.transaction():
+        await db.execute("UPDATE post_reactions SET reactor_key = ?", (key,))
+
+    await bot.say("!mesdonnees effacer")
+    assert await holding(db, "$heart") == []
+    assert await holding(db, key) == []
+    await bot.process(IncomingRedaction(STAFF, "$r", A, "$heart", bot.clock()))
+    counted = "SELECT reaction_key, COUNT(*) FROM post_reactions GROUP BY 1"
+    assert [tuple(r) for r in await db.fetchall(counted)] == [("❤", 1)]

@@ -4,10 +4,12 @@ A unit test fails when a migration adds a column that is in none of the lists be
 so that a new place holding a user id, an event id or free text cannot escape erasure
 nor the retention.
 
-- `PERSONAL_COLUMNS`: a user id (`user`), free text that may name someone (`text`), or
-  the id of an event a person sent (`event`: anyone in the room can fetch the event and
-  read its sender). Each has the SQL expression of its row's date, which the retention
-  compares with its cutoff (NULL: never expired this way).
+- `PERSONAL_COLUMNS`: a user id (`user`), a person's pseudonymous key of a school year
+  (`reader_key`: the HMAC read markers use, which the bot can recompute from the user
+  id), free text that may name someone (`text`), or the id of an event a person sent
+  (`event`: anyone in the room can fetch the event and read its sender). Each has the
+  SQL expression of its row's date, which the retention compares with its cutoff (NULL:
+  never expired this way).
 - `DELETED_TABLES`: rows that only make sense with the person, deleted whole (on
   erasure by the person column, by the retention by the date column).
 - `IMPERSONAL_COLUMNS`: nothing about anybody.
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["user", "text", "event"]
+Role = Literal["user", "reader_key", "text", "event"]
 
 _POST_DATE = "CASE WHEN status = 'pending' THEN NULL ELSE coalesce(sent_at, created_at) END"
 _POLL_DATE = "(SELECT p.created_at FROM polls AS p WHERE p.id = poll_id)"

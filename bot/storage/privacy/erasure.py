@@ -99,8 +99,21 @@ class PersonErasure:
         """
         erasure = Erasure(new_token())
         token = erasure.token
+        keys = list(reader_keys)
         found = set(events) | set(await self.event_ids_of(user_id))
+        found |= set(await self._event_ids_by_key(keys))
         await self._forget_events(sorted(found), erasure)
+        if keys:
+            marks = ", ".join("?" for _ in keys)
+            for c in columns_of("reader_key"):
+                erasure.add(
+                    c.table,
+                    await self._db.changes(
+                        f"UPDATE {c.table} SET {c.column} = ?"  # noqa: S608 - constant names
+                        f" WHERE {c.column} IN ({marks})",
+                        (token, *keys),
+                    ),
+                )
         for c in columns_of("user"):
             erasure.add(
                 c.table,
@@ -128,9 +141,7 @@ class PersonErasure:
                         (user_id,),
                     ),
                 )
-        keys = list(reader_keys)
         if keys:
-            marks = ", ".join("?" for _ in keys)
             erasure.add(
                 "read_markers",
                 await self._db.changes(
@@ -141,6 +152,22 @@ class PersonErasure:
         if not keep_direct_room:
             erasure.add("bot_state", await DirectRoomsRepository(self._db).forget(user_id))
         return erasure
+
+    async def _event_ids_by_key(self, keys: Sequence[str]) -> list[str]:
+        """The event ids kept beside one of the person's pseudonymous keys (their reactions)."""
+        if not keys:
+            return []
+        marks = ", ".join("?" for _ in keys)
+        found: list[str] = []
+        for key in columns_of("reader_key"):
+            for event in (c for c in columns_of("event") if c.table == key.table):
+                rows = await self._db.fetchall(
+                    f"SELECT {event.column} AS e FROM {key.table}"  # noqa: S608 - constant names
+                    f" WHERE {key.column} IN ({marks}) AND {event.column} IS NOT NULL",
+                    keys,
+                )
+                found += [str(r["e"]) for r in rows]
+        return found
 
     async def _forget_events(self, events: Sequence[str], erasure: Erasure) -> None:
         """The person's event ids: out of every event column and of the bot's copies."""

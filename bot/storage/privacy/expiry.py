@@ -46,7 +46,7 @@ class Expiry:
         # Neither the markers nor the authors of the school year under way: the year's
         # readers would be counted again, and authors as readers of their own posts.
         this_year = min(cutoff, stored(year_start))
-        for c in columns_of("user"):
+        for c in (*columns_of("user"), *columns_of("reader_key")):
             until = this_year if c.table == "posts" else cutoff
             add(c.table, await self._anonymise_people(c, until, tokens))
         run = new_token()
