@@ -20,6 +20,8 @@ from typing import TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import nio
+
 from tests.e2e.conftest import StaffRoom
 from tests.e2e.helpers import DATABASE, eventually, outbox_drained, query
 
@@ -127,3 +129,26 @@ async def test_erasure_leaves_no_trace_and_a_fresh_start_counts_once(staff: Staf
 async def _equal(rows: Awaitable[T], expected: T) -> bool:
     assert await rows == expected
     return True
+
+
+async def test_a_declined_invite_is_sent_again_on_the_next_request(staff: StaffRoom) -> None:
+    """Paul declines the direct room `!mesdonnees` opens; asking again invites him again."""
+    paul, bot, room = staff.prof2, staff.bot_id, staff.room_id
+    paul.auto_join = False
+    pointer = await staff.command(paul, "!mesdonnees")
+    assert (
+        pointer.body == "Je vous réponds en message privé : acceptez l’invitation du bot si besoin."
+    )
+
+    def invited() -> list[str]:
+        return list(paul.client.invited_rooms)
+
+    [declined] = await eventually(invited, what="the invite to a direct room")
+    assert isinstance(await paul.client.room_leave(declined), nio.RoomLeaveResponse)
+
+    paul.auto_join = True
+    mark = paul.mark()
+    await staff.command(paul, "!mesdonnees")
+    answer = await paul.wait_for(lambda m: m.sender == bot and m.room_id != room, after=mark)
+    assert answer.room_id != declined
+    assert answer.body.startswith("Ce que rupn-bot garde à votre sujet :")
