@@ -6,6 +6,8 @@ it. `!mesdonnees effacer` in the staff room: Paul gets the seat, Inès the confi
 in a direct room, and afterwards no cell of any table holds her user id (raw or
 percent-encoded) nor the id of any event her client sent. Her new vote in the still-open
 poll and her new sign-up to the coming atelier then count once.
+
+Paul declines the direct room `!mesdonnees` invites him to; asking again invites him again.
 """
 
 from __future__ import annotations
