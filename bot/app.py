@@ -193,15 +193,15 @@ async def _run_locked(
         repos = Repositories.open(db)
         state = StateRepository(db)
         registry = CommandRegistry(ROUTERS)
-        direct = DirectRooms(db, state, adapter.create_direct_room)
+        direct = DirectRooms(db, adapter.create_direct_room)
         await _register_config_feeds(config, db, repos, clock())
         settings = Settings.from_config(
             config,
             broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
             digest_rooms=await _resolve_rooms(adapter, config.digest.rooms),
             curation_rooms=await _curation_rooms(config, adapter, db, direct),
-            pseudonyms=Pseudonyms(data_dir),
         )
+        pseudonyms = Pseudonyms(data_dir)
         sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
         mailer = MailSender(db, repos.posts, config.email, clock) if config.email else None
         if config.email is not None:
@@ -213,7 +213,10 @@ async def _run_locked(
                 mailer.wake()
 
         running = RunningBot(clock(), adapter, sender, identity)
-        units = Units(db, repos, settings, running, clock, wake_senders, direct_rooms=direct)
+        units = Units(
+            db, repos, settings, running, clock, wake_senders,
+            direct_rooms=direct, pseudonyms=pseudonyms,
+        )  # fmt: skip
 
         async def settled(post: Post) -> None:
             for hook in registry.settled_hooks:
@@ -222,7 +225,9 @@ async def _run_locked(
         sender.when_settled(settled)
         if mailer is not None:
             mailer.when_settled(settled)
-        processor = EventProcessor(db, repos, state, registry, settings, clock, running)
+        processor = EventProcessor(
+            db, repos, state, registry, settings, clock, running, pseudonyms=pseudonyms
+        )
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
         mailer_task: asyncio.Task[None] | None = None

@@ -16,6 +16,7 @@ from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestsRepository
+from bot.storage.direct_rooms import DirectRoomsRepository
 from bot.storage.engagement import EngagementRepository
 from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
@@ -79,7 +80,6 @@ class Settings:
     mail_enabled: bool = False  # an [email] section is configured: the letter is mailed too
     retention_months: int = 13  # [privacy]: personal rows older than this are anonymised
     year_start: tuple[int, int] = (9, 1)  # [bilan]: (month, day) a school year begins
-    pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(None), compare=False)
 
     @classmethod
     def from_config(
@@ -89,7 +89,6 @@ class Settings:
         broadcast_rooms: tuple[str, ...],
         digest_rooms: tuple[str, ...],
         curation_rooms: tuple[str, ...] = (),
-        pseudonyms: Pseudonyms | None = None,
     ) -> Settings:
         """The one place the configuration becomes Settings: the running bot (rooms
         resolved on the homeserver) and the offline commands (room ids only) alike."""
@@ -109,7 +108,6 @@ class Settings:
             mail_enabled=config.email is not None,
             retention_months=config.privacy.retention_months,
             year_start=config.bilan.start_month_day,
-            pseudonyms=pseudonyms if pseudonyms is not None else Pseudonyms(None),
         )
 
     @property
@@ -132,6 +130,7 @@ class Repositories:
     engagement: EngagementRepository
     bilan: BilanRepository
     privacy: PrivacyRepository
+    direct_rooms: DirectRoomsRepository
 
     @classmethod
     def open(cls, db: Database) -> Repositories:
@@ -148,6 +147,7 @@ class Repositories:
             engagement=EngagementRepository(db),
             bilan=BilanRepository(db),
             privacy=PrivacyRepository(db),
+            direct_rooms=DirectRoomsRepository(db),
         )
 
 
@@ -176,6 +176,15 @@ class Scope(Protocol):
     @property
     def info(self) -> BotInfo: ...
 
+    @property
+    def pseudonyms(self) -> Pseudonyms:
+        """Readers' keys (a service over a file in data_dir, not a setting)."""
+        ...
+
+
+def _in_memory() -> Pseudonyms:
+    return Pseudonyms(None)
+
 
 @dataclass(frozen=True)
 class JobContext:
@@ -186,6 +195,7 @@ class JobContext:
     repos: Repositories
     settings: Settings
     info: BotInfo
+    pseudonyms: Pseudonyms = field(default_factory=_in_memory)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -205,6 +215,7 @@ class Context:
     info: BotInfo
     settings: Settings
     thread_root: str | None = None  # the thread the command was typed in: answers stay in it
+    pseudonyms: Pseudonyms = field(default_factory=_in_memory)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from bot.errors import HomeserverUnreachable, MatrixError
 from bot.storage.database import Database
-from bot.storage.state import StateRepository
+from bot.storage.direct_rooms import DirectRoomsRepository
 
 log = logging.getLogger(__name__)
 
@@ -21,24 +21,15 @@ CreateRoom = Callable[[str, str], Awaitable[str]]
 """(user id, room name) → room id of a new encrypted direct room."""
 
 
-def _key(user_id: str) -> str:
-    return f"direct_room:{user_id}"
-
-
 class DirectRooms:
-    def __init__(self, db: Database, state: StateRepository, create: CreateRoom) -> None:
+    def __init__(self, db: Database, create: CreateRoom) -> None:
         self._db = db
-        self._state = state
+        self._rooms = DirectRoomsRepository(db)
         self._create = create
 
     async def known(self, users: Iterable[str]) -> dict[str, str]:
         """The rooms already opened; call inside a transaction."""
-        found: dict[str, str] = {}
-        for user in users:
-            room_id = await self._state.get(_key(user))
-            if room_id is not None:
-                found[user] = room_id
-        return found
+        return await self._rooms.known(users)
 
     async def ensure(self, users: Iterable[str], name: str = ROOM_NAME) -> dict[str, str]:
         """Open the missing rooms (network); people it fails for are left out and logged."""
@@ -54,6 +45,6 @@ class DirectRooms:
                 log.error("Cannot open a direct room with %s (%s)", user, exc)
                 continue
             async with self._db.transaction():
-                await self._state.set(_key(user), room_id)
+                await self._rooms.record(user, room_id)
             rooms[user] = room_id
         return rooms

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
+from bot.anonymise import is_anonymous
 from bot.errors import UserError
 from bot.formatting import markdown_to_html, sanitize_html
 from bot.storage.posts import RESENDS_KEY, Action, OutgoingPost
@@ -189,11 +190,14 @@ def message_content(
     reply_to: str | None = None,
     thread_root: str | None = None,
 ) -> dict[str, Any]:
-    """An m.room.message, with m.mentions always present (empty when nobody is pinged)."""
+    """An m.room.message, with m.mentions always present (empty when nobody is pinged).
+
+    An erased person (their user id became an anonymous token) is never mentioned."""
+    people = sorted({m for m in mentions if not is_anonymous(m)})
     content: dict[str, Any] = {
         "msgtype": msgtype,
         "body": text,
-        "m.mentions": {"user_ids": sorted(set(mentions))} if mentions else {},
+        "m.mentions": {"user_ids": people} if people else {},
     }
     if html is not None:
         content["format"] = "org.matrix.custom.html"

@@ -26,6 +26,7 @@ from bot.domain import (
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
 from bot.limiter import SLOW_DOWN_TEXT, Arrival, CommandLimiter, Verdict
 from bot.messenger import Outbox
+from bot.pseudonyms import Pseudonyms
 from bot.router import (
     CommandRegistry,
     ParseEnv,
@@ -55,8 +56,11 @@ class EventProcessor:
         clock: Clock,
         info: BotInfo,
         event_handlers: Mapping[type, Sequence[EventHandler]] | None = None,
+        *,
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
         self._db = db
+        self._pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms(None)
         self._repos = repos
         self._state = state
         self._registry = registry
@@ -118,6 +122,7 @@ class EventProcessor:
             info=self._info,
             settings=self._settings,
             thread_root=event.thread_root if isinstance(event, IncomingMessage) else None,
+            pseudonyms=self._pseudonyms,
         )
 
     async def _handle(self, event: RoomEvent, arrival: Arrival) -> list[OutgoingPost]:

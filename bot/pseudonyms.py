@@ -2,9 +2,9 @@
 
 A reader of the bot's posts is stored as HMAC-SHA256(user id) with a secret of the
 school year, kept in `data_dir/pseudonym-keys.json` (0600): a new secret each school
-year, so that two years' markers cannot be linked. Erased or expired personal rows
-keep a pseudonym from a separate secret (`anonymous`), so that distinct counts stay
-right while the user id is gone. Neither secret leaves data_dir.
+year, so that two years' markers cannot be linked. The secrets never leave data_dir.
+Erased or expired rows get no pseudonym but a random token (bot/anonymise.py): nothing
+derived from the user id survives an erasure.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import hmac
 import json
 import secrets
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.private_files import write_private
 
 KEYS_FILE = "pseudonym-keys.json"
-ANONYMOUS = "anonymous"
-ERASED_PREFIX = "anonyme:"
-"""What replaces a user id in erased or expired rows (never a valid Matrix id: no « @ »)."""
+_FORMER_ERASURE_SECRET = "anonymous"  # noqa: S105 - the name of a key, not a secret
+"""Erasures used to write HMAC(user id) with this secret; it is destroyed at start."""
 
 
 class Pseudonyms:
@@ -33,6 +33,9 @@ class Pseudonyms:
         self._reader_keys: dict[tuple[str, str], str] = {}  # receipts come by the thousand
         if self._path is not None and self._path.exists():
             self._secrets = json.loads(self._path.read_text(encoding="utf-8"))
+            if self._secrets.pop(_FORMER_ERASURE_SECRET, None) is not None:
+                # Erased people's former pseudonyms can no longer be recomputed.
+                write_private(self._path, json.dumps(self._secrets, indent=1) + "\n")
 
     def _secret(self, name: str) -> bytes:
         with self._lock:
@@ -50,12 +53,14 @@ class Pseudonyms:
             key = self._reader_keys[(user_id, school_year)] = digest.hexdigest()
         return key
 
+    def existing_reader_keys(self, user_id: str, school_years: Iterable[str]) -> list[str]:
+        """The reader's keys in those of `school_years` that have a secret already: a
+        lookup, which never draws (nor writes) the secret of a year without markers."""
+        with self._lock:
+            known = [year for year in school_years if year in self._secrets]
+        return [self.reader_key(user_id, year) for year in known]
+
     def forget(self, user_id: str) -> None:
         """Drop the person's cached keys (after `!mesdonnees effacer`)."""
         for cached in [k for k in self._reader_keys if k[0] == user_id]:
             del self._reader_keys[cached]
-
-    def erased(self, user_id: str) -> str:
-        """`anonyme:<16 hex>`: the same for one person everywhere, and no way back."""
-        digest = hmac.new(self._secret(ANONYMOUS), user_id.encode(), hashlib.sha256)
-        return ERASED_PREFIX + digest.hexdigest()[:16]

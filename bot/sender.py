@@ -130,7 +130,7 @@ class Sender:
 
     async def _deliver(self, post: Post) -> None:
         try:
-            event_id = await self._send(post)
+            event_id, uploaded = await self._send(post)
         except RateLimited as exc:
             self.rate_limited += 1
             log.info("Rate limited; pausing the queue for %d ms", exc.retry_after_ms)
@@ -151,7 +151,8 @@ class Sender:
             return
         self._backoff = 0.0
         async with self._db.transaction():
-            await self._posts.mark_sent(post.id, event_id, self._clock())
+            # A file is kept as its location once sent, never as the payload it carried.
+            await self._posts.mark_sent(post.id, event_id, self._clock(), content=uploaded)
         await self._settled(post)
 
     async def _settled(self, post: Post) -> None:
@@ -187,7 +188,8 @@ class Sender:
         )
         return {**{k: v for k, v in content.items() if k != UPLOAD_KEY}, **location}
 
-    async def _send(self, post: Post) -> str:
+    async def _send(self, post: Post) -> tuple[str, dict[str, Any] | None]:
+        """The event id; and the content as sent when a file was uploaded for it."""
         target = post.target_event_id
         if post.target_txn_id is not None:
             async with self._db.transaction():
@@ -197,18 +199,23 @@ class Sender:
         if post.action == "redact":
             if target is None:
                 raise MatrixError("M_NO_TARGET", "a redaction needs a target event")
-            return await self._transport.redact(
+            redaction = await self._transport.redact(
                 post.room_id, target, post.txn_id, post.content.get("reason")
             )
+            return redaction, None
         content = post.content
+        uploaded = None
         if UPLOAD_KEY in content:
-            content = await self._upload(post.room_id, content)
+            content = uploaded = await self._upload(post.room_id, content)
         if target is not None and post.target_txn_id is not None:
             content = {
                 **content,
                 "m.relates_to": {**content.get("m.relates_to", {}), "event_id": target},
             }
-        return await self._transport.send_event(post.room_id, post.event_type, content, post.txn_id)
+        event_id = await self._transport.send_event(
+            post.room_id, post.event_type, content, post.txn_id
+        )
+        return event_id, uploaded
 
 
 async def first_of(*awaitables: Awaitable[Any]) -> None:

@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.context import BotInfo, JobContext, Repositories, Settings
 from bot.direct import DirectRooms
 from bot.messenger import Outbox
+from bot.pseudonyms import Pseudonyms
 from bot.storage.database import Database
 
 
@@ -28,6 +29,7 @@ class Units:
         wake_sender: Callable[[], None],
         *,
         direct_rooms: DirectRooms | None = None,
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
         self._db = db
         self.repos = repos
@@ -37,13 +39,15 @@ class Units:
         self._wake_sender = wake_sender
         self.direct_rooms = direct_rooms
         """Opens direct rooms (network): call before a unit, never inside one."""
+        self.pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms(None)
+        """Readers' keys; in memory only when none is given (tests, previews)."""
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[JobContext]:
         outbox = Outbox()
         now = self.clock()
         async with self._db.transaction():
-            yield JobContext(now, outbox, self.repos, self.settings, self.info)
+            yield JobContext(now, outbox, self.repos, self.settings, self.info, self.pseudonyms)
             posts = outbox.drain()
             await self.repos.posts.queue(posts, now)
         if posts:

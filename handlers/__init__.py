@@ -7,13 +7,15 @@ The imports below use distinct names, so that `handlers.polls` stays the package
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import bilan, decryption, engagement, help, privacy, status
+from handlers import bilan, decryption, engagement, help, status
 from handlers.announcements import commands as announcement_commands
 from handlers.announcements import diffusion
 from handlers.letter import commands as letter_commands
 from handlers.letter import weekly as letter_weekly
 from handlers.news import commands as news_commands
 from handlers.polls import commands as poll_commands
+from handlers.privacy import commands as privacy_commands
+from handlers.privacy import jobs as privacy_jobs
 from handlers.workshops import commands as workshop_commands
 from handlers.workshops import reminders as workshop_reminders
 from handlers.workshops import signups as workshop_signups
@@ -32,6 +34,7 @@ ROUTERS: tuple[Router, ...] = (
     status.router,
     decryption.router,
     engagement.router,
-    privacy.router,
+    privacy_commands.router,
+    privacy_jobs.router,
     bilan.router,
 )

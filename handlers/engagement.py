@@ -73,7 +73,7 @@ async def on_receipt(ctx: Context, event: IncomingReceipt) -> None:
     await ctx.repos.engagement.read_up_to(
         event.room_id,
         event.user_id,
-        ctx.settings.pseudonyms.reader_key(event.user_id, year.label),
+        ctx.pseudonyms.reader_key(event.user_id, year.label),
         event.event_id,
         event.timestamp,
         year_start=year.start(ctx.tz),

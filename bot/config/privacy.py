@@ -11,12 +11,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _MONTH_DAY_RE = re.compile(r"(?P<m>\d{2})-(?P<d>\d{2})")
 
 
+MIN_RETENTION_MONTHS = 12
+
+
 class PrivacySettings(BaseModel):
     """The ``[privacy]`` section: how long personal data is kept."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    retention_months: int = Field(default=13, ge=1, le=120)
+    retention_months: int = Field(default=13, le=120)
+
+    @field_validator("retention_months")
+    @classmethod
+    def _a_school_year_at_least(cls, value: int) -> int:
+        # Shorter, read markers would go mid-year and the year's readers be counted again.
+        if value < MIN_RETENTION_MONTHS:
+            raise ValueError(
+                f"doit valoir au moins {MIN_RETENTION_MONTHS} mois (une année scolaire entière, "
+                f"pour que le bilan de l’année reste juste) ; vous avez écrit {value}"
+            )
+        return value
 
 
 class BilanSettings(BaseModel):

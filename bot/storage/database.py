@@ -196,6 +196,12 @@ class Database:
         # aiosqlite's own `SELECT last_insert_rowid()`: one unnamed column.
         return int(row[0]) if row and row[0] is not None else None
 
+    async def changes(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an UPDATE or DELETE; returns how many rows it changed (one round trip)."""
+        await self._before_write()
+        async with self._conn.execute(sql, params) as cursor:
+            return max(cursor.rowcount, 0)
+
     async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """Run a write statement with a RETURNING clause; None if it wrote nothing."""
         await self._before_write()

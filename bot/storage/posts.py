@@ -214,13 +214,27 @@ class PostsRepository:
         return _to_post(row) if row else None
 
     async def mark_sent(
-        self, post_id: int, event_id: str, now: datetime, *, error: str | None = None
+        self,
+        post_id: int,
+        event_id: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+        content: dict[str, Any] | None = None,
     ) -> None:
-        """`error`: what went wrong although it went (a mail some recipients refused)."""
+        """`error`: what went wrong although it went (a mail some recipients refused);
+        `content`: what was sent instead of what was queued (an uploaded file's location
+        instead of its payload)."""
         await self._db.execute(
             "UPDATE posts SET status = 'sent', event_id = ?, sent_at = ?, error = ?,"
-            " attempts = attempts + 1 WHERE id = ?",
-            (event_id, stored(now), error, post_id),
+            " attempts = attempts + 1, content = coalesce(?, content) WHERE id = ?",
+            (
+                event_id,
+                stored(now),
+                error,
+                json.dumps(content, ensure_ascii=False) if content is not None else None,
+                post_id,
+            ),
         )
 
     async def mark_failed(self, post_id: int, error: str) -> None:

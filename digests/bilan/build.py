@@ -6,11 +6,11 @@ the indicators of the CSV is pure (`indicator_values`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.anonymise import masked as mask_people
 from bot.school_year import SchoolYear
 from bot.storage.bilan import (
     BilanRepository,
@@ -27,10 +27,10 @@ from digests.bilan.model import INDICATORS, Bilan, Value
 VERY_USEFUL, USEFUL = 0, 1
 """Positions of « Oui, très » and « Un peu » in the satisfaction polls' answers."""
 
-USER_ID = re.compile(r"@[A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::[0-9]{1,5})?")
 MASKED = "[identifiant masqué]"
 """What replaces a Matrix user id typed in a theme, an answer or a feed's name: the
-bilan keeps what the RUPN typed, but never names anyone."""
+bilan keeps what the RUPN typed, but never names anyone (nor shows the token an erased or
+expired user id became)."""
 
 
 async def build_bilan(
@@ -63,7 +63,7 @@ async def build_bilan(
 
 
 def masked(text: str) -> str:
-    return USER_ID.sub(MASKED, text)
+    return mask_people(text, MASKED)
 
 
 def _masked_counts(counts: tuple[KeyCount, ...]) -> tuple[KeyCount, ...]:

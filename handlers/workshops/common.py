@@ -49,7 +49,6 @@ NOTICE_KIND = "workshop-notice"
 NOTICE_EDIT_KIND = "workshop-notice-edit"
 ICS_KIND = "workshop-ics"
 DAY_BEFORE = timedelta(hours=24)  # when the day-before reminder is due
-DIRECT_ROOM_KEY = "direct_room:"  # + user id: where bot/direct.py remembers the rooms it opened
 
 
 # --- finding a workshop and its people ----------------------------------------------------
@@ -121,7 +120,7 @@ def by_room(ctx: Scope, rooms: Sequence[str], users: Sequence[str]) -> dict[str,
 
 async def direct_room(ctx: Scope, person: str) -> str | None:
     """The direct room the bot already opened with `person`, if they joined it (no network)."""
-    room = await ctx.repos.state.get(DIRECT_ROOM_KEY + person)
+    room = await ctx.repos.direct_rooms.get(person)
     return room if room is not None and person in ctx.info.member_ids(room) else None
 
 

@@ -92,6 +92,16 @@ async def _tell_promotion(ctx: Scope, workshop: Workshop, promoted: str, fallbac
     tell(ctx.messenger, room, text, (promoted,), kind=PROMOTION_KIND, ref=(REF, workshop.id))
 
 
+async def withdraw_signup(scope: Scope, workshop: Workshop, person: str, room: str) -> SignupChange:
+    """Cancel the person's sign-up (features other than this one call this); a freed
+    place goes to the first on the waiting list, who is told (privately if possible,
+    else in a notice room they are in, else in `room`)."""
+    change = await scope.repos.workshops.cancel(workshop, person, scope.now)
+    if change.promoted is not None:
+        await _tell_promotion(scope, workshop, change.promoted, room)
+    return change
+
+
 def _answer(ctx: Context, workshop: Workshop, text: str) -> None:
     """A reply to the command, mentioning its sender."""
     tell(

@@ -1,45 +1,28 @@
-"""The engagement log, the bilan and the teachers' data rights, end to end: the real bot,
-a real Synapse, encrypted rooms, nio teachers who read, react, vote and sign up.
+"""The engagement log and the bilan, end to end: the real bot, a real Synapse,
+encrypted rooms, nio teachers who read and react.
 
 1. Two announcements; Inès's receipt on the second covers the first too (a marker),
    Paul's covers the first only: the readers are counted per post.
 2. `!bilan` uploads three encrypted files the RUPN's client decrypts: the CSV with its
    BOM and `;`, the HTML with pygal's SVG and no script, and no user id anywhere.
-3. `!mesdonnees` answers Inès in a direct room; `!mesdonnees effacer` leaves no row with
-   her user id in any table, and the bilan's figures are the same.
+(The erasure of a teacher's data is proven in test_privacy.py.)
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
-import sqlite3
 from pathlib import Path
 
 from devtools.botprocess import write_bot_config
 from devtools.participant import Participant, SeenMessage
 from devtools.synapse import ThrowawaySynapse
 from tests.e2e.conftest import StaffRoom, close_staff_room, download, make_staff_room
-from tests.e2e.helpers import DATABASE, eventually, outbox_drained, query
+from tests.e2e.helpers import eventually, query
 
 THUMBS_UP = "👍"
 MATRIX_ID = re.compile(r"@[A-Za-z0-9._=/+-]+:[A-Za-z0-9.-]+")
-
-
-def every_value_containing(path: Path, needle: str) -> list[tuple[str, str]]:
-    """(table, column) of every stored value that contains `needle`."""
-    found = []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
-            for column in columns:
-                sql = f'SELECT 1 FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ? LIMIT 1'  # noqa: S608 - names from sqlite_master
-                if db.execute(sql, (f"%{needle}%",)).fetchone():
-                    found.append((table, column))
-    return found
 
 
 async def bilan_files(room: StaffRoom, rupn: Participant) -> dict[str, bytes]:
@@ -66,7 +49,7 @@ def csv_values(data: bytes) -> dict[str, str]:
     return {row[1]: row[3] for row in rows[1:]}
 
 
-async def test_readers_bilan_and_erasure(synapse: ThrowawaySynapse, tmp_path: Path) -> None:
+async def test_readers_and_bilan(synapse: ThrowawaySynapse, tmp_path: Path) -> None:
     room = await make_staff_room(synapse, tmp_path)
     rupn, ines, paul, bot = room.rupn, room.prof1, room.prof2, room.bot_id
     try:
@@ -125,32 +108,5 @@ async def test_readers_bilan_and_erasure(synapse: ThrowawaySynapse, tmp_path: Pa
                 assert person.user_id not in text
             assert bot not in text
             assert MATRIX_ID.search(text) is None
-
-        # 3. Her data, privately; then erased.
-        mark = ines.mark()
-        await ines.send_text(room.room_id, "!mesdonnees")
-        private = await ines.wait_for(
-            lambda m: m.sender == bot and m.room_id != room.room_id, after=mark, timeout=60
-        )
-        assert "marqueur" in private.body.lower() or "lecture" in private.body.lower()
-        await ines.send_text(private.room_id, "!mesdonnees effacer")
-        await ines.wait_for(
-            lambda m: m.sender == bot and m.room_id == private.room_id and "effac" in m.body,
-            after=mark,
-            timeout=60,
-        )
-        await outbox_drained(room.workdir)
-
-        async def forgotten() -> bool:
-            # The record of her private room goes at the job's tick after the confirmation.
-            found = await asyncio.to_thread(
-                every_value_containing, room.workdir / DATABASE, ines.user_id
-            )
-            return found == []
-
-        await eventually(forgotten, what="no trace of her user id in any table")
-        after = csv_values(next(v for k, v in (await bilan_files(room, rupn)).items()
-                                if k.endswith(".csv")))  # fmt: skip
-        assert after == values
     finally:
         await close_staff_room(room)

@@ -14,6 +14,7 @@ from bot.context import BotInfo, Repositories, Settings
 from bot.direct import DirectRooms
 from bot.domain import RoomEvent, SyncBatch
 from bot.processor import EventProcessor
+from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.storage.database import Database
 from bot.storage.posts import PostsRepository
@@ -23,6 +24,9 @@ from handlers import ROUTERS
 
 _tokens = itertools.count(1)
 
+PSEUDONYMS = Pseudonyms(None)
+"""The readers' keys of every unit test (in memory): the same across batches and jobs."""
+
 
 async def process_events(
     db: Database,
@@ -30,11 +34,13 @@ async def process_events(
     clock: Callable[[], datetime],
     info: BotInfo,
     events: Iterable[RoomEvent],
+    *,
+    pseudonyms: Pseudonyms = PSEUDONYMS,
 ) -> None:
     """One sync batch through the real processor and the real command registry."""
     processor = EventProcessor(
         db, Repositories.open(db), StateRepository(db), CommandRegistry(ROUTERS), settings,
-        clock, info,
+        clock, info, pseudonyms=pseudonyms,
     )  # fmt: skip
     await processor.process(SyncBatch(f"s{next(_tokens)}", tuple(events), (), False))
 
@@ -46,11 +52,13 @@ def make_units(
     clock: Callable[[], datetime],
     *,
     direct_rooms: DirectRooms | None = None,
+    pseudonyms: Pseudonyms = PSEUDONYMS,
 ) -> Units:
     """Units of work for jobs, with a sender that needs no waking."""
     return Units(
-        db, Repositories.open(db), settings, info, clock, lambda: None, direct_rooms=direct_rooms
-    )
+        db, Repositories.open(db), settings, info, clock, lambda: None,
+        direct_rooms=direct_rooms, pseudonyms=pseudonyms,
+    )  # fmt: skip
 
 
 async def deliver(db: Database, txn_id: str, event_id: str, now: datetime) -> None:

@@ -27,7 +27,6 @@ import pytest
 from bot.context import Settings
 from bot.domain import IncomingMessage
 from bot.messenger import UPLOAD_KEY
-from bot.pseudonyms import Pseudonyms
 from bot.school_year import SchoolYear
 from bot.storage.bilan import (
     FEEDBACK_TEMPLATE,
@@ -690,10 +689,9 @@ async def test_the_retention_leaves_the_bilan_of_the_year_unchanged(db: Database
     (the daily job's `expire`), and the year's bilan says exactly the same."""
     await seed_year(db)
     before = render_bilan(await make(db))
-    keys = Pseudonyms(None)
     async with db.transaction():
         changed = await PrivacyRepository(db).expire(
-            datetime(2027, 10, 1, tzinfo=PARIS), keys.erased
+            datetime(2027, 10, 1, tzinfo=PARIS), year_start=datetime(2028, 9, 1, tzinfo=PARIS)
         )
     assert sum(changed.values()) > 0
     after = render_bilan(await make(db))

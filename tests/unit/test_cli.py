@@ -684,9 +684,7 @@ def test_the_offline_settings_are_the_bots(tmp_path: Path) -> None:
     )
     config = load_config(write_config(tmp_path, text))
     offline = preview.settings_of(config)
-    online = Settings.from_config(
-        config, broadcast_rooms=(STAFF,), digest_rooms=(), pseudonyms=offline.pseudonyms
-    )
+    online = Settings.from_config(config, broadcast_rooms=(STAFF,), digest_rooms=())
     assert offline == online
     assert offline.year_start == config.bilan.start_month_day
     assert offline.retention_months == config.privacy.retention_months

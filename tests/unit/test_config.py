@@ -727,6 +727,12 @@ def test_privacy_and_bilan_sections(tmp_path: Path) -> None:
     ("section", "expected"),
     [
         ("[privacy]\nretention_months = 0", "privacy.retention_months"),
+        (
+            "[privacy]\nretention_months = 11",
+            "privacy.retention_months : doit valoir au moins 12 mois (une année scolaire "
+            "entière, pour que le bilan de l’année reste juste) ; vous avez écrit 11",
+        ),
+        ("[privacy]\nretention_months = 121", "privacy.retention_months"),
         ('[bilan]\nyear_start = "31-09"', "au format MM-JJ"),
         ('[bilan]\nyear_start = "septembre"', "« 09-01 »"),
     ],

@@ -32,7 +32,7 @@ from bot.storage.posts import _COLUMNS, Post, PostsRepository, _to_post
 from handlers import ROUTERS
 from handlers.engagement import reaction_key
 from tests.unit.fakes import FakeBotInfo, FakeClock
-from tests.unit.harness import deliver, make_units, process_events
+from tests.unit.harness import PSEUDONYMS, deliver, make_units, process_events
 
 ADMIN = "@rupn:example.org"
 OTHER_ADMIN = "@direction:example.org"
@@ -135,7 +135,7 @@ class Bot:
 
     def key(self, user: str) -> str:
         year = school_year_of(self.clock(), PARIS, *SETTINGS.year_start)
-        return SETTINGS.pseudonyms.reader_key(user, year.label)
+        return PSEUDONYMS.reader_key(user, year.label)
 
     async def marker(self, user: str) -> int | None:
         return await self.repos.engagement.marker(STAFF, self.key(user))

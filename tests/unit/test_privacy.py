@@ -1,157 +1,40 @@
-"""`!mesdonnees [effacer]` and the retention (handlers/privacy.py, bot/storage/privacy.py),
-with the real processor, jobs, settled hooks and migrated database."""
+"""`!mesdonnees [effacer]` (handlers/privacy/, bot/storage/privacy/), with the real
+processor, jobs, settled hooks and migrated database."""
 
 from __future__ import annotations
 
-import itertools
-import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-import pytest
-
-from bot.context import Repositories, Settings
+from bot.context import Repositories
 from bot.direct import DirectRooms
 from bot.domain import (
-    IncomingMessage,
     IncomingPollResponse,
     IncomingReaction,
     IncomingReceipt,
     KeyWithheld,
-    RoomEvent,
     UndecryptableEvent,
 )
-from bot.pseudonyms import Pseudonyms
-from bot.router import CommandRegistry
 from bot.school_year import school_year_of
 from bot.storage.database import Database, stored
-from bot.storage.posts import OutgoingPost, Post, PostsRepository
-from bot.storage.privacy import IMPERSONAL_TABLES, PERSONAL_TABLES, PRUNED_KEY
-from bot.storage.state import StateRepository
+from bot.storage.posts import OutgoingPost
 from bot.tally import tally
-from handlers import ROUTERS
-from handlers.privacy import (
-    ERASE_POINTER_TEXT,
-    ERASED_TEXT,
-    NOTHING_TEXT,
-    SHOW_POINTER_TEXT,
-    answer_requests,
-    months_before,
-    retention,
+from handlers.privacy.jobs import answer_requests
+from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT, NOTHING_TEXT, SHOW_POINTER_TEXT
+from tests.unit.harness import make_units
+from tests.unit.privacy_bot import (
+    ADMIN,
+    BUREAU,
+    DM_A,
+    PARIS,
+    STAFF,
+    A,
+    B,
+    Bot,
+    holding,
+    settings,
 )
-from tests.unit.fakes import FakeBotInfo, FakeClock
-from tests.unit.harness import deliver, make_units, process_events
-
-ADMIN = "@rupn:example.org"
-BOT = "@bot:example.org"
-A = "@alice:example.org"
-B = "@bruno:example.org"
-STAFF = "!staff:example.org"
-BUREAU = "!bureau:example.org"
-DM_A = "!dm-alice:example.org"
-PARIS = ZoneInfo("Europe/Paris")
-MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=PARIS)
-_ids = itertools.count(1)
-
-
-def settings(*admins: str) -> Settings:
-    return Settings(
-        admins=frozenset({ADMIN, *admins}),
-        tz=PARIS,
-        bot_user_id=BOT,
-        broadcast_rooms=(STAFF,),
-        pseudonyms=Pseudonyms(None),
-    )
-
-
-@dataclass
-class Bot:
-    db: Database
-    settings: Settings = field(default_factory=settings)
-    clock: FakeClock = field(default_factory=lambda: FakeClock(MONDAY.astimezone(UTC)))
-    info: FakeBotInfo = field(
-        default_factory=lambda: FakeBotInfo(
-            rooms=[STAFF, BUREAU, DM_A],
-            members={STAFF: [BOT, ADMIN, A, B], BUREAU: [BOT, ADMIN, A], DM_A: [BOT]},
-        )
-    )
-    opened: list[str] = field(default_factory=list)
-
-    @property
-    def repos(self) -> Repositories:
-        return Repositories.open(self.db)
-
-    async def process(self, *events: RoomEvent) -> None:
-        await process_events(self.db, self.settings, self.clock, self.info, events)
-
-    async def posts(self) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT kind, content, room_id, txn_id FROM posts WHERE action = 'send' ORDER BY id"
-        )
-        return [
-            {"kind": r[0], "content": json.loads(r[1]), "room": r[2], "txn": r[3]} for r in rows
-        ]
-
-    async def say(self, body: str, sender: str = A, room: str = STAFF) -> list[dict[str, Any]]:
-        before = len(await self.posts())
-        await self.process(IncomingMessage(room, f"$m{next(_ids)}", sender, body, self.clock()))
-        return (await self.posts())[before:]
-
-    async def settle_all(self) -> dict[str, str]:
-        """Every pending post sent, with the settled hooks; event id by kind (the last)."""
-        sent: dict[str, str] = {}
-        posts = PostsRepository(self.db)
-        units = make_units(self.db, self.settings, self.info, self.clock)
-        hooks = CommandRegistry(ROUTERS).settled_hooks
-        while rows := await self.db.fetchall(
-            "SELECT txn_id, kind FROM posts WHERE status = 'pending' AND action != 'mail'"
-        ):
-            for txn, kind in rows:
-                event_id = f"$ev{next(_ids)}"
-                await deliver(self.db, txn, event_id, self.clock())
-                post = await posts.by_event_id(event_id)
-                assert isinstance(post, Post)
-                for hook in hooks:
-                    await hook(units, post)
-                sent[kind] = event_id
-        self.clock.advance(60)
-        return sent
-
-    def direct_rooms(self) -> DirectRooms:
-        async def create(user: str, name: str) -> str:
-            self.opened.append(user)
-            return DM_A
-
-        return DirectRooms(self.db, StateRepository(self.db), create)
-
-    async def tick(self) -> list[dict[str, Any]]:
-        """The requests job once; the new posts."""
-        before = len(await self.posts())
-        units = make_units(
-            self.db, self.settings, self.info, self.clock, direct_rooms=self.direct_rooms()
-        )
-        await answer_requests(units)
-        return (await self.posts())[before:]
-
-    def join(self, user: str = A, room: str = DM_A) -> None:
-        self.info.members[room] = [*self.info.members.get(room, []), user]
-
-
-async def holding(db: Database, value: str) -> list[str]:
-    """Every `table.column` of the database where some value contains `value`."""
-    found: list[str] = []
-    tables = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    for (table,) in tables:
-        columns = await db.fetchall("SELECT name FROM pragma_table_info(?)", (table,))
-        for column in columns:
-            sql = f'SELECT COUNT(*) FROM "{table}" WHERE instr(CAST("{column[0]}" AS TEXT), ?) > 0'  # noqa: S608 - names from sqlite_master
-            row = await db.fetchone(sql, (value,))
-            if row is not None and row[0]:
-                found.append(f"{table}.{column[0]}")
-    return found
 
 
 async def aggregates(db: Database) -> dict[str, Any]:
@@ -252,8 +135,8 @@ async def test_erasure_leaves_no_user_id_in_any_table_and_keeps_every_count(db: 
         "privacy_requests.user_id",
     } <= held
     year = school_year_of(bot.clock(), PARIS).label
-    key_a = bot.settings.pseudonyms.reader_key(A, year)
-    key_b = bot.settings.pseudonyms.reader_key(B, year)
+    key_a = bot.pseudonyms.reader_key(A, year)
+    key_b = bot.pseudonyms.reader_key(B, year)
     markers = "SELECT reader_key FROM read_markers ORDER BY reader_key"
     assert {r[0] for r in await db.fetchall(markers)} == {key_a, key_b}
     before = await aggregates(db)
@@ -262,7 +145,13 @@ async def test_erasure_leaves_no_user_id_in_any_table_and_keeps_every_count(db: 
     new = await bot.say("!mesdonnees effacer")
     assert [(p["room"], p["content"]["body"]) for p in new] == [(STAFF, ERASE_POINTER_TEXT)]
     assert new[0]["content"]["m.mentions"] == {}
-    assert await aggregates(db) == before
+    assert "m.relates_to" not in new[0]["content"]  # not a reply: quotes none of her events
+    # Her seat at the workshop to come is given back; the past counts stay.
+    signups = before.pop("signups")
+    assert signups == [(1, "confirmed", "command", 1), (1, "confirmed", "reaction", 1)]
+    after = await aggregates(db)
+    assert after.pop("signups") == [(1, "cancelled", "reaction", 1), (1, "confirmed", "command", 1)]
+    assert after == before
     assert {r[0] for r in await db.fetchall(markers)} == {key_b}
     # Only the pending confirmation remembers who asked, until it is given.
     assert set(await holding(db, A)) == {"posts.requester", "privacy_requests.user_id"}
@@ -277,10 +166,18 @@ async def test_erasure_leaves_no_user_id_in_any_table_and_keeps_every_count(db: 
 
     assert await holding(db, A) == []
     assert await holding(db, quote(A, safe="")) == []
-    assert await aggregates(db) == before
-    pseudonym = bot.settings.pseudonyms.erased(A)
-    row = await db.fetchone("SELECT organiser FROM workshops WHERE id = 1")
-    assert row is not None and row[0] == pseudonym
+    her_events = [*bot.sent_by[A], "$va", "$thumb", "$secret"]
+    assert [e for e in her_events if await holding(db, e)] == []
+    after = await aggregates(db)
+    after.pop("signups")
+    assert after == before
+    # One random token for the whole erasure: the same in every column it rewrote.
+    tokens = await db.fetchall(
+        "SELECT organiser FROM workshops UNION SELECT voter FROM poll_responses"
+        " WHERE poll_id = 1 AND answers = '[\"a1\"]' UNION SELECT author FROM announcements"
+        " WHERE id = 1"
+    )
+    assert len(tokens) == 1 and tokens[0][0].startswith("anonyme:")
     assert await bot.tick() == []  # answered once
 
 
@@ -375,7 +272,7 @@ async def test_opening_the_direct_room_is_not_retried_at_every_tick(db: Database
         failures.append(user)
         raise MatrixError("M_FORBIDDEN", "no")
 
-    direct = DirectRooms(db, StateRepository(db), cannot)
+    direct = DirectRooms(db, cannot)
     units = make_units(db, bot.settings, bot.info, bot.clock, direct_rooms=direct)
     for _ in range(12 * 5):  # five minutes of ticks
         await answer_requests(units)
@@ -397,108 +294,3 @@ async def test_a_wrong_argument_gets_the_usage(db: Database) -> None:
 
 
 # --- retention ----------------------------------------------------------------------------
-
-
-async def _old_and_recent(bot: Bot) -> None:
-    """A workshop, a poll and their posts 14 months ago, the same 1 month ago."""
-    start = bot.clock.now
-    for days, theme in ((420, "Ancien"), (27, "Récent")):
-        bot.clock.now = start - timedelta(days=days)
-        await bot.say(f"!atelier demain 12h30 | {theme} | CDI", sender=ADMIN, room=BUREAU)
-        notice = (await bot.settle_all())["workshop-notice"]
-        await bot.process(IncomingReaction(STAFF, f"$t{theme}", A, notice, "👍", bot.clock()))
-        await bot.say(f"!sondage {theme} ? | oui | non", sender=ADMIN)
-        poll_event = (await bot.settle_all())["poll-start"]
-        await bot.process(
-            IncomingPollResponse(STAFF, f"$v{theme}", A, poll_event, ("a1",), bot.clock()),
-            IncomingPollResponse(STAFF, f"$w{theme}", B, poll_event, ("a2",), bot.clock()),
-            IncomingReceipt(STAFF, poll_event, A, bot.clock()),
-        )
-        await bot.say(f"!annonce Bravo @alice:example.org ({theme})", sender=ADMIN, room=BUREAU)
-        await bot.settle_all()
-    bot.clock.now = start
-
-
-async def test_retention_anonymises_what_is_older_once_a_day(db: Database) -> None:
-    bot = Bot(db)
-    await _old_and_recent(bot)
-    before = [tuple(r) for r in await db.fetchall("SELECT post_id, readers FROM post_stats")]
-    units = make_units(db, bot.settings, bot.info, bot.clock)
-    await retention(units)
-
-    a, b = (bot.settings.pseudonyms.erased(p) for p in (A, B))
-    signups = "SELECT w.theme, s.user_id, s.reaction_event_id FROM workshop_signups AS s"
-    signups += " JOIN workshops AS w ON w.id = s.workshop_id ORDER BY w.id"
-    assert [tuple(r) for r in await db.fetchall(signups)] == [
-        ("Ancien", a, None),
-        ("Récent", A, "$tRécent"),
-    ]
-    votes = "SELECT poll_id, voter, answers FROM poll_responses ORDER BY id"
-    assert [tuple(r) for r in await db.fetchall(votes)] == [
-        (1, a, '["a1"]'),
-        (1, b, '["a2"]'),
-        (2, A, '["a1"]'),
-        (2, B, '["a2"]'),
-    ]
-    organisers = "SELECT organiser FROM workshops ORDER BY id"
-    assert [r[0] for r in await db.fetchall(organisers)] == [
-        bot.settings.pseudonyms.erased(ADMIN),
-        ADMIN,
-    ]
-    bodies = "SELECT body FROM announcements ORDER BY id"
-    assert [r[0] for r in await db.fetchall(bodies)] == [
-        f"Bravo {a} (Ancien)",
-        "Bravo @alice:example.org (Récent)",
-    ]
-    assert len(await db.fetchall("SELECT * FROM read_markers")) == 1  # the recent one
-    cutoff = stored(months_before(bot.clock(), 13, PARIS))
-    old = await db.fetchall(
-        "SELECT content, status FROM posts WHERE created_at < ? ORDER BY id", (cutoff,)
-    )
-    assert old and all(r[1] == "sent" for r in old)
-    assert {r[0] for r in old} == {
-        json.dumps({"msgtype": "m.text", PRUNED_KEY: True}, separators=(",", ":")),
-        json.dumps({"msgtype": "m.notice", PRUNED_KEY: True}, separators=(",", ":")),
-        json.dumps({"msgtype": "m.file", PRUNED_KEY: True}, separators=(",", ":")),  # the .ics
-        json.dumps({PRUNED_KEY: True}, separators=(",", ":")),  # the poll start
-    }
-    recent = await db.fetchall("SELECT content FROM posts WHERE created_at >= ?", (cutoff,))
-    assert all(PRUNED_KEY not in r[0] for r in recent)
-    assert [tuple(r) for r in await db.fetchall("SELECT post_id, readers FROM post_stats")] == (
-        before
-    )
-
-    # Once a day: a second tick the same day changes nothing, even with new old rows.
-    bot.clock.advance(3600)
-    async with db.transaction():
-        await db.execute("UPDATE poll_responses SET voter = ? WHERE voter = ?", (A, a))
-    await retention(make_units(db, bot.settings, bot.info, bot.clock))
-    assert (await db.fetchone("SELECT voter FROM poll_responses WHERE id = 1") or [None])[0] == A
-    bot.clock.advance(86400)
-    await retention(make_units(db, bot.settings, bot.info, bot.clock))
-    assert (await db.fetchone("SELECT voter FROM poll_responses WHERE id = 1") or [None])[0] == a
-
-
-@pytest.mark.parametrize(
-    ("now", "months", "expected"),
-    [
-        (
-            datetime(2026, 11, 30, 8, 0, tzinfo=PARIS),
-            13,
-            datetime(2025, 10, 30, 8, 0, tzinfo=PARIS),
-        ),
-        (datetime(2027, 3, 31, 8, 0, tzinfo=PARIS), 1, datetime(2027, 2, 28, 8, 0, tzinfo=PARIS)),
-        (datetime(2028, 3, 31, 8, 0, tzinfo=PARIS), 1, datetime(2028, 2, 29, 8, 0, tzinfo=PARIS)),
-        (datetime(2027, 1, 15, 8, 0, tzinfo=PARIS), 24, datetime(2025, 1, 15, 8, 0, tzinfo=PARIS)),
-    ],
-)
-def test_months_before(now: datetime, months: int, expected: datetime) -> None:
-    assert months_before(now, months, PARIS) == expected
-
-
-async def test_every_table_is_classified(db: Database) -> None:
-    """A new table must say whether it holds user ids (and how they are erased)."""
-    rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    tables = {r[0] for r in rows}
-    assert tables == PERSONAL_TABLES | IMPERSONAL_TABLES
-    assert not PERSONAL_TABLES & IMPERSONAL_TABLES

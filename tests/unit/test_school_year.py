@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.pseudonyms import ERASED_PREFIX, Pseudonyms
+from bot.anonymise import ERASED_PREFIX, new_token
+from bot.pseudonyms import Pseudonyms
 from bot.school_year import SchoolYear, parse_school_year, school_year_of
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -38,9 +40,24 @@ def test_pseudonyms_are_stable_per_year_secret_and_private(tmp_path: Path) -> No
     assert one == keys.reader_key("@ines:example.org", "2025-2026")
     assert one != keys.reader_key("@ines:example.org", "2026-2027")  # rotated each year
     assert "ines" not in one
-    erased = keys.erased("@ines:example.org")
-    assert erased.startswith(ERASED_PREFIX) and "@" not in erased
+    # A lookup never draws the secret of a year without markers (nor writes the file).
+    assert keys.existing_reader_keys("@ines:example.org", ["2025-2026", "2024-2025"]) == [one]
+    assert "2024-2025" not in (tmp_path / "pseudonym-keys.json").read_text()
     # Kept in data_dir, readable by the bot's account only, and reloaded.
     path = tmp_path / "pseudonym-keys.json"
     assert path.stat().st_mode & 0o777 == 0o600
     assert Pseudonyms(tmp_path).reader_key("@ines:example.org", "2025-2026") == one
+
+
+def test_the_former_erasure_secret_is_destroyed(tmp_path: Path) -> None:
+    """Erasures used to write an HMAC of the user id: its secret must not survive."""
+    path = tmp_path / "pseudonym-keys.json"
+    path.write_text('{"2025-2026": "aa", "anonymous": "bb"}', encoding="utf-8")
+    Pseudonyms(tmp_path)
+    assert json.loads(path.read_text(encoding="utf-8")) == {"2025-2026": "aa"}
+
+
+def test_erasure_tokens_are_random_and_never_user_ids() -> None:
+    tokens = {new_token() for _ in range(100)}
+    assert len(tokens) == 100
+    assert all(t.startswith(ERASED_PREFIX) and "@" not in t for t in tokens)

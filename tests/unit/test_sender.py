@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
@@ -113,6 +114,26 @@ async def test_sent_posts_record_event_id_and_time(make: Any) -> None:
     assert h.transport.calls[0].content == {"msgtype": "m.notice", "body": "un", "m.mentions": {}}
     assert h.transport.calls[0].event_type == "m.room.message"
     assert h.transport.calls[0].room_id == ROOM
+
+
+async def test_a_sent_file_is_kept_as_its_location_not_its_payload(make: Any) -> None:
+    """The payload may name people (an .ics's organiser): once sent, only the mxc stays."""
+    h: Harness = make()
+    outbox = Outbox()
+    outbox.send_file(ROOM, "atelier.ics", b"ORGANIZER:@ines:example.org", "text/calendar", kind="f")
+    await h.queue(outbox.drain())
+    await h.deliver_all()
+    row = await h.db.fetchone("SELECT content FROM posts")
+    assert row is not None
+    assert json.loads(row[0]) == {
+        "msgtype": "m.file",
+        "body": "atelier.ics",
+        "filename": "atelier.ics",
+        "info": {"mimetype": "text/calendar", "size": 27},
+        "m.mentions": {},
+        "url": "mxc://test/1",
+    }
+    assert h.transport.calls[0].content == json.loads(row[0])
 
 
 async def test_new_posts_wake_an_idle_sender(make: Any) -> None:

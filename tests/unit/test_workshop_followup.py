@@ -21,7 +21,6 @@ from bot.errors import HomeserverUnreachable, UserError
 from bot.messenger import Outbox
 from bot.router import CommandRegistry
 from bot.storage.database import Database
-from bot.storage.state import StateRepository
 from bot.storage.workshops import Workshop
 from bot.work import Units
 from handlers import ROUTERS
@@ -545,7 +544,7 @@ async def test_reminders_by_direct_message_open_each_room_once(bot: Bot) -> None
         return f"!direct-{user.strip('@').split(':')[0]}:example.org"
 
     bot.settings = replace(SETTINGS, workshop_reminders="prive")
-    direct = DirectRooms(bot.db, StateRepository(bot.db), create_room)
+    direct = DirectRooms(bot.db, create_room)
 
     def units() -> Units:
         return make_units(bot.db, bot.settings, bot.info, bot.clock, direct_rooms=direct)
@@ -576,7 +575,7 @@ async def test_direct_message_falls_back_to_the_room_when_it_cannot_be_opened(bo
         raise HomeserverUnreachable("ClientConnectorError")
 
     bot.settings = replace(SETTINGS, workshop_reminders="prive")
-    direct = DirectRooms(bot.db, StateRepository(bot.db), cannot)
+    direct = DirectRooms(bot.db, cannot)
     await bot.workshop()
     at(bot, STARTS - timedelta(hours=24))
     units = make_units(bot.db, bot.settings, bot.info, bot.clock, direct_rooms=direct)
