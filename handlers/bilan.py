@@ -1,6 +1,6 @@
 """`!bilan [2025-2026]`: the annual bilan, as a summary here and three files.
 
-The figures are computed in SQL (bot/storage/bilan.py), built and rendered by
+The figures are computed in SQL (bot/storage/bilan/), built and rendered by
 digests/bilan (the same code as `rupn-bot bilan`, offline). The summary (ten lines,
 kind "bilan-summary") answers the command; the HTML to print, the CSV and the
 Markdown follow as files in the same room (kind "bilan-file"), encrypted like any
