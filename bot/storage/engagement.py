@@ -16,7 +16,12 @@ What the bilan reads, and what the erasure code clears:
   `Pseudonyms.reader_key(user_id, school year label)`, the year of the receipt's handling.
 - `post_reactions`, one row per reaction event on a counted post: `event_id` (the
   reaction's, so that its redaction deletes it), `post_id`, `reaction_key` (normalised:
-  👍🏽 is 👍), `reacted_at` (the event's timestamp). No reactor.
+  👍🏽 is 👍), `reacted_at` (the event's timestamp), `reactor_key`: the reactor as
+  `Pseudonyms.reader_key(user_id, label of the school year of the post's sent_at)` (NULL
+  for rows kept before it existed). Reactions count once per distinct (post, key,
+  reactor): a person's 👍 and 👍🏽 are one 👍, and it stays until the last of them is
+  redacted. `reactor_key` is personal (pseudonymous) data: an erasure must delete (or
+  clear) the rows of the person's keys of every school year, as for `read_markers`.
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ COUNTED_KINDS = frozenset({"announcement", "digest", "workshop-notice", "poll-st
 """The kinds of post whose readers and reactions the bilan counts."""
 
 _NO_LIMIT = 2**63 - 1
+
+
+def reactor(alias: str) -> str:
+    """Who reacted, in SQL over `post_reactions` named `alias`: a row kept without its
+    reactor (before migration 12) counts as its own reactor."""
+    return f"COALESCE({alias}.reactor_key, {alias}.event_id)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,17 +158,41 @@ class EngagementRepository:
         self._reached[room_id, reader_key] = int(row["bound"])
         return True
 
+    async def counted_sent_at(self, room_id: str, target_event_id: str) -> datetime | None:
+        """When the counted post `target_event_id` of this room was sent; None if the event
+        is not one (most reactions: the index answers without a query)."""
+        if (await self._index()).get(target_event_id) != room_id:
+            return None
+        row = await self._db.fetchone(
+            "SELECT s.sent_at FROM posts AS p JOIN post_stats AS s ON s.post_id = p.id"
+            " WHERE p.event_id = ? AND s.room_id = ?",
+            (target_event_id, room_id),
+        )
+        return loaded(row["sent_at"]) if row is not None else None
+
     async def add_reaction(
-        self, room_id: str, target_event_id: str, event_id: str, key: str, at: datetime
+        self,
+        room_id: str,
+        target_event_id: str,
+        event_id: str,
+        key: str,
+        at: datetime,
+        *,
+        reactor_key: str,
     ) -> bool:
-        """A reaction on a counted post of this room; False if it is on anything else."""
+        """A reaction on a counted post of this room; False if it is on anything else.
+
+        Every reaction event is kept (its redaction deletes only its row); the counts
+        take each (post, key, reactor) once.
+        """
         if (await self._index()).get(target_event_id) != room_id:
             return False
         await self._db.execute(
-            "INSERT INTO post_reactions (event_id, post_id, reaction_key, reacted_at)"
-            " SELECT ?, s.post_id, ?, ? FROM posts AS p JOIN post_stats AS s ON s.post_id = p.id"
+            "INSERT INTO post_reactions (event_id, post_id, reaction_key, reacted_at, reactor_key)"
+            " SELECT ?, s.post_id, ?, ?, ? FROM posts AS p"
+            " JOIN post_stats AS s ON s.post_id = p.id"
             " WHERE p.event_id = ? AND s.room_id = ? ON CONFLICT (event_id) DO NOTHING",
-            (event_id, key, stored(at), target_event_id, room_id),
+            (event_id, key, stored(at), reactor_key, target_event_id, room_id),
         )
         return True
 
@@ -184,10 +219,11 @@ class EngagementRepository:
         )
 
     async def reactions(self, post_id: int) -> dict[str, int]:
-        """How many reactions of each key the post has."""
+        """How many people reacted with each key (a reaction kept without its reactor
+        counts alone)."""
         rows = await self._db.fetchall(
-            "SELECT reaction_key, COUNT(*) AS n FROM post_reactions WHERE post_id = ?"
-            " GROUP BY reaction_key",
+            f"SELECT reaction_key, COUNT(DISTINCT {reactor('post_reactions')}) AS n"  # noqa: S608 - constant
+            " FROM post_reactions WHERE post_id = ? GROUP BY reaction_key",
             (post_id,),
         )
         return {str(r["reaction_key"]): int(r["n"]) for r in rows}

@@ -400,4 +400,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "reactions counted once per person, post and emoji: the reactor's pseudonymous key",
+        (
+            # The reactor as a pseudonymous key: Pseudonyms.reader_key(user id, school year
+            # of the post), the HMAC the read markers use; NULL for the reactions kept
+            # before (each then counts alone). A count is the distinct (post, key, reactor);
+            # every reaction event keeps its row, so taking back one of several equivalent
+            # reactions (👍 and 👍🏽) leaves the person's 👍 counted. Personal data
+            # (pseudonymous): erasable like read_markers.reader_key.
+            "ALTER TABLE post_reactions ADD COLUMN reactor_key TEXT",
+            "CREATE INDEX post_reactions_reactor ON post_reactions (reactor_key)",
+        ),
+    ),
 )

@@ -72,7 +72,8 @@ INDICATORS: tuple[Indicator, ...] = (
         1,
         "reactions",
         "Réactions aux annonces et articles",
-        "Réactions (émojis) laissées sous les annonces et les articles de veille publiés ; "
+        "Réactions (émojis) laissées sous les annonces et les articles de veille publiés, "
+        "une par personne, par annonce et par émoji (👍 et 👍🏽 comptent pour un seul 👍) ; "
         "une réaction retirée ne compte plus.",
     ),
     Indicator(
