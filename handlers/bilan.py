@@ -7,8 +7,8 @@ Markdown follow as files in the same room (kind "bilan-file"), encrypted like an
 upload in an encrypted room. Only aggregates: no name, no user id.
 
 Without a year, the current school year (to today); a year that has not begun is
-refused. Years start on `[bilan] year_start` (1 September by default), in the bot's
-time zone.
+refused; a year where no indicator counts anything gets one sentence and no file.
+Years start on `[bilan] year_start` (1 September by default), in the bot's time zone.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ USAGE = "[2025-2026]"
 EXAMPLE = f"{PREFIX}bilan 2025-2026"
 
 router = Router("bilan")
+
+
+def no_activity_text(year: SchoolYear) -> str:
+    return f"Aucune activité enregistrée pour {year.label}."
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,11 @@ async def bilan(ctx: Context, args: BilanArgs) -> None:
         year = SchoolYear(args.first, month, day)
     if year.start(ctx.tz) > ctx.now:
         raise UserError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
-    rendered = render_bilan(await build_bilan(ctx.repos.bilan, year, ctx.now, ctx.tz))
+    built = await build_bilan(ctx.repos.bilan, year, ctx.now, ctx.tz)
+    if not built.has_activity:
+        ctx.reply(no_activity_text(year))
+        return
+    rendered = render_bilan(built)
     ctx.messenger.send(
         ctx.room_id,
         rendered.summary,

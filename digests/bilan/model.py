@@ -285,6 +285,12 @@ class Bilan:
         return self.made_at < self.year.end(self.tz)
 
     @property
+    def has_activity(self) -> bool:
+        """Did anything happen that an indicator counts (an announcement, a source
+        followed, an atelier, a poll…)? A year without it gets a sentence, not files."""
+        return any(value for value in self.values.values())
+
+    @property
     def name(self) -> str:
         """The files' name without extension: « bilan-2025-2026 »."""
         return f"bilan-{self.year.label}"
