@@ -68,9 +68,10 @@ def unquoted(text: str) -> str | None:
     return text[1:-1].strip()
 
 
-def quote_hint(command: str, word: str, what: str = "un texte") -> str:
-    """How to write `what` that starts with a sub-command's word: between quotation marks."""
+def quote_hint(command: str, word: str, what: str, pronoun: str = "le") -> str:
+    """How to write `what` (« publier un texte ») that starts with a sub-command's word:
+    between quotation marks."""
     return (
-        f"Pour {what} qui commence par « {word} », mettez-le entre guillemets : "
-        f'{command} "{word} …".'
+        f"Pour {what} qui commence par « {word[:30]} », mettez-{pronoun} entre guillemets : "
+        f'{command} "{word[:30]} …".'
     )
