@@ -130,7 +130,17 @@ def parse_atelier(text: str, env: ParseEnv) -> AtelierArgs:
     return parse_create(text, env)
 
 
+_SHARED_WITH_CAFES = ("annuler", "modifier", "presents", "present", "presences")
+"""Sub-commands of `!atelier` that also serve the cafés: `!cafe annuler 3` is pointed there."""
+
+
 def parse_cafe(text: str, env: ParseEnv) -> Create:
+    word = text.split(maxsplit=1)[0] if text.split() else ""
+    if normalize(word) in _SHARED_WITH_CAFES:
+        raise InvalidArguments(
+            f"Un café numérique se gère avec !atelier : tapez « {PREFIX}atelier "
+            f"{word.lower()[:20]} <n°> … » (voir « {PREFIX}aide atelier »)."
+        )
     return parse_create(text, env)
 
 

@@ -108,6 +108,15 @@ REMOVE_LINE = usage(
                 "12 places",
             ),
         ),
+        (
+            "!cafe annuler 3",
+            usage(
+                "Un café numérique se gère avec !atelier : tapez « !atelier annuler <n°> … » "
+                "(voir « !aide atelier »).",
+                "!cafe <quand> | <thème> [| lieu]",
+                "!cafe mardi 12h30 | L’IA générative en classe | salle des professeurs",
+            ),
+        ),
     ],
 )
 async def test_a_malformed_argument_gets_its_usage(db: Database, body: str, answer: str) -> None:
