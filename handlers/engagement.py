@@ -36,8 +36,9 @@ Decisions:
   characters, the reactor as a key (HMAC of the user id with the secret of the school
   year the post was sent in, so that a 👍 before and a 👍🏽 after the rentrée are one).
   Synapse refuses only a byte-identical duplicate: a person's equivalent reactions are
-  all kept, and count once per post and key. A redaction deletes its own reaction
-  event only: the person's reaction counts while any equivalent one remains.
+  all kept, one of them counted per post and key. A redaction deletes its own reaction
+  event only: if it was the counted one, an equivalent one left is counted instead, so
+  the person's reaction counts while any of them remains.
 """
 
 from __future__ import annotations

@@ -18,10 +18,11 @@ What the bilan reads, and what the erasure code clears:
   reaction's, so that its redaction deletes it), `post_id`, `reaction_key` (normalised:
   👍🏽 is 👍), `reacted_at` (the event's timestamp), `reactor_key`: the reactor as
   `Pseudonyms.reader_key(user_id, label of the school year of the post's sent_at)` (NULL
-  for rows kept before it existed). Reactions count once per distinct (post, key,
-  reactor): a person's 👍 and 👍🏽 are one 👍, and it stays until the last of them is
-  redacted. `reactor_key` is personal (pseudonymous) data: an erasure must delete (or
-  clear) the rows of the person's keys of every school year, as for `read_markers`.
+  for rows kept before it existed), and `counted`: 1 on one row per (post, key,
+  reactor), the one every count takes (a person's 👍 and 👍🏽 are one 👍); when the
+  counted row is redacted, an equivalent row left takes its place. `reactor_key` is
+  personal (pseudonymous) data: an erasure should set it to NULL on the rows of the
+  person's keys of every school year (`counted` keeps the bilan's figures unchanged).
 """
 
 from __future__ import annotations
@@ -35,12 +36,6 @@ COUNTED_KINDS = frozenset({"announcement", "digest", "workshop-notice", "poll-st
 """The kinds of post whose readers and reactions the bilan counts."""
 
 _NO_LIMIT = 2**63 - 1
-
-
-def reactor(alias: str) -> str:
-    """Who reacted, in SQL over `post_reactions` named `alias`: a row kept without its
-    reactor (before migration 12) counts as its own reactor."""
-    return f"COALESCE({alias}.reactor_key, {alias}.event_id)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,23 +177,39 @@ class EngagementRepository:
     ) -> bool:
         """A reaction on a counted post of this room; False if it is on anything else.
 
-        Every reaction event is kept (its redaction deletes only its row); the counts
-        take each (post, key, reactor) once.
+        Every reaction event is kept; it is counted unless the same reactor already has a
+        counted one of this key on the post.
         """
         if (await self._index()).get(target_event_id) != room_id:
             return False
         await self._db.execute(
-            "INSERT INTO post_reactions (event_id, post_id, reaction_key, reacted_at, reactor_key)"
-            " SELECT ?, s.post_id, ?, ?, ? FROM posts AS p"
-            " JOIN post_stats AS s ON s.post_id = p.id"
+            "INSERT INTO post_reactions"
+            " (event_id, post_id, reaction_key, reacted_at, reactor_key, counted)"
+            " SELECT ?, s.post_id, ?, ?, ?, NOT EXISTS (SELECT 1 FROM post_reactions AS e"
+            "  WHERE e.post_id = s.post_id AND e.reaction_key = ? AND e.reactor_key = ?"
+            "  AND e.counted = 1)"
+            " FROM posts AS p JOIN post_stats AS s ON s.post_id = p.id"
             " WHERE p.event_id = ? AND s.room_id = ? ON CONFLICT (event_id) DO NOTHING",
-            (event_id, key, stored(at), reactor_key, target_event_id, room_id),
+            (event_id, key, stored(at), reactor_key, key, reactor_key, target_event_id, room_id),
         )
         return True
 
     async def remove_reaction(self, event_id: str) -> None:
-        """The reaction event was redacted (nothing happens if it was not kept)."""
-        await self._db.execute("DELETE FROM post_reactions WHERE event_id = ?", (event_id,))
+        """The reaction event was redacted (nothing happens if it was not kept). If it was
+        the counted one, an equivalent reaction of the same person left is counted."""
+        row = await self._db.execute_returning(
+            "DELETE FROM post_reactions WHERE event_id = ?"
+            " RETURNING post_id, reaction_key, reactor_key, counted",
+            (event_id,),
+        )
+        if row is None or not row["counted"] or row["reactor_key"] is None:
+            return
+        await self._db.execute(
+            "UPDATE post_reactions SET counted = 1 WHERE rowid = (SELECT rowid"
+            " FROM post_reactions WHERE post_id = ? AND reaction_key = ? AND reactor_key = ?"
+            " ORDER BY reacted_at, event_id LIMIT 1)",
+            (row["post_id"], row["reaction_key"], row["reactor_key"]),
+        )
 
     async def stats(self, post_id: int) -> PostStats | None:
         row = await self._db.fetchone(
@@ -222,8 +233,8 @@ class EngagementRepository:
         """How many people reacted with each key (a reaction kept without its reactor
         counts alone)."""
         rows = await self._db.fetchall(
-            f"SELECT reaction_key, COUNT(DISTINCT {reactor('post_reactions')}) AS n"  # noqa: S608 - constant
-            " FROM post_reactions WHERE post_id = ? GROUP BY reaction_key",
+            "SELECT reaction_key, COUNT(*) AS n FROM post_reactions"
+            " WHERE post_id = ? AND counted = 1 GROUP BY reaction_key",
             (post_id,),
         )
         return {str(r["reaction_key"]): int(r["n"]) for r in rows}

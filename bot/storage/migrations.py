@@ -403,14 +403,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "reactions counted once per person, post and emoji: the reactor's pseudonymous key",
         (
-            # The reactor as a pseudonymous key: Pseudonyms.reader_key(user id, school year
-            # of the post), the HMAC the read markers use; NULL for the reactions kept
-            # before (each then counts alone). A count is the distinct (post, key, reactor);
-            # every reaction event keeps its row, so taking back one of several equivalent
-            # reactions (👍 and 👍🏽) leaves the person's 👍 counted. Personal data
-            # (pseudonymous): erasable like read_markers.reader_key.
+            # (Migration 12 of the team's numbering.) `reactor_key`: the reactor as
+            # Pseudonyms.reader_key(user id, school year of the post), the HMAC the read
+            # markers use; NULL for the reactions kept before. Personal (pseudonymous) data,
+            # erasable like read_markers.reader_key. Every reaction event keeps its row (its
+            # redaction deletes it); `counted` is 1 on one row per (post, key, reactor), the
+            # one the counts take: a person's 👍 and 👍🏽 are one 👍, and when the counted
+            # row is redacted an equivalent one left takes its place. Rows kept before
+            # count each (default 1).
             "ALTER TABLE post_reactions ADD COLUMN reactor_key TEXT",
-            "CREATE INDEX post_reactions_reactor ON post_reactions (reactor_key)",
+            "ALTER TABLE post_reactions ADD COLUMN counted INTEGER NOT NULL DEFAULT 1",
+            "CREATE INDEX post_reactions_reactor"
+            " ON post_reactions (post_id, reaction_key, reactor_key)",
+            "CREATE INDEX post_reactions_counted"
+            " ON post_reactions (post_id, reaction_key) WHERE counted = 1",
         ),
     ),
 )

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from bot.storage.bilan.periods import median, month_bounds
 from bot.storage.bilan.results import Diffusion, MonthCount, NewsWatch, Reading, SourceCounts
 from bot.storage.database import Database, stored
-from bot.storage.engagement import reactor
 
 # A post's audience: joined members when it was posted, without the bot (already left out
 # of `members`) and without the author of the announcement when they are a member.
@@ -43,12 +42,11 @@ async def diffusion(db: Database, since: datetime, until: datetime, tz: ZoneInfo
     )
     # One per person, post and emoji: a teacher's 👍 and 👍🏽 on one post are one reaction.
     reactions = await db.fetchone(
-        "SELECT COUNT(*) AS n FROM (SELECT DISTINCT r.post_id, r.reaction_key,"  # noqa: S608
-        f" {reactor('r')} FROM announcements AS a"
+        "SELECT COUNT(*) AS n FROM announcements AS a"
         " JOIN posts AS p ON p.ref_type = 'announcement' AND p.ref_id = a.id"
         "  AND p.kind = 'announcement'"
-        " JOIN post_reactions AS r ON r.post_id = p.id"
-        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?)",
+        " JOIN post_reactions AS r ON r.post_id = p.id AND r.counted = 1"
+        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?",
         window,
     )
     letters = await db.fetchone(
