@@ -20,6 +20,7 @@ from bot.errors import InvalidArguments, UserError
 from bot.router import PREFIX, ParseEnv, Router
 from bot.school_year import SchoolYear, parse_school_year, school_year_of
 from digests.bilan.build import build_bilan
+from digests.bilan.model import no_activity_text
 from digests.bilan.render import render_bilan
 
 SUMMARY_KIND = "bilan-summary"
@@ -29,10 +30,6 @@ USAGE = "[2025-2026]"
 EXAMPLE = f"{PREFIX}bilan 2025-2026"
 
 router = Router("bilan")
-
-
-def no_activity_text(year: SchoolYear) -> str:
-    return f"Aucune activité enregistrée pour {year.label}."
 
 
 @dataclass(frozen=True)

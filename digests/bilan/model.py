@@ -265,6 +265,11 @@ BY_KEY: Mapping[str, Indicator] = {indicator.key: indicator for indicator in IND
 Value = int | float | None
 
 
+def no_activity_text(year: SchoolYear) -> str:
+    """What `!bilan` and `rupn-bot bilan` say instead of files for a year without activity."""
+    return f"Aucune activité enregistrée pour {year.label}."
+
+
 @dataclass(frozen=True)
 class Bilan:
     """One school year's figures, made at `made_at` (before the year's end: a partial year)."""

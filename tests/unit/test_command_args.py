@@ -109,6 +109,10 @@ REMOVE_LINE = usage(
             ),
         ),
         (
+            "!diffusion liste #vie:example.org",
+            usage("Rien n’est attendu après « liste ».", "!diffusion liste", "!diffusion liste"),
+        ),
+        (
             "!cafe annuler 3",
             usage(
                 "Un café numérique se gère avec !atelier : tapez « !atelier annuler <n°> … » "
