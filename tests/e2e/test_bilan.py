@@ -165,9 +165,10 @@ async def test_readers_bilan_and_erasure(synapse: ThrowawaySynapse, tmp_path: Pa
 
         # 2. The bilan: its summary, then files the RUPN's client decrypts.
         summary, files = await bilan_summary_and_files(room, rupn)
-        assert summary == expected_summary(datetime.now(PARIS).date())
-        names = sorted(files)
-        assert [n.rsplit(".", 1)[1] for n in names] == ["csv", "html", "md"]
+        today = datetime.now(PARIS).date()
+        assert summary == expected_summary(today)
+        label = school_year_of(datetime.combine(today, time(12), PARIS), PARIS).label
+        assert sorted(files) == [f"bilan-{label}.{ext}" for ext in ("csv", "html", "md")]
         values = csv_values(next(v for k, v in files.items() if k.endswith(".csv")))
         assert values["annonces_publiees"] == "2"
         assert values["lecteurs_median"] == "1,5"
