@@ -293,10 +293,15 @@ def seed_engagement(seed: Seed, rng: random.Random, rooms: Sequence[str]) -> Non
     remaining = ENGAGEMENT_ROWS - sum(
         map(len, (seed.stats, seed.markers, seed.responses, seed.signups))
     )
+    counted: set[tuple[int, str, str]] = set()
     for number in range(remaining):  # on every kind of post: only announcements count
         post = rng.randint(1, len(seed.posts))
         sent_at = seed.posts[post - 1][-1]
-        seed.reactions.append((f"$reaction{number}", post, rng.choice(REACTION_KEYS), sent_at))
+        key = rng.choice(REACTION_KEYS)
+        reactor = f"{rng.randrange(PEOPLE):064x}"  # the same person's 👍 twice counts once
+        first = (post, key, reactor) not in counted
+        counted.add((post, key, reactor))
+        seed.reactions.append((f"$reaction{number}", post, key, sent_at, reactor, int(first)))
 
 
 def seed_year(rng: random.Random, rooms: Sequence[str]) -> Seed:
@@ -366,8 +371,9 @@ INSERTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "reactions",
-        "INSERT INTO post_reactions (event_id, post_id, reaction_key, reacted_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO post_reactions"
+        " (event_id, post_id, reaction_key, reacted_at, reactor_key, counted)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
     ),
     (
         "weeks",

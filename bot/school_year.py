@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-_LABEL = re.compile(r"(\d{4})\s*[-/]\s*(\d{4})")
+_LABEL = re.compile(r"([0-9]{4})\s*[-/]\s*([0-9]{4})")
+FIRST_YEARS = range(1900, 9999)
+"""The first calendar years a label may name: 1900-1901 to 9998-9999 (dates end at 9999)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -48,9 +50,10 @@ def school_year_of(
 
 
 def parse_school_year(text: str, start_month: int = 9, start_day: int = 1) -> SchoolYear:
-    """« 2025-2026 » (or « 2025/2026 »); ValueError with a French message otherwise."""
+    """« 2025-2026 » (or « 2025/2026 »), ASCII digits, from 1900-1901; ValueError with a
+    French message otherwise (« 0000-0001 » has no dates: year 0 does not exist)."""
     match = _LABEL.fullmatch(text.strip())
-    if match is None or int(match[2]) != int(match[1]) + 1:
+    if match is None or int(match[2]) != int(match[1]) + 1 or int(match[1]) not in FIRST_YEARS:
         raise ValueError(
             f"« {text.strip()[:20]} » n’est pas une année scolaire : écrivez par exemple 2025-2026."
         )

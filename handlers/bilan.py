@@ -1,14 +1,14 @@
 """`!bilan [2025-2026]`: the annual bilan, as a summary here and three files.
 
-The figures are computed in SQL (bot/storage/bilan.py), built and rendered by
+The figures are computed in SQL (bot/storage/bilan/), built and rendered by
 digests/bilan (the same code as `rupn-bot bilan`, offline). The summary (ten lines,
 kind "bilan-summary") answers the command; the HTML to print, the CSV and the
 Markdown follow as files in the same room (kind "bilan-file"), encrypted like any
 upload in an encrypted room. Only aggregates: no name, no user id.
 
 Without a year, the current school year (to today); a year that has not begun is
-refused. Years start on `[bilan] year_start` (1 September by default), in the bot's
-time zone.
+refused; a year where no indicator counts anything gets one sentence and no file.
+Years start on `[bilan] year_start` (1 September by default), in the bot's time zone.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.errors import InvalidArguments, UserError
 from bot.router import PREFIX, ParseEnv, Router
 from bot.school_year import SchoolYear, parse_school_year, school_year_of
 from digests.bilan.build import build_bilan
+from digests.bilan.model import no_activity_text
 from digests.bilan.render import render_bilan
 
 SUMMARY_KIND = "bilan-summary"
@@ -67,7 +68,11 @@ async def bilan(ctx: Context, args: BilanArgs) -> None:
         year = SchoolYear(args.first, month, day)
     if year.start(ctx.tz) > ctx.now:
         raise UserError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
-    rendered = render_bilan(await build_bilan(ctx.repos.bilan, year, ctx.now, ctx.tz))
+    built = await build_bilan(ctx.repos.bilan, year, ctx.now, ctx.tz)
+    if not built.has_activity:
+        ctx.reply(no_activity_text(year))
+        return
+    rendered = render_bilan(built)
     ctx.messenger.send(
         ctx.room_id,
         rendered.summary,

@@ -31,9 +31,14 @@ Decisions:
   them): a rate may exceed 100 %. A new school year starts new keys, and only that
   year's posts are counted, so last year's posts are never counted twice. After an
   erasure, the person's next receipt counts the year's posts again, as a newcomer's.
-- Reactions are kept per reaction event on counted posts only, without the reactor, the
-  key normalised (skin tones and variation selectors removed: 👍🏽 counts as 👍) and cut
-  to MAX_KEY characters; a redaction of the reaction deletes it.
+- Reactions are kept per reaction event on counted posts only, the key normalised (skin
+  tones and variation selectors removed: 👍🏽 counts as 👍) and cut to MAX_KEY
+  characters, the reactor as a key (HMAC of the user id with the secret of the school
+  year the post was sent in, so that a 👍 before and a 👍🏽 after the rentrée are one).
+  Synapse refuses only a byte-identical duplicate: a person's equivalent reactions are
+  all kept, one of them counted per post and key. A redaction deletes its own reaction
+  event only: if it was the counted one, an equivalent one left is counted instead, so
+  the person's reaction counts while any of them remains.
 """
 
 from __future__ import annotations
@@ -85,8 +90,18 @@ async def on_reaction(ctx: Context, event: IncomingReaction) -> None:
     key = reaction_key(event.key)
     if event.sender == ctx.settings.bot_user_id or not key:
         return
-    await ctx.repos.engagement.add_reaction(
-        event.room_id, event.target_event_id, event.event_id, key, event.timestamp
+    engagement = ctx.repos.engagement
+    sent_at = await engagement.counted_sent_at(event.room_id, event.target_event_id)
+    if sent_at is None:
+        return
+    year = school_year_of(sent_at, ctx.tz, *ctx.settings.year_start)
+    await engagement.add_reaction(
+        event.room_id,
+        event.target_event_id,
+        event.event_id,
+        key,
+        event.timestamp,
+        reactor_key=ctx.pseudonyms.reader_key(event.sender, year.label),
     )
 
 

@@ -16,7 +16,13 @@ What the bilan reads, and what the erasure code clears:
   `Pseudonyms.reader_key(user_id, school year label)`, the year of the receipt's handling.
 - `post_reactions`, one row per reaction event on a counted post: `event_id` (the
   reaction's, so that its redaction deletes it), `post_id`, `reaction_key` (normalised:
-  👍🏽 is 👍), `reacted_at` (the event's timestamp). No reactor.
+  👍🏽 is 👍), `reacted_at` (the event's timestamp), `reactor_key`: the reactor as
+  `Pseudonyms.reader_key(user_id, label of the school year of the post's sent_at)` (NULL
+  for rows kept before it existed), and `counted`: 1 on one row per (post, key,
+  reactor), the one every count takes (a person's 👍 and 👍🏽 are one 👍); when the
+  counted row is redacted, an equivalent row left takes its place. `reactor_key` is
+  personal (pseudonymous) data: an erasure should set it to NULL on the rows of the
+  person's keys of every school year (`counted` keeps the bilan's figures unchanged).
 """
 
 from __future__ import annotations
@@ -147,23 +153,63 @@ class EngagementRepository:
         self._reached[room_id, reader_key] = int(row["bound"])
         return True
 
+    async def counted_sent_at(self, room_id: str, target_event_id: str) -> datetime | None:
+        """When the counted post `target_event_id` of this room was sent; None if the event
+        is not one (most reactions: the index answers without a query)."""
+        if (await self._index()).get(target_event_id) != room_id:
+            return None
+        row = await self._db.fetchone(
+            "SELECT s.sent_at FROM posts AS p JOIN post_stats AS s ON s.post_id = p.id"
+            " WHERE p.event_id = ? AND s.room_id = ?",
+            (target_event_id, room_id),
+        )
+        return loaded(row["sent_at"]) if row is not None else None
+
     async def add_reaction(
-        self, room_id: str, target_event_id: str, event_id: str, key: str, at: datetime
+        self,
+        room_id: str,
+        target_event_id: str,
+        event_id: str,
+        key: str,
+        at: datetime,
+        *,
+        reactor_key: str,
     ) -> bool:
-        """A reaction on a counted post of this room; False if it is on anything else."""
+        """A reaction on a counted post of this room; False if it is on anything else.
+
+        Every reaction event is kept; it is counted unless the same reactor already has a
+        counted one of this key on the post.
+        """
         if (await self._index()).get(target_event_id) != room_id:
             return False
         await self._db.execute(
-            "INSERT INTO post_reactions (event_id, post_id, reaction_key, reacted_at)"
-            " SELECT ?, s.post_id, ?, ? FROM posts AS p JOIN post_stats AS s ON s.post_id = p.id"
+            "INSERT INTO post_reactions"
+            " (event_id, post_id, reaction_key, reacted_at, reactor_key, counted)"
+            " SELECT ?, s.post_id, ?, ?, ?, NOT EXISTS (SELECT 1 FROM post_reactions AS e"
+            "  WHERE e.post_id = s.post_id AND e.reaction_key = ? AND e.reactor_key = ?"
+            "  AND e.counted = 1)"
+            " FROM posts AS p JOIN post_stats AS s ON s.post_id = p.id"
             " WHERE p.event_id = ? AND s.room_id = ? ON CONFLICT (event_id) DO NOTHING",
-            (event_id, key, stored(at), target_event_id, room_id),
+            (event_id, key, stored(at), reactor_key, key, reactor_key, target_event_id, room_id),
         )
         return True
 
     async def remove_reaction(self, event_id: str) -> None:
-        """The reaction event was redacted (nothing happens if it was not kept)."""
-        await self._db.execute("DELETE FROM post_reactions WHERE event_id = ?", (event_id,))
+        """The reaction event was redacted (nothing happens if it was not kept). If it was
+        the counted one, an equivalent reaction of the same person left is counted."""
+        row = await self._db.execute_returning(
+            "DELETE FROM post_reactions WHERE event_id = ?"
+            " RETURNING post_id, reaction_key, reactor_key, counted",
+            (event_id,),
+        )
+        if row is None or not row["counted"] or row["reactor_key"] is None:
+            return
+        await self._db.execute(
+            "UPDATE post_reactions SET counted = 1 WHERE rowid = (SELECT rowid"
+            " FROM post_reactions WHERE post_id = ? AND reaction_key = ? AND reactor_key = ?"
+            " ORDER BY reacted_at, event_id LIMIT 1)",
+            (row["post_id"], row["reaction_key"], row["reactor_key"]),
+        )
 
     async def stats(self, post_id: int) -> PostStats | None:
         row = await self._db.fetchone(
@@ -184,10 +230,11 @@ class EngagementRepository:
         )
 
     async def reactions(self, post_id: int) -> dict[str, int]:
-        """How many reactions of each key the post has."""
+        """How many people reacted with each key (a reaction kept without its reactor
+        counts alone)."""
         rows = await self._db.fetchall(
-            "SELECT reaction_key, COUNT(*) AS n FROM post_reactions WHERE post_id = ?"
-            " GROUP BY reaction_key",
+            "SELECT reaction_key, COUNT(*) AS n FROM post_reactions"
+            " WHERE post_id = ? AND counted = 1 GROUP BY reaction_key",
             (post_id,),
         )
         return {str(r["reaction_key"]): int(r["n"]) for r in rows}

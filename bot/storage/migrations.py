@@ -419,4 +419,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX posts_kind_room ON posts (kind, room_id, created_at)",
         ),
     ),
+    Migration(
+        "reactions counted once per person, post and emoji: the reactor's pseudonymous key",
+        (
+            # `reactor_key`: the reactor as
+            # Pseudonyms.reader_key(user id, school year of the post), the HMAC the read
+            # markers use; NULL for the reactions kept before. Personal (pseudonymous) data,
+            # erasable like read_markers.reader_key. Every reaction event keeps its row (its
+            # redaction deletes it); `counted` is 1 on one row per (post, key, reactor), the
+            # one the counts take: a person's 👍 and 👍🏽 are one 👍, and when the counted
+            # row is redacted an equivalent one left takes its place. Rows kept before
+            # count each (default 1).
+            "ALTER TABLE post_reactions ADD COLUMN reactor_key TEXT",
+            "ALTER TABLE post_reactions ADD COLUMN counted INTEGER NOT NULL DEFAULT 1",
+            "CREATE INDEX post_reactions_reactor"
+            " ON post_reactions (post_id, reaction_key, reactor_key)",
+            "CREATE INDEX post_reactions_counted"
+            " ON post_reactions (post_id, reaction_key) WHERE counted = 1",
+        ),
+    ),
 )

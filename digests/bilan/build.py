@@ -1,4 +1,4 @@
-"""Build: a school year's `Bilan` from the figures SQLite computes (bot/storage/bilan.py).
+"""Build: a school year's `Bilan` from the figures SQLite computes (bot/storage/bilan/).
 
 Reading happens here (one call per section of the survey); turning figures into
 the indicators of the CSV is pure (`indicator_values`).

@@ -72,7 +72,8 @@ INDICATORS: tuple[Indicator, ...] = (
         1,
         "reactions",
         "Réactions aux annonces et articles",
-        "Réactions (émojis) laissées sous les annonces et les articles de veille publiés ; "
+        "Réactions (émojis) laissées sous les annonces et les articles de veille publiés, "
+        "une par personne, par annonce et par émoji (👍 et 👍🏽 comptent pour un seul 👍) ; "
         "une réaction retirée ne compte plus.",
     ),
     Indicator(
@@ -264,6 +265,11 @@ BY_KEY: Mapping[str, Indicator] = {indicator.key: indicator for indicator in IND
 Value = int | float | None
 
 
+def no_activity_text(year: SchoolYear) -> str:
+    """What `!bilan` and `rupn-bot bilan` say instead of files for a year without activity."""
+    return f"Aucune activité enregistrée pour {year.label}."
+
+
 @dataclass(frozen=True)
 class Bilan:
     """One school year's figures, made at `made_at` (before the year's end: a partial year)."""
@@ -282,6 +288,12 @@ class Bilan:
     def partial(self) -> bool:
         """The year is not over: the figures stop at `made_at`."""
         return self.made_at < self.year.end(self.tz)
+
+    @property
+    def has_activity(self) -> bool:
+        """Did anything happen that an indicator counts (an announcement, a source
+        followed, an atelier, a poll…)? A year without it gets a sentence, not files."""
+        return any(value for value in self.values.values())
 
     @property
     def name(self) -> str:

@@ -87,6 +87,8 @@ async def _get(ctx: Context, announcement_id: int) -> Announcement:
         "- !annonce corriger <n°> <nouveau texte> — corrige l’annonce dans chaque salon\n"
         "- !annonce retirer <n°> — la retire de chaque salon (ou annule une annonce "
         "programmée)\n"
+        "Un texte qui commence par l’un de ces mots (programmer, veille, corriger, retirer, "
+        'dans) s’écrit entre guillemets : !annonce "Retirer les tablettes du chariot".\n'
         "Tapez !annonces pour retrouver les numéros."
     ),
 )

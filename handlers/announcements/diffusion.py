@@ -7,7 +7,7 @@ from typing import Literal, assert_never
 
 from bot.context import Context
 from bot.errors import InvalidArguments, NotFound, UserError
-from bot.router import ParseEnv, Router
+from bot.router import PREFIX, ParseEnv, Router
 
 router = Router("diffusion")
 
@@ -26,7 +26,10 @@ def parse_diffusion(text: str, env: ParseEnv) -> DiffusionArgs:
     if not words or words[0].lower() not in ACTIONS:
         raise InvalidArguments("Précisez ajouter, retirer ou liste.")
     action: Action = ACTIONS[ACTIONS.index(words[0].lower())]
-    if len(words) > 2 or (action == "liste" and len(words) > 1):
+    if action == "liste" and len(words) > 1:
+        line = f"{PREFIX}diffusion liste"
+        raise InvalidArguments("Rien n’est attendu après « liste ».", usage=line, example=line)
+    if len(words) > 2:
         raise InvalidArguments("Un seul salon à la fois, désigné par son adresse (#nom:serveur).")
     return DiffusionArgs(action, words[1] if len(words) == 2 else None)
 

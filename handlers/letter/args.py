@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.arguments import parse_number, split_word
 from bot.errors import InvalidArguments
 from bot.router import PREFIX, ParseEnv, normalize
 
@@ -45,11 +46,16 @@ USAGE = "aperçu|envoyer|courriel|pause|reprise|ajouter|retirer …"
 
 
 def parse_lettre(text: str, env: ParseEnv) -> LettreArgs:
-    words = text.split(maxsplit=1)
-    if not words:
+    word, rest = split_word(text)
+    if not word:
         return Simple("apercu")
-    action, rest = normalize(words[0]), words[1].strip() if len(words) > 1 else ""
+    action = normalize(word)
     if action in SIMPLE:
+        if rest:
+            line = f"{PREFIX}lettre {word.lower()}"
+            raise InvalidArguments(
+                f"Rien n’est attendu après « {word[:30]} ».", usage=line, example=line
+            )
         return Simple(action)  # type: ignore[arg-type]  # checked just above
     if action == "envoyer":
         return _parse_send(rest)
@@ -68,15 +74,15 @@ def parse_lettre(text: str, env: ParseEnv) -> LettreArgs:
             )
         return AddWord(line)
     if action == "retirer":
-        number = rest.removeprefix("n°").strip()
-        if not number.isdigit():
+        number = parse_number(rest)
+        if number is None:
             raise InvalidArguments(
                 "Indiquez le numéro de la ligne à retirer (voir « !lettre aperçu »).",
                 usage=REMOVE_USAGE,
                 example=REMOVE_EXAMPLE,
             )
-        return RemoveWord(int(number))
-    raise InvalidArguments(f"« {words[0][:30]} » n’est pas une action de !lettre.")
+        return RemoveWord(number)
+    raise InvalidArguments(f"« {word[:30]} » n’est pas une action de !lettre.")
 
 
 def _parse_send(rest: str) -> Send:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Literal, assert_never
 from urllib.parse import urlsplit
 
+from bot.arguments import parse_number
 from bot.errors import InvalidArguments
-from bot.router import ParseEnv, normalize
+from bot.router import PREFIX, ParseEnv, normalize
 
 
 @dataclass(frozen=True)
@@ -55,24 +56,36 @@ _ACTIONS: dict[str, Action] = {
 ACTIONS_TEXT = "ajouter, liste, retirer, propositions ou ignorer"
 
 
-def parse_number(text: str, action: str) -> int:
+def item_number(text: str, action: str) -> int:
     """`12`, `n°12`, `n° 12` or `#12` → 12."""
-    cleaned = text.strip().removeprefix("#").removeprefix("n°").removeprefix("N°").strip()
-    if not cleaned:
+    if not text.strip():
         raise InvalidArguments(f"Indiquez le numéro voulu, par exemple : !veille {action} 3.")
-    if not cleaned.isdigit() or not cleaned.isascii():
-        raise InvalidArguments(f"« {text.strip()} » n’est pas un numéro.")
-    return int(cleaned)
+    number = parse_number(text)
+    if number is None:
+        raise InvalidArguments(f"« {text.strip()[:30]} » n’est pas un numéro.")
+    return number
 
 
 def parse_url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError:  # « http://[ » : an unclosed IPv6 bracket
+        hostname = None
+    if not hostname or parts.scheme.lower() not in ("http", "https"):
         raise InvalidArguments(
             f"« {text} » n’est pas l’adresse d’un flux : elle doit commencer par "
             "http:// ou https://."
         )
     return text
+
+
+def _nothing_after(word: str, rest: str) -> None:
+    if rest:
+        line = f"{PREFIX}veille {word.lower()}"
+        raise InvalidArguments(
+            f"Rien n’est attendu après « {word[:30]} ».", usage=line, example=line
+        )
 
 
 def parse_veille(text: str, env: ParseEnv) -> VeilleAction:
@@ -92,12 +105,14 @@ def parse_veille(text: str, env: ParseEnv) -> VeilleAction:
             url, *name = rest.split(maxsplit=1)
             return AddFeed(parse_url(url), name[0].strip() if name else None)
         case "liste":
+            _nothing_after(words[0], rest)
             return ListFeeds()
         case "propositions":
+            _nothing_after(words[0], rest)
             return ListProposals()
         case "retirer":
-            return RemoveFeed(parse_number(rest, "retirer"))
+            return RemoveFeed(item_number(rest, "retirer"))
         case "ignorer":
-            return IgnoreEntry(parse_number(rest, "ignorer"))
+            return IgnoreEntry(item_number(rest, "ignorer"))
         case _:
             assert_never(action)

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.arguments import parse_number, quote_hint, split_word, unquoted
 from bot.errors import InvalidArguments
-from bot.router import ParseEnv, normalize
+from bot.router import PREFIX, ParseEnv, normalize
 from bot.when import parse_when
 
 MIN_CHOICES = 2
@@ -21,6 +22,8 @@ MAX_CHOICES = 20  # MSC3381
 MAX_REMINDER_HOURS = 24 * 14
 
 USAGE = "<question> | <choix 1> | <choix 2> [| …] [| option …]"
+NEEDS_USAGE = f"{PREFIX}sondage besoins [| option …]"
+NEEDS_EXAMPLE = f"{PREFIX}sondage besoins | fin : vendredi 17h"
 EXAMPLE = (
     "!sondage Quel atelier en décembre ? | Pronote | ENT | Tablettes | plusieurs "
     "| fin : vendredi 17h"
@@ -47,7 +50,9 @@ DETAILS = (
     "- !sondage clore [n°] — clôt le sondage et publie les résultats (son auteur ou un "
     "administrateur)\n"
     "- !sondage export [n°] — résultats en fichier CSV (séparateur « ; », UTF-8), comptes "
-    "seulement"
+    "seulement\n"
+    "Une question qui commence par l’un de ces mots (besoins, résultats, clore, export) "
+    's’écrit entre guillemets : !sondage "Export des notes : quel format ?" | CSV | PDF'
 )
 
 
@@ -113,31 +118,30 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _poll_number(text: str) -> int | None:
-    word = text.strip().removeprefix("n°").removeprefix("#").strip()
-    return int(word) if word.isascii() and word.isdigit() and len(word) < 10 else None
-
-
 def parse_sondage(text: str, env: ParseEnv) -> SondageArgs:
-    """The sub-commands when their shape is complete; otherwise a new poll."""
+    """A sub-command when the first word names one (bot/arguments.py), whatever follows;
+    otherwise a new poll (its question between quotation marks if it starts with such a
+    word)."""
     text = text.strip()
     if not text:
         raise InvalidArguments("Écrivez la question puis les choix, séparés par des barres « | ».")
-    head, _, rest = text.partition(" ")
-    keyword = normalize(head)
-    if keyword in _NUMBERED and "|" not in text:
-        if not rest.strip():
-            return _NUMBERED[keyword]()
-        number = _poll_number(rest)
-        if number is None:
-            raise InvalidArguments(
-                f"Donnez le numéro du sondage après « {head} », par exemple "
-                f"« !sondage {head} 3 », ou rien pour le dernier sondage du salon."
-            )
-        return _NUMBERED[keyword](number)
     segments = text.split("|")
-    if normalize(segments[0].strip()) == "besoins":
+    word, head_rest = split_word(segments[0])
+    keyword = normalize(word)
+    if keyword in _NUMBERED:
+        return _numbered(keyword, word, text[len(word) :].strip())  # text starts with word
+    if keyword == "besoins":
+        if head_rest:
+            raise InvalidArguments(
+                f"Après « {word} », seules des options sont attendues, chacune après une barre "
+                f"« | ». {quote_hint(PREFIX + 'sondage', word, 'une question', 'la')}",
+                usage=NEEDS_USAGE,
+                example=NEEDS_EXAMPLE,
+            )
         return Needs(_options(segments[1:], env, multiple=True))
+    quoted = unquoted(segments[0])
+    if quoted is not None:
+        segments[0] = quoted
     if len(segments) == 1:
         raise InvalidArguments("Séparez la question et les choix par des barres verticales « | ».")
     question = _clean(segments[0])
@@ -170,6 +174,23 @@ def parse_sondage(text: str, env: ParseEnv) -> SondageArgs:
             raise InvalidArguments(f"Le choix « {choice} » figure deux fois.")
         seen.add(key)
     return Create(question, tuple(choices), _options(option_segments, env))
+
+
+def _numbered(keyword: str, word: str, rest: str) -> Results | Close | Export:
+    """`résultats`, `clore` or `export`, then a poll number or nothing."""
+    if not rest:
+        return _NUMBERED[keyword]()
+    number = parse_number(rest)
+    if number is None:
+        line = f"{PREFIX}sondage {word.lower()}"
+        raise InvalidArguments(
+            f"Donnez le numéro du sondage après « {word[:30]} », ou rien pour le dernier "
+            "sondage du salon. "
+            f"{quote_hint(PREFIX + 'sondage', word, 'une question', 'la')}",
+            usage=f"{line} [n°]",
+            example=f"{line} 3",
+        )
+    return _NUMBERED[keyword](number)
 
 
 def _is_option(segment: str) -> bool:

@@ -28,13 +28,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.arguments import MAX_NUMBER_DIGITS, parse_number
 from bot.errors import InvalidArguments
 from bot.router import PREFIX, ParseEnv, normalize
 from bot.when import parse_when
 
 MAX_THEME_CHARS = 200
 MAX_PLACE_CHARS = 120
-MAX_NUMBER_DIGITS = 9
 MAX_CAPACITY = 500  # far above any room of a school; also the largest « minimum N »
 
 USAGE = "<quand> | <thème> [| lieu] [| places] [| minimum N]"
@@ -102,13 +102,6 @@ def _despite_holidays(text: str) -> tuple[str, bool]:
     return text[: found.start()].rstrip().removesuffix("|").rstrip(), True
 
 
-def _number(word: str) -> int | None:
-    word = word.removeprefix("n°").removeprefix("#")
-    if word.isascii() and word.isdigit() and len(word) <= MAX_NUMBER_DIGITS:
-        return int(word)
-    return None
-
-
 def _count(word: str, what: str, example: str) -> int:
     """A number of places in 1..MAX_CAPACITY; `what` names it in the French error."""
     word = word.strip()
@@ -137,7 +130,17 @@ def parse_atelier(text: str, env: ParseEnv) -> AtelierArgs:
     return parse_create(text, env)
 
 
+_SHARED_WITH_CAFES = ("annuler", "modifier", "presents", "present", "presences")
+"""Sub-commands of `!atelier` that also serve the cafés: `!cafe annuler 3` is pointed there."""
+
+
 def parse_cafe(text: str, env: ParseEnv) -> Create:
+    word = text.split(maxsplit=1)[0] if text.split() else ""
+    if normalize(word) in _SHARED_WITH_CAFES:
+        raise InvalidArguments(
+            f"Un café numérique se gère avec !atelier : tapez « {PREFIX}atelier "
+            f"{word.lower()[:20]} <n°> … » (voir « {PREFIX}aide atelier »)."
+        )
     return parse_create(text, env)
 
 
@@ -200,7 +203,7 @@ def parse_create(text: str, env: ParseEnv) -> Create:
 
 
 def _parse_cancel(rest: str) -> Cancel:
-    number = _number(rest)
+    number = parse_number(rest)
     if number is None:
         raise InvalidArguments(
             "Donnez le numéro de l’atelier à annuler, par exemple « !atelier annuler 3 »."
@@ -211,7 +214,7 @@ def _parse_cancel(rest: str) -> Cancel:
 def _parse_modify(rest: str, env: ParseEnv) -> Modify:
     rest, despite_holidays = _despite_holidays(rest)
     words = rest.split(maxsplit=1)
-    number = _number(words[0]) if words else None
+    number = parse_number(words[0]) if words else None
     after = words[1] if len(words) > 1 else ""
     when, _, place = after.partition("|")
     when, place = " ".join(when.split()), " ".join(place.split())
@@ -232,7 +235,7 @@ def _parse_modify(rest: str, env: ParseEnv) -> Modify:
 
 def _parse_attendance(rest: str) -> Attendance:
     words = rest.split(maxsplit=1)
-    number = _number(words[0]) if words else None
+    number = parse_number(words[0]) if words else None
     if number is None:
         raise InvalidArguments(
             "Donnez le numéro de l’atelier puis les présents, par exemple "
@@ -244,7 +247,7 @@ def _parse_attendance(rest: str) -> Attendance:
 def _parse_from_poll(rest: str, env: ParseEnv) -> FromPoll:
     rest, despite_holidays = _despite_holidays(rest)
     words = rest.split(maxsplit=1)
-    number = _number(words[0]) if words else None
+    number = parse_number(words[0]) if words else None
     if number is None or len(words) < 2:
         raise InvalidArguments(
             "Donnez le numéro du sondage puis la date, par exemple "
@@ -257,7 +260,7 @@ def _parse_from_poll(rest: str, env: ParseEnv) -> FromPoll:
 
 def parse_workshop_number(text: str, env: ParseEnv) -> int:
     """`!inscription 3`, `!desinscription n°3`."""
-    number = _number(text.strip())
+    number = parse_number(text.strip())
     if number is None:
         raise InvalidArguments(
             "Donnez le numéro de l’atelier ou du café numérique. Tapez !ateliers pour voir "

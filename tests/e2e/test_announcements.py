@@ -95,6 +95,16 @@ async def test_annonce_reaches_rooms_then_is_corrected_and_withdrawn(newsroom: N
     refused = await staff.command(staff.prof1, "!annonce Bonjour")
     assert "réservée aux référents numériques" in refused.body
 
+    # A sub-command word with a malformed rest: its usage, nothing published (the next
+    # announcement is n° 1, and it is the first post the teachers see in both rooms).
+    usage = await rupn.send_and_wait_reply(newsroom.bureau, "!annonce veille abc", staff.bot_id)
+    assert usage.body == (
+        "« abc » n’est pas un numéro. Pour publier un texte qui commence par « veille », "
+        'mettez-le entre guillemets : !annonce "veille …".\n'
+        "Utilisation : !annonce veille <n°> [commentaire]\n"
+        "Exemple : !annonce veille 12 À lire avant lundi"
+    )
+
     text = "**Café numérique** jeudi à 12h30 au CDI : [inscription](https://example.org/cafe)"
     confirmation = await rupn.send_and_wait_reply(newsroom.bureau, f"!annonce {text}", staff.bot_id)
     assert confirmation.body == (
@@ -108,6 +118,7 @@ async def test_annonce_reaches_rooms_then_is_corrected_and_withdrawn(newsroom: N
             "<p><strong>Café numérique</strong> jeudi à 12h30 au CDI : "
             '<a href="https://example.org/cafe">inscription</a></p>'
         )
+        assert [m.body for m in newsroom.announcements_in(room, list(who.messages))] == [text]
 
     reply = await rupn.send_and_wait_reply(
         newsroom.bureau, "!annonce corriger 1 **Café numérique** reporté à vendredi", staff.bot_id

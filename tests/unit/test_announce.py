@@ -83,28 +83,31 @@ def replies(new: list[dict[str, Any]]) -> list[str]:
     ("text", "expected"),
     [
         ("Bonjour à tous", Publish("Bonjour à tous")),
-        ("Dans le cadre du plan : réunion", Publish("Dans le cadre du plan : réunion")),
+        ('"Dans le cadre du plan : réunion"', Publish("Dans le cadre du plan : réunion")),
         ("dans #vie:example.org ici : Réunion", Publish("Réunion", ("#vie:example.org", "ici"))),
         ("veille 12", FromNews(12, None)),
         ("veille 12 À lire avant lundi", FromNews(12, "À lire avant lundi")),
         ("corriger 3 Nouveau texte", Correct(3, "Nouveau texte")),
         ("retirer 3", Withdraw(3)),
-        ("Retirer les tablettes du chariot", Publish("Retirer les tablettes du chariot")),
+        ("« Retirer les tablettes du chariot »", Publish("Retirer les tablettes du chariot")),
         ("programmer lundi 8h | Réunion", Publish("Réunion", (), MONDAY_8H)),
         ("Programmer lundi 8h|dans ici : Réunion", Publish("Réunion", ("ici",), MONDAY_8H)),
         ("veille n° 12", FromNews(12, None)),
         ("corriger n°3 Nouveau texte", Correct(3, "Nouveau texte")),
         ("retirer #3", Withdraw(3)),
         ("retirer\n3", Withdraw(3)),
-        ("Veille de Noël : le CDI ferme à 16h", Publish("Veille de Noël : le CDI ferme à 16h")),
-        ("Corriger les copies avant jeudi", Publish("Corriger les copies avant jeudi")),
-        ("Dans une semaine : conseil", Publish("Dans une semaine : conseil")),
+        ("“Veille de Noël : le CDI ferme à 16h”", Publish("Veille de Noël : le CDI ferme à 16h")),
+        ('"Corriger les copies avant jeudi"', Publish("Corriger les copies avant jeudi")),
+        ('"Dans une semaine : conseil"', Publish("Dans une semaine : conseil")),
+        ('"Bonjour" à tous', Publish('"Bonjour" à tous')),
+        ('programmer lundi 8h | "Dans le cadre"', Publish("Dans le cadre", (), MONDAY_8H)),
         ("dans ici: Réunion", Publish("Réunion", ("ici",))),
         (
             "dans !abc:example.org #vie:example.org: x",
             Publish("x", ("!abc:example.org", "#vie:example.org")),
         ),
-        ("Programmer en Python : atelier", Publish("Programmer en Python : atelier")),
+        ('"Programmer en Python : atelier"', Publish("Programmer en Python : atelier")),
+        ("retirer 999999999", Withdraw(999_999_999)),
     ],
 )
 def test_parse_annonce(text: str, expected: object) -> None:
@@ -280,12 +283,19 @@ ROOMS_USAGE = _usage(
 NO_ANNOUNCEMENT_NUMBER = "Indiquez le numéro de l’annonce (tapez !annonces pour les voir)."
 
 
+def hint(word: str) -> str:
+    return (
+        f"Pour publier un texte qui commence par « {word} », mettez-le entre guillemets : "
+        f'!annonce "{word} …".'
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
         (
             "!annonce programmer lundi 8h Réunion ENT",
-            f"Indiquez la date, puis « | » et le texte.{SCHEDULE_USAGE}",
+            f"Indiquez la date, puis « | » et le texte. {hint('programmer')}{SCHEDULE_USAGE}",
         ),
         ("!annonce programmer", f"Indiquez la date, puis « | » et le texte.{SCHEDULE_USAGE}"),
         (
@@ -301,9 +311,12 @@ NO_ANNOUNCEMENT_NUMBER = "Indiquez le numéro de l’annonce (tapez !annonces po
         ("!annonce programmer demain 9h |", f"Le texte de l’annonce est vide.{SCHEDULE_USAGE}"),
         (
             "!annonce corriger deux Réunion à 17h30",
-            f"« deux » n’est pas un numéro.{CORRECT_USAGE}",
+            f"« deux » n’est pas un numéro. {hint('corriger')}{CORRECT_USAGE}",
         ),
-        ("!annonce corriger 3x Texte", f"« 3x » n’est pas un numéro.{CORRECT_USAGE}"),
+        (
+            "!annonce corriger 3x Texte",
+            f"« 3x » n’est pas un numéro. {hint('corriger')}{CORRECT_USAGE}",
+        ),
         (
             "!annonce corriger 3",
             f"Donnez le nouveau texte après le numéro de l’annonce.{CORRECT_USAGE}",
@@ -314,13 +327,22 @@ NO_ANNOUNCEMENT_NUMBER = "Indiquez le numéro de l’annonce (tapez !annonces po
             f"Seul le numéro de l’annonce est attendu.{WITHDRAW_USAGE}",
         ),
         ("!annonce retirer", f"{NO_ANNOUNCEMENT_NUMBER}{WITHDRAW_USAGE}"),
-        ("!annonce retirer n°", f"« n° » n’est pas un numéro.{WITHDRAW_USAGE}"),
+        ("!annonce retirer n°", f"« n° » n’est pas un numéro. {hint('retirer')}{WITHDRAW_USAGE}"),
         (
             "!annonce veille",
             "Indiquez le numéro de la proposition de veille (tapez !veille propositions pour "
             f"les voir).{FROM_NEWS_USAGE}",
         ),
-        ("!annonce veille n° À lire", f"« n° » n’est pas un numéro.{FROM_NEWS_USAGE}"),
+        (
+            "!annonce veille n° À lire",
+            f"« n° » n’est pas un numéro. {hint('veille')}{FROM_NEWS_USAGE}",
+        ),
+        ("!annonce veille abc", f"« abc » n’est pas un numéro. {hint('veille')}{FROM_NEWS_USAGE}"),
+        ("!annonce veille ²", f"« ² » n’est pas un numéro. {hint('veille')}{FROM_NEWS_USAGE}"),
+        (
+            "!annonce retirer 99999999999999999999999",
+            f"« 99999999999999999999 » n’est pas un numéro. {hint('retirer')}{WITHDRAW_USAGE}",
+        ),
         (
             "!annonce dans #vie:example.org Réunion à 17h",
             f"Indiquez les salons, puis « : » et le texte.{ROOMS_USAGE}",
@@ -343,8 +365,36 @@ async def test_malformed_sub_command_is_refused_with_its_usage(
     assert await db.fetchall("SELECT id FROM announcements") == []
 
 
-async def test_sub_command_words_in_a_sentence_are_text(db: Database) -> None:
+@pytest.mark.parametrize(
+    ("text", "usage"),
+    [
+        ("Retirer les tablettes du chariot", "!annonce retirer <n°>"),
+        ("Veille de Noël : le CDI ferme à 16h", "!annonce veille <n°> [commentaire]"),
+        ("Corriger les copies avant jeudi", "!annonce corriger <n°> <nouveau texte>"),
+        ("Dans le cadre du plan : réunion", "!annonce dans <salon> [salon…] : <texte>"),
+        ("Programmer en Python : atelier", "!annonce programmer <quand> | <texte>"),
+        ("veille ²", "!annonce veille <n°> [commentaire]"),
+        ("retirer 99999999999999999999999", "!annonce retirer <n°>"),
+        ("corriger ３ texte", "!annonce corriger <n°> <nouveau texte>"),
+    ],
+)
+def test_a_sub_command_word_always_means_the_sub_command(text: str, usage: str) -> None:
+    with pytest.raises(InvalidArguments) as raised:
+        parse_annonce(text, PARSE_ENV)
+    assert raised.value.usage == usage
+
+
+async def test_sub_command_words_in_a_sentence_go_between_quotes(db: Database) -> None:
     new = await say(db, "!annonce Retirer les tablettes du chariot avant 17h")
+    assert [(p["kind"], p["content"]["body"]) for p in new] == [
+        (
+            "reply",
+            "« les » n’est pas un numéro. Pour publier un texte qui commence par « Retirer », "
+            'mettez-le entre guillemets : !annonce "Retirer …".'
+            f"{WITHDRAW_USAGE}",
+        )
+    ]
+    new = await say(db, '!annonce "Retirer les tablettes du chariot avant 17h"')
     assert [(p["room"], p["content"]["body"]) for p in new] == [
         (STAFF, "Retirer les tablettes du chariot avant 17h")
     ]

@@ -646,6 +646,7 @@ async def test_bilan_posts_a_summary_and_three_files(db: Database) -> None:
 async def test_bilan_without_a_year_is_the_current_one(db: Database) -> None:
     bot = Bot(db)
     bot.clock.now = datetime(2026, 11, 22, 19, 0, tzinfo=PARIS).astimezone(UTC)
+    await bot.say("!sondage Un café en décembre ? | Oui | Non")
     summary, *files = await bot.say("!bilan")
     assert summary["body"].splitlines()[0] == (
         "📊 Bilan du numérique 2026-2027, du 1er septembre 2026 au 22 novembre 2026 "
@@ -656,6 +657,7 @@ async def test_bilan_without_a_year_is_the_current_one(db: Database) -> None:
 
 async def test_bilan_follows_the_configured_year_start(db: Database) -> None:
     bot = Bot(db)
+    await seed_year(db)
     bot.settings = Settings(admins=frozenset({RUPN}), tz=PARIS, bot_user_id=BOT, year_start=(8, 25))
     summary, *_ = await bot.say("!bilan 2025-2026")
     assert "du 25 août 2025 au 15 juin 2026" in summary["body"].splitlines()[0]
@@ -682,6 +684,31 @@ async def test_bilan_refusals(db: Database, command: str, sender: str, answer: s
     posts = await Bot(db).say(command, sender)
     assert [p["kind"] for p in posts] == ["reply"]
     assert answer in posts[0]["body"]
+
+
+async def test_a_year_without_activity_gets_a_sentence_and_no_file(db: Database) -> None:
+    bot = Bot(db)
+    [reply] = await bot.say("!bilan")
+    assert (reply["kind"], reply["msgtype"], reply["body"]) == (
+        "reply",
+        "m.notice",
+        "Aucune activité enregistrée pour 2025-2026.",
+    )
+    await seed_year(db)
+    [reply] = await bot.say("!bilan 1999-2000")
+    assert reply["body"] == "Aucune activité enregistrée pour 1999-2000."
+
+
+@pytest.mark.parametrize(
+    "year", ["0000-0001", "1899-1900", "9999-10000", "２０２５-２０２６", "٢٠٢٥-٢٠٢٦", "2025-"]
+)
+async def test_an_impossible_year_is_a_usage_error(db: Database, year: str) -> None:
+    [reply] = await Bot(db).say(f"!bilan {year}")
+    assert reply["body"] == (
+        f"« {year} » n’est pas une année scolaire : écrivez par exemple 2025-2026.\n"
+        "Utilisation : !bilan [2025-2026]\n"
+        "Exemple : !bilan 2025-2026"
+    )
 
 
 async def test_the_retention_leaves_the_bilan_of_the_year_unchanged(db: Database) -> None:

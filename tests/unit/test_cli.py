@@ -779,6 +779,22 @@ def test_bilan_year_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert_french(err)
 
 
+@pytest.mark.parametrize("year", ["0000-0001", "1899-1900", "٢٠٢٥-٢٠٢٦"])
+def test_bilan_year_without_dates_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], year: str
+) -> None:
+    seed(tmp_path / "etat")
+    argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", year]
+    assert cli.main([*argv, "--sortie", str(tmp_path / "bilans")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == (
+        f"rupn-bot bilan : erreur : argument --annee/--année : « {year} » n’est pas une année "
+        "scolaire : écrivez par exemple 2025-2026."
+    )
+    assert not (tmp_path / "bilans").exists()
+
+
 def test_bilan_of_a_year_to_come_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

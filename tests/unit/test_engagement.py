@@ -26,8 +26,9 @@ from bot.domain import (
 from bot.matrix import MatrixAdapter
 from bot.router import CommandRegistry
 from bot.school_year import school_year_of
-from bot.storage.database import Database
+from bot.storage.database import Database, stored
 from bot.storage.engagement import PostStats
+from bot.storage.migrations import MIGRATIONS
 from bot.storage.posts import _COLUMNS, Post, PostsRepository, _to_post
 from handlers import ROUTERS
 from handlers.engagement import reaction_key
@@ -280,13 +281,22 @@ async def test_private_receipts_never_reach_the_bot(tmp_path: Path) -> None:
 
 
 async def test_erasing_a_marker_keeps_the_counts(db: Database) -> None:
+    """`!mesdonnees effacer` deletes the person's marker, and only theirs; the counts made
+    stay, and their next receipt counts the year's posts again, as a newcomer's."""
     bot = Bot(db)
     ev = await bot.announce("Réunion ENT lundi à 17h")
     await bot.read(A, ev)
-    async with db.transaction():  # what the erasure does (bot/storage/privacy.py)
-        await db.execute("DELETE FROM read_markers WHERE reader_key = ?", (bot.key(A),))
+    await bot.read(B, ev)
+    post = await bot.repos.posts.by_event_id(ev)
+    assert post is not None
+    assert await bot.marker(A) == await bot.marker(B) == post.id
+    await bot.say("!mesdonnees effacer", room=STAFF, sender=A)
     assert await bot.marker(A) is None
-    assert await bot.readers(ev) == [1]
+    assert await bot.marker(B) == post.id
+    assert await bot.readers(ev) == [2]
+    await bot.read(A, ev, at=bot.later())
+    assert await bot.marker(A) == post.id
+    assert await bot.readers(ev) == [3]
 
 
 async def test_a_new_school_year_never_counts_last_year_again(db: Database) -> None:
@@ -331,6 +341,82 @@ async def test_reactions_are_counted_then_taken_back(db: Database) -> None:
     assert await bot.reactions(ev) == {"👍": 1, "❤": 1}
 
 
+async def test_one_reaction_per_person_post_and_emoji(db: Database) -> None:
+    """Synapse refuses only a byte-identical duplicate: a teacher's 👍, 👍🏽, 👍\ufe0f and
+    « 👍 » are one 👍 for the bilan, and it stays while any of them is not taken back."""
+    bot = Bot(db)
+    ev = await bot.announce("Réunion ENT lundi à 17h")
+
+    def react(sender: str, key: str) -> IncomingReaction:
+        return IncomingReaction(STAFF, f"$r{next(_ids)}", sender, ev, key, bot.clock())
+
+    alice = [react(A, key) for key in ("👍", "👍🏽", "👍\ufe0f", " 👍 ", "👍🏿") * 10]
+    await bot.process(*alice, react(A, "❤️"), react(B, "👍🏻"))
+    assert await bot.reactions(ev) == {"👍": 2, "❤": 1}
+    year = school_year_of(MONDAY, PARIS, *SETTINGS.year_start)
+    diffusion = await bot.repos.bilan.diffusion(year.start(PARIS), year.end(PARIS), PARIS)
+    assert diffusion.reactions == 3
+    keys = {str(r[0]) for r in await db.fetchall("SELECT DISTINCT reactor_key FROM post_reactions")}
+    assert keys == {bot.key(A), bot.key(B)}
+
+    def redact(reaction: IncomingReaction) -> IncomingRedaction:
+        return IncomingRedaction(STAFF, f"$x{next(_ids)}", A, reaction.event_id, bot.clock())
+
+    await bot.process(*(redact(r) for r in alice[:-1]))
+    assert await bot.reactions(ev) == {"👍": 2, "❤": 1}
+    await bot.process(redact(alice[-1]))
+    assert await bot.reactions(ev) == {"👍": 1, "❤": 1}
+
+
+async def test_a_reaction_keeps_the_key_of_its_post_school_year(db: Database) -> None:
+    """A reaction is keyed with the school year of the post it is on: the same teacher's
+    👍 before and after the rentrée is still one 👍."""
+    bot = Bot(db)
+    bot.clock.now = datetime(2026, 8, 31, 10, 0, tzinfo=PARIS).astimezone(UTC)
+    ev = await bot.announce("Prérentrée lundi")
+    await bot.process(IncomingReaction(STAFF, "$r-aout", A, ev, "👍", bot.clock()))
+    bot.clock.now = datetime(2026, 9, 2, 10, 0, tzinfo=PARIS).astimezone(UTC)
+    await bot.process(IncomingReaction(STAFF, "$r-sept", A, ev, "👍🏽", bot.clock()))
+    assert await bot.reactions(ev) == {"👍": 1}
+
+
+async def test_reactions_kept_before_the_reactor_key_count_alone(tmp_path: Path) -> None:
+    """A database from before the reactor's key keeps its reactions: each counts as one."""
+    reactor_migration = next(i for i, m in enumerate(MIGRATIONS) if "reactor" in m.description)
+    path = tmp_path / "rupn.db"
+    old = await Database.open(path, MIGRATIONS[:reactor_migration])
+    try:
+        async with old.transaction():
+            await old.execute(
+                "INSERT INTO posts (id, room_id, action, event_type, content, kind, txn_id,"
+                " status, event_id, created_at, sent_at) VALUES (1, ?, 'send',"
+                " 'm.room.message', '{}', 'announcement', 't1', 'sent', '$annonce', ?, ?)",
+                (STAFF, stored(MONDAY), stored(MONDAY)),
+            )
+            await old.execute(
+                "INSERT INTO post_stats (post_id, room_id, kind, sent_at, members)"
+                " VALUES (1, ?, 'announcement', ?, 4)",
+                (STAFF, stored(MONDAY)),
+            )
+            for event_id, key in (("$r1", "👍"), ("$r2", "👍"), ("$r3", "❤")):
+                await old.execute(
+                    "INSERT INTO post_reactions (event_id, post_id, reaction_key, reacted_at)"
+                    " VALUES (?, 1, ?, ?)",
+                    (event_id, key, stored(MONDAY)),
+                )
+    finally:
+        await old.close()
+    db = await Database.open(path, MIGRATIONS)
+    try:
+        bot = Bot(db)
+        assert await bot.reactions("$annonce") == {"👍": 2, "❤": 1}
+        await bot.process(IncomingReaction(STAFF, "$r4", A, "$annonce", "👍🏽", bot.clock()))
+        await bot.process(IncomingReaction(STAFF, "$r5", A, "$annonce", "👍", bot.clock()))
+        assert await bot.reactions("$annonce") == {"👍": 3, "❤": 1}
+    finally:
+        await db.close()
+
+
 async def test_one_repository_sees_the_posts_it_records(db: Database) -> None:
     """The bot shares one repository between the processor and the sender's hooks: its
     index of counted posts follows what it records."""
@@ -340,14 +426,20 @@ async def test_one_repository_sees_the_posts_it_records(db: Database) -> None:
     [txn] = [t for t, kind in await bot.pending() if kind == "announcement"]
     await deliver(db, txn, "$annonce", bot.clock())
     async with db.transaction():
-        assert not await engagement.add_reaction(STAFF, "$annonce", "$r1", "👍", bot.clock())
+        assert not await engagement.add_reaction(
+            STAFF, "$annonce", "$r1", "👍", bot.clock(), reactor_key=bot.key(A)
+        )
         assert not await engagement.read_up_to(
             STAFF, A, bot.key(A), "$annonce", bot.clock(), year_start=MONDAY - timedelta(days=90)
         )
         assert await engagement.record_sent(txn, members=4, author_member=True)
         assert not await engagement.record_sent(txn, members=4, author_member=True)
-        assert await engagement.add_reaction(STAFF, "$annonce", "$r2", "👍", bot.clock())
-        assert not await engagement.add_reaction(BUREAU, "$annonce", "$r3", "👍", bot.clock())
+        assert await engagement.add_reaction(
+            STAFF, "$annonce", "$r2", "👍", bot.clock(), reactor_key=bot.key(A)
+        )
+        assert not await engagement.add_reaction(
+            BUREAU, "$annonce", "$r3", "👍", bot.clock(), reactor_key=bot.key(A)
+        )
         assert await engagement.read_up_to(
             STAFF, A, bot.key(A), "$annonce", bot.clock(), year_start=MONDAY - timedelta(days=90)
         )

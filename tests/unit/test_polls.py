@@ -171,7 +171,9 @@ def bot(db: Database) -> Bot:
         ("export", Export()),
         ("besoins", Needs(Options(multiple=True))),
         ("besoins | anonyme", Needs(Options(multiple=True, anonymous=True))),
-        ("Résultats ? | bons | mauvais", Create("Résultats ?", ("bons", "mauvais"))),
+        ('"Résultats ?" | bons | mauvais', Create("Résultats ?", ("bons", "mauvais"))),
+        ("« Besoins ? » | oui | non", Create("Besoins ?", ("oui", "non"))),
+        ("clore n° 2", Close(2)),
     ],
 )
 def test_parse_sondage(text: str, expected: object) -> None:
@@ -304,17 +306,59 @@ TWENTY_ONE = " | ".join(f"choix {n}" for n in range(1, 22))
             "Le rappel 48 h avant la fin tomberait dans le passé : choisissez un rappel plus "
             "proche de la fin.",
         ),
-        (
-            "résultats trois",
-            "Donnez le numéro du sondage après « résultats », par exemple « !sondage résultats "
-            "3 », ou rien pour le dernier sondage du salon.",
-        ),
     ],
 )
 async def test_malformed_commands_explain_with_usage_and_example(
     bot: Bot, arguments: str, message: str
 ) -> None:
     assert await bot.ask(f"!sondage {arguments}") == [usage_text(message, USAGE_LINE, EXAMPLE)]
+    assert await bot.repos.polls.latest_in_room(ROOM) is None
+
+
+def _quote_hint(word: str) -> str:
+    return (
+        f"Pour une question qui commence par « {word} », mettez-la entre guillemets : "
+        f'!sondage "{word} …".'
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message", "usage", "example"),
+    [
+        (
+            "résultats trois",
+            "Donnez le numéro du sondage après « résultats », ou rien pour le dernier sondage "
+            f"du salon. {_quote_hint('résultats')}",
+            "!sondage résultats [n°]",
+            "!sondage résultats 3",
+        ),
+        (
+            "Clore les inscriptions ? | oui | non",
+            "Donnez le numéro du sondage après « Clore », ou rien pour le dernier sondage du "
+            f"salon. {_quote_hint('Clore')}",
+            "!sondage clore [n°]",
+            "!sondage clore 3",
+        ),
+        (
+            "export 99999999999999999999",
+            "Donnez le numéro du sondage après « export », ou rien pour le dernier sondage du "
+            f"salon. {_quote_hint('export')}",
+            "!sondage export [n°]",
+            "!sondage export 3",
+        ),
+        (
+            "besoins de formation ? | Pronote | ENT",
+            "Après « besoins », seules des options sont attendues, chacune après une barre « | ». "
+            f"{_quote_hint('besoins')}",
+            "!sondage besoins [| option …]",
+            "!sondage besoins | fin : vendredi 17h",
+        ),
+    ],
+)
+async def test_a_sub_command_word_always_means_the_sub_command(
+    bot: Bot, arguments: str, message: str, usage: str, example: str
+) -> None:
+    assert await bot.ask(f"!sondage {arguments}") == [usage_text(message, usage, example)]
     assert await bot.repos.polls.latest_in_room(ROOM) is None
 
 

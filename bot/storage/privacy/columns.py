@@ -63,6 +63,7 @@ PERSONAL_COLUMNS: tuple[PersonalColumn, ...] = (
     *_columns("digest_words", "user", "added_at", "added_by"),
     *_columns("digest_words", "text", "added_at", "body"),
     *_columns("post_reactions", "event", "reacted_at", "event_id"),
+    *_columns("post_reactions", "reader_key", "reacted_at", "reactor_key"),
     # `direct_room:<user id>` → room id (bot/storage/direct_rooms.py); never expired:
     # the room stays the person's way to the bot.
     *_columns("bot_state", "user", "NULL", "key"),
@@ -103,7 +104,7 @@ IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
         "digest_words": "id added_at",
         "post_stats": "seq post_id room_id kind ref_type ref_id sent_at members author_member"
         " readers",
-        "post_reactions": "post_id reaction_key reacted_at",
+        "post_reactions": "post_id reaction_key reacted_at counted",
     }.items()
 }
 

@@ -1,0 +1,129 @@
+"""Sections 1 and 2: the announcements, their readers and reactions, the weekly letters;
+what the followed news sources brought."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.storage.bilan.periods import median, month_bounds
+from bot.storage.bilan.results import Diffusion, MonthCount, NewsWatch, Reading, SourceCounts
+from bot.storage.database import Database, stored
+
+# A post's audience: joined members when it was posted, without the bot (already left out
+# of `members`) and without the author of the announcement when they are a member.
+_AUDIENCE = "MAX(s.members - s.author_member, 0)"
+
+
+async def diffusion(db: Database, since: datetime, until: datetime, tz: ZoneInfo) -> Diffusion:
+    """Section 1: announcements (news included), their rooms, readers and reactions;
+    the weekly letters."""
+    window = (stored(since), stored(until))
+    months = month_bounds(since, until, tz)
+    month_rows = await db.fetchall(
+        "WITH months AS (SELECT key AS i, json_extract(value, '$[0]') AS start,"
+        " json_extract(value, '$[1]') AS end FROM json_each(?))"
+        " SELECT m.i,"
+        " COUNT(a.id) FILTER (WHERE a.entry_id IS NULL) AS own,"
+        " COUNT(a.id) FILTER (WHERE a.entry_id IS NOT NULL) AS news"
+        " FROM months AS m LEFT JOIN announcements AS a ON a.status = 'sent'"
+        "  AND a.published_at >= m.start AND a.published_at < m.end"
+        " GROUP BY m.i ORDER BY m.i",
+        (json.dumps([[start, end] for _, _, start, end in months]),),
+    )
+    counts = {row["i"]: (row["own"], row["news"]) for row in month_rows}
+    rooms = await db.fetchone(
+        "SELECT COUNT(DISTINCT p.room_id) AS n FROM announcements AS a"
+        " JOIN posts AS p ON p.ref_type = 'announcement' AND p.ref_id = a.id"
+        "  AND p.kind = 'announcement' AND p.status = 'sent'"
+        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?",
+        window,
+    )
+    # One per person, post and emoji: a teacher's 👍 and 👍🏽 on one post are one reaction.
+    reactions = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM announcements AS a"
+        " JOIN posts AS p ON p.ref_type = 'announcement' AND p.ref_id = a.id"
+        "  AND p.kind = 'announcement'"
+        " JOIN post_reactions AS r ON r.post_id = p.id AND r.counted = 1"
+        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?",
+        window,
+    )
+    letters = await db.fetchone(
+        "SELECT (SELECT COUNT(*) FROM digest_weeks"
+        "  WHERE outcome = 'sent' AND decided_at >= ?1 AND decided_at < ?2)"
+        " + (SELECT COUNT(*) FROM digest_extra_letters"
+        "  WHERE sent_at >= ?1 AND sent_at < ?2) AS n",
+        window,
+    )
+    return Diffusion(
+        months=tuple(
+            MonthCount(year, month, *counts.get(i, (0, 0)))
+            for i, (year, month, _, _) in enumerate(months)
+        ),
+        rooms=rooms["n"] if rooms else 0,
+        announcements=await _reading(db, "announcement", "announcement", window),
+        reactions=reactions["n"] if reactions else 0,
+        letters=letters["n"] if letters else 0,
+        letter_reading=await _reading(db, "digest", "digest", window),
+    )
+
+
+async def _reading(db: Database, kind: str, ref_type: str, window: tuple[str, str]) -> Reading:
+    """Medians over items (an announcement, a week's letter) of their rooms' readers.
+
+    A withdrawn announcement is left out. Readers are a lower bound: private read
+    receipts never reach the bot.
+    """
+    withdrawn = (
+        " AND NOT EXISTS (SELECT 1 FROM announcements AS a"
+        " WHERE a.id = s.ref_id AND a.status <> 'sent')"
+        if ref_type == "announcement"
+        else ""
+    )
+    row = await db.fetchone(
+        "WITH per AS ("  # noqa: S608 - constant SQL fragments
+        f" SELECT s.ref_id, SUM(s.readers) AS readers, SUM({_AUDIENCE}) AS audience"
+        " FROM post_stats AS s"
+        " WHERE s.kind = ? AND s.ref_type = ? AND s.sent_at >= ? AND s.sent_at < ?"
+        f"{withdrawn} GROUP BY s.ref_id),"
+        " rated AS (SELECT readers,"
+        "  CASE WHEN audience > 0 THEN 100.0 * MIN(readers, audience) / audience END AS rate"
+        "  FROM per)"
+        f" SELECT (SELECT COUNT(*) FROM rated) AS items,"
+        f" {median('readers', 'rated')} AS readers,"
+        f" {median('rate', 'rated')} AS rate",
+        (kind, ref_type, *window),
+    )
+    if row is None:  # pragma: no cover - an aggregate always returns a row
+        return Reading(0, None, None)
+    return Reading(row["items"], row["readers"], row["rate"])
+
+
+async def news(db: Database, since: datetime, until: datetime) -> NewsWatch:
+    """Section 2: per source followed during the year, what its entries became.
+
+    A source counts when it was active or brought entries during the year (and was
+    added before its end). « Proposés »: offered to the RUPN's sorting (waiting,
+    published or set aside); filtered and primed entries were only received.
+    """
+    rows = await db.fetchall(
+        "SELECT f.name,"
+        " COUNT(e.id) AS received,"
+        " COUNT(e.id) FILTER (WHERE e.status IN ('proposed', 'published', 'ignored'))"
+        "  AS proposed,"
+        " COUNT(e.id) FILTER (WHERE e.status = 'published') AS published,"
+        " COUNT(e.id) FILTER (WHERE e.status = 'ignored') AS set_aside"
+        " FROM feeds AS f LEFT JOIN feed_entries AS e ON e.feed_id = f.id"
+        "  AND e.created_at >= ? AND e.created_at < ?"
+        " WHERE f.added_at < ?"
+        " GROUP BY f.id HAVING MAX(f.active) = 1 OR COUNT(e.id) > 0"
+        " ORDER BY published DESC, received DESC, f.name",
+        (stored(since), stored(until), stored(until)),
+    )
+    return NewsWatch(
+        tuple(
+            SourceCounts(r["name"], r["received"], r["proposed"], r["published"], r["set_aside"])
+            for r in rows
+        )
+    )
