@@ -1,14 +1,21 @@
-"""Markdown to Matrix HTML, and HTML sanitised to the subset the spec allows.
+"""The one escaping rule: what a person or a feed typed is text until a renderer escapes it.
 
-Everything the bot puts in `formatted_body` goes through `sanitize_html`,
-whether it comes from our own templates, a feed or a user.
+- Links: only http, https and mailto (matrix.to links are https) survive, everywhere:
+  `safe_link` decides, for the sanitiser, the Markdown renderer and the templates.
+- Matrix HTML: everything the bot puts in `formatted_body` goes through
+  `sanitize_html` (the spec's subset; images only from mxc://), whether it comes from
+  our own templates, a feed or a user; Markdown is rendered with raw HTML off.
+- Templates (digests/templating.py): autoescape for HTML, `escape_markdown` for
+  Markdown, `without_controls` for every value.
+- Titles: `plain_text` turns Markdown into what a person reads (link text, no URL).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from html import escape
 from typing import Any
 
 import nh3
@@ -68,7 +75,25 @@ MATRIX_ATTRIBUTES: dict[str, set[str]] = {
     "ol": {"start"},
     "code": {"class"},
 }
-URL_SCHEMES = frozenset({"http", "https", "ftp", "mailto", "magnet", "mxc"})
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+"""The only links we ever write; matrix.to links are https."""
+URL_SCHEMES = LINK_SCHEMES | {"mxc"}  # nh3 applies these to img src too: mxc for images only
+
+_LINK = re.compile(
+    r"(?:https?://[^\s<>\"/?#\x00-\x1f\x7f]|mailto:[^\s<>\"])[^\s<>\"\x00-\x1f\x7f]*", re.I
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def safe_link(url: object) -> bool:
+    """May `url` be the target of a link we write? Only http(s) to a host, and mailto."""
+    return isinstance(url, str) and _LINK.fullmatch(url) is not None
+
+
+def without_controls(text: str) -> str:
+    """Control characters taken out (tabs and line breaks kept): they have no business in a page."""
+    return _CONTROLS.sub("", text)
+
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _markdown.enable("strikethrough")
@@ -89,7 +114,6 @@ def _image_as_link(
 _markdown.add_render_rule("image", _image_as_link)
 
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*?(?:\salt=\"(?P<alt>[^\"]*)\")?[^>]*>")
 _BARE_LINK = re.compile(r"<a(?:\s+target=\"[^\"]*\")?>(?P<text>.*?)</a>", re.DOTALL)
 
@@ -98,8 +122,8 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     # nh3's url_schemes applies to every URL attribute; images must be mxc://.
     if tag == "img" and attribute == "src" and not value.startswith("mxc://"):
         return None
-    if tag == "a" and attribute == "href" and not _SCHEME.match(value):
-        return None  # a relative link leads nowhere in a chat client: keep the text only
+    if tag == "a" and attribute == "href" and not safe_link(value):
+        return None  # relative, mxc://, ftp… leads nowhere a teacher should go: text only
     if tag == "code" and attribute == "class":
         # The Matrix subset allows one token, language-*: "language-python evil" keeps the first.
         languages = [token for token in value.split() if token.startswith("language-")]
@@ -130,7 +154,77 @@ def sanitize_html(html: str) -> str:
     ).strip()
 
 
+def pill_links(html: str, users: Iterable[str]) -> str:
+    """Each user id in (escaped) `html` text becomes a matrix.to link: a pill in Element."""
+    for user in sorted(set(users), key=len, reverse=True):
+        shown = escape(user, quote=False)
+        html = html.replace(shown, f'<a href="https://matrix.to/#/{escape(user)}">{shown}</a>')
+    return html
+
+
+def text_to_html(text: str, mentions: Iterable[str] = (), *, bold_first: bool = False) -> str:
+    """Plain text as one HTML paragraph: escaped, line breaks kept, mentions as pills."""
+    lines = [escape(line, quote=False) for line in without_controls(text).split("\n")]
+    if bold_first and lines:
+        lines[0] = f"<strong>{lines[0]}</strong>"
+    return f"<p>{pill_links('<br>'.join(lines), mentions)}</p>"
+
+
 @lru_cache(maxsize=512)
 def markdown_to_html(text: str) -> str:
     """Render CommonMark (raw HTML disabled) and sanitise the result."""
     return sanitize_html(_markdown.render(text))
+
+
+# --- Markdown as text: titles, and values written into a Markdown file -----------------------
+
+_reading = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_reading.enable("strikethrough")
+_reading.validateLink = lambda url: True  # type: ignore[method-assign] # parsed to drop it
+_BLOCKS_OF_TEXT = frozenset({"code_block", "fence"})
+
+
+def _inline_text(tokens: Sequence[Token]) -> str:
+    parts: list[str] = []
+    hidden = False  # inside an autolink whose target is not a link we write
+    for token in tokens:
+        if token.type == "link_open":
+            hidden = token.markup == "autolink" and not safe_link(token.attrGet("href"))
+        elif token.type == "link_close":
+            hidden = False
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif token.type == "image":
+            parts.append(_inline_text(token.children or ()))
+        elif token.type in ("text", "code_inline") and not hidden:
+            parts.append(token.content)
+    return "".join(parts)
+
+
+@lru_cache(maxsize=512)
+def plain_text(markdown: str) -> str:
+    """What a person reads of a Markdown text: a link's text without its URL, an image's
+    alt text, an autolink only if http(s) or mailto, raw HTML as the characters typed.
+    One line per line of text; empty lines dropped. Text, not HTML: escape it to show it."""
+    lines: list[str] = []
+    for token in _reading.parse(without_controls(markdown)):
+        if token.type == "inline":
+            lines.extend(_inline_text(token.children or ()).split("\n"))
+        elif token.type in _BLOCKS_OF_TEXT:
+            lines.extend(token.content.split("\n"))
+    return "\n".join(" ".join(line.split()) for line in lines if line.strip())
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&~|!#])")
+_MARKDOWN_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` as literal characters on one Markdown line (a table cell, a paragraph):
+    no emphasis, link, image, HTML, entity, code, table pipe nor block marker."""
+    one_line = re.sub(r"[\r\n\f\v\t]+", " ", without_controls(text))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
+    return _MARKDOWN_LINE_START.sub(
+        lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+        escaped,
+    )

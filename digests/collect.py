@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.context import Repositories
+from bot.formatting import plain_text
 from bot.tally import tally
 from digests.model import OpenPoll, Published, Source, Upcoming, Word
 
@@ -16,10 +17,11 @@ FIRST_LETTER_COVERS = timedelta(days=7)
 TITLE_MAX = 90
 
 
-def title_of(body: str) -> str:
-    """The first line of an announcement, without Markdown markers, cut at TITLE_MAX."""
-    for line in body.splitlines():
-        text = " ".join(line.strip().lstrip("#>*-+ ").replace("**", "").split())
+def title_of(body: str, entry_title: str | None = None) -> str:
+    """A feed entry's title (plain already), or the first line a person reads of an
+    announcement's Markdown (link text, no URL: `plain_text`), cut at TITLE_MAX."""
+    for line in [entry_title] if entry_title else plain_text(body).splitlines():
+        text = " ".join(line.split())
         if text:
             return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1].rstrip() + "…"
     return "(sans titre)"
@@ -45,7 +47,7 @@ async def collect(repos: Repositories, now: datetime, rooms: Sequence[str]) -> S
             event_id=row.event_id,
             published_at=row.published_at,
             title=titles.get(row.announcement_id)
-            or titles.setdefault(row.announcement_id, title_of(row.entry_title or row.body)),
+            or titles.setdefault(row.announcement_id, title_of(row.body, row.entry_title)),
             source=row.feed_name,
             link=row.entry_link,
         )

@@ -15,7 +15,6 @@ Offline, two things differ from the running bot:
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -26,7 +25,7 @@ from bot.config import Config
 from bot.context import JobContext, Repositories, Settings
 from bot.errors import RupnError, StorageError
 from bot.messenger import Outbox
-from bot.storage.database import DATABASE_FILE, Database
+from bot.storage.database import DATABASE_FILE, Database, QueryError
 from digests.render import render_letter
 from digests.rooms import letter_rooms
 from digests.send import compose
@@ -121,7 +120,7 @@ async def read_only_database(config: Config) -> AsyncIterator[Database]:
         raise PreviewError(str(exc)) from None
     try:
         yield db
-    except sqlite3.Error as exc:
+    except QueryError as exc:
         raise PreviewError(f"Lecture de la base de données impossible ({exc}).") from None
     finally:
         await db.close()

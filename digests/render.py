@@ -2,20 +2,20 @@
 
 The templates hold every word of the letter; this module only supplies them
 the data and the date filters. The same templates make the Matrix message (text
-body and HTML) and the e-mail (text and HTML parts, subject).
+body and HTML) and the e-mail (text and HTML parts, subject). Escaping follows the
+template's kind (digests/templating.py): the mail's HTML is not sanitised afterwards.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from zoneinfo import ZoneInfo
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.dates import format_day, format_when
 from digests.model import Letter
+from digests.templating import Templates
 
 
 @dataclass(frozen=True)
@@ -41,22 +41,11 @@ def _day(day: date, weekday: bool = False) -> str:
     return format_day(day, weekday=weekday)
 
 
-@cache
-def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("digests", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["when"] = _when
-    env.filters["day"] = _day
-    return env
+TEMPLATES = Templates("digests", filters={"when": _when, "day": _day})
 
 
 def _render(name: str, letter: Letter, tz: ZoneInfo) -> str:
-    text = environment().get_template(name).render(letter=letter, tz=tz)
+    text = TEMPLATES.render(name, letter=letter, tz=tz)
     return text.strip() + ("\n" if name.endswith(".html.j2") else "")
 
 

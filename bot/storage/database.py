@@ -33,6 +33,8 @@ BUSY_TIMEOUT_MS = 5000
 WAL_LIMIT_BYTES = 1024 * 1024
 """The write-ahead log is checkpointed at about this size and truncated back to it."""
 WAL_CHECKPOINT_PAGES = 256  # 1 MiB of 4 KiB pages (SQLite's default is 1000, ~4 MB)
+QueryError = sqlite3.Error
+"""What a query may raise: code outside bot/storage/ catches this, never imports sqlite3."""
 T = TypeVar("T")
 
 

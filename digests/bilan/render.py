@@ -4,7 +4,9 @@ The jinja2 templates in digests/bilan/templates/ hold every word; this module
 supplies the figures, French number formats and the charts (charts.py). The
 paragraph of section 6 is a template too: the same figures give the same words.
 The CSV follows the contract of `INDICATORS` (model.py): `;`, UTF-8 with BOM,
-decimal comma, a bare number or an empty cell.
+decimal comma, a bare number or an empty cell. Names people typed (themes, sources,
+answers) are escaped by the template's kind (digests/templating.py): HTML-escaped in the
+page, its macros included; backslash-escaped to literal text in the Markdown.
 """
 
 from __future__ import annotations
@@ -16,16 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from bot.dates import format_day
 from digests.bilan import charts
 from digests.bilan.model import INDICATORS, SECTIONS, Bilan, Indicator, Value
+from digests.templating import Templates
 
 LOCALE = "fr_FR"
 CSV_HEADER = ("section", "cle", "indicateur", "valeur")
@@ -91,11 +92,6 @@ def month_name(year: int, month: int, long: bool = False) -> str:
     return format_date(date(year, month, 1), "MMMM y" if long else "MMM", locale=LOCALE)
 
 
-def md_cell(text: str) -> str:
-    """Text inside a Markdown table cell: no pipe, no line break."""
-    return " ".join(text.replace("|", "\\|").split())
-
-
 def csv_value(value: Value) -> str:
     """A bare number with a decimal comma (one decimal at most); empty when not measured."""
     if value is None:
@@ -121,35 +117,28 @@ def period(bilan: Bilan) -> str:
 # --- templates -----------------------------------------------------------------------------
 
 
-@cache
-def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("digests.bilan", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        number=number,
-        percent=percent,
-        at_least=at_least,
-        count=count,
-        listing=listing,
-        md=md_cell,
-    )
-    env.globals.update(
-        month_name=month_name,
-        shown=shown,
-        indicators=INDICATORS,
-        sections=SECTIONS,
-    )
-    return env
+TEMPLATES = Templates(
+    "digests.bilan",
+    filters={
+        "number": number,
+        "percent": percent,
+        "at_least": at_least,
+        "count": count,
+        "listing": listing,
+    },
+    globals={
+        "month_name": month_name,
+        "shown": shown,
+        "indicators": INDICATORS,
+        "sections": SECTIONS,
+    },
+    keep_trailing_newline=True,
+)
+"""HTML autoescaped (its macros too), Markdown escaped value by value, text as typed."""
 
 
 def _render(name: str, **context: object) -> str:
-    return environment().get_template(name).render(**context)
+    return TEMPLATES.render(name, **context)
 
 
 def _one_paragraph(text: str) -> str:

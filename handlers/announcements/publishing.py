@@ -20,7 +20,7 @@ from html import escape
 from typing import Any
 
 from bot.context import Context, Repositories, Scope, Settings
-from bot.formatting import markdown_to_html, sanitize_html
+from bot.formatting import markdown_to_html, pill_links, sanitize_html
 from bot.messenger import edit_content, message_content, msgtype_for
 from bot.storage.announcements import Announcement
 from bot.storage.posts import Post
@@ -81,10 +81,7 @@ def with_pills(announcement: Announcement, members: set[str]) -> dict[str, Any]:
     html = announcement.html
     if mentioned:
         html = html or f"<p>{escape(announcement.body)}</p>"
-        for user in sorted(mentioned, key=len, reverse=True):
-            html = html.replace(
-                escape(user), f'<a href="https://matrix.to/#/{escape(user)}">{escape(user)}</a>'
-            )
+        html = pill_links(html, mentioned)
     return message_content(
         announcement.body, msgtype=msgtype_for(KIND), html=html, mentions=mentioned
     )

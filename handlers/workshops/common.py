@@ -35,12 +35,13 @@ from datetime import datetime, timedelta
 
 from bot.context import Scope
 from bot.errors import NotFound, UserError
+from bot.formatting import text_to_html
 from bot.ics import workshop_ics
 from bot.messenger import edit_content
 from bot.storage.posts import Post
 from bot.storage.workshops import Workshop
 from handlers.announcements import publishing
-from handlers.workshops.texts import capitalized, not_found, notice_text, tell, the, to_html
+from handlers.workshops.texts import capitalized, not_found, notice_text, tell, the
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ async def announce_workshop(ctx: Scope, workshop: Workshop) -> None:
         ctx.messenger.send(
             room_id,
             text,
-            html=to_html(text, bold_first=True),
+            html=text_to_html(text, bold_first=True),
             kind=NOTICE_KIND,
             ref=(REF, workshop.id),
         )
@@ -204,7 +205,7 @@ async def edit_notices(ctx: Scope, workshop: Workshop, *, if_changed: bool = Fal
         ctx.messenger.send_event(
             post.room_id,
             "m.room.message",
-            edit_content(post.content, text, html=to_html(text, bold_first=True)),
+            edit_content(post.content, text, html=text_to_html(text, bold_first=True)),
             kind=NOTICE_EDIT_KIND,
             ref=(REF, workshop.id),
             relates_to_txn=post.txn_id,

@@ -7,7 +7,6 @@ send decide where and to whom.
 
 from __future__ import annotations
 
-import html
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot.dates import format_when
+from bot.formatting import text_to_html
 from bot.ics import workshop_title
 from bot.messenger import Messenger, Ref
 from bot.storage.workshops import Workshop
@@ -120,20 +120,6 @@ def notice_text(workshop: Workshop, confirmed: int, tz: ZoneInfo, now: datetime)
     return "\n".join(lines)
 
 
-def to_html(text: str, mentions: tuple[str, ...] = (), *, bold_first: bool = False) -> str:
-    """Escaped text, line breaks kept, the mentioned ids as matrix.to links (pills)."""
-    lines = [html.escape(line, quote=False) for line in text.split("\n")]
-    if bold_first and lines:
-        lines[0] = f"<strong>{lines[0]}</strong>"
-    body = "<br>".join(lines)
-    for user in sorted(set(mentions), key=len, reverse=True):
-        escaped = html.escape(user, quote=False)
-        body = body.replace(
-            escaped, f'<a href="https://matrix.to/#/{html.escape(user)}">{escaped}</a>'
-        )
-    return f"<p>{body}</p>"
-
-
 def tell(
     messenger: Messenger,
     room_id: str,
@@ -147,7 +133,7 @@ def tell(
     return messenger.send(
         room_id,
         text,
-        html=to_html(text, mentions),
+        html=text_to_html(text, mentions),
         mentions=mentions,
         reply_to=reply_to,
         kind=kind,

@@ -3,8 +3,10 @@
 - nio is imported by bot/matrix.py only;
 - nothing under handlers/ imports bot/processor.py, not even for typing;
 - bot/ never imports handlers/ (bot/app.py, the composition root, excepted);
-- no import cycle in bot/ or handlers/ (imports under `if TYPE_CHECKING:` do not
-  count; imports inside functions do).
+- no import cycle in bot/, handlers/ or digests/ (imports under `if TYPE_CHECKING:` do
+  not count; imports inside functions do);
+- digests/ (the letter's and the bilan's pipelines) never imports nio, handlers/ nor a
+  SQLite driver: its SQL lives in bot/storage/, it reaches Matrix through the outbox.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("bot", "handlers")
+PACKAGES = ("bot", "handlers", "digests")
+NOT_IN_DIGESTS = frozenset({"nio", "handlers", "aiosqlite", "sqlite3"})
+"""digests/ reaches Matrix through the outbox and the database through bot/storage/."""
 
 
 def _module_name(path: Path) -> str:
@@ -102,7 +106,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return cycles
 
 
-def test_no_import_cycle_in_bot_or_handlers() -> None:
+def test_no_import_cycle_in_bot_handlers_or_digests() -> None:
     assert _cycles(_graph()) == []
 
 
@@ -128,3 +132,14 @@ def test_the_engine_does_not_import_features() -> None:
     assert {
         name for name in engine if any(target.startswith("handlers") for target in graph[name])
     } == set()
+
+
+def test_digests_never_import_nio_handlers_or_sqlite() -> None:
+    found = {
+        (name, module.partition(".")[0])
+        for name, path in _modules().items()
+        if name.startswith("digests")
+        for module, _ in _imports(ast.parse(path.read_text(encoding="utf-8")), typing_too=True)
+        if module.partition(".")[0] in NOT_IN_DIGESTS
+    }
+    assert found == set()
