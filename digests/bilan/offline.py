@@ -18,6 +18,7 @@ from bot.context import Settings
 from bot.school_year import SchoolYear, school_year_of
 from bot.storage.bilan import BilanRepository
 from digests.bilan.build import build_bilan
+from digests.bilan.model import no_activity_text
 from digests.bilan.render import RenderedBilan, render_bilan
 from digests.preview import PreviewError, read_only_database, settings_of
 
@@ -51,7 +52,7 @@ async def write_bilan(config: Config, first: int | None, now: datetime, director
     """Build the bilan of the year from the bot's database and write its three files.
 
     `PreviewError` (French, with what to do) when the database cannot be read, the year
-    has not begun, or the files cannot be written.
+    has not begun or has no activity, or the files cannot be written.
     """
     settings = settings_of(config)  # the bot's own Settings: the same year and zone
     tz = settings.tz
@@ -60,6 +61,8 @@ async def write_bilan(config: Config, first: int | None, now: datetime, director
         raise PreviewError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
     async with read_only_database(config) as db:
         bilan = await build_bilan(BilanRepository(db), year, now, tz)
+    if not bilan.has_activity:
+        raise PreviewError(no_activity_text(year))  # as `!bilan` says: no empty files
     rendered = render_bilan(bilan)
     try:
         paths = await asyncio.to_thread(_write, rendered, directory)

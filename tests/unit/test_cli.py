@@ -15,7 +15,7 @@ import time
 import types
 from collections.abc import Iterator, Sequence
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -525,6 +525,16 @@ def seed(data_dir: Path, *, words: Sequence[str] = (), rooms: Sequence[str] = ()
     return data_dir / "rupn-bot.db"
 
 
+def published(database: Path, when: datetime) -> None:
+    """One announcement sent at `when`: a year with some activity, so it has a bilan."""
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute(
+            "INSERT INTO announcements (author, body, rooms, status, created_at, published_at)"
+            " VALUES ('@rupn:example.org', 'Réunion ENT', '[]', 'sent', ?, ?)",
+            (when.isoformat(), when.isoformat()),
+        )
+
+
 def stored_words(path: Path) -> list[str]:
     with closing(sqlite3.connect(path)) as conn:
         return [row[0] for row in conn.execute("SELECT body FROM digest_words ORDER BY id")]
@@ -705,6 +715,7 @@ BILAN_FILES = ["bilan-2025-2026.csv", "bilan-2025-2026.html", "bilan-2025-2026.m
 
 def test_bilan_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     database = seed(tmp_path / "etat", rooms=[STAFF])
+    published(database, datetime(2025, 11, 20, 10, tzinfo=UTC))
     out = tmp_path / "bilans" / "college"  # missing: created
     argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2025-2026"]
     assert cli.main([*argv, "--sortie", str(out)]) == 0
@@ -713,8 +724,7 @@ def test_bilan_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixt
     assert sorted(path.name for path in out.iterdir()) == BILAN_FILES
     data = (out / "bilan-2025-2026.csv").read_bytes()
     assert data.startswith("\ufeffsection;cle;indicateur;valeur\r\n".encode())
-    assert "1;annonces_publiees;Annonces publiées;0\r\n" in data.decode("utf-8-sig")
-    assert "<svg" not in (out / "bilan-2025-2026.html").read_text(encoding="utf-8")  # no data
+    assert "1;annonces_publiees;Annonces publiées;1\r\n" in data.decode("utf-8-sig")
     lines = printed.splitlines()
     assert lines[0] == "📊 Bilan du numérique 2025-2026, du 1er septembre 2025 au 31 août 2026"
     assert lines[10:] == [
@@ -736,6 +746,7 @@ def test_bilan_of_the_current_year_while_the_bot_runs(
     """The bot holds the lock and is writing: the bilan reads what is committed."""
     data_dir = tmp_path / "etat"
     database = seed(data_dir, rooms=[STAFF])
+    published(database, NOW - timedelta(days=30))
     config = write_config(tmp_path)
     here = tmp_path / "ici"
     here.mkdir()
@@ -760,7 +771,7 @@ def test_bilan_of_the_current_year_while_the_bot_runs(
     assert printed.startswith(
         "📊 Bilan du numérique 2026-2027, du 1er septembre 2026 au 4 décembre 2026 (année en cours)"
     )
-    assert "Diffusion : 0 annonce " in printed
+    assert "Diffusion : 1 annonce " in printed  # not the uncommitted one
     assert sorted(path.name for path in here.iterdir()) == [
         name.replace("2025-2026", "2026-2027") for name in BILAN_FILES
     ]
@@ -807,6 +818,16 @@ def test_bilan_of_a_year_to_come_is_refused(
     assert not (tmp_path / "bilans").exists()
 
 
+def test_bilan_of_a_year_without_activity_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(tmp_path / "etat", rooms=[STAFF])
+    argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "1999-2000"]
+    assert cli.main([*argv, "--sortie", str(tmp_path / "bilans")]) == 1
+    assert capsys.readouterr().err == "Aucune activité enregistrée pour 1999-2000.\n"
+    assert not (tmp_path / "bilans").exists()
+
+
 def test_bilan_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2025-2026"]
     assert cli.main([*argv, "--sortie", str(tmp_path / "bilans")]) == 1
@@ -818,7 +839,7 @@ def test_bilan_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_bilan_cannot_write_its_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    seed(tmp_path / "etat")
+    published(seed(tmp_path / "etat"), datetime(2025, 11, 20, 10, tzinfo=UTC))
     blocked = tmp_path / "un-fichier"
     blocked.write_text("", encoding="utf-8")
     argv = ["bilan", "--config", str(write_config(tmp_path)), "--annee", "2025-2026"]
