@@ -96,6 +96,7 @@ def build_letter(
         room_id=room_id,
         week_monday=week_monday(source.now, tz),
         covers_from=covers_from(source, tz),
+        extra=news_only,
         news=tuple(news),
         more_news=max(0, len(published) - MAX_NEWS),
         polls=tuple(polls[:MAX_POLLS]),

@@ -123,6 +123,7 @@ class Letter:
     more_events: int = 0
     words: tuple[str, ...] = ()
     word_ids: tuple[int, ...] = field(default=())  # the words shown, deleted once sent
+    extra: bool = False  # a second letter in a week whose letter went out: what is new
 
     @property
     def empty(self) -> bool:

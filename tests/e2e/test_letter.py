@@ -279,7 +279,8 @@ async def test_the_weekly_letter(synapse: ThrowawaySynapse, tmp_path: Path) -> N
         await room.bot.start()
         resent = await ask(rupn, private, "!lettre courriel", bot)
         assert resent == (
-            "Le courriel « La lettre numérique — semaine du 7 décembre » repart tel quel, par "
+            "Le courriel « La lettre numérique — complément de la semaine du 7 décembre » "
+            "repart tel quel, par "
             "courriel seulement (pas dans les salons)."
         )
         await eventually(lambda: len(smtp.received) == 2, timeout=30, what="the mail again")

@@ -549,6 +549,10 @@ async def test_a_second_envoyer_sends_nothing_unless_confirmed(bot: Bot) -> None
         ("digest", STAFF), ("digest", VIE), ("digest-mail", ""),
     ]  # fmt: skip
     body = extra[0]["content"]["body"]
+    assert body.startswith(
+        "📬 La lettre numérique — complément de la semaine du 30 novembre\n\n"
+        "Depuis la lettre de la semaine\n"
+    )
     assert "• Sortie au musée jeudi" in body and "• Merci pour vos retours" in body
     for shown_before in ("Réunion ENT", "Sondages en cours", "À venir"):
         assert shown_before not in body
