@@ -8,20 +8,20 @@ and one warning per year says that the package needs updating. Names keep the pa
 wording with the typographic apostrophe (« Vacances d’hiver », « Jour de l’an »), since
 people read them.
 
-The packages are read once per process and per (zone, year): building a calendar is free,
-and every question after the first of a year is a dictionary lookup. The school-holiday
-data takes a fraction of a second to load, on first use.
+The packages are imported and read on the first question, once per process and per
+(zone, year): building a calendar is free, a bot that never asks (no weekly letter, no
+atelier) never loads them, and every question after the first of a year is a dictionary
+lookup. The school-holiday data takes a fraction of a second to load.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-from holidays import country_holidays
-from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,11 @@ class SchoolCalendar:
         """The name of the zone's school holidays `day` falls in (« Vacances de Noël »)."""
         if self.zone is None:
             return None
-        first, last = _coverage()
-        if not first <= _checked(day) <= last:
-            _warn_out_of_date(day.year)
+        known = _zone_holidays(self.zone)
+        if not known.first <= _checked(day) <= known.last:
+            _warn_out_of_date(day.year, known.first, known.last)
             return None
-        return _school_holidays(self.zone, day.year).get(day)
+        return known.names.get(day)
 
     def is_school_day(self, day: date) -> bool:
         """Monday to Friday, neither a public holiday nor in the zone's school holidays."""
@@ -116,37 +116,41 @@ def _typographic(name: str) -> str:
 
 @functools.cache
 def _public_holidays(year: int) -> Mapping[date, str]:
+    from holidays import country_holidays  # on first use: see the module's docstring
+
     return {
         day: _typographic(name)
         for day, name in country_holidays("FR", years=year, language="fr").items()
     }
 
 
-@functools.cache
-def _dataset() -> SchoolHolidayDates:
-    return SchoolHolidayDates()
+@dataclass(frozen=True)
+class _ZoneHolidays:
+    """One zone's school holidays, and the first and last days the data knows about."""
+
+    first: date
+    last: date
+    names: Mapping[date, str]
 
 
 @functools.cache
-def _coverage() -> tuple[date, date]:
-    """The first and last days the school-holiday data knows about."""
-    data = _dataset()
-    return date(data.min_year, 1, 1), max(data.holidays_for_year(data.max_year))
+def _zone_holidays(zone: str) -> _ZoneHolidays:
+    """Read once per zone; the package's own table (every day of every zone and year, as
+    one dict per day: about 2 MiB) is left to the garbage collector once it is read."""
+    from vacances_scolaires_france import SchoolHolidayDates  # see the module's docstring
+
+    data = SchoolHolidayDates()
+    names: dict[date, str] = {}
+    for year in range(data.min_year, data.max_year + 1):
+        for day, row in data.holidays_for_year_and_zone(year, zone).items():
+            names[day] = sys.intern(_typographic(row["nom_vacances"]))
+    last = max(data.holidays_for_year(data.max_year))
+    return _ZoneHolidays(date(data.min_year, 1, 1), last, names)
 
 
 @functools.cache
-def _school_holidays(zone: str, year: int) -> Mapping[date, str]:
-    try:
-        days = _dataset().holidays_for_year_and_zone(year, zone)
-    except UnsupportedYearException:  # not reached: `_coverage` is checked first
-        return {}
-    return {day: _typographic(row["nom_vacances"]) for day, row in days.items()}
-
-
-@functools.cache
-def _warn_out_of_date(year: int) -> None:
+def _warn_out_of_date(year: int, first: date, last: date) -> None:
     """Once per year and per process, however many rooms or days ask."""
-    first, last = _coverage()
     log.warning(
         "No school-holiday data for (part of) %d: vacances-scolaires-france covers %s to %s. "
         "The calendar data is out of date: update the vacances-scolaires-france package. "

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.dates import format_day, format_when
 from digests.model import Letter
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ def _day(day: date, weekday: bool = False) -> str:
 
 @cache
 def environment() -> Environment:
+    # jinja2 on first render, not when the bot starts (one place: this function).
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("digests", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),

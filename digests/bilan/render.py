@@ -17,15 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from bot.dates import format_day
 from digests.bilan import charts
 from digests.bilan.model import INDICATORS, SECTIONS, Bilan, Indicator, Value
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 LOCALE = "fr_FR"
 CSV_HEADER = ("section", "cle", "indicateur", "valeur")
@@ -123,6 +126,9 @@ def period(bilan: Bilan) -> str:
 
 @cache
 def environment() -> Environment:
+    # jinja2 on first render, not when the bot starts (one place: this function).
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("digests.bilan", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
