@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
-from xml.etree import ElementTree
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -24,6 +23,8 @@ from babel.numbers import format_decimal
 from digests.bilan.model import Bilan
 
 if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
     from pygal.graph.graph import Graph
     from pygal.style import Style
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 FONT = '"DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif'
 COLORS = ("#000091", "#e1000f", "#6a6af4", "#009081", "#b34000", "#716043", "#ffca00")
 WIDTH = 760
-Element = ElementTree.Element
 
 
 class _Pygal(NamedTuple):

@@ -2,9 +2,10 @@
 
 Each is imported by one function of its feature, on first use (bench/memory.py measures
 what they cost): pygal by the bilan's charts, aiosmtplib by the mailer, feedparser by the
-feed parser, icalendar by the .ics invitations, holidays and vacances-scolaires-france by
-the school calendar, jinja2 by the letter's and the bilan's renderers. Checked in a fresh
-interpreter, since this test process has imported them all already.
+feed parser, icalendar by the .ics invitations, vacances-scolaires-france by the school
+calendar, jinja2 by the letter's and the bilan's renderers; `holidays` no longer at all
+(the public holidays are computed). Checked in a fresh interpreter, since this test
+process has imported them all already.
 """
 
 from __future__ import annotations
