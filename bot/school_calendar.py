@@ -174,12 +174,12 @@ def _zone_holidays(zone: str) -> _ZoneHolidays:
     from vacances_scolaires_france import SchoolHolidayDates  # see the module's docstring
 
     data = SchoolHolidayDates()
-    names: dict[date, str] = {}
-    for year in range(data.min_year, data.max_year + 1):
-        for day, row in data.holidays_for_year_and_zone(year, zone).items():
-            names[day] = sys.intern(_typographic(row["nom_vacances"]))
-    last = max(data.holidays_for_year(data.max_year))
-    return _ZoneHolidays(date(data.min_year, 1, 1), last, names)
+    names = {
+        day: sys.intern(_typographic(row["nom_vacances"]))
+        for day, row in data.data.items()  # one pass: its per-year queries scan it all
+        if data.is_holiday_for_zone(day, zone)
+    }
+    return _ZoneHolidays(date(data.min_year, 1, 1), max(data.data), names)
 
 
 @functools.cache
