@@ -11,9 +11,11 @@ bot and the bare client into each; once everybody has joined every room, the RUP
 settled, it is read again.
 
 Printed: both figures, their ratio (goal ≤ 1.3×), the bot's memory at ready and its
-cost per room (the slope from ready to the end, over N rooms); then, in fresh
-interpreters that have imported the bot, how long each lazily imported library takes
-on its first use (goal ≤ 0.5 s: the delay the first command that needs it adds).
+cost per room (the slope from ready to the end, over N rooms); then where the fixed
+cost comes from (the memory of fresh interpreters after nio, pydantic and the config,
+the Markdown and HTML libraries, the whole bot); then, in fresh interpreters that have
+imported the bot, how long each lazily imported library takes on its first use (goal
+≤ 0.5 s: the delay the first command that needs it adds).
 
     python -m bench.memory [--rooms 150]
 """
@@ -58,6 +60,14 @@ FIRST_USES = {
     ),
 }
 """What each feature runs on its first use, in a process that has imported the bot."""
+
+IMPORTS = {
+    "nio (the bare client's imports)": "import nio",
+    "nio + pydantic + bot.config": "import nio, bot.config",
+    "nio + nh3 + markdown-it (bot.formatting)": "import nio, bot.formatting",
+    "bot.app (everything the bot imports)": "import bot.app",
+}
+"""Where the fixed cost comes from: the memory of a fresh interpreter after each import."""
 
 
 def rss_mib(pid: int) -> float:
@@ -194,17 +204,31 @@ async def measure(room_count: int, workdir: Path) -> Figures:
         )
 
 
+def _probe(program: str) -> float:
+    """The last line `program` prints, run by a fresh interpreter."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter, a fixed program
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def first_use_seconds(statement: str) -> float:
     """Seconds `statement` takes in a fresh interpreter that has imported the bot."""
-    probe = (
+    return _probe(
         "import time, bot.app\n"
         f"start = time.perf_counter()\n{statement}\n"
         "print(time.perf_counter() - start)"
     )
-    done = subprocess.run(  # noqa: S603 - our own interpreter, a fixed program
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+
+
+def import_rss_mib(statement: str) -> float:
+    """The memory of a fresh interpreter once `statement` has run (nothing else imported)."""
+    return _probe(
+        f"{statement}\n"
+        "for line in open('/proc/self/status', encoding='ascii'):\n"
+        "    if line.startswith('VmRSS:'):\n"
+        "        print(int(line.split()[1]) / 1024)"
     )
-    return float(done.stdout.strip().splitlines()[-1])
 
 
 def print_figures(f: Figures) -> None:
@@ -219,6 +243,12 @@ def print_figures(f: Figures) -> None:
     )
 
 
+def print_imports() -> None:
+    print("\nMemory of a fresh interpreter after its imports")
+    for label, statement in IMPORTS.items():
+        print(f"  {label:<42} {import_rss_mib(statement):5.1f} MiB")
+
+
 def print_first_uses() -> None:
     print(f"\nFirst use of a lazily imported library (goal ≤ {GOAL_FIRST_USE_S} s)")
     for label, statement in FIRST_USES.items():
@@ -230,6 +260,7 @@ def print_first_uses() -> None:
 async def main_async(room_count: int) -> None:
     with tempfile.TemporaryDirectory(prefix="rupn-memory-") as tmp:
         print_figures(await measure(room_count, Path(tmp)))
+    print_imports()
     print_first_uses()
 
 
