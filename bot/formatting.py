@@ -131,13 +131,19 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# Enough for one post's fan-out (the same text to every room) to be rendered once. Not
+# more: the texts that do not repeat (each room's letter, each feed entry) would stay
+# cached for the bot's lifetime, about 7 KiB each (text and HTML), i.e. MiB in weeks.
+HTML_CACHE_SIZE = 32
+
+
 def _unwrap_dead_ends(html: str) -> str:
     """An image we cannot show becomes its alt text; a link without a target, its text."""
     html = _IMG_WITHOUT_SRC.sub(lambda m: m.group("alt") or "", html)
     return _BARE_LINK.sub(lambda m: m.group("text"), html)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=HTML_CACHE_SIZE)
 def sanitize_html(html: str) -> str:
     """Keep only the Matrix HTML subset; drop scripts, comments, styles, handlers."""
     return _unwrap_dead_ends(
@@ -170,7 +176,7 @@ def text_to_html(text: str, mentions: Iterable[str] = (), *, bold_first: bool = 
     return f"<p>{pill_links('<br>'.join(lines), mentions)}</p>"
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=HTML_CACHE_SIZE)
 def markdown_to_html(text: str) -> str:
     """Render CommonMark (raw HTML disabled) and sanitise the result."""
     return sanitize_html(_markdown.render(text))

@@ -4,14 +4,15 @@ One VEVENT per workshop, with a stable UID so that an updated invitation
 (higher SEQUENCE) replaces the previous one in the teacher's agenda, and a
 cancelled one (STATUS:CANCELLED, METHOD:CANCEL) removes it. DTSTART and
 DTEND carry the bot's time zone (TZID=Europe/Paris) with its VTIMEZONE.
+
+icalendar (with dateutil, about 3 MiB) is imported by `workshop_ics`, at the first
+invitation: a bot that organises no atelier never pays for it.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event
 
 from bot.storage.workshops import Workshop
 
@@ -37,6 +38,8 @@ def workshop_ics(
     cancelled: bool = False,
 ) -> bytes:
     """The invitation; `stamp` (DTSTAMP) defaults to the start, for reproducible bytes."""
+    from icalendar import Calendar, Event  # on first use: see the module's docstring
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

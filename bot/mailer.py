@@ -21,6 +21,9 @@ credentials, a 5xx answer, a server without what the configuration asks for)
 fails the post at once; an outage (connection refused, timeout, 4xx) is retried
 with exponential backoff, up to `MAX_MAIL_ATTEMPTS`. Either way the settled
 hook runs once the post is sent or has failed for good, so the RUPN hears of it.
+
+aiosmtplib is imported by `_send`, at the first mail: a bot without [email], or
+that has not sent a letter yet, never pays for it.
 """
 
 from __future__ import annotations
@@ -33,8 +36,6 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-
-import aiosmtplib
 
 from bot.clock import Clock
 from bot.config import EmailSettings
@@ -180,6 +181,8 @@ class MailSender:
     async def _send(self, message: EmailMessage) -> list[str]:
         """Hand `message` to the SMTP server, or raise `_NotSent`; returns the recipients
         refused while the others accepted it."""
+        import aiosmtplib  # on first use: see the module's docstring
+
         s = self._settings
         try:
             refused, _ = await aiosmtplib.send(

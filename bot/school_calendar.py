@@ -1,27 +1,31 @@
 """The French school calendar: public holidays, and the school holidays of one zone.
 
-No date is written here: public holidays come from `holidays` (France, names in French) and
-school holidays from `vacances-scolaires-france` (the ministry's calendar for zones A, B
-and C). The latter ships data up to a given school year (the end of its last summer
-holidays); a day beyond it, or before its first year, counts as « not a school holiday »,
-and one warning per year says that the package needs updating. Names keep the packages'
-wording with the typographic apostrophe (« Vacances d’hiver », « Jour de l’an »), since
-people read them.
+Public holidays are the eleven of the Code du travail (article L3133-1), computed: fixed
+days, and the three that follow Easter (Gregorian computus). They were read from the
+`holidays` package, which imports its 250 countries to answer for one (9 MiB held by
+the bot from its first check, when the weekly letter is on: at start-up); a unit test
+checks every year from 2008 (when Pentecost Monday became a holiday again) to 2100
+against that package. School holidays come from `vacances-scolaires-france` (the
+ministry's calendar for zones A, B and C), which ships data up to a given school year
+(the end of its last summer holidays); a day beyond it, or before its first year,
+counts as « not a school holiday », and one warning per year says that the package
+needs updating. Names keep the wording of the packages, with the typographic
+apostrophe (« Vacances d’hiver », « Jour de l’an »), since people read them.
 
-The packages are read once per process and per (zone, year): building a calendar is free,
-and every question after the first of a year is a dictionary lookup. The school-holiday
-data takes a fraction of a second to load, on first use.
+The school-holiday data is imported and read on the first question, once per process
+and per zone: building a calendar is free, a bot that never asks (no weekly letter, no
+atelier) never loads it, and every question after the first is a dictionary lookup.
+The data takes a fraction of a second to load.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-from holidays import country_holidays
-from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +50,11 @@ class SchoolCalendar:
         """The name of the zone's school holidays `day` falls in (« Vacances de Noël »)."""
         if self.zone is None:
             return None
-        first, last = _coverage()
-        if not first <= _checked(day) <= last:
-            _warn_out_of_date(day.year)
+        known = _zone_holidays(self.zone)
+        if not known.first <= _checked(day) <= known.last:
+            _warn_out_of_date(day.year, known.first, known.last)
             return None
-        return _school_holidays(self.zone, day.year).get(day)
+        return known.names.get(day)
 
     def is_school_day(self, day: date) -> bool:
         """Monday to Friday, neither a public holiday nor in the zone's school holidays."""
@@ -114,39 +118,73 @@ def _typographic(name: str) -> str:
     return name.replace("'", "’")
 
 
+_FIXED_HOLIDAYS = {
+    (1, 1): "Jour de l’an",
+    (5, 1): "Fête du Travail",
+    (5, 8): "Fête de la Victoire",
+    (7, 14): "Fête nationale",
+    (8, 15): "Assomption",
+    (11, 1): "Toussaint",
+    (11, 11): "Armistice",
+    (12, 25): "Noël",
+}
+_AFTER_EASTER = {1: "Lundi de Pâques", 39: "Ascension", 50: "Lundi de Pentecôte"}
+
+
+def easter(year: int) -> date:
+    """Easter Sunday in the Gregorian calendar (the « anonymous » computus, Meeus)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (b - (b + 8) // 25 + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ell) // 451
+    month, day = divmod(h + ell - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
 @functools.cache
 def _public_holidays(year: int) -> Mapping[date, str]:
-    return {
-        day: _typographic(name)
-        for day, name in country_holidays("FR", years=year, language="fr").items()
+    """A day with two holidays (Ascension on 1 or 8 May) bears both names, in alphabetical
+    order (« Ascension; Fête du Travail »), as `holidays` named it."""
+    sunday = easter(year)
+    names: dict[date, list[str]] = {}
+    for day, name in [
+        *((date(year, month, day), name) for (month, day), name in _FIXED_HOLIDAYS.items()),
+        *((sunday + timedelta(days=n), name) for n, name in _AFTER_EASTER.items()),
+    ]:
+        names.setdefault(day, []).append(name)
+    return {day: "; ".join(sorted(both)) for day, both in names.items()}
+
+
+@dataclass(frozen=True)
+class _ZoneHolidays:
+    """One zone's school holidays, and the first and last days the data knows about."""
+
+    first: date
+    last: date
+    names: Mapping[date, str]
+
+
+@functools.cache
+def _zone_holidays(zone: str) -> _ZoneHolidays:
+    """Read once per zone; the package's own table (every day of every zone and year, as
+    one dict per day: about 2 MiB) is left to the garbage collector once it is read."""
+    from vacances_scolaires_france import SchoolHolidayDates  # see the module's docstring
+
+    data = SchoolHolidayDates()
+    names = {
+        day: sys.intern(_typographic(row["nom_vacances"]))
+        for day, row in data.data.items()  # one pass: its per-year queries scan it all
+        if data.is_holiday_for_zone(day, zone)
     }
+    return _ZoneHolidays(date(data.min_year, 1, 1), max(data.data), names)
 
 
 @functools.cache
-def _dataset() -> SchoolHolidayDates:
-    return SchoolHolidayDates()
-
-
-@functools.cache
-def _coverage() -> tuple[date, date]:
-    """The first and last days the school-holiday data knows about."""
-    data = _dataset()
-    return date(data.min_year, 1, 1), max(data.holidays_for_year(data.max_year))
-
-
-@functools.cache
-def _school_holidays(zone: str, year: int) -> Mapping[date, str]:
-    try:
-        days = _dataset().holidays_for_year_and_zone(year, zone)
-    except UnsupportedYearException:  # not reached: `_coverage` is checked first
-        return {}
-    return {day: _typographic(row["nom_vacances"]) for day, row in days.items()}
-
-
-@functools.cache
-def _warn_out_of_date(year: int) -> None:
+def _warn_out_of_date(year: int, first: date, last: date) -> None:
     """Once per year and per process, however many rooms or days ask."""
-    first, last = _coverage()
     log.warning(
         "No school-holiday data for (part of) %d: vacances-scolaires-france covers %s to %s. "
         "The calendar data is out of date: update the vacances-scolaires-france package. "

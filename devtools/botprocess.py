@@ -118,6 +118,13 @@ class BotProcess:
         return await asyncio.wait_for(process.wait(), grace_s)
 
     @property
+    def pid(self) -> int:
+        """The running bot's process id (bench/memory.py reads its memory)."""
+        if self._process is None:
+            raise RuntimeError("the bot is not running")
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 

@@ -31,12 +31,12 @@ class RenderedMail:
     html: str
 
 
-@lru_cache(maxsize=4096)  # 200 rooms' letters show a handful of dates: babel once each
+@lru_cache(maxsize=256)  # 200 rooms' letters show a handful of dates: babel once each
 def _when(moment: datetime, tz: ZoneInfo) -> str:
     return format_when(moment, tz)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _day(day: date, weekday: bool = False) -> str:
     return format_day(day, weekday=weekday)
 

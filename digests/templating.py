@@ -8,18 +8,23 @@ A template's name says what it makes, and so how every `{{ value }}` is escaped:
 - anything else is text: values are written as typed.
 Control characters are taken out of every value. Links are written only when the
 `safe_link` test passes (http, https, mailto). Nothing here marks user text safe.
+
+jinja2 is imported by `Templates.environment`, at the first render: a running bot
+that sends no letter and makes no bilan never loads it (issue 20, memory).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from bot.formatting import escape_markdown, safe_link, without_controls
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 def _text(value: object) -> str:
@@ -61,6 +66,8 @@ class Templates:
 
     def environment(self, kind: str) -> Environment:
         if kind not in self._environments:
+            from jinja2 import Environment, PackageLoader, StrictUndefined
+
             env = Environment(
                 loader=PackageLoader(self.package, "templates"),
                 autoescape=kind == "html",  # noqa: S701 - the others escape in `finalize`

@@ -3,6 +3,9 @@
 Relative links resolve against the feed URL; summaries are reduced to the
 Matrix HTML subset (via `bot.formatting.sanitize_html`) and shortened.
 Malformed feeds never raise: a broken entry is skipped and logged.
+
+feedparser (about 1.5 MiB with its sanitiser and date parsers) is imported by
+`parse_feed`, at the first feed read: a bot without feeds never pays for it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-
-import feedparser
 
 from bot.formatting import sanitize_html
 
@@ -225,6 +226,8 @@ def parse_feed(
         "content-location": base_url,
         "content-type": content_type or "application/xml",
     }
+    import feedparser  # on first use: see the module's docstring
+
     try:
         result = feedparser.parse(body, response_headers=headers)
     except Exception:  # feedparser should not raise, but a feed must never crash us

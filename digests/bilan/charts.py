@@ -14,45 +14,64 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
-from xml.etree import ElementTree
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pygal
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from pygal.graph.graph import Graph
-from pygal.style import Style
 
 from digests.bilan.model import Bilan
 
-# pygal appends to sys.meta_path a finder for its map plugins that has only the legacy
-# `find_module` API: from then on, every import that fails (an optional dependency tried
-# in a try/except, as aiohttp does) warns (ImportWarning), an error under the tests'
-# `filterwarnings = error`. The bilan draws no map: the finder is taken out.
-sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+    from pygal.graph.graph import Graph
+    from pygal.style import Style
+
+    AnyGraph = Graph[Any, Any, Any]  # pygal's classes are generic in its stubs only
 
 FONT = '"DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif'
 COLORS = ("#000091", "#e1000f", "#6a6af4", "#009081", "#b34000", "#716043", "#ffca00")
-STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1e1e1e",
-    foreground_strong="#1e1e1e",
-    foreground_subtle="#d0d0d0",
-    font_family=FONT,
-    label_font_size=13,
-    major_label_font_size=13,
-    value_font_size=13,
-    value_label_font_size=13,
-    legend_font_size=13,
-    title_font_size=15,
-    no_data_font_size=15,
-    opacity="1",
-    opacity_hover="1",
-    colors=COLORS,
-)
 WIDTH = 760
-Element = ElementTree.Element
+
+
+class _Pygal(NamedTuple):
+    stacked: type[AnyGraph]
+    horizontal: type[AnyGraph]
+    style: Style
+
+
+@cache
+def _pygal() -> _Pygal:
+    """pygal, imported at the first chart (the bilan), not when the bot starts: about
+    2 MiB that a running bot would otherwise carry all year for one command."""
+    import pygal
+    from pygal.style import Style
+
+    # pygal appends to sys.meta_path a finder for its map plugins that has only the legacy
+    # `find_module` API: from then on, every import that fails (an optional dependency
+    # tried in a try/except, as aiohttp does) warns (ImportWarning), an error under the
+    # tests' `filterwarnings = error`. The bilan draws no map: the finder is taken out.
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
+    style = Style(
+        background="#ffffff",
+        plot_background="#ffffff",
+        foreground="#1e1e1e",
+        foreground_strong="#1e1e1e",
+        foreground_subtle="#d0d0d0",
+        font_family=FONT,
+        label_font_size=13,
+        major_label_font_size=13,
+        value_font_size=13,
+        value_label_font_size=13,
+        legend_font_size=13,
+        title_font_size=15,
+        no_data_font_size=15,
+        opacity="1",
+        opacity_hover="1",
+        colors=COLORS,
+    )
+    return _Pygal(pygal.StackedBar, pygal.HorizontalBar, style)
 
 
 def _static(caption: str) -> Callable[[Element], Element]:
@@ -74,25 +93,23 @@ def _static(caption: str) -> Callable[[Element], Element]:
     return clean
 
 
-if TYPE_CHECKING:  # pygal's classes are generic in its stubs only
-    AnyGraph = Graph[Any, Any, Any]
-
-
 def _chart(
-    factory: type[AnyGraph],
     uid: str,
     caption: str,
     *,
+    horizontal: bool,
     height: int,
     show_legend: bool,
     show_y_guides: bool = True,
 ) -> AnyGraph:
+    pygal = _pygal()
+    factory = pygal.horizontal if horizontal else pygal.stacked
     chart = factory(
         js=[],
         disable_xml_declaration=True,
         width=WIDTH,
         height=height,
-        style=STYLE,
+        style=pygal.style,
         show_legend=show_legend,
         print_values=False,
         show_y_guides=show_y_guides,
@@ -117,9 +134,9 @@ def months(bilan: Bilan) -> str | None:
     if not any(m.announcements or m.news for m in rows):
         return None
     chart = _chart(
-        pygal.StackedBar,
         "annonces",
         "Annonces publiées par mois",
+        horizontal=False,
         height=300,
         show_legend=True,
     )
@@ -131,9 +148,9 @@ def months(bilan: Bilan) -> str | None:
 
 def _horizontal(uid: str, caption: str, labels: Sequence[str], series: dict[str, list[int]]) -> str:
     chart = _chart(
-        pygal.HorizontalBar,
         uid,
         caption,
+        horizontal=True,
         height=90 + 30 * len(labels) * len(series),
         show_legend=len(series) > 1,
         show_y_guides=False,

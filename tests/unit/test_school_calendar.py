@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot.school_calendar import SchoolCalendar
+from bot.school_calendar import SchoolCalendar, easter
 
 ZONES = ("A", "B", "C")
 MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = range(7)
@@ -220,3 +220,34 @@ def test_a_year_of_letters_for_many_rooms() -> None:
         assert [
             room_calendar.letter_day(first + timedelta(weeks=w), THURSDAY) for w in range(52)
         ] == expected
+
+
+def test_public_holidays_are_those_of_the_holidays_package_from_2008_to_2100() -> None:
+    """The computed holidays against the `holidays` package (a test dependency only: it
+    imports its 250 countries to answer for one, 9 MiB the bot would keep)."""
+    from holidays import country_holidays
+
+    years = range(2008, 2101)
+    expected = {
+        day: name.replace("'", "’")
+        for day, name in country_holidays("FR", years=years, language="fr").items()
+    }
+    calendar = SchoolCalendar(None)
+    computed = {
+        day: name
+        for year in years
+        for day in (date(year, 1, 1) + timedelta(days=n) for n in range(366))
+        if day.year == year and (name := calendar.public_holiday(day)) is not None
+    }
+    assert computed == expected
+    assert computed[date(2008, 5, 1)] == "Ascension; Fête du Travail"  # two on one day
+
+
+def test_easter_sundays() -> None:
+    assert [easter(year) for year in (2025, 2026, 2027, 2038, 2285)] == [
+        date(2025, 4, 20),
+        date(2026, 4, 5),
+        date(2027, 3, 28),
+        date(2038, 4, 25),  # the latest possible
+        date(2285, 3, 22),  # the earliest possible
+    ]
