@@ -53,7 +53,9 @@ FIRST_USES = {
     "aiosmtplib (the first mail)": "import aiosmtplib",
     "feedparser (the first feed read)": "import feedparser",
     "icalendar (the first .ics invitation)": "import icalendar",
-    "jinja2 (the first letter or bilan)": "from digests.render import environment; environment()",
+    "jinja2 (the first letter or bilan)": (
+        "from digests.render import TEMPLATES; TEMPLATES.environment('html')"
+    ),
     "school calendar (the first date checked)": (
         "from datetime import date; from bot.school_calendar import SchoolCalendar; "
         "SchoolCalendar('A').is_school_day(date(2026, 12, 24))"
