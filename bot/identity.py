@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bot.auth.tokens import TokenKeeper
 from bot.config import Config
 from bot.cross_signing import (
-    AuthRequired,
     CrossSigning,
     IdentityReport,
     IdentityState,
-    KeysApi,
     device_is_signed,
     load_keys,
 )
 from bot.errors import HomeserverUnreachable, MatrixError
+from bot.keys_api import AuthRequired, KeysApi
 from bot.session import load_session
 
 EXIT_OK = 0
@@ -37,7 +37,7 @@ def identity_command(config: Config, action: str, password: str | None) -> int:
             f"{data_dir} : lancez d’abord le bot une fois (rupn-bot run)."
         )
         return EXIT_FAILURE
-    api = KeysApi(config.matrix.homeserver, session.access_token)
+    api = KeysApi(config.matrix.homeserver, TokenKeeper(data_dir, session))
     signing = CrossSigning(api, data_dir, session.user_id, session.device_id, password)
     try:
         if action == "reinitialiser":

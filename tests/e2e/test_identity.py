@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.cross_signing import KEYS_FILE, CrossSigningKeys, KeysApi, device_is_signed, load_keys
+from bot.cross_signing import KEYS_FILE, CrossSigningKeys, device_is_signed, load_keys
+from bot.keys_api import KeysApi
 from bot.session import load_session
 from devtools.synapse import ThrowawaySynapse
 from tests.e2e.conftest import StaffRoom, make_staff_room
