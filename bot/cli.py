@@ -378,6 +378,11 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  dossier de données (data_dir) : {config.storage.data_dir}")
     print(f"  fuseau horaire : {config.bot.timezone}")
     print(f"  mot de passe : {login_status}")
+    from bot.auth.login import login_settings
+    from bot.auth.status import login_lines
+
+    for line in login_lines(login_settings(config)):
+        print(line)
     print(f"  lettre de la semaine : {_letter_status(config)}")
     if config.email is not None:
         email = config.email

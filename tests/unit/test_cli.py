@@ -34,6 +34,7 @@ from bot.logging_setup import (
     log_formatter,
     mask_secrets,
 )
+from bot.session import LoginMethod, SavedSession, save_session
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestsRepository
@@ -61,6 +62,7 @@ admins = ["@rupn:agent.education.tchap.gouv.fr", "@direction:agent.education.tch
 def _isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No password from the developer's environment; logging and secrets restored."""
     monkeypatch.delenv(PASSWORD_ENV_VAR, raising=False)
+    monkeypatch.delenv("RUPN_BOT_ACCESS_TOKEN", raising=False)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     levels = {name: logging.getLogger(name).level for name in ("nio", "peewee")}
@@ -101,7 +103,37 @@ def test_check_config_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "  administrateurs : 2" in lines
     assert f"  dossier de données (data_dir) : {tmp_path / 'etat'}" in lines
     assert "  mot de passe : non défini (session enregistrée ou RUPN_BOT_PASSWORD requis)" in lines
+    assert (
+        "  connexion : aucune : lancez « rupn-bot connexion --config … » avant « rupn-bot run »"
+        in lines
+    )
+    assert "  session enregistrée : non" in lines
     assert not (tmp_path / "etat").exists()
+
+
+def test_check_config_shows_the_login_method_and_the_stored_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path)
+    data_dir = tmp_path / "etat"
+    save_session(data_dir, SavedSession(
+        "https://matrix.agent.education.tchap.gouv.fr", "@rupn-bot:agent.education.tchap.gouv.fr",
+        "DEVICEID", "token", "refresh", 1, LoginMethod.OAUTH, "client", "https://auth/token",
+    ))  # fmt: skip
+    (data_dir / "crypto").mkdir()
+    (data_dir / "crypto" / "@rupn-bot:agent.education.tchap.gouv.fr_DEVICEID.db").touch()
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    method = "OAuth 2.0, code d’appareil (rupn-bot connexion)"
+    assert f"  connexion : session enregistrée ({method})" in lines
+    assert f"  session enregistrée : oui, session DEVICEID ({method})" in lines
+
+    monkeypatch.setenv("RUPN_BOT_ACCESS_TOKEN", "operator-token")
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  connexion : jeton d’opérateur (variable d’environnement RUPN_BOT_ACCESS_TOKEN)" in (
+        lines
+    )
 
 
 def test_check_config_password_from_file_is_not_printed(
