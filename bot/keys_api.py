@@ -1,7 +1,7 @@
 """The three client-server endpoints cross-signing needs, over plain HTTP (no nio).
 
 Each request uses the token the `TokenSource` gives now, and asks for a fresh
-one once if the server answers `M_UNKNOWN_TOKEN` with `soft_logout`.
+one once if the server answers `M_UNKNOWN_TOKEN` (MAS says no `soft_logout`).
 
 Replacing existing cross-signing keys needs user-interactive auth: on a
 password homeserver the `m.login.password` stage; on a homeserver whose
@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.auth.http import Answer, request
 from bot.auth.tokens import StaticToken, TokenSource
-from bot.errors import AccountExpired, MatrixError, SessionRejected, SessionRevoked
+from bot.errors import AccountExpired, MatrixError, SessionRevoked
 
 PASSWORD_STAGE = "m.login.password"  # noqa: S105 (a stage name, not a secret)
 OAUTH_STAGES = ("m.oauth", "org.matrix.cross_signing_reset")
@@ -62,9 +62,7 @@ def raise_for(answer: Answer) -> None:
     if code == "ORG_MATRIX_EXPIRED_ACCOUNT":
         raise AccountExpired(code, message, status=answer.status)
     if code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
-        if answer.data.get("soft_logout"):
-            raise SessionRejected(code, message, soft_logout=True, status=answer.status)
-        raise SessionRevoked(code, message, status=answer.status)
+        raise SessionRevoked(code, message, status=answer.status)  # even after a refresh
     raise MatrixError(code, message, status=answer.status)
 
 
@@ -76,8 +74,8 @@ class KeysApi:
     async def _post(self, path: str, body: dict[str, Any]) -> Answer:
         token = await self._tokens.current()
         answer = await request("POST", self._base + path, token=token, json=body)
-        if answer.status == 401 and answer.data.get("soft_logout"):
-            token = await self._tokens.after_soft_logout(token)
+        if answer.status == 401 and answer.errcode in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+            token = await self._tokens.after_rejection(token)
             answer = await request("POST", self._base + path, token=token, json=body)
         return answer
 

@@ -76,9 +76,7 @@ def _check(response: T) -> T:
         if code == EXPIRED_ACCOUNT:
             raise AccountExpired(code, message)
         if code in TOKEN_ERRORS:
-            if response.soft_logout:
-                raise SessionRejected(code, message, soft_logout=True)
-            raise SessionRevoked(code, message)
+            raise SessionRejected(code, message, soft_logout=bool(response.soft_logout))
         raise MatrixError(code, message)
     return response
 
@@ -327,16 +325,27 @@ class MatrixAdapter:
         log.warning("Opened a new session, device %s", session.device_id)
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Run a nio call with the current token; after a soft logout, refresh and run again."""
+        """Run a nio call with the current token; if refused, refresh it and run again once.
+
+        Synapse says `soft_logout` for its own expired tokens, but not for an
+        expired MAS token: any refusal is worth one refresh. A refused refresh,
+        or a new token refused too, means the session is gone (`SessionRevoked`).
+        """
         token = await self.tokens.current()
         self._client.access_token = token
         try:
             return await _network(make())
+        except AccountExpired:
+            raise
+        except SessionRejected:
+            pass
+        self._client.access_token = await self.tokens.after_rejection(token)
+        try:
+            return await _network(make())
+        except AccountExpired:
+            raise
         except SessionRejected as exc:
-            if not exc.soft_logout:
-                raise
-        self._client.access_token = await self.tokens.after_soft_logout(token)
-        return await _network(make())
+            raise SessionRevoked(exc.errcode, str(exc)) from exc
 
     async def publish_device_keys(self) -> None:
         """Upload this device's identity keys now (cross-signing signs what the server holds)."""

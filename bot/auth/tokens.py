@@ -32,11 +32,11 @@ def wall_clock_ms() -> int:
 
 
 class TokenSource(Protocol):
-    """What a request needs: the token to use now, and a fresh one after a soft logout."""
+    """What a request needs: the token to use now, and a fresh one after a refusal."""
 
     async def current(self) -> str: ...
 
-    async def after_soft_logout(self, rejected: str) -> str: ...
+    async def after_rejection(self, rejected: str) -> str: ...
 
 
 class StaticToken:
@@ -48,12 +48,12 @@ class StaticToken:
     async def current(self) -> str:
         return self._token
 
-    async def after_soft_logout(self, rejected: str) -> str:
+    async def after_rejection(self, rejected: str) -> str:
         raise SessionRevoked("M_UNKNOWN_TOKEN", "expired token and no refresh token")
 
 
 class TokenKeeper:
-    """Holds the session; refreshes it ahead of expiry and after a soft logout."""
+    """Holds the session; refreshes it ahead of expiry and after a refusal."""
 
     def __init__(
         self,
@@ -103,8 +103,8 @@ class TokenKeeper:
                     await self._refresh()
         return self._session.access_token
 
-    async def after_soft_logout(self, rejected: str) -> str:
-        """The server refused `rejected` as expired: a fresh token (one refresh at most)."""
+    async def after_rejection(self, rejected: str) -> str:
+        """The server refused `rejected`: a fresh token (one refresh at most), else revoked."""
         async with self._lock:
             if self._session.access_token == rejected:
                 await self._refresh()

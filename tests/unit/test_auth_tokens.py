@@ -70,15 +70,15 @@ async def test_a_token_close_to_expiry_is_refreshed_once_and_stored_first(tmp_pa
     assert await keeper.current() == "at-2"
 
 
-async def test_a_soft_logout_refreshes_once_even_when_several_requests_saw_it(
+async def test_a_refused_token_is_refreshed_once_even_when_several_requests_saw_it(
     tmp_path: Path,
 ) -> None:
     refresh = Rotating(tmp_path)
     keeper = TokenKeeper(tmp_path, _session(), refresher=refresh, now_ms=Clock())
-    fresh = await asyncio.gather(*(keeper.after_soft_logout("at-0") for _ in range(3)))
+    fresh = await asyncio.gather(*(keeper.after_rejection("at-0") for _ in range(3)))
     assert fresh == ["at-1"] * 3 and refresh.calls == 1
     # A request that still carried the old token gets the new one, without a refresh.
-    assert await keeper.after_soft_logout("at-0") == "at-1" and refresh.calls == 1
+    assert await keeper.after_rejection("at-0") == "at-1" and refresh.calls == 1
 
 
 async def test_a_refused_refresh_keeps_the_stored_session_and_says_revoked(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ async def test_a_refused_refresh_keeps_the_stored_session_and_says_revoked(tmp_p
     refresh.refused = True
     keeper = TokenKeeper(tmp_path, _session(), refresher=refresh, now_ms=Clock())
     with pytest.raises(SessionRevoked):
-        await keeper.after_soft_logout("at-0")
+        await keeper.after_rejection("at-0")
     assert load_session(tmp_path) == _session()
 
 
@@ -97,7 +97,7 @@ async def test_a_token_without_refresh_token_is_never_refreshed(tmp_path: Path) 
     clock.ms = 2_000_000
     assert await keeper.current() == "at-0"
     with pytest.raises(SessionRevoked):
-        await keeper.after_soft_logout("at-0")
+        await keeper.after_rejection("at-0")
 
 
 def test_a_session_file_of_an_older_version_loads_as_a_password_session(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ async def test_password_login_asks_for_a_refresh_token_and_stores_the_pair(
     assert body["identifier"] == {"type": "m.id.user", "user": USER}
     assert load_session(tmp_path) == session
     keeper = TokenKeeper(tmp_path, session)
-    assert await keeper.after_soft_logout("at-login") == "at-2"  # Matrix /refresh
+    assert await keeper.after_rejection("at-login") == "at-2"  # Matrix /refresh
     stored = load_session(tmp_path)
     assert stored is not None and stored.refresh_token == "rt-2"
 
