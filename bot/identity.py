@@ -8,18 +8,19 @@ ever replaced: the running bot never does it by itself.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.auth.tokens import TokenKeeper
-from bot.config import Config
+from bot.config import PASSWORD_ENV_VAR, Config
 from bot.cross_signing import (
-    CrossSigning,
     IdentityReport,
     IdentityState,
     device_is_signed,
     load_keys,
 )
 from bot.errors import HomeserverUnreachable, MatrixError
+from bot.identity_reset import ApprovalTimeout, reset_identity
 from bot.keys_api import AuthRequired, KeysApi
 from bot.session import load_session
 
@@ -27,21 +28,31 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 
 
-def identity_command(config: Config, action: str, password: str | None) -> int:
-    """Print the state, or reset the identity; returns the exit status."""
+def identity_command(
+    config: Config, action: str, ask_password: Callable[[], str | None] = lambda: None
+) -> int:
+    """Print the state, or reset the identity; returns the exit status.
+
+    The password is asked only if the homeserver lists the password stage.
+    """
     data_dir = config.storage.data_dir
     session = load_session(data_dir)
     if session is None or session.user_id != config.matrix.user_id:
         print(
             "Aucune session du bot n’est enregistrée dans "
-            f"{data_dir} : lancez d’abord le bot une fois (rupn-bot run)."
+            f"{data_dir} : lancez d’abord « rupn-bot connexion », ou le bot une fois "
+            "(rupn-bot run)."
         )
         return EXIT_FAILURE
     api = KeysApi(config.matrix.homeserver, TokenKeeper(data_dir, session))
-    signing = CrossSigning(api, data_dir, session.user_id, session.device_id, password)
     try:
         if action == "reinitialiser":
-            report = asyncio.run(signing.reset())
+            report = asyncio.run(
+                reset_identity(
+                    api, data_dir, session.user_id, session.device_id, ask_password,
+                    lambda line: print(line, flush=True),
+                )
+            )  # fmt: skip
             print(
                 "Nouvelle identité de chiffrement publiée ; la session "
                 f"{session.device_id} du bot est signée."
@@ -50,7 +61,15 @@ def identity_command(config: Config, action: str, password: str | None) -> int:
             return EXIT_OK
         return asyncio.run(_state(api, data_dir, session.user_id, session.device_id))
     except AuthRequired:
-        print("Le serveur a refusé le mot de passe du bot : rien n’a été changé.")
+        print(
+            "Le serveur demande le mot de passe du compte du bot, qui n’a pas été donné ou a été "
+            f"refusé (variable {PASSWORD_ENV_VAR}) : rien n’a été changé."
+        )
+    except ApprovalTimeout:
+        print(
+            "La réinitialisation n’a pas été approuvée dans les 10 minutes : rien n’a été "
+            "changé. Relancez « rupn-bot identite reinitialiser »."
+        )
     except HomeserverUnreachable as exc:
         print(f"Le serveur Matrix ne répond pas ({exc}) : rien n’a été changé.")
     except MatrixError as exc:

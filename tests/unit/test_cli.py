@@ -228,7 +228,7 @@ def test_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
     assert_french(out)
 
 
-@pytest.mark.parametrize("command", ["run", "check-config", "demo", "identite"])
+@pytest.mark.parametrize("command", ["run", "check-config", "connexion", "demo", "identite"])
 def test_subcommand_help_is_french(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -251,7 +251,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["lancer"],
             "rupn-bot : erreur : argument COMMANDE : choix invalide : 'lancer' "
-            "(choix possibles : 'run', 'check-config', 'demo', 'identite', 'lettre', 'bilan')",
+            "(choix possibles : 'run', 'check-config', 'connexion', 'demo', 'identite', "
+            "'lettre', 'bilan')",
         ),
         (
             ["run", "--config"],
@@ -513,18 +514,18 @@ def test_identity_without_a_saved_session_says_what_to_do(
     assert cli.main(["identite", "etat", "--config", str(path)]) == 1
     out = capsys.readouterr().out
     assert "Aucune session du bot n’est enregistrée" in out
-    assert "lancez d’abord le bot une fois (rupn-bot run)" in out
+    assert "lancez d’abord « rupn-bot connexion », ou le bot une fois (rupn-bot run)" in out
 
 
-def test_identity_reset_without_a_password_refuses_in_french(
+def test_identity_reset_asks_no_password_before_the_server_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal: nobody to ask
     path = write_config(tmp_path)
     assert cli.main(["identite", "reinitialiser", "--config", str(path)]) == 1
-    err = capsys.readouterr().err
-    assert "le mot de passe du compte du bot est nécessaire" in err
-    assert PASSWORD_ENV_VAR in err
+    out, err = capsys.readouterr()
+    assert "Aucune session du bot n’est enregistrée" in out
+    assert "mot de passe" not in out + err
 
 
 def test_identity_action_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
