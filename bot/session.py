@@ -48,6 +48,8 @@ class SavedSession:
     """OAuth: the client registered by `rupn-bot connexion`."""
     token_endpoint: str | None = None
     """OAuth: where the refresh token is exchanged."""
+    new_device: bool = False
+    """Opened by `rupn-bot connexion`: the device has no encryption store and no keys yet."""
 
     def __repr__(self) -> str:  # never print a token
         return (
@@ -88,6 +90,7 @@ def load_session(data_dir: Path) -> SavedSession | None:
         method=LoginMethod(data.get("method", LoginMethod.PASSWORD)),
         client_id=_optional(data, "client_id"),
         token_endpoint=_optional(data, "token_endpoint"),
+        new_device=bool(data.get("new_device", False)),
     )
 
 

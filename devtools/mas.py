@@ -15,6 +15,7 @@ It runs in the test's event loop, on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import socket
@@ -225,7 +226,7 @@ def _free_port() -> int:
         return port
 
 
-class TestAuthServer:
+class MiniMas:
     """The MAS stand-in; `synapse_config()` is what homeserver.yaml needs to use it."""
 
     def __init__(self, synapse_url: str, *, access_token_lifetime_s: int = 20) -> None:
@@ -242,6 +243,8 @@ class TestAuthServer:
         self._server.register_endpoint(_device_endpoint(self.store, self.issuer))
         self._registration = _registration(self.store, self.metadata)(server=self._server)
         self._runner: web.AppRunner | None = None
+        self._hold: asyncio.Event | None = None
+        self.refresh_held = asyncio.Event()
 
     def synapse_config(self) -> dict[str, Any]:
         return {
@@ -314,8 +317,22 @@ class TestAuthServer:
         return response
 
     async def _token(self, request: web.Request) -> web.Response:
-        response: web.Response = self._server.create_token_response(await self._form(request))
+        form = await self._form(request)
+        response: web.Response = self._server.create_token_response(form)
+        if form.form.get("grant_type") == "refresh_token" and self._hold is not None:
+            self.refresh_held.set()  # the new pair exists; its answer waits for the test
+            await self._hold.wait()
         return response
+
+    def hold_refresh_answers(self) -> None:
+        """From now on, a refresh is done but answered only after `release_refresh_answers`."""
+        self.refresh_held = asyncio.Event()
+        self._hold = asyncio.Event()
+
+    def release_refresh_answers(self) -> None:
+        if self._hold is not None:
+            self._hold.set()
+        self._hold = None
 
     async def _introspect(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {self.secret}":

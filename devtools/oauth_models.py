@@ -1,8 +1,9 @@
 """The records of the test authorization server (devtools/mas.py), for authlib's grants.
 
 Clients are public native clients registered dynamically (MSC2966); tokens
-carry the Matrix scopes (MSC2967) and, like MAS's, a consumed refresh token
-stays usable until the access token that replaced it has been used once.
+carry the Matrix scopes (MSC2967) and, like MAS's (element-hq/matrix-authentication-service
+issue 2795: the refresh grant is idempotent), a consumed refresh token stays usable until
+the pair that replaced it has been used.
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ async def _device_code(
         method=LoginMethod.OAUTH,
         client_id=client_id,
         token_endpoint=server.token_endpoint,
+        new_device=True,
     )
     save_session(settings.data_dir, session)
     return session

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.auth.http import request
@@ -110,6 +110,7 @@ async def password_login(settings: LoginSettings, password: str) -> SavedSession
         refresh_token=str(data["refresh_token"]) if data.get("refresh_token") else None,
         expires_at_ms=wall_clock_ms() + expires if isinstance(expires, int) else None,
         method=LoginMethod.PASSWORD,
+        new_device=True,
     )
     save_session(settings.data_dir, session)
     log.info("Logged in with the password as %s, new device %s", session.user_id,
@@ -155,8 +156,14 @@ async def open_session(settings: LoginSettings) -> SavedSession:
     saved = load_session(settings.data_dir)
     if saved and saved.user_id == settings.user_id and saved.homeserver == settings.homeserver:
         if crypto_store_exists(settings.data_dir, saved.user_id, saved.device_id):
+            if saved.new_device:  # its store now exists: losing it later needs a new device
+                saved = replace(saved, new_device=False)
+                save_session(settings.data_dir, saved)
             log.info("Restored session of %s on device %s (%s)", saved.user_id, saved.device_id,
                      saved.method.value)  # fmt: skip
+            return saved
+        if saved.new_device:
+            log.info("First start on device %s (opened by rupn-bot connexion)", saved.device_id)
             return saved
         log.warning("The encryption store of device %s is missing; a new device is needed",
                     saved.device_id)  # fmt: skip

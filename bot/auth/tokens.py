@@ -87,7 +87,9 @@ class TokenKeeper:
     def _margin_ms(self) -> int:
         if self._lifetime_ms is None:
             return UNKNOWN_LIFETIME_MARGIN_MS
-        return min(MAX_MARGIN_MS, self._lifetime_ms // 5)
+        # Half the lifetime, at most a minute: nio chains requests (keys, then the send),
+        # all with the token set at the start, so it must outlive the whole chain.
+        return min(MAX_MARGIN_MS, self._lifetime_ms // 2)
 
     def _due(self) -> bool:
         expires = self._session.expires_at_ms

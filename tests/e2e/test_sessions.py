@@ -8,7 +8,6 @@ do not ask for refresh tokens and keep theirs.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,12 +22,12 @@ from bot.session import load_session
 from devtools.botprocess import BotProcess, write_bot_config
 from devtools.synapse import ThrowawaySynapse
 from tests.e2e.conftest import StaffRoom, close_staff_room, make_staff_room
-from tests.e2e.helpers import eventually, outbox_drained
+from tests.e2e.helpers import eventually
+from tests.e2e.token_lifetimes import commands_across_lifetimes
 
 pytestmark = pytest.mark.e2e
 
 TOKEN_LIFETIME = "3s"
-REFRESHED = "Access token refreshed"
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +59,6 @@ async def _master_and_signed(staff: StaffRoom, device_id: str) -> tuple[str, boo
     return str(master), device_is_signed(query, staff.bot_id, device_id)
 
 
-def _stored_token_expired(staff: StaffRoom) -> bool:
-    session = load_session(staff.workdir / "botdata")
-    assert session is not None and session.expires_at_ms is not None
-    return time.time() * 1000 > session.expires_at_ms
-
-
 def _device(staff: StaffRoom) -> str:
     session = load_session(staff.workdir / "botdata")
     assert session is not None
@@ -81,17 +74,8 @@ async def test_refreshes_then_a_deleted_device_gives_a_new_signed_session_and_on
     stored = load_session(staff.workdir / "botdata")
     assert stored is not None and stored.refresh_token and stored.expires_at_ms
 
-    # Each command comes once the token has expired: it is answered, once, with a new token.
-    commands = []
-    for who in (staff.prof1, staff.prof2, staff.rupn):
-        await eventually(lambda: _stored_token_expired(staff), what="the bot's token expired")
-        reply = await staff.command(who, "!aide")
-        assert reply.body.startswith("**Commandes de rupn-bot**")
-        commands.append((who, reply.in_reply_to or ""))
-    assert staff.bot.log_text().count(REFRESHED) >= 3
-    await outbox_drained(staff.workdir)
-    await staff.command(staff.prof1, "!aide")  # the bot handles events in order
-    assert all(len(staff.replies_to(who, event_id)) == 1 for who, event_id in commands)
+    # Each command comes once the token has expired: answered once, with a new token.
+    await commands_across_lifetimes(staff, 3)
 
     # The owner deletes the bot's session from the list of sessions.
     await staff.synapse.delete_device(staff.bot_id, first_device)

@@ -66,7 +66,7 @@ async def test_a_token_close_to_expiry_is_refreshed_once_and_stored_first(tmp_pa
     assert stored.expires_at_ms == 1_009_000 + 10_000
     assert stat.S_IMODE((tmp_path / SESSION_FILE).stat().st_mode) == 0o600
 
-    clock.ms = 1_017_500  # within a fifth of the 10 s lifetime
+    clock.ms = 1_014_500  # within the last half of the 10 s lifetime
     assert await keeper.current() == "at-2"
 
 
@@ -225,3 +225,19 @@ async def test_a_revoked_session_without_password_is_forgotten(
     assert load_session(tmp_path) is None
     with_password = _settings(homeserver, tmp_path, password="pw")
     assert (await reopen_session(with_password)).device_id == "NEW1"
+
+
+async def test_a_session_opened_by_connexion_starts_without_a_store_once(
+    homeserver: TestServer, tmp_path: Path
+) -> None:
+    settings = _settings(homeserver, tmp_path)
+    fresh = SavedSession(settings.homeserver, USER, "NEW", "at", new_device=True)
+    save_session(tmp_path, fresh)
+    assert await open_session(settings) == fresh  # no store yet: it is the first start
+    (tmp_path / "crypto").mkdir()
+    (tmp_path / "crypto" / f"{USER}_NEW.db").write_bytes(b"")
+    started = await open_session(settings)
+    assert not started.new_device and load_session(tmp_path) == started
+    (tmp_path / "crypto" / f"{USER}_NEW.db").unlink()  # lost after its keys were published
+    with pytest.raises(LoginRequired):
+        await open_session(settings)
