@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} demo --keep-running\n"
             "\n"
             f"Le mot de passe du compte du bot peut être fourni par la variable "
-            f"d’environnement {PASSWORD_ENV_VAR}."
+            f"d’environnement {PASSWORD_ENV_VAR}, un jeton délivré par l’administrateur du "
+            "serveur par RUPN_BOT_ACCESS_TOKEN."
         ),
         formatter_class=FrenchHelpFormatter,
     )

@@ -103,6 +103,8 @@ class KeysApi:
                 "session": answer.data.get("session"),
             }
             answer = await self._post("/keys/device_signing/upload", {**body, "auth": auth})
+            if answer.status == 401 and "flows" in answer.data:
+                raise AuthRequired  # the password was refused
         raise_for(answer)
 
     async def upload_signatures(self, user_id: str, device_id: str, signed: dict[str, Any]) -> None:

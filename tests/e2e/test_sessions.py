@@ -76,6 +76,11 @@ async def test_refreshes_then_a_deleted_device_gives_a_new_signed_session_and_on
 
     # Each command comes once the token has expired: answered once, with a new token.
     await commands_across_lifetimes(staff, 3)
+    renewed = load_session(staff.workdir / "botdata")
+    assert renewed is not None and renewed.refresh_token != stored.refresh_token  # rotated
+    log = staff.bot.log_text()
+    assert stored.refresh_token not in log and str(renewed.refresh_token) not in log
+    assert stored.access_token not in log and renewed.access_token not in log
 
     # The owner deletes the bot's session from the list of sessions.
     await staff.synapse.delete_device(staff.bot_id, first_device)
