@@ -87,28 +87,19 @@ async def test_a_refused_token_is_refreshed_and_the_request_sent_again(
     assert stored is not None and (stored.access_token, stored.refresh_token) == ("fresh", "rt-2")
 
 
-async def test_a_refused_refresh_means_the_session_is_revoked(
-    homeserver: tuple[TestServer, Homeserver], tmp_path: Path
+@pytest.mark.parametrize(
+    ("trouble", "raised"),
+    [("refresh refused", SessionRevoked), ("account expired", AccountExpired)],
+)
+async def test_a_revoked_session_or_an_expired_account_is_not_retried(
+    homeserver: tuple[TestServer, Homeserver], tmp_path: Path, trouble: str, raised: type[Exception]
 ) -> None:
     server, state = homeserver
-    state.refresh_ok = False
+    state.refresh_ok = trouble != "refresh refused"
+    state.expired_account = trouble == "account expired"
     adapter = await _adapter(server, tmp_path)
     try:
-        with pytest.raises(SessionRevoked):
-            await adapter.join(ROOM)
-    finally:
-        await adapter.close()
-    assert state.seen == ["stale"]
-
-
-async def test_an_expired_account_is_not_refreshed(
-    homeserver: tuple[TestServer, Homeserver], tmp_path: Path
-) -> None:
-    server, state = homeserver
-    state.expired_account = True
-    adapter = await _adapter(server, tmp_path)
-    try:
-        with pytest.raises(AccountExpired):
+        with pytest.raises(raised):
             await adapter.join(ROOM)
     finally:
         await adapter.close()
