@@ -24,7 +24,11 @@ EXIT_OK = 0
 def connexion_command(config: Config, ask_password: Callable[[], str | None]) -> int:
     """Open the bot's session interactively; returns the exit status."""
     settings = login_settings(config, environ={})  # an operator's token is not a session to open
-    terminal = Terminal(say=lambda line: print(line, flush=True), ask_password=ask_password)
+    terminal = Terminal(
+        say=lambda line: print(line, flush=True),
+        ask_password=ask_password,
+        qr_code=sys.stdout.isatty(),
+    )
     try:
         prepare_data_dir(config.storage.data_dir)
         asyncio.run(connect(settings, terminal))

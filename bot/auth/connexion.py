@@ -8,6 +8,7 @@ in with the password. Either way `rupn-bot run` then starts on that session.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,17 @@ class Terminal:
 
     say: Callable[[str], None]
     ask_password: Callable[[], str | None]
+    qr_code: bool = False
+    """Draw the complete address as a QR code (a terminal, not a log)."""
+
+
+def qr_text(url: str) -> str:
+    """The address as a QR code in block characters, to scan with a phone."""
+    import segno
+
+    drawing = io.StringIO()
+    segno.make(url, error="l").terminal(out=drawing, compact=True, border=1)
+    return drawing.getvalue().rstrip("\n")
 
 
 async def connect(settings: LoginSettings, terminal: Terminal) -> SavedSession:
@@ -74,6 +86,11 @@ async def _device_code(
         terminal.say(
             f"   (ou ouvrez directement l’adresse complète : "
             f"{authorization.verification_uri_complete})"
+        )
+    if terminal.qr_code:
+        terminal.say("   ou scannez ce code avec un téléphone :")
+        terminal.say(
+            qr_text(authorization.verification_uri_complete or authorization.verification_uri)
         )
     terminal.say(f"Le code est valable {minutes} min.")
     pair = await wait_for_tokens(server, client_id, authorization, Waiting(terminal.say))

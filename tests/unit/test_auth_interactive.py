@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.auth.connexion import qr_text
 from bot.auth.device_flow import (
     DENIED_TEXT,
     EXPIRED_TEXT,
@@ -223,3 +224,10 @@ async def test_on_a_password_server_the_password_is_asked_when_listed_only(
     assert lines == ["password asked 1 time(s)"]
     with pytest.raises(AuthRequired):
         await _reset(server, tmp_path, Clock(), [], ["wrong"])
+
+
+def test_the_complete_address_is_drawn_as_a_qr_code_of_even_lines() -> None:
+    drawing = qr_text("https://auth.example/link?user_code=ABCD-EFGH").splitlines()
+    assert len(drawing) > 10
+    assert len({len(line) for line in drawing}) == 1  # a square of half-height blocks
+    assert set("".join(drawing)) <= {"█", "▀", "▄", " "}
