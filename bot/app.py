@@ -32,6 +32,7 @@ from bot.keys_api import KeysApi
 from bot.logging_setup import add_secret
 from bot.mailer import MailSender
 from bot.matrix import MatrixAdapter
+from bot.new_session import NEW_SESSION_NOTICE, tell_admins
 from bot.processor import EventProcessor
 from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
@@ -298,24 +299,6 @@ async def _run_locked(
             log.exception("Final checkpoint failed; SQLite will replay the log at next start")
         await db.close()
         log.info("Bot stopped")
-
-
-NEW_SESSION_NOTICE = (
-    "rupn-bot a dû ouvrir une nouvelle session : la précédente a été supprimée ou révoquée "
-    "(par exemple depuis la liste des sessions du compte du bot). Il s’est reconnecté avec son "
-    "mot de passe et a signé la nouvelle session avec son identité de chiffrement : rien n’est à "
-    "faire, sauf si ce n’était pas voulu (changez alors le mot de passe du compte du bot)."
-)
-"""Sent once to each admin when the bot logged in again by itself."""
-
-
-async def tell_admins(units: Units, direct: DirectRooms, admins: Sequence[str], text: str) -> None:
-    """One notice to each admin, in the direct room the bot keeps with them."""
-    rooms = await direct.ensure(admins)
-    async with units.unit() as scope:
-        for admin in admins:
-            if admin in rooms:
-                scope.messenger.send(rooms[admin], text, kind="session-notice")
 
 
 async def _supervise(

@@ -386,7 +386,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG_ERROR
     if config.matrix.password is None:
-        login_status = "non défini (session enregistrée ou RUPN_BOT_PASSWORD requis)"
+        login_status = "non défini (session enregistrée, rupn-bot connexion ou RUPN_BOT_PASSWORD)"
     elif os.environ.get(PASSWORD_ENV_VAR):
         login_status = f"défini (variable d’environnement {PASSWORD_ENV_VAR})"
     else:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import NEW_SESSION_NOTICE
 from bot.auth.login import expired_text
 from bot.cross_signing import device_is_signed
 from bot.errors import EXIT_LOGIN_REQUIRED
 from bot.keys_api import KeysApi
+from bot.new_session import NEW_SESSION_NOTICE
 from bot.session import load_session
 from devtools.botprocess import BotProcess, write_bot_config
 from devtools.synapse import ThrowawaySynapse

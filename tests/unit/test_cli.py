@@ -102,7 +102,10 @@ def test_check_config_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "  compte du bot (user_id) : @rupn-bot:agent.education.tchap.gouv.fr" in lines
     assert "  administrateurs : 2" in lines
     assert f"  dossier de données (data_dir) : {tmp_path / 'etat'}" in lines
-    assert "  mot de passe : non défini (session enregistrée ou RUPN_BOT_PASSWORD requis)" in lines
+    assert (
+        "  mot de passe : non défini (session enregistrée, rupn-bot connexion ou "
+        "RUPN_BOT_PASSWORD)" in lines
+    )
     assert (
         "  connexion : aucune : lancez « rupn-bot connexion --config … » avant « rupn-bot run »"
         in lines
