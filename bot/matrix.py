@@ -322,6 +322,9 @@ class MatrixAdapter:
         self._client.store = None  # nio keeps the old device's store otherwise
         self._client.olm = None
         self._client.restore_login(session.user_id, session.device_id, session.access_token)
+        for room in self._client.rooms.values():
+            if room.encrypted:  # the new device knows no one's keys yet: ask before sending
+                self._client.olm.update_tracked_users(room)
         log.warning("Opened a new session, device %s", session.device_id)
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T:

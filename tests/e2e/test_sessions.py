@@ -7,7 +7,10 @@ do not ask for refresh tokens and keep theirs.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -147,3 +150,34 @@ async def test_an_expired_account_stops_the_bot_with_the_documented_code(
     assert await staff.bot.exited() == EXIT_LOGIN_REQUIRED
     assert expired_text(staff.bot_id) in staff.bot.log_text()
     assert json.loads((staff.workdir / "botdata" / "session.json").read_text())["user_id"]
+
+
+async def test_connexion_on_a_password_server_stores_the_session_run_uses(
+    expiring: ThrowawaySynapse, tmp_path: Path
+) -> None:
+    staff = await make_staff_room(expiring, tmp_path)
+    try:
+        write_bot_config(
+            staff.bot.config_path, homeserver=expiring.base_url, bot=staff.bot_account,
+            admins=[staff.rupn.user_id], data_dir=tmp_path / "botdata", with_password=False,
+        )  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "connexion", "--config", str(staff.bot.config_path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            env={**os.environ, "RUPN_BOT_PASSWORD": staff.bot_account.password},
+        )  # fmt: skip
+        output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
+        assert process.returncode == 0, output
+        session = load_session(tmp_path / "botdata")
+        assert session is not None and session.refresh_token  # Synapse's refresh tokens
+        assert output == (
+            f"Connexion réussie : la session {session.device_id} du compte {staff.bot_id} est "
+            f"enregistrée dans {tmp_path / 'botdata'}. Lancez maintenant « rupn-bot run ».\n"
+        )
+        await staff.bot.start()  # no password: the stored session only
+        await staff.wait_bot_joined()
+        assert (await staff.command(staff.prof1, "!aide")).decrypted
+        assert _device(staff) == session.device_id
+    finally:
+        await close_staff_room(staff)
