@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.auth.tokens import TokenKeeper
+from bot.auth.tokens import StaticToken, TokenKeeper, TokenSource
 from bot.config import PASSWORD_ENV_VAR, Config
 from bot.cross_signing import (
     IdentityReport,
@@ -19,10 +19,11 @@ from bot.cross_signing import (
     device_is_signed,
     load_keys,
 )
+from bot.data_dir import DataDirError, DataDirLock
 from bot.errors import HomeserverUnreachable, MatrixError
 from bot.identity_reset import ApprovalTimeout, reset_identity
 from bot.keys_api import AuthRequired, KeysApi
-from bot.session import load_session
+from bot.session import SavedSession, load_session
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -44,7 +45,31 @@ def identity_command(
             "(rupn-bot run)."
         )
         return EXIT_FAILURE
-    api = KeysApi(config.matrix.homeserver, TokenKeeper(data_dir, session))
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirError as exc:
+        if action == "reinitialiser":
+            print(exc.args[0])  # French: the running bot must be stopped first
+            return EXIT_FAILURE
+        # `etat` beside the running bot: its token as stored, never refreshed here (a
+        # refresh would rotate the pair under the bot's feet).
+        return _run(config, action, session, StaticToken(session.access_token), ask_password)
+    try:
+        return _run(config, action, session, TokenKeeper(data_dir, session), ask_password)
+    finally:
+        lock.release()
+
+
+def _run(
+    config: Config,
+    action: str,
+    session: SavedSession,
+    tokens: TokenSource,
+    ask_password: Callable[[], str | None],
+) -> int:
+    data_dir = config.storage.data_dir
+    api = KeysApi(config.matrix.homeserver, tokens)
     try:
         if action == "reinitialiser":
             report = asyncio.run(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from bot.auth.connexion import Terminal, connect
 from bot.auth.login import login_settings
 from bot.config import Config
-from bot.data_dir import prepare_data_dir
+from bot.data_dir import DataDirLock, prepare_data_dir
 from bot.errors import (
     EXIT_LOGIN_REQUIRED,
     HomeserverUnreachable,
@@ -29,8 +29,10 @@ def connexion_command(config: Config, ask_password: Callable[[], str | None]) ->
         ask_password=ask_password,
         qr_code=sys.stdout.isatty(),
     )
+    lock = DataDirLock(config.storage.data_dir)
     try:
         prepare_data_dir(config.storage.data_dir)
+        lock.acquire()  # the running bot must be stopped: its session is being replaced
         asyncio.run(connect(settings, terminal))
     except StorageError as exc:
         print(exc, file=sys.stderr)  # French, with what to do
@@ -45,4 +47,6 @@ def connexion_command(config: Config, ask_password: Callable[[], str | None]) ->
         print(f"Le serveur a refusé la connexion ({exc.errcode}) : rien n’a été enregistré.",
               file=sys.stderr)  # fmt: skip
         return 1
+    finally:
+        lock.release()
     return EXIT_OK

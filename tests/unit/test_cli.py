@@ -847,3 +847,25 @@ def test_bilan_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--annee ANNÉE, --année ANNÉE" in out
     assert "--sortie DOSSIER" in out
     assert_french(out)
+
+
+def test_connexion_and_identity_reset_wait_for_the_running_bot_to_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both replace what the running bot uses (its session, its identity): never beside it."""
+    path = write_config(tmp_path)
+    data_dir = tmp_path / "etat"
+    data_dir.mkdir(mode=0o700)
+    save_session(data_dir, SavedSession(
+        "https://matrix.agent.education.tchap.gouv.fr", "@rupn-bot:agent.education.tchap.gouv.fr",
+        "DEVICEID", "token",
+    ))  # fmt: skip
+    running = DataDirLock(data_dir)
+    running.acquire()
+    try:
+        assert cli.main(["connexion", "--config", str(path)]) == 1
+        assert "Un autre rupn-bot (processus" in capsys.readouterr().err
+        assert cli.main(["identite", "reinitialiser", "--config", str(path)]) == 1
+        assert "Arrêtez l’autre d’abord" in capsys.readouterr().out
+    finally:
+        running.release()
