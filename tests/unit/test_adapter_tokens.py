@@ -14,6 +14,7 @@ from bot.auth.login import LoginSettings
 from bot.errors import AccountExpired, SessionRevoked
 from bot.matrix import MatrixAdapter
 from bot.session import LoginMethod, SavedSession, load_session, save_session
+from tests.unit.http_fakes import base_url, serving
 
 BOT = "@bot:rupn.test"
 ROOM = "!room:rupn.test"
@@ -58,14 +59,12 @@ async def homeserver() -> AsyncIterator[tuple[TestServer, Homeserver]]:
     app[STATE] = state
     app.router.add_post("/_matrix/client/v3/join/{room}", _join)
     app.router.add_post("/_matrix/client/v3/refresh", _refresh)
-    server = TestServer(app)
-    await server.start_server()
-    yield server, state
-    await server.close()
+    async with serving(app) as server:
+        yield server, state
 
 
 async def _adapter(server: TestServer, data_dir: Path) -> MatrixAdapter:
-    base = str(server.make_url("")).rstrip("/")
+    base = base_url(server)
     save_session(data_dir, SavedSession(base, BOT, "DEV", "stale", "rt-1", None,
                                         LoginMethod.PASSWORD, new_device=True))  # fmt: skip
     adapter = MatrixAdapter(LoginSettings(base, BOT, "rupn-bot", data_dir))

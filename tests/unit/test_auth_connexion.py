@@ -19,6 +19,7 @@ from bot.errors import LoginRequired
 from bot.session import LoginMethod, load_session
 from devtools.mas import MiniMas
 from devtools.oauth_models import DeviceGrant
+from tests.unit.http_fakes import base_url, serving
 
 BOT = "@bot:rupn.test"
 
@@ -61,15 +62,13 @@ async def servers() -> AsyncIterator[Servers]:
     app.router.add_get("/_matrix/client/unstable/org.matrix.msc2965/auth_metadata", _metadata)
     app.router.add_get("/_matrix/client/v3/login", _login_flows)
     app.router.add_get("/_matrix/client/v3/account/whoami", _whoami)
-    homeserver = TestServer(app)
-    await homeserver.start_server()
-    mas = MiniMas(str(homeserver.make_url("")), access_token_lifetime_s=300)
-    await mas.start()
-    both = Servers(homeserver, mas)
-    app[MODE].append(both)
-    yield both
-    await mas.stop()
-    await homeserver.close()
+    async with serving(app) as homeserver:
+        mas = MiniMas(base_url(homeserver), access_token_lifetime_s=300)
+        await mas.start()
+        both = Servers(homeserver, mas)
+        app[MODE].append(both)
+        yield both
+        await mas.stop()
 
 
 def _owner(servers: Servers, localpart: str, approved: bool, lines: list[str]) -> Terminal:
@@ -84,9 +83,7 @@ def _owner(servers: Servers, localpart: str, approved: bool, lines: list[str]) -
 
 
 def _settings(servers: Servers, data_dir: Path) -> LoginSettings:
-    return LoginSettings(
-        str(servers.homeserver.make_url("")).rstrip("/"), BOT, "rupn-bot", data_dir
-    )
+    return LoginSettings(base_url(servers.homeserver), BOT, "rupn-bot", data_dir)
 
 
 @pytest.mark.parametrize("mode", ["mas", "unstable"])

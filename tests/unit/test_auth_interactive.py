@@ -24,6 +24,7 @@ from bot.cross_signing import IdentityState
 from bot.errors import LoginRequired
 from bot.identity_reset import ApprovalTimeout, reset_identity
 from bot.keys_api import AuthRequired, KeysApi
+from tests.unit.http_fakes import base_url, serving
 
 BOT = "@bot:rupn.test"
 APPROVAL = "https://auth.example/account/?action=org.matrix.cross_signing_reset"
@@ -111,14 +112,12 @@ async def authority() -> AsyncIterator[tuple[TestServer, FakeAuthority]]:
     app.router.add_post("/_matrix/client/v3/keys/device_signing/upload", _upload)
     app.router.add_post("/_matrix/client/v3/keys/query", _query)
     app.router.add_post("/_matrix/client/v3/keys/signatures/upload", _signatures)
-    server = TestServer(app)
-    await server.start_server()
-    yield server, state
-    await server.close()
+    async with serving(app) as server:
+        yield server, state
 
 
 def _oauth(server: TestServer) -> OAuthServer:
-    base = str(server.make_url("")).rstrip("/")
+    base = base_url(server)
     return OAuthServer(base, base + "/token", base + "/register", base + "/device")
 
 
@@ -173,7 +172,7 @@ async def _reset(
         asked.append("asked")
         return passwords.pop(0) if passwords else None
 
-    api = KeysApi(str(server.make_url("")).rstrip("/"), "token")
+    api = KeysApi(base_url(server), "token")
     report = await reset_identity(
         api, tmp_path, BOT, "DEV", ask_password, lines.append,
         sleep=clock.sleep, monotonic=clock.monotonic,

@@ -17,6 +17,7 @@ from bot.auth.refresh import TokenPair
 from bot.auth.tokens import TokenKeeper
 from bot.errors import LoginRequired, SessionRevoked
 from bot.session import SESSION_FILE, LoginMethod, SavedSession, load_session, save_session
+from tests.unit.http_fakes import base_url, serving
 
 USER = "@bot:rupn.test"
 LOGINS = web.AppKey("logins", list[dict[str, object]])
@@ -147,14 +148,12 @@ async def homeserver() -> AsyncIterator[TestServer]:
     app.router.add_post("/_matrix/client/v3/login", login)
     app.router.add_post("/_matrix/client/v3/refresh", refresh)
     app.router.add_get("/_matrix/client/v3/account/whoami", whoami)
-    server = TestServer(app)
-    await server.start_server()
-    yield server
-    await server.close()
+    async with serving(app) as server:
+        yield server
 
 
 def _settings(server: TestServer, data_dir: Path, **extra: str) -> LoginSettings:
-    base = str(server.make_url("")).rstrip("/")
+    base = base_url(server)
     return LoginSettings(base, USER, "rupn-bot", data_dir, **extra)
 
 
