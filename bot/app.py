@@ -11,28 +11,33 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.auth.login import expired_text, login_settings
 from bot.clock import Clock, system_clock
 from bot.config import Config
 from bot.context import Repositories, Settings
-from bot.cross_signing import CrossSigning, IdentityReport, IdentityState, KeysApi
+from bot.cross_signing import CrossSigning, IdentityReport, IdentityState
 from bot.data_dir import DataDirLock, prepare_data_dir
 from bot.direct import DirectRooms
 from bot.errors import (
+    EXIT_LOGIN_REQUIRED,
+    AccountExpired,
     HomeserverUnreachable,
+    LoginRequired,
     MatrixError,
     RupnError,
     SessionRejected,
     StorageError,
 )
+from bot.keys_api import KeysApi
 from bot.logging_setup import add_secret
 from bot.mailer import MailSender
 from bot.matrix import MatrixAdapter
+from bot.new_session import NEW_SESSION_NOTICE, tell_admins
 from bot.processor import EventProcessor
 from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
 from bot.sender import Pacer, Sender
-from bot.session import load_session
 from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.feeds import FeedsRepository
 from bot.storage.posts import Post
@@ -118,7 +123,7 @@ async def establish_identity(config: Config, adapter: MatrixAdapter) -> Identity
         if device_id is None:
             raise MatrixError("M_NO_DEVICE", "no device id after login")
         report = await CrossSigning(
-            KeysApi(config.matrix.homeserver, adapter.access_token),
+            KeysApi(config.matrix.homeserver, adapter.tokens),
             config.storage.data_dir,
             config.matrix.user_id,
             device_id,
@@ -175,20 +180,10 @@ async def _run_locked(
 ) -> None:
     data_dir = config.storage.data_dir
     db = await Database.open(data_dir / DATABASE_FILE)
-    adapter = MatrixAdapter(
-        config.matrix.homeserver,
-        config.matrix.user_id,
-        data_dir=data_dir,
-        device_name=config.matrix.device_name,
-        password=config.password_value(),
-        timeline_limit=timeline_limit,
-    )
+    adapter = MatrixAdapter(login_settings(config), timeline_limit=timeline_limit)
     scheduler: AsyncIOScheduler | None = None
     try:
         await adapter.connect()
-        saved = load_session(data_dir)
-        if saved:
-            add_secret(saved.access_token)
         identity = await establish_identity(config, adapter)
         repos = Repositories.open(db)
         state = StateRepository(db)
@@ -252,6 +247,10 @@ async def _run_locked(
                     room_id, DIRECT_WELCOME, mentions=(colleague,), kind="direct-welcome"
                 )
 
+        async def after_relogin() -> None:
+            running.identity = await establish_identity(config, adapter)
+            await tell_admins(units, direct, config.bot.admins, NEW_SESSION_NOTICE)
+
         sync = SyncLoop(
             adapter,
             processor,
@@ -260,13 +259,17 @@ async def _run_locked(
             on_posts_queued=wake_senders,
             on_first_sync=start_background,
             on_direct_joined=welcome,
+            on_relogin=after_relogin,
         )
         try:
             await sync.run(stop)
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            if sender_task is not None:
+            if sender_task is not None and not stop.is_set():
+                sender_stop.set()  # stopped by an error (session lost): no drain to wait for
+                await sender_task
+            elif sender_task is not None:
                 drains = [sender.wait_idle()]
                 if mailer is not None and mailer_task is not None:
                     drains.append(mailer.wait_idle())
@@ -320,13 +323,19 @@ def run_bot(config: Config, *, clock: Clock = system_clock) -> int:
 
     try:
         asyncio.run(main())
+    except AccountExpired:
+        log.error("%s", expired_text(config.matrix.user_id))
+        return EXIT_LOGIN_REQUIRED
+    except LoginRequired as exc:
+        log.error("%s", exc.message)
+        return EXIT_LOGIN_REQUIRED
     except SessionRejected as exc:
-        log.error("Cannot log in (%s). Check the password or RUPN_BOT_PASSWORD.", exc.errcode)
-        print(
-            "Connexion impossible : aucun mot de passe valide ni session enregistrée. "
-            "Vérifiez matrix.password ou la variable RUPN_BOT_PASSWORD."
+        log.error(
+            "La session du bot a été refusée une seconde fois (%s) : lancez « rupn-bot connexion "
+            "--config … », puis relancez le bot.",
+            exc.errcode,
         )
-        return 1
+        return EXIT_LOGIN_REQUIRED
     except StorageError as exc:
         log.error("%s", exc)
         print(exc)

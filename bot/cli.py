@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Exemples :\n"
             f"  {PROG} check-config --config config.toml\n"
+            f"  {PROG} connexion --config config.toml\n"
             f"  {PROG} run --config config.toml\n"
             f"  {PROG} identite etat --config config.toml\n"
             f"  {PROG} lettre --apercu --config config.toml\n"
@@ -148,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} demo --keep-running\n"
             "\n"
             f"Le mot de passe du compte du bot peut être fourni par la variable "
-            f"d’environnement {PASSWORD_ENV_VAR}."
+            f"d’environnement {PASSWORD_ENV_VAR}, un jeton délivré par l’administrateur du "
+            "serveur par RUPN_BOT_ACCESS_TOKEN."
         ),
         formatter_class=FrenchHelpFormatter,
     )
@@ -200,6 +202,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_cmd_check_config)
 
+    connexion = commands.add_parser(
+        "connexion",
+        formatter_class=FrenchHelpFormatter,
+        help="connecter le bot à son compte Matrix (une fois, en interactif)",
+        description=(
+            "Ouvrir la session du bot et l’enregistrer dans data_dir. Sur un serveur qui "
+            "confie la connexion à un service d’authentification (Tchap, ProConnect), "
+            "affiche une adresse et un code à valider dans un navigateur avec le compte du "
+            "bot ; sinon, demande le mot de passe du compte (ou le lit dans "
+            f"{PASSWORD_ENV_VAR}). « rupn-bot run » utilise ensuite cette session."
+        ),
+    )
+    connexion.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+    connexion.set_defaults(handler=_cmd_connexion)
+
     demo = commands.add_parser(
         "demo",
         formatter_class=FrenchHelpFormatter,
@@ -225,8 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Tchap l’exigent.\n"
             "reinitialiser : remplacer l’identité de chiffrement du compte du bot par une "
             "nouvelle (clés perdues, ou créées par une autre application). Chaque client "
-            "affichera alors que l’identité du bot a changé. Arrêtez le bot avant ; le mot "
-            f"de passe du compte est demandé (ou lu dans {PASSWORD_ENV_VAR})."
+            "affichera alors que l’identité du bot a changé. Arrêtez le bot avant. Selon le "
+            "serveur, le mot de passe du compte est demandé (ou lu dans "
+            f"{PASSWORD_ENV_VAR}), ou une adresse s’affiche où approuver la réinitialisation "
+            "avec le compte du bot (Tchap, ProConnect)."
         ),
     )
     identity.add_argument("action", choices=("etat", "reinitialiser"), metavar="ACTION",
@@ -365,7 +386,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG_ERROR
     if config.matrix.password is None:
-        login_status = "non défini (session enregistrée ou RUPN_BOT_PASSWORD requis)"
+        login_status = "non défini (session enregistrée, rupn-bot connexion ou RUPN_BOT_PASSWORD)"
     elif os.environ.get(PASSWORD_ENV_VAR):
         login_status = f"défini (variable d’environnement {PASSWORD_ENV_VAR})"
     else:
@@ -378,6 +399,11 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  dossier de données (data_dir) : {config.storage.data_dir}")
     print(f"  fuseau horaire : {config.bot.timezone}")
     print(f"  mot de passe : {login_status}")
+    from bot.auth.login import login_settings
+    from bot.auth.status import login_lines
+
+    for line in login_lines(login_settings(config)):
+        print(line)
     print(f"  lettre de la semaine : {_letter_status(config)}")
     if config.email is not None:
         email = config.email
@@ -408,25 +434,38 @@ def _ask_password(config: Config) -> str | None:
     return getpass.getpass("Mot de passe du compte du bot : ") or None
 
 
-def _cmd_identity(args: argparse.Namespace) -> int:
+def _password_asker(config: Config) -> Callable[[], str | None]:
+    """Asked only when the homeserver wants the password; masked in the log from then on."""
+
+    def ask() -> str | None:
+        password = _ask_password(config)
+        add_secret(password or "")
+        return password
+
+    return ask
+
+
+def _run_interactive(args: argparse.Namespace, module: str, attribute: str, *extra: str) -> int:
+    """`connexion` and `identite`: the entry point gets the config, `extra`, a password asker."""
     config = _load_or_report(args.config)
     if config is None:
         return EXIT_CONFIG_ERROR
     configure_logging("WARNING")
-    identity = _import_entry_point("bot.identity", "identity_command")
-    if identity is None:
+    entry_point = _import_entry_point(module, attribute)
+    if entry_point is None:
         return EXIT_FAILURE
-    password = _ask_password(config) if args.action == "reinitialiser" else None
-    if args.action == "reinitialiser" and password is None:
-        print(
-            f"{PROG} : erreur : le mot de passe du compte du bot est nécessaire pour remplacer "
-            f"son identité ; donnez-le par la variable {PASSWORD_ENV_VAR}.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILURE
-    if password is not None:
-        add_secret(password)
-    return identity(config, args.action, password)
+    try:
+        return entry_point(config, *extra, _password_asker(config))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _cmd_connexion(args: argparse.Namespace) -> int:
+    return _run_interactive(args, "bot.auth.command", "connexion_command")
+
+
+def _cmd_identity(args: argparse.Namespace) -> int:
+    return _run_interactive(args, "bot.identity", "identity_command", args.action)
 
 
 def _preview_only(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:

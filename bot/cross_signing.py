@@ -18,7 +18,8 @@ Decisions:
   only `rupn-bot identite reinitialiser` replaces it, with the password.
 - Uploading keys may require user-interactive auth; Synapse lets the first
   upload through without it (MSC3967). When asked, the bot answers with
-  `m.login.password`.
+  `m.login.password` if the server lists it; a MAS homeserver asks for the
+  owner's approval instead (`bot.keys_api`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from signedjson.key import (
     decode_signing_key_base64,
     decode_verify_key_base64,
@@ -44,7 +44,8 @@ from signedjson.key import (
 from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
 from signedjson.types import SigningKey
 
-from bot.errors import HomeserverUnreachable, MatrixError
+from bot.errors import MatrixError
+from bot.keys_api import AuthRequired, KeysApi
 from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,6 @@ class IdentityReport:
         """The master key in groups of four, as Element shows keys."""
         key = self.master_key or ""
         return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
-
-
-class AuthRequired(Exception):
-    """The homeserver requires user-interactive auth and no password is available."""
 
 
 class CrossSigningKeys:
@@ -166,59 +163,6 @@ def load_keys(data_dir: Path, user_id: str) -> CrossSigningKeys | None:
 def save_keys(data_dir: Path, user_id: str, keys: CrossSigningKeys) -> None:
     """Write the private keys atomically, readable by the bot's account only (0600)."""
     write_private(data_dir / KEYS_FILE, json.dumps(keys.to_json(user_id)))
-
-
-class KeysApi:
-    """The three client-server endpoints cross-signing needs, over plain HTTP."""
-
-    def __init__(self, homeserver: str, access_token: str, *, timeout_s: float = 30) -> None:
-        self._base = homeserver.rstrip("/") + "/_matrix/client/v3"
-        self._headers = {"Authorization": f"Bearer {access_token}"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-
-    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout) as http,
-                http.post(self._base + path, json=body, headers=self._headers) as response,
-            ):
-                data = await response.json(content_type=None)
-                return response.status, data if isinstance(data, dict) else {}
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-            raise HomeserverUnreachable(type(exc).__name__) from exc
-
-    @staticmethod
-    def _raise(status: int, data: dict[str, Any]) -> None:
-        if status >= 400:
-            raise MatrixError(str(data.get("errcode", f"HTTP_{status}")), str(data.get("error")))
-
-    async def query(self, user_id: str) -> dict[str, Any]:
-        status, data = await self._post("/keys/query", {"device_keys": {user_id: []}})
-        self._raise(status, data)
-        return data
-
-    async def upload_signing_keys(
-        self, user_id: str, body: dict[str, Any], password: str | None
-    ) -> None:
-        status, data = await self._post("/keys/device_signing/upload", body)
-        if status == 401 and "flows" in data:
-            if not password:
-                raise AuthRequired
-            auth = {
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": user_id},
-                "password": password,
-                "session": data.get("session"),
-            }
-            status, data = await self._post("/keys/device_signing/upload", {**body, "auth": auth})
-        self._raise(status, data)
-
-    async def upload_signatures(self, user_id: str, device_id: str, signed: dict[str, Any]) -> None:
-        status, data = await self._post("/keys/signatures/upload", {user_id: {device_id: signed}})
-        self._raise(status, data)
-        failures = data.get("failures") or {}
-        if failures:
-            raise MatrixError("M_INVALID_SIGNATURE", json.dumps(failures)[:300])
 
 
 def _server_key(query: dict[str, Any], section: str, user_id: str) -> str | None:

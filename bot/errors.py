@@ -9,9 +9,12 @@ The tree, and who sees what::
     │   └── InvalidArguments     the command's arguments do not parse
     ├── MatrixError              the homeserver answered with an error (errcode, status)
     │   ├── RateLimited          429 M_LIMIT_EXCEEDED, with retry_after_ms
-    │   └── SessionRejected      the access token is no longer valid
+    │   └── SessionRejected      the access token is no longer valid (soft_logout: refresh it)
+    │       ├── SessionRevoked   the session is gone (refresh refused, device deleted)
+    │       └── AccountExpired   ORG_MATRIX_EXPIRED_ACCOUNT: the account must be renewed
     ├── HomeserverUnreachable    connection refused, timeout, DNS: retry later
-    └── StorageError             the database cannot be used (e.g. newer than the code)
+    ├── StorageError             the database cannot be used (e.g. newer than the code)
+    └── LoginRequired            no usable session: an operator must act (French text, exit 77)
 
 `UserError` text reaches the chat room; every other exception is logged and
 the user sees only `INTERNAL_ERROR_TEXT`. Never send `str(exc)` of anything
@@ -76,7 +79,21 @@ class RateLimited(MatrixError):
 
 
 class SessionRejected(MatrixError):
-    """The saved access token was refused (logged out, expired account…)."""
+    """The access token was refused; with `soft_logout`, a refresh may bring it back."""
+
+    def __init__(
+        self, errcode: str, message: str, *, soft_logout: bool = False, status: int | None = None
+    ) -> None:
+        super().__init__(errcode, message, status=status)
+        self.soft_logout = soft_logout
+
+
+class SessionRevoked(SessionRejected):
+    """The session cannot be renewed: refresh token refused, or the device was deleted."""
+
+
+class AccountExpired(SessionRejected):
+    """The account itself expired (Synapse's account validity, used by Tchap)."""
 
 
 class HomeserverUnreachable(RupnError):
@@ -85,3 +102,19 @@ class HomeserverUnreachable(RupnError):
 
 class StorageError(RupnError):
     """The database cannot be opened or migrated."""
+
+
+EXIT_LOGIN_REQUIRED = 77
+"""Exit status of `rupn-bot run` when an operator must act (log in again, renew the account).
+
+systemd must not restart the bot in a loop on it: the unit says `RestartPreventExitStatus=77`.
+77 is EX_NOPERM in sysexits.h.
+"""
+
+
+class LoginRequired(RupnError):
+    """No usable session and no way to open one unattended; the message (French) says what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -8,40 +8,76 @@ ever replaced: the running bot never does it by itself.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import Config
+from bot.auth.tokens import StaticToken, TokenKeeper, TokenSource
+from bot.config import PASSWORD_ENV_VAR, Config
 from bot.cross_signing import (
-    AuthRequired,
-    CrossSigning,
     IdentityReport,
     IdentityState,
-    KeysApi,
     device_is_signed,
     load_keys,
 )
+from bot.data_dir import DataDirError, DataDirLock
 from bot.errors import HomeserverUnreachable, MatrixError
-from bot.session import load_session
+from bot.identity_reset import ApprovalTimeout, reset_identity
+from bot.keys_api import AuthRequired, KeysApi
+from bot.session import SavedSession, load_session
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 
 
-def identity_command(config: Config, action: str, password: str | None) -> int:
-    """Print the state, or reset the identity; returns the exit status."""
+def identity_command(
+    config: Config, action: str, ask_password: Callable[[], str | None] = lambda: None
+) -> int:
+    """Print the state, or reset the identity; returns the exit status.
+
+    The password is asked only if the homeserver lists the password stage.
+    """
     data_dir = config.storage.data_dir
     session = load_session(data_dir)
     if session is None or session.user_id != config.matrix.user_id:
         print(
             "Aucune session du bot n’est enregistrée dans "
-            f"{data_dir} : lancez d’abord le bot une fois (rupn-bot run)."
+            f"{data_dir} : lancez d’abord « rupn-bot connexion », ou le bot une fois "
+            "(rupn-bot run)."
         )
         return EXIT_FAILURE
-    api = KeysApi(config.matrix.homeserver, session.access_token)
-    signing = CrossSigning(api, data_dir, session.user_id, session.device_id, password)
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirError as exc:
+        if action == "reinitialiser":
+            print(exc.args[0])  # French: the running bot must be stopped first
+            return EXIT_FAILURE
+        # `etat` beside the running bot: its token as stored, never refreshed here (a
+        # refresh would rotate the pair under the bot's feet).
+        return _run(config, action, session, StaticToken(session.access_token), ask_password)
+    try:
+        return _run(config, action, session, TokenKeeper(data_dir, session), ask_password)
+    finally:
+        lock.release()
+
+
+def _run(
+    config: Config,
+    action: str,
+    session: SavedSession,
+    tokens: TokenSource,
+    ask_password: Callable[[], str | None],
+) -> int:
+    data_dir = config.storage.data_dir
+    api = KeysApi(config.matrix.homeserver, tokens)
     try:
         if action == "reinitialiser":
-            report = asyncio.run(signing.reset())
+            report = asyncio.run(
+                reset_identity(
+                    api, data_dir, session.user_id, session.device_id, ask_password,
+                    lambda line: print(line, flush=True),
+                )
+            )  # fmt: skip
             print(
                 "Nouvelle identité de chiffrement publiée ; la session "
                 f"{session.device_id} du bot est signée."
@@ -50,7 +86,15 @@ def identity_command(config: Config, action: str, password: str | None) -> int:
             return EXIT_OK
         return asyncio.run(_state(api, data_dir, session.user_id, session.device_id))
     except AuthRequired:
-        print("Le serveur a refusé le mot de passe du bot : rien n’a été changé.")
+        print(
+            "Le serveur demande le mot de passe du compte du bot, qui n’a pas été donné ou a été "
+            f"refusé (variable {PASSWORD_ENV_VAR}) : rien n’a été changé."
+        )
+    except ApprovalTimeout:
+        print(
+            "La réinitialisation n’a pas été approuvée dans les 10 minutes : rien n’a été "
+            "changé. Relancez « rupn-bot identite reinitialiser »."
+        )
     except HomeserverUnreachable as exc:
         print(f"Le serveur Matrix ne répond pas ({exc}) : rien n’a été changé.")
     except MatrixError as exc:

@@ -1,21 +1,26 @@
 """The Matrix adapter: the only module that imports nio.
 
-It logs in (once) or restores the saved session, runs one /sync at a time
+It opens the session `bot.auth.login` chooses, runs one /sync at a time
 for the sync loop, turns nio events into the frozen types of `bot.domain`,
 backfills `limited` timelines, and sends what the sender asks. nio's error
 values become `bot.errors` exceptions in `_check`, and network failures
 become `HomeserverUnreachable` in `_network`, nowhere else.
+
+Every request goes through `_call`, which sets the current access token
+(`TokenKeeper` refreshes it before it expires) and, on a soft logout,
+refreshes it once and sends the request again.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
 import os
 import secrets
 import shutil
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +28,8 @@ from typing import Any, TypeVar
 import aiohttp
 import nio
 
+from bot.auth.login import LoginSettings, open_session, reopen_session
+from bot.auth.tokens import TokenKeeper
 from bot.data_dir import PICKLE_KEY_FILE, pickle_key
 from bot.domain import (
     IncomingEvent,
@@ -37,9 +44,15 @@ from bot.domain import (
     SyncBatch,
     UndecryptableEvent,
 )
-from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
+from bot.errors import (
+    AccountExpired,
+    HomeserverUnreachable,
+    MatrixError,
+    RateLimited,
+    SessionRejected,
+    SessionRevoked,
+)
 from bot.private_files import write_private
-from bot.session import SavedSession, forget_session, load_session, save_session
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +60,8 @@ T = TypeVar("T")
 
 POLL_RESPONSE_TYPES = frozenset({"org.matrix.msc3381.poll.response", "m.poll.response"})
 WITHHELD_TYPES = frozenset({"m.room_key.withheld", "org.matrix.room_key.withheld"})
-TOKEN_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "ORG_MATRIX_EXPIRED_ACCOUNT"})
+TOKEN_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
+EXPIRED_ACCOUNT = "ORG_MATRIX_EXPIRED_ACCOUNT"
 MAX_BACKFILL_EVENTS = 2000
 BACKFILL_PAGE = 100
 
@@ -59,8 +73,10 @@ def _check(response: T) -> T:
         message = str(response.message or "")
         if code == "M_LIMIT_EXCEEDED":
             raise RateLimited(int(response.retry_after_ms or 5000), message)
+        if code == EXPIRED_ACCOUNT:
+            raise AccountExpired(code, message)
         if code in TOKEN_ERRORS:
-            raise SessionRejected(code, message)
+            raise SessionRejected(code, message, soft_logout=bool(response.soft_logout))
         raise MatrixError(code, message)
     return response
 
@@ -246,32 +262,29 @@ class MatrixAdapter:
 
     def __init__(
         self,
-        homeserver: str,
-        user_id: str,
+        login: LoginSettings,
         *,
-        data_dir: Path,
-        device_name: str,
-        password: str | None,
         timeline_limit: int = 500,
         request_timeout: float = 30,
     ) -> None:
-        self._homeserver = homeserver
-        self._user_id = user_id
-        self._data_dir = data_dir
-        self._device_name = device_name
-        self._password = password
+        self._login = login
+        self._user_id = login.user_id
+        self._data_dir = login.data_dir
         self._timeline_limit = timeline_limit
-        store = data_dir / "crypto"
+        self._tokens: TokenKeeper | None = None
+        store = login.data_dir / "crypto"
         store.mkdir(parents=True, exist_ok=True)
         config = nio.AsyncClientConfig(
             encryption_enabled=True,
-            pickle_key=store_pickle_key(data_dir, user_id),
+            pickle_key=store_pickle_key(login.data_dir, login.user_id),
             store_sync_tokens=False,  # the sync token lives in our database
             max_limit_exceeded=0,  # 429s go back to the sender, which paces itself
             max_timeouts=0,  # outages go back to the sync loop's backoff
             request_timeout=request_timeout,
         )
-        self._client = nio.AsyncClient(homeserver, user_id, store_path=str(store), config=config)
+        self._client = nio.AsyncClient(
+            login.homeserver, login.user_id, store_path=str(store), config=config
+        )
 
     @property
     def user_id(self) -> str:
@@ -282,59 +295,65 @@ class MatrixAdapter:
         return self._client.device_id  # type: ignore[no-any-return]
 
     @property
-    def access_token(self) -> str:
-        return str(self._client.access_token)
-
-    def _has_crypto_store(self, device_id: str) -> bool:
-        return (self._data_dir / "crypto" / f"{self._user_id}_{device_id}.db").exists()
+    def tokens(self) -> TokenKeeper:
+        """The session's tokens (for the HTTP calls made outside nio: cross-signing)."""
+        if self._tokens is None:
+            raise MatrixError("M_NOT_CONNECTED", "connect() first")
+        return self._tokens
 
     async def connect(self) -> None:
-        """Restore the saved session, or log in with the password and save it.
+        """Open the session (stored, operator token or password: `bot.auth.login`).
 
         A session whose encryption store was lost is not restored: its device
         would publish new keys under an old id, which clients reject. The bot
         logs in again as a new device instead (signed by the kept identity).
         """
-        saved = load_session(self._data_dir)
-        if saved and saved.user_id == self._user_id and saved.homeserver == self._homeserver:
-            if self._has_crypto_store(saved.device_id):
-                self._client.restore_login(saved.user_id, saved.device_id, saved.access_token)
-                log.info("Restored session of %s on device %s", saved.user_id, saved.device_id)
-                return
-            log.warning(
-                "The encryption store of device %s is missing; logging in as a new device",
-                saved.device_id,
-            )
-        await self.login()
+        session = await open_session(self._login)
+        self._tokens = TokenKeeper(self._data_dir, session)
+        self._client.restore_login(session.user_id, session.device_id, session.access_token)
+
+    async def relogin(self) -> None:
+        """The session was revoked: a new one (a new device), or `LoginRequired`."""
+        session = await reopen_session(self._login)
+        self.tokens.replace(session)
+        old_store = self._client.store
+        if old_store is not None:
+            old_store.database.close()
+        self._client.store = None  # nio keeps the old device's store otherwise
+        self._client.olm = None
+        self._client.restore_login(session.user_id, session.device_id, session.access_token)
+        for room in self._client.rooms.values():
+            if room.encrypted:  # the new device knows no one's keys yet: ask before sending
+                self._client.olm.update_tracked_users(room)
+        log.warning("Opened a new session, device %s", session.device_id)
+
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run a nio call with the current token; if refused, refresh it and run again once.
+
+        Synapse says `soft_logout` for its own expired tokens, but not for an
+        expired MAS token: any refusal is worth one refresh. A refused refresh,
+        or a new token refused too, means the session is gone (`SessionRevoked`).
+        """
+        token = await self.tokens.current()
+        self._client.access_token = token
+        try:
+            return await _network(make())
+        except AccountExpired:
+            raise
+        except SessionRejected:
+            pass
+        self._client.access_token = await self.tokens.after_rejection(token)
+        try:
+            return await _network(make())
+        except AccountExpired:
+            raise
+        except SessionRejected as exc:
+            raise SessionRevoked(exc.errcode, str(exc)) from exc
 
     async def publish_device_keys(self) -> None:
         """Upload this device's identity keys now (cross-signing signs what the server holds)."""
         if self._client.should_upload_keys:
-            await _network(self._client.keys_upload())
-
-    async def login(self) -> None:
-        if not self._password:
-            raise SessionRejected(
-                "M_NO_PASSWORD", "no saved session and no password (RUPN_BOT_PASSWORD)"
-            )
-        response = await _network(
-            self._client.login(password=self._password, device_name=self._device_name)
-        )
-        save_session(
-            self._data_dir,
-            SavedSession(
-                homeserver=self._homeserver,
-                user_id=response.user_id,
-                device_id=response.device_id,
-                access_token=response.access_token,
-            ),
-        )
-        log.info("Logged in as %s, new device %s", response.user_id, response.device_id)
-
-    async def relogin(self) -> None:
-        """The token was rejected: forget it and log in again (a new device)."""
-        forget_session(self._data_dir)
-        await self.login()
+            await self._call(lambda: self._client.keys_upload())
 
     async def close(self) -> None:
         await self._client.close()
@@ -351,8 +370,8 @@ class MatrixAdapter:
     async def sync(self, since: str | None, *, full_state: bool, timeout_ms: int) -> SyncBatch:
         """One /sync; the returned batch is already decrypted and filtered."""
         initial = since is None
-        response = await _network(
-            self._client.sync(
+        response = await self._call(
+            lambda: self._client.sync(
                 timeout=timeout_ms,
                 sync_filter=self._sync_filter(initial),
                 since=since,
@@ -396,7 +415,7 @@ class MatrixAdapter:
     async def _request_key(self, pending: UndecryptableEvent) -> None:
         """Ask for a missing room key (m.room_key_request), once per session."""
         try:
-            await _network(self._client.request_room_key(self._megolm(pending)))
+            await self._call(lambda: self._client.request_room_key(self._megolm(pending)))
         except nio.LocalProtocolError:
             pass  # already requested for this session
         except (MatrixError, HomeserverUnreachable, KeyError, ValueError) as exc:
@@ -458,10 +477,10 @@ class MatrixAdapter:
         collected: list[Any] = []
         token = start
         while token and len(collected) < MAX_BACKFILL_EVENTS:
-            page = await _network(
-                self._client.room_messages(
-                    room_id, start=token, end=until, direction=nio.MessageDirection.back,
-                    limit=BACKFILL_PAGE,
+            page = await self._call(
+                functools.partial(
+                    self._client.room_messages, room_id, start=token, end=until,
+                    direction=nio.MessageDirection.back, limit=BACKFILL_PAGE,
                 )
             )  # fmt: skip
             if not page.chunk:
@@ -480,26 +499,30 @@ class MatrixAdapter:
         """The key bookkeeping nio's sync_forever would do after each sync."""
         client = self._client
         if client.should_upload_keys:
-            await _network(client.keys_upload())
+            await self._call(lambda: client.keys_upload())
         if client.should_query_keys:
-            await _network(client.keys_query())
+            await self._call(lambda: client.keys_query())
         if client.should_claim_keys:
-            await _network(client.keys_claim(client.get_users_for_key_claiming()))
-        for response in await client.send_to_device_messages():
-            _check(response)
+            await self._call(lambda: client.keys_claim(client.get_users_for_key_claiming()))
+        if client.outgoing_to_device_messages:
+            for response in await self._call(client.send_to_device_messages):
+                _check(response)
 
     async def join(self, room_id: str) -> None:
-        await _network(self._client.join(room_id))
+        await self._call(lambda: self._client.join(room_id))
 
     async def leave(self, room_id: str, reason: str | None = None) -> None:
         """Leave, or decline an invitation; the reason is shown to the inviter."""
         if reason is None:
-            await _network(self._client.room_leave(room_id))
+            await self._call(lambda: self._client.room_leave(room_id))
             return
-        method, path = nio.Api.room_leave(self._client.access_token, room_id)
-        await _network(
-            self._client._send(nio.RoomLeaveResponse, method, path, json.dumps({"reason": reason}))
-        )
+
+        async def leave() -> Any:
+            method, path = nio.Api.room_leave(self._client.access_token, room_id)
+            body = json.dumps({"reason": reason})
+            return await self._client._send(nio.RoomLeaveResponse, method, path, body)
+
+        await self._call(leave)
 
     def shares_a_room_with(self, user_id: str) -> bool:
         """Whether `user_id` is a joined member of a room the bot is in (no network)."""
@@ -512,8 +535,8 @@ class MatrixAdapter:
         if room_id not in self._client.rooms:
             raise MatrixError("M_UNKNOWN_ROOM", f"the bot is not in {room_id}")
         try:
-            response = await _network(
-                self._client.room_send(
+            response = await self._call(
+                lambda: self._client.room_send(
                     room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
                 )
             )
@@ -527,21 +550,23 @@ class MatrixAdapter:
         """Upload to the media repository, encrypted if the room is; returns the content keys."""
         room = self._client.rooms.get(room_id)
         encrypt = bool(room and room.encrypted)
-        try:
+
+        async def upload() -> tuple[Any, Any]:
             response, keys = await self._client.upload(
                 io.BytesIO(data), content_type=mimetype, filename=filename, encrypt=encrypt,
                 filesize=len(data),
             )  # fmt: skip
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise HomeserverUnreachable(type(exc).__name__) from exc
-        uri = str(_check(response).content_uri)
+            return _check(response), keys
+
+        response, keys = await self._call(upload)
+        uri = str(response.content_uri)
         if not encrypt or keys is None:
             return {"url": uri}
         return {"file": {**keys, "url": uri, "mimetype": mimetype}}
 
     async def redact(self, room_id: str, event_id: str, txn_id: str, reason: str | None) -> str:
-        response = await _network(
-            self._client.room_redact(room_id, event_id, reason=reason, tx_id=txn_id)
+        response = await self._call(
+            lambda: self._client.room_redact(room_id, event_id, reason=reason, tx_id=txn_id)
         )
         return str(response.event_id)
 
@@ -569,13 +594,13 @@ class MatrixAdapter:
         return None
 
     async def resolve_alias(self, alias: str) -> str:
-        response = await _network(self._client.room_resolve_alias(alias))
+        response = await self._call(lambda: self._client.room_resolve_alias(alias))
         return str(response.room_id)
 
     async def create_direct_room(self, user_id: str, name: str) -> str:
         """An encrypted direct room with `user_id` (for news proposals)."""
-        response = await _network(
-            self._client.room_create(
+        response = await self._call(
+            lambda: self._client.room_create(
                 name=name,
                 is_direct=True,
                 preset=nio.RoomPreset.trusted_private_chat,

@@ -13,5 +13,7 @@ def write_private(path: Path, text: str) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before it replaces the old one (a rotated token)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)

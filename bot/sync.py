@@ -1,9 +1,11 @@
 """The sync loop: fetch a batch, accept or refuse invites, handle, commit, repeat.
 
 It survives homeserver outages (exponential backoff, one warning per
-outage, one notice when it is back) and a rejected token (logs in again
-once, with the password). On stop, an in-flight long poll is cancelled, but
-a batch being handled is finished and committed first.
+outage, one notice when it is back) and a revoked session (logs in again
+once, with the password, then `on_relogin`). An expired account, or a
+session that cannot be reopened, ends the loop with the exception: an
+operator must act. On stop, an in-flight long poll is cancelled, but a batch
+being handled is finished and committed first.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol, TypeVar
 
 from bot.domain import Invite, RoomEvent, SyncBatch, UndecryptableEvent
-from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
+from bot.errors import (
+    AccountExpired,
+    HomeserverUnreachable,
+    MatrixError,
+    RateLimited,
+    SessionRejected,
+)
 from bot.processor import EventProcessor
 from bot.storage.state import StateRepository
 
@@ -24,8 +32,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 LONG_POLL_MS = 30_000
 MAX_BACKOFF_S = 30.0
-EXPIRED_RETRY_S = 600.0
-ACCOUNT_EXPIRED = "ORG_MATRIX_EXPIRED_ACCOUNT"
 
 
 class SyncSource(Protocol):
@@ -55,6 +61,7 @@ class SyncLoop:
         on_posts_queued: Callable[[], None],
         on_first_sync: Callable[[], None] = lambda: None,
         on_direct_joined: Callable[[str, str], Awaitable[None]] | None = None,
+        on_relogin: Callable[[], Awaitable[None]] | None = None,
         long_poll_ms: int = LONG_POLL_MS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -65,6 +72,7 @@ class SyncLoop:
         self._on_posts_queued = on_posts_queued
         self._on_first_sync = on_first_sync
         self._on_direct_joined = on_direct_joined
+        self._on_relogin = on_relogin
         self._long_poll_ms = long_poll_ms
         self._sleep = sleep
         self._handled_invites: set[str] = set()
@@ -85,18 +93,16 @@ class SyncLoop:
                     stop,
                 )
             except (HomeserverUnreachable, RateLimited, MatrixError) as exc:
-                if isinstance(exc, SessionRejected) and exc.errcode == ACCOUNT_EXPIRED:
-                    # Tchap accounts expire after 13 months; logging in again cannot help.
-                    log.error("The bot's account has expired (%s): renew it, the bot will "
-                              "resume by itself", exc.errcode)  # fmt: skip
-                    await _unless_stopped(self._sleep(EXPIRED_RETRY_S), stop)
-                    continue
+                if isinstance(exc, AccountExpired):
+                    raise  # Tchap accounts expire after 13 months: logging in cannot help
+                if isinstance(exc, SessionRejected) and relogged:
+                    raise
                 if isinstance(exc, SessionRejected):
-                    if relogged:
-                        raise
-                    log.warning("Access token rejected (%s); logging in again", exc.errcode)
-                    await self._source.relogin()
+                    log.warning("Session rejected (%s); opening a new one", exc.errcode)
+                    await self._source.relogin()  # LoginRequired propagates: no password
                     relogged = True
+                    if self._on_relogin is not None:
+                        await self._on_relogin()
                     continue
                 if backoff == 0:
                     log.warning("Homeserver unavailable (%s); retrying with backoff", exc)

@@ -30,19 +30,21 @@ def write_bot_config(
     feeds: Sequence[Mapping[str, Any]] = (),
     matrix_extra: Mapping[str, Any] | None = None,
     sections: Mapping[str, Mapping[str, Any]] | None = None,
+    with_password: bool = True,
 ) -> Path:
     """A config file for a bot account on a throwaway homeserver.
 
     Polls are checked every `poll_check_seconds` (1 s: a seeded deadline passes at once).
     `bot_extra` adds keys to [bot] (e.g. broadcast_rooms), `matrix_extra` to [matrix];
-    `feeds` adds [[feeds]] blocks; `sections` adds whole sections ([digest], [email]).
+    `feeds` adds [[feeds]] blocks; `sections` adds whole sections ([digest], [email]);
+    without `with_password`, the bot has only a stored session or a token to go on.
     JSON literals are valid TOML for the strings, numbers, booleans and lists used here.
     """
     lines = [
         "[matrix]",
         f"homeserver = {json.dumps(homeserver)}",
         f"user_id = {json.dumps(bot.user_id)}",
-        f"password = {json.dumps(bot.password)}",
+        *([f"password = {json.dumps(bot.password)}"] if with_password else []),
         'device_name = "rupn-bot"',
         *(f"{key} = {json.dumps(value)}" for key, value in (matrix_extra or {}).items()),
         "",
@@ -116,6 +118,15 @@ class BotProcess:
             return process.returncode if process and process.returncode is not None else 0
         process.send_signal(signum)
         return await asyncio.wait_for(process.wait(), grace_s)
+
+    async def exited(self, timeout_s: float = 30) -> int:
+        """Wait until the bot stops by itself; returns its exit code."""
+        process = self._process
+        if process is None:
+            raise RuntimeError("the bot was not started")
+        code = await asyncio.wait_for(process.wait(), timeout_s)
+        self._process = None
+        return code
 
     @property
     def pid(self) -> int:

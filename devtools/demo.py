@@ -56,7 +56,8 @@ from nio.crypto.attachments import decrypt_attachment
 
 from bot.app import RunningBot, run_app
 from bot.config import Config, ConfigError, load_config
-from bot.cross_signing import IdentityReport, IdentityState, KeysApi, device_is_signed
+from bot.cross_signing import IdentityReport, IdentityState, device_is_signed
+from bot.keys_api import KeysApi
 from bot.logging_setup import (
     QUIET_LOGGERS,
     SecretMaskingFilter,

@@ -199,9 +199,18 @@ class DeviceStatus:
 class ElementClient:
     """One Element user (a new device logged in with the password) in a Node process."""
 
-    def __init__(self, base_url: str, account: Account, log_path: Path) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        account: Account,
+        log_path: Path,
+        *,
+        session: tuple[str, str] | None = None,
+    ) -> None:
         self.base_url = base_url
         self.account = account
+        self.session = session
+        """(device id, access token) from the authorization server: no password login."""
         self.log_path = log_path
         self.device_id: str | None = None
         self._process: asyncio.subprocess.Process | None = None
@@ -260,6 +269,11 @@ class ElementClient:
             password=self.account.password,
             deviceName=device_name,
             crossSigning=cross_signing,
+            **(
+                {"deviceId": self.session[0], "accessToken": self.session[1]}
+                if self.session
+                else {}
+            ),
         )
         self.device_id = str(result["deviceId"])
         if cross_signing and not result.get("crossSigningReady"):

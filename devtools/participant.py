@@ -112,12 +112,15 @@ class Participant:
         *,
         display_name: str | None = None,
         auto_join: bool = True,
+        session: tuple[str, str] | None = None,
     ) -> None:
         self.homeserver = homeserver
         self.account = account
         self.store_path = store_dir / account.localpart
         self.display_name = display_name
         self.auto_join = auto_join
+        self.session = session
+        """(device id, access token) from the authorization server: no password login."""
         self._client: nio.AsyncClient | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._messages: list[SeenMessage] = []
@@ -162,10 +165,13 @@ class Participant:
         )
         self._client = client
         try:
-            _ok(
-                await client.login(self.account.password, device_name="devtools participant"),
-                f"{self.user_id}: login",
-            )
+            if self.session is not None:
+                client.restore_login(self.account.user_id, *self.session)
+            else:
+                _ok(
+                    await client.login(self.account.password, device_name="devtools participant"),
+                    f"{self.user_id}: login",
+                )
             if self.display_name is not None:
                 _ok(
                     await client.set_displayname(self.display_name),

@@ -100,11 +100,14 @@ class ThrowawaySynapse:
         server_name: str = "rupn.test",
         port: int | None = None,
         rc_message: tuple[float, int] | None = (1000.0, 1000),
+        extra_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.workdir = workdir.resolve()
         self.server_name = server_name
         self.port = port if port is not None else _free_port()
         self.rc_message = rc_message
+        self.extra_config = dict(extra_config or {})
+        """Merged into homeserver.yaml last (refresh tokens, account validity, MAS mode)."""
         self.config_path = self.workdir / "homeserver.yaml"
         self.log_path = self.workdir / "homeserver.log"
         self.stdio_path = self.workdir / "synapse-stdio.log"
@@ -164,6 +167,7 @@ class ThrowawaySynapse:
         if self.rc_message is not None:
             per_second, burst_count = self.rc_message
             config["rc_message"] = {"per_second": per_second, "burst_count": burst_count}
+        config.update(self.extra_config)
         return config
 
     def _log_config(self) -> dict[str, Any]:
@@ -389,18 +393,21 @@ class ThrowawaySynapse:
             except RuntimeError as exc:
                 if "M_USER_IN_USE" not in str(exc):
                     raise
-            login = await self._request(
-                "POST",
-                "/_matrix/client/v3/login",
-                body={
-                    "type": "m.login.password",
-                    "identifier": {"type": "m.id.user", "user": ADMIN_LOCALPART},
-                    "password": password,
-                    "initial_device_display_name": "devtools admin",
-                },
-            )
+            login = await self.login(ADMIN_LOCALPART, password)
             self._admin_token = str(login["access_token"])
         return self._admin_token
+
+    async def login(self, user: str, password: str) -> dict[str, Any]:
+        """A password login (a new device); the answer holds access_token and device_id."""
+        return await self._request(
+            "POST",
+            "/_matrix/client/v3/login",
+            body={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": user},
+                "password": password,
+            },
+        )
 
     async def devices(self, user_id: str) -> list[str]:
         """The ids of the devices (sessions) an account has, as the server knows them."""
@@ -410,6 +417,23 @@ class ThrowawaySynapse:
             token=await self.admin_token(),
         )
         return sorted(str(device["device_id"]) for device in answer["devices"])
+
+    async def delete_device(self, user_id: str, device_id: str) -> None:
+        """Delete a session, as its owner does from the list of sessions (tokens revoked)."""
+        await self._request(
+            "DELETE",
+            f"/_synapse/admin/v2/users/{quote(user_id, safe='')}/devices/{quote(device_id)}",
+            token=await self.admin_token(),
+        )
+
+    async def expire_account(self, user_id: str) -> None:
+        """End the account's validity now (needs `account_validity` in the config)."""
+        await self._request(
+            "POST",
+            "/_synapse/admin/v1/account_validity/validity",
+            body={"user_id": user_id, "expiration_ts": 1000, "enable_renewal_emails": False},
+            token=await self.admin_token(),
+        )
 
     async def override_ratelimit(
         self, user_id: str, messages_per_second: int, burst_count: int

@@ -7,7 +7,8 @@
 // answer, {"id": ..., "result": {...}} or {"id": ..., "error": "..."}. Nothing else is ever
 // written to stdout: the SDK, the Rust crypto and this script log to LOG_FILE.
 // devtools/element.py is the Python side; see its docstrings for the commands:
-//   start {baseUrl, userId, password, deviceName?, crossSigning?} -> {userId, deviceId, ...}
+//   start {baseUrl, userId, password, deviceName?, crossSigning?, accessToken?, deviceId?}
+//         -> {userId, deviceId, ...}
 //   isolation {mode: "only_signed" | "all"}; create_room {name, invite, encrypted} -> {roomId}
 //   join {roomId}; wait_joined {roomId, userIds, timeoutMs}
 //   send_text {roomId, body, threadRootId?, replyTo?, mentions?, msgtype?} -> {eventId}
@@ -226,16 +227,21 @@ async function sendEvent(roomId, type, content, txnId) {
 // -- commands -------------------------------------------------------------------------------
 
 const commands = {
-    async start({ baseUrl, userId, password: userPassword, deviceName, crossSigning = true }) {
+    async start({
+        baseUrl, userId, password: userPassword, deviceName, crossSigning = true,
+        accessToken, deviceId,
+    }) {
         if (client !== null) throw new Error("already started");
         password = userPassword;
-        const anonymous = sdk.createClient({ baseUrl });
-        const login = await anonymous.loginRequest({
-            type: "m.login.password",
-            identifier: { type: "m.id.user", user: userId },
-            password,
-            initial_device_display_name: deviceName ?? "Element (rupn-bot tests)",
-        });
+        // A session from an authorization server (MAS) comes with its token: no password login.
+        const login = accessToken
+            ? { user_id: userId, access_token: accessToken, device_id: deviceId }
+            : await sdk.createClient({ baseUrl }).loginRequest({
+                  type: "m.login.password",
+                  identifier: { type: "m.id.user", user: userId },
+                  password,
+                  initial_device_display_name: deviceName ?? "Element (rupn-bot tests)",
+              });
         client = sdk.createClient({
             baseUrl,
             userId: login.user_id,

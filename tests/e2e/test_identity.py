@@ -14,31 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.cross_signing import KEYS_FILE, CrossSigningKeys, KeysApi, device_is_signed, load_keys
+from bot.cross_signing import KEYS_FILE, CrossSigningKeys, device_is_signed, load_keys
+from bot.keys_api import KeysApi
 from bot.session import load_session
 from devtools.synapse import ThrowawaySynapse
 from tests.e2e.conftest import StaffRoom, make_staff_room
 
 pytestmark = pytest.mark.e2e
-
-
-async def _login(synapse: ThrowawaySynapse, user_id: str, password: str) -> dict[str, Any]:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            synapse.base_url + "/_matrix/client/v3/login",
-            json={
-                "type": "m.login.password",
-                "identifier": {"type": "m.id.user", "user": user_id},
-                "password": password,
-            },
-        ) as response,
-    ):
-        data: dict[str, Any] = await response.json()
-        return data
 
 
 async def _server_view(staff: StaffRoom) -> tuple[str | None, dict[str, Any]]:
@@ -106,7 +90,7 @@ async def test_a_foreign_identity_is_kept_until_an_explicit_reset(
 ) -> None:
     staff = await make_staff_room(synapse, tmp_path)
     # Another app (say, Element on a phone) already created the account's identity.
-    login = await _login(synapse, staff.bot_id, staff.bot_account.password)
+    login = await synapse.login(staff.bot_id, staff.bot_account.password)
     foreign_master = CrossSigningKeys.generate()
     await KeysApi(synapse.base_url, str(login["access_token"])).upload_signing_keys(
         staff.bot_id,

@@ -34,6 +34,7 @@ from bot.logging_setup import (
     log_formatter,
     mask_secrets,
 )
+from bot.session import LoginMethod, SavedSession, save_session
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestsRepository
@@ -61,6 +62,7 @@ admins = ["@rupn:agent.education.tchap.gouv.fr", "@direction:agent.education.tch
 def _isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No password from the developer's environment; logging and secrets restored."""
     monkeypatch.delenv(PASSWORD_ENV_VAR, raising=False)
+    monkeypatch.delenv("RUPN_BOT_ACCESS_TOKEN", raising=False)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     levels = {name: logging.getLogger(name).level for name in ("nio", "peewee")}
@@ -100,8 +102,41 @@ def test_check_config_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "  compte du bot (user_id) : @rupn-bot:agent.education.tchap.gouv.fr" in lines
     assert "  administrateurs : 2" in lines
     assert f"  dossier de données (data_dir) : {tmp_path / 'etat'}" in lines
-    assert "  mot de passe : non défini (session enregistrée ou RUPN_BOT_PASSWORD requis)" in lines
+    assert (
+        "  mot de passe : non défini (session enregistrée, rupn-bot connexion ou "
+        "RUPN_BOT_PASSWORD)" in lines
+    )
+    assert (
+        "  connexion : aucune : lancez « rupn-bot connexion --config … » avant « rupn-bot run »"
+        in lines
+    )
+    assert "  session enregistrée : non" in lines
     assert not (tmp_path / "etat").exists()
+
+
+def test_check_config_shows_the_login_method_and_the_stored_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path)
+    data_dir = tmp_path / "etat"
+    save_session(data_dir, SavedSession(
+        "https://matrix.agent.education.tchap.gouv.fr", "@rupn-bot:agent.education.tchap.gouv.fr",
+        "DEVICEID", "token", "refresh", 1, LoginMethod.OAUTH, "client", "https://auth/token",
+    ))  # fmt: skip
+    (data_dir / "crypto").mkdir()
+    (data_dir / "crypto" / "@rupn-bot:agent.education.tchap.gouv.fr_DEVICEID.db").touch()
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    method = "OAuth 2.0, code d’appareil (rupn-bot connexion)"
+    assert f"  connexion : session enregistrée ({method})" in lines
+    assert f"  session enregistrée : oui, session DEVICEID ({method})" in lines
+
+    monkeypatch.setenv("RUPN_BOT_ACCESS_TOKEN", "operator-token")
+    assert cli.main(["check-config", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  connexion : jeton d’opérateur (variable d’environnement RUPN_BOT_ACCESS_TOKEN)" in (
+        lines
+    )
 
 
 def test_check_config_password_from_file_is_not_printed(
@@ -196,7 +231,7 @@ def test_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
     assert_french(out)
 
 
-@pytest.mark.parametrize("command", ["run", "check-config", "demo", "identite"])
+@pytest.mark.parametrize("command", ["run", "check-config", "connexion", "demo", "identite"])
 def test_subcommand_help_is_french(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -219,7 +254,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (
             ["lancer"],
             "rupn-bot : erreur : argument COMMANDE : choix invalide : 'lancer' "
-            "(choix possibles : 'run', 'check-config', 'demo', 'identite', 'lettre', 'bilan')",
+            "(choix possibles : 'run', 'check-config', 'connexion', 'demo', 'identite', "
+            "'lettre', 'bilan')",
         ),
         (
             ["run", "--config"],
@@ -481,18 +517,18 @@ def test_identity_without_a_saved_session_says_what_to_do(
     assert cli.main(["identite", "etat", "--config", str(path)]) == 1
     out = capsys.readouterr().out
     assert "Aucune session du bot n’est enregistrée" in out
-    assert "lancez d’abord le bot une fois (rupn-bot run)" in out
+    assert "lancez d’abord « rupn-bot connexion », ou le bot une fois (rupn-bot run)" in out
 
 
-def test_identity_reset_without_a_password_refuses_in_french(
+def test_identity_reset_asks_no_password_before_the_server_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a terminal: nobody to ask
     path = write_config(tmp_path)
     assert cli.main(["identite", "reinitialiser", "--config", str(path)]) == 1
-    err = capsys.readouterr().err
-    assert "le mot de passe du compte du bot est nécessaire" in err
-    assert PASSWORD_ENV_VAR in err
+    out, err = capsys.readouterr()
+    assert "Aucune session du bot n’est enregistrée" in out
+    assert "mot de passe" not in out + err
 
 
 def test_identity_action_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
@@ -856,3 +892,25 @@ def test_bilan_help_is_french(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--annee ANNÉE, --année ANNÉE" in out
     assert "--sortie DOSSIER" in out
     assert_french(out)
+
+
+def test_connexion_and_identity_reset_wait_for_the_running_bot_to_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both replace what the running bot uses (its session, its identity): never beside it."""
+    path = write_config(tmp_path)
+    data_dir = tmp_path / "etat"
+    data_dir.mkdir(mode=0o700)
+    save_session(data_dir, SavedSession(
+        "https://matrix.agent.education.tchap.gouv.fr", "@rupn-bot:agent.education.tchap.gouv.fr",
+        "DEVICEID", "token",
+    ))  # fmt: skip
+    running = DataDirLock(data_dir)
+    running.acquire()
+    try:
+        assert cli.main(["connexion", "--config", str(path)]) == 1
+        assert "Un autre rupn-bot (processus" in capsys.readouterr().err
+        assert cli.main(["identite", "reinitialiser", "--config", str(path)]) == 1
+        assert "Arrêtez l’autre d’abord" in capsys.readouterr().out
+    finally:
+        running.release()

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import nio
 
+from bot.auth.login import LoginSettings
 from bot.context import Repositories, Settings
 from bot.domain import (
     IncomingMessage,
@@ -268,9 +269,7 @@ async def test_private_receipts_never_reach_the_bot(tmp_path: Path) -> None:
             },
         }
     )
-    adapter = MatrixAdapter(
-        "http://127.0.0.1:9", BOT, data_dir=tmp_path, device_name="test", password=None
-    )
+    adapter = MatrixAdapter(LoginSettings("http://127.0.0.1:9", BOT, "test", tmp_path))
     try:
         converted = list(adapter._receipts(STAFF, [receipts]))
     finally:

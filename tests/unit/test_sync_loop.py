@@ -12,7 +12,7 @@ import pytest
 
 from bot.context import Repositories, Settings
 from bot.domain import Invite, RoomEvent, SyncBatch, UndecryptableEvent
-from bot.errors import HomeserverUnreachable, SessionRejected
+from bot.errors import AccountExpired, HomeserverUnreachable, SessionRejected, SessionRevoked
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry
 from bot.storage.database import Database
@@ -83,6 +83,7 @@ def _loop(
     source: ScriptedSource,
     sleeps: list[float],
     on_direct_joined: Callable[[str, str], Awaitable[None]] | None = None,
+    on_relogin: Callable[[], Awaitable[None]] | None = None,
 ) -> SyncLoop:
     repos = Repositories.open(db)
     processor = EventProcessor(
@@ -101,6 +102,7 @@ def _loop(
     return SyncLoop(
         source, processor, StateRepository(db), frozenset({ADMIN}),
         on_posts_queued=lambda: None, sleep=fake_sleep, on_direct_joined=on_direct_joined,
+        on_relogin=on_relogin,
     )  # fmt: skip
 
 
@@ -197,14 +199,27 @@ async def test_rejected_token_logs_in_again_once(db: Database) -> None:
         await _loop(db, source, []).run(stop)
 
 
-async def test_expired_account_waits_instead_of_logging_in(
-    db: Database, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_expired_account_ends_the_loop_without_logging_in(db: Database) -> None:
+    """Logging in cannot renew an account: the operator must, so the bot stops (exit 77)."""
     stop = asyncio.Event()
-    expired = SessionRejected("ORG_MATRIX_EXPIRED_ACCOUNT", "expired")
+    expired = AccountExpired("ORG_MATRIX_EXPIRED_ACCOUNT", "expired")
     source = ScriptedSource([expired, _batch("t1", initial=True)], stop)
     sleeps: list[float] = []
-    await _loop(db, source, sleeps).run(stop)
+    with pytest.raises(AccountExpired):
+        await _loop(db, source, sleeps).run(stop)
     assert source.relogins == 0
-    assert sleeps == [600.0]
-    assert "account has expired" in caplog.text
+    assert sleeps == []
+
+
+async def test_a_new_session_is_announced_once(db: Database) -> None:
+    stop = asyncio.Event()
+    source = ScriptedSource(
+        [SessionRevoked("M_UNKNOWN_TOKEN", "device deleted"), _batch("t1", initial=True)], stop
+    )
+    announced: list[int] = []
+
+    async def after_relogin() -> None:
+        announced.append(source.relogins)
+
+    await _loop(db, source, [], on_relogin=after_relogin).run(stop)
+    assert announced == [1]
