@@ -12,28 +12,35 @@ message (the value of an unknown key is never echoed either, since it may be a
 misspelt ``password``).
 
 One module per section (`matrix`, `storage`, `general` for ``[bot]``, `feeds`, `digest`,
-`mail` for ``[email]``, `privacy` for ``[privacy]`` and ``[bilan]``), the whole file in
-`model`, reading in `loading`, the French error texts in `messages`.
+`mail` for ``[email]``, `privacy` for ``[privacy]`` and ``[bilan]``, `academie` for
+``[academie]`` and ``[[etablissements]]``), the whole file in `model`, reading in `loading`,
+the CSV directory of établissements in `directory` (UAI check in `uai`), the French error
+texts in `messages`.
 """
 
+from bot.config.academie import AcademieSettings, SchoolSettings
 from bot.config.digest import FRENCH_WEEKDAYS, DigestSettings, parse_letter_time
+from bot.config.directory import CSV_HEADER, load_directory
 from bot.config.errors import ConfigError
 from bot.config.feeds import FeedSettings
 from bot.config.fields import LOOPBACK_HOSTS, MailAddress, RoomRef, UserId
 from bot.config.general import BotSettings
-from bot.config.loading import load_config, parse_config
+from bot.config.loading import load_config, parse_config, read_directory
 from bot.config.mail import SMTP_PASSWORD_ENV_VAR, EmailSettings
 from bot.config.matrix import PASSWORD_ENV_VAR, TCHAP_EDUCATION_HOMESERVER, MatrixSettings
 from bot.config.model import Config
 from bot.config.privacy import BilanSettings, PrivacySettings
 from bot.config.storage import StorageSettings
+from bot.config.uai import check_uai, uai_letter
 
 __all__ = [
+    "CSV_HEADER",
     "FRENCH_WEEKDAYS",
     "LOOPBACK_HOSTS",
     "PASSWORD_ENV_VAR",
     "SMTP_PASSWORD_ENV_VAR",
     "TCHAP_EDUCATION_HOMESERVER",
+    "AcademieSettings",
     "BilanSettings",
     "BotSettings",
     "Config",
@@ -45,9 +52,14 @@ __all__ = [
     "MatrixSettings",
     "PrivacySettings",
     "RoomRef",
+    "SchoolSettings",
     "StorageSettings",
     "UserId",
+    "check_uai",
     "load_config",
+    "load_directory",
     "parse_config",
     "parse_letter_time",
+    "read_directory",
+    "uai_letter",
 ]

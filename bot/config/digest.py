@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
-from bot.config.fields import RoomRef
+from bot.config.fields import RoomRef, Zone
 
 FRENCH_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 """Index = `date.weekday()`."""
@@ -39,7 +39,7 @@ class DigestSettings(BaseModel):
         "vendredi"
     )
     time: Annotated[str, AfterValidator(lambda v: (parse_letter_time(v), v)[1])] = "16h30"
-    zone: Literal["A", "B", "C"] | None = None
+    zone: Zone = None
     rooms: tuple[RoomRef, ...] = ()
     permalink_base: str = "https://matrix.to/#/"
 
@@ -47,14 +47,6 @@ class DigestSettings(BaseModel):
     @classmethod
     def _day_accents_ignored(cls, value: object) -> object:
         return value.strip().casefold() if isinstance(value, str) else value
-
-    @field_validator("zone", mode="before")
-    @classmethod
-    def _zone_upper(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.strip().upper().removeprefix("ZONE ").strip()
-            return value or None
-        return value
 
     @field_validator("permalink_base")
     @classmethod

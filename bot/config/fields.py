@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Annotated
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 
 # Historical Matrix user ids allow any printable ASCII but ':' in the localpart;
 # the server name is a host name, an IPv4 address or a bracketed IPv6 address,
@@ -80,3 +83,34 @@ MailAddress = Annotated[str, AfterValidator(_check_mail_address)]
 
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _zone_upper(value: object) -> object:
+    """« b », « Zone B » → « B »; an empty text is no zone."""
+    if isinstance(value, str):
+        value = value.strip().upper().removeprefix("ZONE ").strip()
+        return value or None
+    return value
+
+
+Zone = Annotated[Literal["A", "B", "C"] | None, BeforeValidator(_zone_upper)]
+"""A school-holiday zone « A », « B » or « C » (None: unknown, only bank holidays count)."""
+
+
+def relative_to_config(value: Path | None, info: ValidationInfo) -> Path | None:
+    """Expand ``~`` and resolve a relative path against ``context["base_dir"]``.
+
+    ``base_dir`` is the folder of the configuration file: paths in it mean what they say
+    whatever the current directory of the process.
+    """
+    if value is None:
+        return None
+    try:
+        value = value.expanduser()
+    except RuntimeError:
+        raise ValueError("impossible de déterminer le dossier personnel (« ~ »)") from None
+    context = info.context
+    base_dir = context.get("base_dir") if isinstance(context, Mapping) else None
+    if not value.is_absolute() and isinstance(base_dir, Path):
+        value = base_dir / value
+    return Path(os.path.normpath(value)) if value.is_absolute() else value

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
+from bot.config.errors import UnechoedValueError
 from bot.config.fields import RoomRef, UserId
+
+SHARED_ADMINS_MESSAGE = (
+    "n’a plus cours quand des établissements sont déclarés : indiquez les RUPN de chaque "
+    "établissement dans [[etablissements]] admins ou dans la colonne rupn du fichier CSV, "
+    "et les administrateurs de l’académie dans [academie] admins"
+)
+"""Why ``[bot] admins`` is refused in a shared deployment (the key is named before it)."""
 
 
 class BotSettings(BaseModel):
@@ -16,7 +26,9 @@ class BotSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    admins: tuple[UserId, ...] = Field(min_length=1)
+    # Required (at least one) for a single school; refused once établissements are declared
+    # (validation context ``shared``): their RUPN are then the schools' admins.
+    admins: tuple[UserId, ...] = Field(default=None, validate_default=True)
     timezone: str = "Europe/Paris"
     max_sends_per_second: float = Field(default=1.0, strict=True, gt=0, le=100, allow_inf_nan=False)
 
@@ -56,9 +68,27 @@ class BotSettings(BaseModel):
             raise ValueError("un thème figure deux fois dans needs_poll_themes")
         return themes
 
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admins_where_they_belong(cls, value: object, info: ValidationInfo) -> object:
+        context = info.context
+        shared = isinstance(context, Mapping) and bool(context.get("shared"))
+        if shared:
+            if value is not None:
+                raise UnechoedValueError(SHARED_ADMINS_MESSAGE)
+            return ()
+        if value is None:
+            raise PydanticCustomError("missing", "Field required")
+        return value
+
     @field_validator("admins")
     @classmethod
-    def _deduplicate(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _deduplicate(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        context = info.context
+        if not value and not (isinstance(context, Mapping) and context.get("shared")):
+            raise PydanticCustomError(
+                "too_short", "too short", {"min_length": 1, "actual_length": 0}
+            )
         return tuple(dict.fromkeys(value))
 
     @field_validator("timezone")

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.config.directory import load_directory
 from bot.config.errors import ConfigError
 from bot.config.mail import SMTP_PASSWORD_ENV_VAR
 from bot.config.matrix import PASSWORD_ENV_VAR
@@ -83,18 +84,51 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, environ: Mapping[st
     matrix = prepared.get("matrix")
     if env_password and isinstance(matrix, Mapping):
         prepared["matrix"] = {**matrix, "password": env_password}
-    email = prepared.get("email")
-    if isinstance(email, Mapping):
-        if "password" in email:
-            raise ConfigError(
-                f"email.password : n’écrivez pas le mot de passe du courriel dans le fichier ; "
-                f"donnez-le par la variable d’environnement {SMTP_PASSWORD_ENV_VAR}."
-            )
-        smtp_password = environ.get(SMTP_PASSWORD_ENV_VAR)
-        if smtp_password:
-            prepared["email"] = {**email, "password": smtp_password}
+    smtp_password = environ.get(SMTP_PASSWORD_ENV_VAR)
+    if isinstance(prepared.get("email"), Mapping):
+        prepared["email"] = _with_smtp_password(prepared["email"], "email", smtp_password)
+    schools = prepared.get("etablissements")
+    if isinstance(schools, list):
+        prepared["etablissements"] = schools = list(schools)
+        for index, school in enumerate(schools):
+            if isinstance(school, Mapping) and isinstance(school.get("email"), Mapping):
+                key = f"etablissements[{index}].email"
+                email = _with_smtp_password(school["email"], key, smtp_password)
+                schools[index] = {**school, "email": email}
+    shared = "academie" in prepared or "etablissements" in prepared
     try:
-        return Config.model_validate(prepared, context={"base_dir": base_dir})
+        config = Config.model_validate(prepared, context={"base_dir": base_dir, "shared": shared})
     except ValidationError as exc:
         # `from None`: pydantic's own text echoes input values, the password included.
         raise ConfigError(translate_validation_error(exc, Config)) from None
+    return read_directory(config)
+
+
+def read_directory(config: Config) -> Config:
+    """`config` with its CSV directory (re)read; raises `ConfigError`.
+
+    Also what a reload runs: only the CSV changes between two reads.
+    """
+    academie = config.academie
+    if academie is not None and academie.etablissements is not None:
+        declared = {school.uai: index for index, school in enumerate(config.etablissements)}
+        config = config.with_directory(load_directory(academie.etablissements, declared))
+    if config.shared and not (config.etablissements or config.directory):
+        raise ConfigError(
+            "academie : aucun établissement n’est déclaré : indiquez le fichier des "
+            'établissements (academie.etablissements = "etablissements.csv") ou au moins '
+            "une section [[etablissements]]"
+        )
+    return config
+
+
+def _with_smtp_password(
+    email: Mapping[str, Any], key: str, smtp_password: str | None
+) -> Mapping[str, Any]:
+    """The password of an e-mail section comes from the environment, never from the file."""
+    if "password" in email:
+        raise ConfigError(
+            f"{key}.password : n’écrivez pas le mot de passe du courriel dans le fichier ; "
+            f"donnez-le par la variable d’environnement {SMTP_PASSWORD_ENV_VAR}."
+        )
+    return {**email, "password": smtp_password} if smtp_password else email

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -114,17 +114,26 @@ def _toml_fragment(value: str) -> str:
 
 def translate_validation_error(exc: ValidationError, root: type[BaseModel]) -> list[str]:
     """One French line per problem; `root` is the model validated (to suggest misspelt keys)."""
-    errors = exc.errors(include_url=False)
-    # A list whose items failed also fails its length check: report the items only.
-    item_locs = {err["loc"][:-1] for err in errors if err["loc"]}
     lines: list[str] = []
-    for err in errors:
-        if err["type"] in ("too_short", "too_long") and err["loc"] in item_locs:
-            continue
-        line = f"{_format_loc(err['loc'])} : {_french_message(err, root)}"
+    for loc, message in validation_problems(exc, root):
+        line = f"{_format_loc(loc)} : {message}"
         if line not in lines:
             lines.append(line)
     return lines
+
+
+def validation_problems(
+    exc: ValidationError, root: type[BaseModel]
+) -> list[tuple[tuple[int | str, ...], str]]:
+    """Each problem's location (keys and list indexes) and French text, in pydantic's order."""
+    errors = exc.errors(include_url=False)
+    # A list whose items failed also fails its length check: report the items only.
+    item_locs = {err["loc"][:-1] for err in errors if err["loc"]}
+    return [
+        (err["loc"], _french_message(err, root))
+        for err in errors
+        if not (err["type"] in ("too_short", "too_long") and err["loc"] in item_locs)
+    ]
 
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:
@@ -169,13 +178,10 @@ def _is_secret(loc: tuple[int | str, ...]) -> bool:
 def _suggest_key(loc: tuple[int | str, ...], root: type[BaseModel]) -> str:
     model: type[BaseModel] | None = root
     for part in loc[:-1]:
-        field = model.model_fields.get(part) if model and isinstance(part, str) else None
-        annotation = field.annotation if field else None
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
+        if isinstance(part, int):  # an item of a list of sections, e.g. etablissements[0]
+            continue
+        field = model.model_fields.get(part) if model else None
+        model = _section_model(field.annotation if field else None)
     if model is None or not loc or not isinstance(loc[-1], str):
         return ""
     known = list(model.model_fields)
@@ -183,6 +189,17 @@ def _suggest_key(loc: tuple[int | str, ...], root: type[BaseModel]) -> str:
     if close:
         return f" (vouliez-vous dire « {close[0]} » ?)"
     return " (clés possibles : " + ", ".join(known) + ")"
+
+
+def _section_model(annotation: object) -> type[BaseModel] | None:
+    """The model of a section, of an optional one or of a list of them."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _section_model(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _number(value: object) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from bot.config.academie import AcademieSettings, SchoolSettings, duplicated_uai
 from bot.config.digest import DigestSettings
+from bot.config.errors import UnechoedValueError
 from bot.config.feeds import FeedSettings
 from bot.config.fields import LOOPBACK_HOSTS
 from bot.config.general import BotSettings
@@ -31,6 +33,39 @@ class Config(BaseModel):
     email: EmailSettings | None = None
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     bilan: BilanSettings = Field(default_factory=BilanSettings)
+    # A shared deployment (issue 18): the académie and its établissements.
+    academie: AcademieSettings | None = None
+    etablissements: tuple[SchoolSettings, ...] = ()
+    # The schools of academie.etablissements (the CSV), read by `parse_config`.
+    _directory: tuple[SchoolSettings, ...] = PrivateAttr(default=())
+
+    @field_validator("etablissements")
+    @classmethod
+    def _each_uai_once(cls, value: tuple[SchoolSettings, ...]) -> tuple[SchoolSettings, ...]:
+        duplicate = duplicated_uai(value)
+        if duplicate is not None:
+            uai, first, second = duplicate
+            raise UnechoedValueError(
+                f"l’établissement {uai} est déclaré deux fois (etablissements[{first}] et "
+                f"etablissements[{second}]) : déclarez-le une seule fois"
+            )
+        return value
+
+    @property
+    def shared(self) -> bool:
+        """True for a shared deployment: établissements are declared (TOML or CSV)."""
+        return self.academie is not None or bool(self.etablissements)
+
+    @property
+    def directory(self) -> tuple[SchoolSettings, ...]:
+        """The schools read from the CSV directory (empty without one)."""
+        return self._directory
+
+    def with_directory(self, schools: tuple[SchoolSettings, ...]) -> Config:
+        """A copy of this configuration whose CSV directory holds `schools`."""
+        copy = self.model_copy()
+        copy._directory = schools
+        return copy
 
     @property
     def tz(self) -> ZoneInfo:
@@ -51,7 +86,26 @@ class Config(BaseModel):
                 f"le serveur Matrix {self.matrix.homeserver} est joint en http:// : le mot de "
                 "passe et les messages circulent sans protection. Utilisez https://."
             )
-        if self.digest.enabled and self.digest.zone is None:
+        schools = (*self.etablissements, *self.directory)
+        without_rupn = [school.uai for school in schools if not school.admins]
+        if without_rupn:
+            shown = ", ".join(without_rupn[:5]) + (" …" if len(without_rupn) > 5 else "")
+            found.append(
+                f"établissements sans RUPN ({len(without_rupn)}) : {shown} ; personne ne peut "
+                "y utiliser les commandes d’administration. Indiquez leurs RUPN (admins, ou "
+                "colonne rupn du fichier CSV)."
+            )
+        without_zone = [
+            s.uai for s in schools if s.zone is None and (s.digest is None or s.digest.zone is None)
+        ]
+        if self.digest.enabled and self.digest.zone is None and self.shared and without_zone:
+            shown = ", ".join(without_zone[:5]) + (" …" if len(without_zone) > 5 else "")
+            found.append(
+                f"établissements sans zone de vacances ({len(without_zone)}) : {shown} ; leur "
+                "lettre partira aussi pendant les vacances scolaires. Indiquez leur zone, ou "
+                "celle de l’académie dans digest.zone."
+            )
+        elif self.digest.enabled and self.digest.zone is None and not self.shared:
             found.append(
                 "digest.zone n’est pas renseignée : la lettre partira aussi pendant les "
                 "vacances scolaires. Indiquez la zone de l’académie (« A », « B » ou « C »)."

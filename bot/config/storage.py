@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.config.fields import relative_to_config
 
 
 class StorageSettings(BaseModel):
@@ -23,16 +23,4 @@ class StorageSettings(BaseModel):
             raise ValueError("ne doit pas être vide (par exemple « ./data »)")
         return value
 
-    @field_validator("data_dir")
-    @classmethod
-    def _resolve(cls, value: Path, info: ValidationInfo) -> Path:
-        """Expand ``~`` and resolve a relative path against ``context["base_dir"]``."""
-        try:
-            value = value.expanduser()
-        except RuntimeError:
-            raise ValueError("impossible de déterminer le dossier personnel (« ~ »)") from None
-        context = info.context
-        base_dir = context.get("base_dir") if isinstance(context, Mapping) else None
-        if not value.is_absolute() and isinstance(base_dir, Path):
-            value = base_dir / value
-        return Path(os.path.normpath(value)) if value.is_absolute() else value
+    _resolve = field_validator("data_dir")(relative_to_config)
