@@ -37,6 +37,7 @@ from bot.processor import EventProcessor
 from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
+from bot.schools import SchoolDirectory
 from bot.sender import Pacer, Sender
 from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.feeds import FeedsRepository
@@ -319,6 +320,7 @@ def run_bot(config: Config, *, clock: Clock = system_clock) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, SchoolDirectory(config).reload_and_log)
         await run_app(config, stop, clock=clock)
 
     try:
