@@ -1,4 +1,6 @@
-"""Command line of rupn-bot (``rupn-bot run | check-config | identite | lettre | bilan | demo``).
+"""Command line of rupn-bot.
+
+``rupn-bot run | check-config | connexion | identite | lettre | bilan | etablissements | demo``.
 
 argparse's own strings (``usage:``, ``error:``, ``options``…) are English and
 looked up through ``argparse._`` / ``argparse.ngettext`` (gettext). `main`
@@ -25,6 +27,7 @@ from bot import __version__
 from bot.clock import system_clock
 from bot.config import PASSWORD_ENV_VAR, Config, ConfigError, load_config
 from bot.logging_setup import add_secret, configure_logging
+from bot.school_listing import check_lines, listing
 from bot.school_year import parse_school_year
 
 PROG = "rupn-bot"
@@ -146,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} identite etat --config config.toml\n"
             f"  {PROG} lettre --apercu --config config.toml\n"
             f"  {PROG} bilan --config config.toml --annee 2025-2026 --sortie bilans\n"
+            f"  {PROG} etablissements --config config.toml\n"
             f"  {PROG} demo --keep-running\n"
             "\n"
             f"Le mot de passe du compte du bot peut être fourni par la variable "
@@ -315,6 +319,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="le dossier où écrire les fichiers, créé au besoin (par défaut : le dossier courant)",
     )
     bilan.set_defaults(handler=_cmd_bilan)
+
+    schools = commands.add_parser(
+        "etablissements",
+        formatter_class=FrenchHelpFormatter,
+        help="lister les établissements servis par le bot",
+        description=(
+            "Lister les établissements que la configuration déclare ([[etablissements]] et "
+            "fichier CSV de [academie]) : UAI, nom, zone de vacances et nombre de RUPN."
+        ),
+    )
+    schools.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+    schools.set_defaults(handler=_cmd_schools)
     return parser
 
 
@@ -391,11 +409,13 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         login_status = f"défini (variable d’environnement {PASSWORD_ENV_VAR})"
     else:
         login_status = "défini (dans le fichier)"
-    admins = len(config.bot.admins)
     print(f"Configuration valide : {path}")
     print(f"  serveur Matrix (homeserver) : {config.matrix.homeserver}")
     print(f"  compte du bot (user_id) : {config.matrix.user_id}")
-    print(f"  administrateurs : {admins}")
+    if not config.shared:
+        print(f"  administrateurs : {len(config.bot.admins)}")
+    for line in check_lines(config):
+        print(line)
     print(f"  dossier de données (data_dir) : {config.storage.data_dir}")
     print(f"  fuseau horaire : {config.bot.timezone}")
     print(f"  mot de passe : {login_status}")
@@ -413,6 +433,15 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         )
     for warning in config.warnings():
         print(f"Attention : {warning}")
+    return EXIT_OK
+
+
+def _cmd_schools(args: argparse.Namespace) -> int:
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    for line in listing(config):
+        print(line)
     return EXIT_OK
 
 

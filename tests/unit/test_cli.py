@@ -255,7 +255,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
             ["lancer"],
             "rupn-bot : erreur : argument COMMANDE : choix invalide : 'lancer' "
             "(choix possibles : 'run', 'check-config', 'connexion', 'demo', 'identite', "
-            "'lettre', 'bilan')",
+            "'lettre', 'bilan', 'etablissements')",
         ),
         (
             ["run", "--config"],
