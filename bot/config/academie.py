@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.config.digest import DigestSettings
+from bot.config.errors import UnechoedValueError
 from bot.config.feeds import FeedSettings
 from bot.config.fields import UserId, Zone, relative_to_config
 from bot.config.mail import EmailSettings
@@ -43,6 +44,16 @@ class SchoolSettings(BaseModel):
 
     _nom_one_line = field_validator("nom", mode="before")(_one_line)
     _admins_once = field_validator("admins")(_deduplicate)
+
+    @model_validator(mode="after")
+    def _one_zone(self) -> SchoolSettings:
+        own = self.digest.zone if self.digest is not None else None
+        if own is not None and self.zone is not None and own != self.zone:
+            raise UnechoedValueError(
+                f"deux zones différentes : zone = « {self.zone} » et digest.zone = « {own} » ; "
+                "gardez seulement zone"
+            )
+        return self
 
 
 class AcademieSettings(BaseModel):

@@ -161,6 +161,14 @@ def test_a_school_may_have_its_own_digest_email_and_feeds(tmp_path: Path) -> Non
     assert [feed.name for feed in school.feeds] == ["Le CDI"]
 
 
+def test_two_different_zones_for_one_school_are_refused(tmp_path: Path) -> None:
+    toml = BASE + JEAN_MOULIN + '\n[etablissements.digest]\nzone = "B"\n'
+    assert problems(write_academie(tmp_path, toml, csv=None)) == [
+        "etablissements[0] : deux zones différentes : zone = « A » et digest.zone = « B » ; "
+        "gardez seulement zone"
+    ]
+
+
 def test_a_school_email_password_in_the_file_is_refused(tmp_path: Path) -> None:
     own = (
         '\n[etablissements.email]\nsmtp_host = "smtp.example.org"\nfrom = "a@example.org"\n'
