@@ -428,8 +428,9 @@ def check(result: RunResult) -> None:
     assert "<script" not in html.lower() and "javascript" not in html.lower()
     assert not re.search(r"""(src|href)\s*=|url\(|@import""", html), "an external resource"
     csv_lines = result.rendered.file("csv").data.decode("utf-8-sig").splitlines()
-    assert csv_lines[0] == "section;cle;indicateur;valeur"
-    assert [line.split(";")[1] for line in csv_lines[1:]] == [i.key for i in INDICATORS]
+    header = ["section;cle;indicateur;valeur", f"0;annee;Année scolaire;{YEAR.label}"]
+    assert csv_lines[:2] == header
+    assert [line.split(";")[1] for line in csv_lines[2:]] == [i.key for i in INDICATORS]
     for file in result.rendered.files:
         text = file.data.decode("utf-8-sig")
         assert not USER_ID.search(text), f"a user id in {file.name}"

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.anonymise import masked as mask_people
 from bot.school_year import SchoolYear
+from bot.schools import School
 from bot.storage.bilan import (
     BilanRepository,
     Consultations,
@@ -34,9 +35,14 @@ expired user id became)."""
 
 
 async def build_bilan(
-    repo: BilanRepository, year: SchoolYear, now: datetime, tz: ZoneInfo
+    repo: BilanRepository,
+    year: SchoolYear,
+    now: datetime,
+    tz: ZoneInfo,
+    school: School | None = None,
 ) -> Bilan:
-    """The bilan of `year` as it stands at `now` (figures of a year not over stop at now)."""
+    """The bilan of `year` as it stands at `now` (figures of a year not over stop at now);
+    the files name `school` when it has a UAI."""
     since, until = year.start(tz), year.end(tz)
     cutoff = min(max(now, since), until)
     diffusion = await repo.diffusion(since, until, tz)
@@ -59,6 +65,7 @@ async def build_bilan(
         cafes=cafes,
         consultations=consultations,
         values=indicator_values(diffusion, news, ateliers, cafes, consultations),
+        school=school,
     )
 
 

@@ -5,6 +5,10 @@ each key is fixed and never reused for another meaning; a new indicator gets a n
 key. The definitions are French because the HTML bilan prints them for the RUPN
 (« Comment lire ces chiffres »). Values are numbers (percentages from 0 to 100),
 or None when nothing could be measured (an empty cell in the CSV).
+
+Each indicator is of one kind, which says how an académie adds schools up
+(digests/bilan/academie.py): a count (`summed`: the académie's total), or a median or a
+rate (`median` or `percent`: the académie takes the median of its schools, never a sum).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.school_year import SchoolYear
+from bot.schools import School
 from bot.storage.bilan import Consultations, Diffusion, Gatherings, NewsWatch
 
 SECTIONS: Mapping[int, str] = {
@@ -34,7 +39,13 @@ class Indicator:
     key: str
     label: str
     definition: str
-    percent: bool = False
+    percent: bool = False  # a rate from 0 to 100, shown « 38 % »
+    median: bool = False  # a school's median (of its announcements, its letters…)
+
+    @property
+    def summed(self) -> bool:
+        """Counts add up across schools; a median or a rate does not."""
+        return not (self.percent or self.median)
 
 
 _AT_LEAST = " Les accusés de lecture privés ne parviennent pas au bot : c’est un minimum."
@@ -59,6 +70,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "Lecteurs par annonce (médiane, au moins)",
         "Pour chaque annonce, personnes distinctes qu’un accusé de lecture public montre "
         "l’avoir atteinte, salons additionnés ; médiane sur les annonces." + _AT_LEAST,
+        median=True,
     ),
     Indicator(
         1,
@@ -87,6 +99,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "lettres_lecteurs_median",
         "Lecteurs par lettre (médiane, au moins)",
         "Pour chaque lettre, lecteurs de tous ses salons ; médiane sur les lettres." + _AT_LEAST,
+        median=True,
     ),
     Indicator(
         1,
@@ -265,6 +278,13 @@ BY_KEY: Mapping[str, Indicator] = {indicator.key: indicator for indicator in IND
 Value = int | float | None
 
 
+def has_activity(values: Mapping[str, Value]) -> bool:
+    """Did anything happen that an indicator counts (an announcement, a source followed,
+    an atelier, a poll…)? A year without it gets a sentence, not files; an académie counts
+    the schools with it as active (`etablissements_actifs`)."""
+    return any(value for value in values.values())
+
+
 def no_activity_text(year: SchoolYear) -> str:
     """What `!bilan` and `rupn-bot bilan` say instead of files for a year without activity."""
     return f"Aucune activité enregistrée pour {year.label}."
@@ -283,6 +303,7 @@ class Bilan:
     cafes: Gatherings
     consultations: Consultations
     values: Mapping[str, Value]  # by key of INDICATORS, every key present
+    school: School | None = None  # the établissement, named in the files when it has a UAI
 
     @property
     def partial(self) -> bool:
@@ -291,14 +312,20 @@ class Bilan:
 
     @property
     def has_activity(self) -> bool:
-        """Did anything happen that an indicator counts (an announcement, a source
-        followed, an atelier, a poll…)? A year without it gets a sentence, not files."""
-        return any(value for value in self.values.values())
+        return has_activity(self.values)
+
+    @property
+    def named_school(self) -> School | None:
+        """The établissement the files name: one with a UAI (not a single-school bot's)."""
+        return None if self.school is None or self.school.implicit else self.school
 
     @property
     def name(self) -> str:
-        """The files' name without extension: « bilan-2025-2026 »."""
-        return f"bilan-{self.year.label}"
+        """The files' name without extension: « bilan-2025-2026 », or with the UAI of a
+        named school, « bilan-0860001J-2025-2026 » (the files of an académie's schools can
+        share a folder, and `rupn-bot bilan --academie --csv` finds the school in the name)."""
+        school = self.named_school
+        return f"bilan-{school.key}-{self.year.label}" if school else f"bilan-{self.year.label}"
 
     def __getitem__(self, key: str) -> Value:
         return self.values[key]

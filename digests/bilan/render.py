@@ -3,33 +3,37 @@
 The jinja2 templates in digests/bilan/templates/ hold every word; this module
 supplies the figures, French number formats and the charts (charts.py). The
 paragraph of section 6 is a template too: the same figures give the same words.
-The CSV follows the contract of `INDICATORS` (model.py): `;`, UTF-8 with BOM,
-decimal comma, a bare number or an empty cell. Names people typed (themes, sources,
+The CSV follows the contract of csv_contract.py: `;`, UTF-8 with BOM, decimal
+comma, a bare number or an empty cell, and the year (and the school, when it has a UAI)
+in section 0. Names people typed (themes, sources,
 answers) are escaped by the template's kind (digests/templating.py): HTML-escaped in the
 page, its macros included; backslash-escaped to literal text in the Markdown.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from bot.dates import format_day
+from bot.school_year import SchoolYear
+from bot.schools import School
 from digests.bilan import charts
+from digests.bilan.csv_contract import about_rows, csv_bytes, csv_value, indicator_rows
 from digests.bilan.model import INDICATORS, SECTIONS, Bilan, Indicator, Value
 from digests.templating import Templates
 
+__all__ = ["BilanFile", "RenderedBilan", "csv_value", "render_bilan"]
+
 LOCALE = "fr_FR"
-CSV_HEADER = ("section", "cle", "indicateur", "valeur")
 NOT_MEASURED = "non mesuré"
 
 
@@ -56,13 +60,15 @@ class RenderedBilan:
 def number(value: float) -> str:
     """« 1 240 », « 14,5 » (a narrow no-break space between thousands)."""
     if isinstance(value, int) or float(value).is_integer():
+        if 0 <= value < 1000:  # babel writes them as they are, at 100 µs a call
+            return str(int(value))
         return format_decimal(int(value), locale=LOCALE)
     return format_decimal(round(value, 1), format="#,##0.#", locale=LOCALE)
 
 
 def percent(value: float) -> str:
     """« 38 % », rounded to the unit (no-break space before the sign)."""
-    return f"{format_decimal(round(value), locale=LOCALE)}\u00a0%"
+    return f"{number(round(value))}\u00a0%"
 
 
 def at_least(value: float) -> str:
@@ -92,26 +98,25 @@ def month_name(year: int, month: int, long: bool = False) -> str:
     return format_date(date(year, month, 1), "MMMM y" if long else "MMM", locale=LOCALE)
 
 
-def csv_value(value: Value) -> str:
-    """A bare number with a decimal comma (one decimal at most); empty when not measured."""
-    if value is None:
-        return ""
-    rounded = round(float(value), 1)
-    if rounded.is_integer():
-        return str(int(rounded))
-    return f"{rounded:.1f}".replace(".", ",")
-
-
-def _with_year(day: date) -> str:
+def with_year(day: date) -> str:
     return f"{format_day(day)} {day.year}"
 
 
-def period(bilan: Bilan) -> str:
+def period_of(year: SchoolYear, made_at: datetime, tz: ZoneInfo) -> str:
     """« du 1er septembre 2025 au 31 août 2026 » (to the day the bilan is made, if earlier)."""
-    last = bilan.year.end_date - timedelta(days=1)
-    if bilan.partial:
-        last = max(bilan.made_at.astimezone(bilan.tz).date(), bilan.year.start_date)
-    return f"du {_with_year(bilan.year.start_date)} au {_with_year(last)}"
+    last = year.end_date - timedelta(days=1)
+    if made_at < year.end(tz):
+        last = max(made_at.astimezone(tz).date(), year.start_date)
+    return f"du {with_year(year.start_date)} au {with_year(last)}"
+
+
+def period(bilan: Bilan) -> str:
+    return period_of(bilan.year, bilan.made_at, bilan.tz)
+
+
+def school_label(school: School) -> str:
+    """« Collège Jean Moulin (UAI 0860001J) », or « UAI 0860001J » for a school not named."""
+    return f"{school.name} (UAI {school.key})" if school.name else f"UAI {school.key}"
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -128,6 +133,7 @@ TEMPLATES = Templates(
     },
     globals={
         "month_name": month_name,
+        "school_label": school_label,
         "shown": shown,
         "indicators": INDICATORS,
         "sections": SECTIONS,
@@ -147,23 +153,18 @@ def _one_paragraph(text: str) -> str:
 
 
 def render_csv(bilan: Bilan) -> bytes:
-    """One row per indicator of `INDICATORS`: fixed labels and numbers, never a person."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for indicator in INDICATORS:
-        writer.writerow(
-            (indicator.section, indicator.key, indicator.label, csv_value(bilan[indicator.key]))
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The year (and the school), then one row per indicator: numbers, never a person."""
+    about = about_rows(bilan.year.label, bilan.named_school)
+    return csv_bytes(about + indicator_rows(bilan.values))
 
 
 def render_bilan(bilan: Bilan) -> RenderedBilan:
     names = {ext: f"{bilan.name}.{ext}" for ext in ("html", "csv", "md")}
     context: dict[str, object] = {
         "b": bilan,
+        "school": bilan.named_school,
         "period": period(bilan),
-        "made_on": _with_year(bilan.made_at.astimezone(bilan.tz).date()),
+        "made_on": with_year(bilan.made_at.astimezone(bilan.tz).date()),
     }
     paragraph = _one_paragraph(_render("paragraph.txt.j2", **context))
     context["paragraph"] = paragraph

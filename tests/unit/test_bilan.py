@@ -17,7 +17,7 @@ import io
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from bot.context import Settings
 from bot.domain import IncomingMessage
 from bot.messenger import UPLOAD_KEY
 from bot.school_year import SchoolYear
+from bot.schools import IMPLICIT_KEY, School
 from bot.storage.bilan import (
     FEEDBACK_TEMPLATE,
     NEEDS_TEMPLATE,
@@ -411,9 +412,10 @@ async def test_every_indicator_of_a_hand_made_year(db: Database) -> None:
     await seed_year(db)
     rows = csv_rows(render_bilan(await make(db)))
     assert rows[0] == ["section", "cle", "indicateur", "valeur"]
-    assert {row[1]: row[3] for row in rows[1:]} == EXPECTED
-    assert [row[1] for row in rows[1:]] == [i.key for i in INDICATORS]  # the contract's order
-    assert [row[0] for row in rows[1:]] == [str(i.section) for i in INDICATORS]
+    assert rows[1] == ["0", "annee", "Année scolaire", "2025-2026"]  # no UAI: a single school
+    assert {row[1]: row[3] for row in rows[2:]} == EXPECTED
+    assert [row[1] for row in rows[2:]] == [i.key for i in INDICATORS]  # the contract's order
+    assert [row[0] for row in rows[2:]] == [str(i.section) for i in INDICATORS]
 
 
 async def test_details_per_month_source_theme_and_need(db: Database) -> None:
@@ -449,7 +451,7 @@ async def test_details_per_month_source_theme_and_need(db: Database) -> None:
 
 async def test_an_empty_year_measures_nothing(db: Database) -> None:
     rendered = render_bilan(await make(db))
-    values = {row[1]: row[3] for row in csv_rows(rendered)[1:]}
+    values = {row[1]: row[3] for row in csv_rows(rendered)[2:]}
     medians = {"lecteurs_median", "taux_lecture_median", "lettres_lecteurs_median",
                "lettres_taux_lecture_median", "participation_mediane", "cafes_satisfaction_utile",
                "satisfaction_utile", "satisfaction_tres_utile"}  # fmt: skip
@@ -522,6 +524,44 @@ async def test_the_files_name_nobody_and_load_nothing(db: Database) -> None:
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}  # namespaces
     assert 'id="chart-bilan-annonces"' in html  # fixed chart ids: the same figures, the same bytes
     assert render_bilan(await make(db)).files == rendered.files
+
+
+async def test_a_school_with_a_uai_is_named_in_its_three_files(db: Database) -> None:
+    await seed_year(db)
+    college = School("0860001J", "Collège Jean Moulin", frozenset({RUPN}), "A")
+    async with db.transaction():
+        named = await build_bilan(BilanRepository(db), YEAR, NOW, PARIS, college)
+    rendered = render_bilan(named)
+    assert [f.name for f in rendered.files] == [
+        "bilan-0860001J-2025-2026.html",
+        "bilan-0860001J-2025-2026.csv",
+        "bilan-0860001J-2025-2026.md",
+    ]
+    found = texts(rendered)
+    html, markdown = found["bilan-0860001J-2025-2026.html"], found["bilan-0860001J-2025-2026.md"]
+    assert "<title>Bilan du numérique — Collège Jean Moulin — année scolaire 2025-2026</title>" in (
+        html
+    )
+    assert '<p class="etablissement">Collège Jean Moulin (UAI 0860001J)</p>' in html
+    assert "\nÉtablissement : Collège Jean Moulin (UAI 0860001J).\n" in markdown
+    assert csv_rows(rendered)[1:4] == [
+        ["0", "annee", "Année scolaire", "2025-2026"],
+        ["0", "uai", "UAI de l’établissement", "0860001J"],
+        ["0", "etablissement", "Nom de l’établissement", "Collège Jean Moulin"],
+    ]
+    assert rendered.summary.splitlines()[0] == (
+        "📊 Bilan du numérique 2025-2026 — Collège Jean Moulin (UAI 0860001J), du 1er septembre "
+        "2025 au 15 juin 2026 (année en cours)"
+    )
+    assert {row[1]: row[3] for row in csv_rows(rendered)[4:]} == EXPECTED
+    unnamed = replace(named, school=replace(college, name=""))
+    assert (
+        '<p class="etablissement">UAI 0860001J</p>'
+        in render_bilan(unnamed).file("html").data.decode()
+    )
+    # The single school of today's configuration has no UAI: its files are unchanged.
+    implicit = replace(named, school=School(IMPLICIT_KEY, "", frozenset({RUPN}), "A"))
+    assert render_bilan(implicit).files == render_bilan(await make(db)).files
 
 
 async def test_the_html_and_markdown_follow_the_survey(db: Database) -> None:
