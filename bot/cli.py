@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
 from bot.clock import system_clock
@@ -29,6 +29,9 @@ from bot.config import PASSWORD_ENV_VAR, Config, ConfigError, load_config
 from bot.logging_setup import add_secret, configure_logging
 from bot.school_listing import check_lines, listing
 from bot.school_year import parse_school_year
+
+if TYPE_CHECKING:
+    from digests.bilan.offline import Written
 
 PROG = "rupn-bot"
 DEFAULT_CONFIG = Path("config.toml")
@@ -149,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} identite etat --config config.toml\n"
             f"  {PROG} lettre --apercu --config config.toml\n"
             f"  {PROG} bilan --config config.toml --annee 2025-2026 --sortie bilans\n"
+            f"  {PROG} bilan --academie --csv bilans-etablissements --sortie bilans\n"
             f"  {PROG} etablissements --config config.toml\n"
             f"  {PROG} demo --keep-running\n"
             "\n"
@@ -296,7 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
             "(bilan-2025-2026.html à imprimer, .csv pour un tableur, .md à coller), sans se "
             "connecter au serveur Matrix. Le bot peut tourner pendant ce temps : sa base de "
             "données est seulement lue. Sans --annee, l’année scolaire en cours, jusqu’à "
-            "aujourd’hui."
+            "aujourd’hui.\n\n"
+            "Avec --academie --csv DOSSIER : le bilan de l’académie (bilan-academie-2025-2026."
+            "html, .csv, .md) à partir des bilans CSV de ses établissements réunis dans un "
+            "dossier, un fichier par établissement, chacun nommé par sa ligne « uai » ou par "
+            "son nom de fichier (bilan-0860001J-2025-2026.csv)."
         ),
     )
     bilan.add_argument(
@@ -318,7 +326,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DOSSIER",
         help="le dossier où écrire les fichiers, créé au besoin (par défaut : le dossier courant)",
     )
-    bilan.set_defaults(handler=_cmd_bilan)
+    bilan.add_argument(
+        "--academie",
+        "--académie",
+        dest="academie",
+        action="store_true",
+        help="le bilan de l’académie, à partir des bilans CSV des établissements (avec --csv)",
+    )
+    bilan.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="DOSSIER",
+        help="le dossier des bilans CSV des établissements, un fichier par établissement",
+    )
+    bilan.set_defaults(handler=_cmd_bilan, check=_academie_from_csv(bilan))
 
     schools = commands.add_parser(
         "etablissements",
@@ -526,7 +548,23 @@ def _cmd_letter(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _academie_from_csv(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
+    """--academie reads a folder of school CSV files for now (--csv); --csv needs --academie."""
+
+    def check(args: argparse.Namespace) -> None:
+        if args.academie and args.csv is None:
+            parser.error(
+                "--academie réunit les bilans CSV des établissements : ajoutez --csv DOSSIER"
+            )
+        if args.csv is not None and not args.academie:
+            parser.error("--csv DOSSIER va avec --academie (le bilan de l’académie)")
+
+    return check
+
+
 def _cmd_bilan(args: argparse.Namespace) -> int:
+    if args.academie:
+        return _cmd_academie_bilan(args)
     config = _load_or_report(args.config)
     if config is None:
         return EXIT_CONFIG_ERROR
@@ -542,9 +580,27 @@ def _cmd_bilan(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    return _print_written(written, f"Bilan {written.year.label}", args.sortie)
+
+
+def _cmd_academie_bilan(args: argparse.Namespace) -> int:
+    # Imported here: only this command needs the bilan's code (pygal, templates).
+    from digests.bilan.offline import FolderError, write_academie_bilan
+    from digests.preview import PreviewError
+
+    try:
+        written = write_academie_bilan(args.csv, args.annee, system_clock(), args.sortie)
+    except (FolderError, PreviewError) as error:
+        print(error, file=sys.stderr)  # French: the file, the line, what was expected
+        return EXIT_FAILURE
+    heading = f"Bilan de l’académie {written.year.label}"
+    return _print_written(written, heading, args.sortie)
+
+
+def _print_written(written: Written, heading: str, directory: Path) -> int:
     print(written.rendered.summary)
     print()
-    print(f"Bilan {written.year.label} écrit dans {args.sortie} :")
+    print(f"{heading} écrit dans {directory} :")
     for path in written.paths:
         print(f"  {path.name}")
     return EXIT_OK

@@ -146,7 +146,7 @@ def months(bilan: Bilan) -> str | None:
     return _svg(chart)
 
 
-def _horizontal(uid: str, caption: str, labels: Sequence[str], series: dict[str, list[int]]) -> str:
+def horizontal(uid: str, caption: str, labels: Sequence[str], series: dict[str, list[int]]) -> str:
     chart = _chart(
         uid,
         caption,
@@ -163,10 +163,10 @@ def _horizontal(uid: str, caption: str, labels: Sequence[str], series: dict[str,
     return _svg(chart)
 
 
-def _counts(uid: str, caption: str, rows: Sequence[tuple[str, int]]) -> str:
+def counted(uid: str, caption: str, rows: Sequence[tuple[str, int]]) -> str:
     """One bar per row, its value in the label: « Pause méridienne : 31 »."""
     labels = [f"{label} : {format_decimal(value, locale='fr_FR')}" for label, value in rows]
-    return _horizontal(uid, caption, labels, {caption: [value for _, value in rows]})
+    return horizontal(uid, caption, labels, {caption: [value for _, value in rows]})
 
 
 def sources(bilan: Bilan) -> str | None:
@@ -174,7 +174,7 @@ def sources(bilan: Bilan) -> str | None:
     rows = [s for s in bilan.news.sources if s.published or s.set_aside][:8]
     if not rows:
         return None
-    return _horizontal(
+    return horizontal(
         "sources",
         "Articles publiés et écartés, par source",
         [s.name for s in rows],
@@ -186,7 +186,7 @@ def slots(bilan: Bilan) -> str | None:
     a = bilan.ateliers
     if not a.organised:
         return None
-    return _counts(
+    return counted(
         "creneaux",
         "Créneaux des mini-ateliers",
         [
@@ -201,7 +201,7 @@ def satisfaction(bilan: Bilan) -> str | None:
     answers = bilan.ateliers.satisfaction.answers
     if not any(answer.count for answer in answers):
         return None
-    return _counts(
+    return counted(
         "satisfaction",
         "Satisfaction après les mini-ateliers",
         [(answer.label, answer.count) for answer in answers],
@@ -212,7 +212,7 @@ def needs(bilan: Bilan) -> str | None:
     themes = bilan.consultations.needs_themes
     if not themes:
         return None
-    return _counts(
+    return counted(
         "besoins",
         "Thèmes en tête des sondages de besoins",
         [(theme.label, theme.count) for theme in themes],

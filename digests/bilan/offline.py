@@ -1,4 +1,5 @@
-"""`rupn-bot bilan`: the same three files as `!bilan`, written to a directory, offline.
+"""`rupn-bot bilan`: the same three files as `!bilan`, written to a directory, offline;
+`rupn-bot bilan --academie --csv DIR`: the académie's, from a folder of school CSV files.
 
 The bot's database is only read (`Database.open_read_only`, through the letter's
 preview: digests/preview.py): the bot may be running (WAL lets a reader in) or not,
@@ -9,6 +10,7 @@ the data_dir lock is not taken, nothing is queued nor sent. The figures are thos
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,17 +18,21 @@ from pathlib import Path
 from bot.config import Config
 from bot.context import Settings
 from bot.school_year import SchoolYear, school_year_of
+from bot.schools import schools_of
 from bot.storage.bilan import BilanRepository
+from digests.bilan.academie import aggregate
+from digests.bilan.academie_folder import FolderError, read_folder
+from digests.bilan.academie_render import RenderedAcademie, render_academie
 from digests.bilan.build import build_bilan
 from digests.bilan.model import no_activity_text
-from digests.bilan.render import RenderedBilan, render_bilan
+from digests.bilan.render import BilanFile, RenderedBilan, render_bilan
 from digests.preview import PreviewError, read_only_database, settings_of
 
 
 @dataclass(frozen=True)
 class Written:
     year: SchoolYear
-    rendered: RenderedBilan
+    rendered: RenderedBilan | RenderedAcademie
     paths: tuple[Path, ...]
 
 
@@ -38,10 +44,10 @@ def school_year(settings: Settings, first: int | None, now: datetime) -> SchoolY
     return SchoolYear(first, month, day)
 
 
-def _write(rendered: RenderedBilan, directory: Path) -> tuple[Path, ...]:
+def _write(files: Sequence[BilanFile], directory: Path) -> tuple[Path, ...]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for file in rendered.files:
+    for file in files:
         path = directory / file.name
         path.write_bytes(file.data)
         paths.append(path)
@@ -59,15 +65,41 @@ async def write_bilan(config: Config, first: int | None, now: datetime, director
     year = school_year(settings, first, now)
     if year.start(tz) > now:
         raise PreviewError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
+    schools = schools_of(config)
+    school = schools[0] if len(schools) == 1 else None  # named in the files if it has a UAI
     async with read_only_database(config) as db:
-        bilan = await build_bilan(BilanRepository(db), year, now, tz)
+        bilan = await build_bilan(BilanRepository(db), year, now, tz, school)
     if not bilan.has_activity:
         raise PreviewError(no_activity_text(year))  # as `!bilan` says: no empty files
     rendered = render_bilan(bilan)
+    paths = await asyncio.to_thread(_write_or_say, rendered.files, directory)
+    return Written(year, rendered, paths)
+
+
+def _write_or_say(files: Sequence[BilanFile], directory: Path) -> tuple[Path, ...]:
     try:
-        paths = await asyncio.to_thread(_write, rendered, directory)
+        return _write(files, directory)
     except OSError as exc:
         raise PreviewError(
             f"Impossible d’écrire les fichiers du bilan dans {directory} ({exc.strerror or exc})."
         ) from None
-    return Written(year, rendered, paths)
+
+
+def write_academie_bilan(
+    folder: Path, first: int | None, now: datetime, directory: Path
+) -> Written:
+    """The académie's bilan from the school CSV files of `folder`, written to `directory`.
+
+    `FolderError` for a file that cannot be read as a school's bilan (its name and line),
+    of another year, or a school given twice; `PreviewError` when no school had any
+    activity (no files, as for a school) or the files cannot be written.
+    """
+    year, schools = read_folder(folder, first)
+    academie = aggregate(schools, year)
+    if not academie.has_activity:
+        raise PreviewError(no_activity_text(year))
+    rendered = render_academie(academie, now)
+    return Written(year, rendered, _write_or_say(rendered.files, directory))
+
+
+__all__ = ["FolderError", "Written", "write_academie_bilan", "write_bilan"]

@@ -1,7 +1,8 @@
 """The property of CONVENTIONS 16: hostile strings through EVERY template and HTML builder
-(letter Matrix + mail text/HTML/subject, bilan HTML/Markdown/summary/paragraph, workshop
-and announcement HTML of bot/formatting.py): no markup of theirs survives, and what they
-typed stays visible as text (never a hole).
+(letter Matrix + mail text/HTML/subject, bilan HTML/Markdown/summary/paragraph, the
+académie's bilan HTML/Markdown/summary, workshop and announcement HTML of
+bot/formatting.py): no markup of theirs survives, and what they typed stays visible as
+text (never a hole).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from bot.formatting import (
     text_to_html,
     without_controls,
 )
+from digests.bilan.academie_render import RenderedAcademie, render_academie
 from digests.bilan.render import RenderedBilan, render_bilan
 from digests.render import Rendered, RenderedMail, render_letter, render_mail
-from tests.unit.typed_samples import PARIS, bilan, files, letter
+from tests.unit.typed_samples import NOON, PARIS, academie, bilan, files, letter
 
 HOSTILE = (
     "<script>alert(1)</script>",
@@ -171,6 +173,23 @@ def test_every_bilan_template_keeps_hostile_text_as_text(typed: str) -> None:
     assert_text_shown(rendered.summary, typed)  # so is the summary posted in the room
 
 
+@cache
+def benign_academie() -> RenderedAcademie:
+    return render_academie(academie("Pix"), NOON, PARIS, title="Pix")
+
+
+@settings(HEALTH, max_examples=15)
+@given(typed=hostile)
+def test_every_academie_template_keeps_hostile_text_as_text(typed: str) -> None:
+    """School names (from the académie's directory or a CSV file) and the académie's."""
+    rendered = render_academie(academie(typed), NOON, PARIS, title=typed)
+    (html, markdown), (benign_html, benign_markdown) = files(rendered), files(benign_academie())
+    assert_no_live_markup(html, benign_html, typed)
+    as_html = MarkdownIt("commonmark", {"html": True}).enable("table")
+    assert_no_live_markup(as_html.render(markdown), as_html.render(benign_markdown), typed)
+    assert_text_shown(rendered.summary, typed)  # the académie's name heads the summary
+
+
 @HEALTH
 @given(typed=hostile)
 def test_workshop_and_announcement_html_keep_hostile_text_as_text(typed: str) -> None:
@@ -195,6 +214,7 @@ TEMPLATES_UNDER_TEST = {
     },
     "digests/bilan/templates": {
         "bilan.html.j2", "bilan.md.j2", "paragraph.txt.j2", "summary.txt.j2", "macros.j2",
+        "academie.html.j2", "academie.md.j2", "academie_summary.txt.j2", "academie_macros.j2",
     },
 }  # fmt: skip
 """What the property tests above render: a new template joins them, or this test fails."""

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.school_year import SchoolYear
+from bot.schools import School
 from bot.storage.bilan import (
     Consultations,
     Diffusion,
@@ -19,6 +20,8 @@ from bot.storage.bilan import (
     SourceCounts,
     ThemeCount,
 )
+from digests.bilan.academie import Academie, SchoolFigures, aggregate
+from digests.bilan.academie_render import RenderedAcademie
 from digests.bilan.build import indicator_values
 from digests.bilan.model import Bilan
 from digests.bilan.render import RenderedBilan
@@ -57,7 +60,7 @@ def letter(
 
 
 def bilan(text: str) -> Bilan:
-    """A small year where every name a person typed is `text`."""
+    """A small year where every name a person typed is `text`, the school's name too."""
     reading = Reading(2, 3.0, 50.0)
     diffusion = Diffusion((MonthCount(2025, 9, 2, 1),), 2, reading, 3, 1, reading)
     news = NewsWatch((SourceCounts(text, 5, 3, 1, 1),))
@@ -69,10 +72,31 @@ def bilan(text: str) -> Bilan:
     consultations = Consultations(2, 1, 1, 1, 50.0, (KeyCount(text, 4), KeyCount("ENT", 2)))
     values = indicator_values(diffusion, news, ateliers, cafes, consultations)
     made_at = datetime(2026, 6, 15, 12, 0, tzinfo=PARIS)
+    school = School("0860001J", text, frozenset(), None)
     return Bilan(
-        SchoolYear(2025), PARIS, made_at, diffusion, news, ateliers, cafes, consultations, values
+        SchoolYear(2025),
+        PARIS,
+        made_at,
+        diffusion,
+        news,
+        ateliers,
+        cafes,
+        consultations,
+        values,
+        school,
     )
 
 
-def files(rendered: RenderedBilan) -> tuple[str, str]:
+def academie(text: str) -> Academie:
+    """Two schools named `text` (one of them inactive) and the school bilan's figures."""
+    values = bilan(text).values
+    idle = dict.fromkeys(values, 0)
+    schools = (
+        SchoolFigures(School("0860001J", text, frozenset(), None), values),
+        SchoolFigures(School("0860034V", f"Lycée {text}", frozenset(), None), idle),
+    )
+    return aggregate(schools, SchoolYear(2025))
+
+
+def files(rendered: RenderedBilan | RenderedAcademie) -> tuple[str, str]:
     return rendered.file("html").data.decode(), rendered.file("md").data.decode()
