@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fairness
 	$(BIN)/python -m bench.letter
 	$(BIN)/python -m bench.bilan
+	$(BIN)/python -m bench.academie_bilan
 	$(BIN)/python -m bench.memory
 
 # What a RUPN prints: the HTML bilan of bench/bilan.py's synthetic school year, printed to
