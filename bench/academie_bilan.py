@@ -27,10 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.config import uai_letter
 from bot.school_year import SchoolYear
 from bot.schools import School
 from digests.bilan.academie import SchoolFigures, aggregate
-from digests.bilan.academie_folder import UAI_LETTERS, read_folder
+from digests.bilan.academie_folder import read_folder
 from digests.bilan.academie_render import RenderedAcademie, render_academie
 from digests.bilan.csv_contract import about_rows, csv_bytes, indicator_rows
 from digests.bilan.model import INDICATORS, Value
@@ -48,7 +49,7 @@ TOWNS = ("Poitiers", "Niort", "La Rochelle", "Angoulême", "Châtellerault", "Sa
 
 def uai(number: int) -> str:
     digits = f"{860000 + number:07d}"
-    return digits + UAI_LETTERS[int(digits) % len(UAI_LETTERS)]
+    return digits + uai_letter(digits)
 
 
 def school_values(rng: random.Random) -> dict[str, Value]:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import check_uai
 from bot.errors import RupnError
 from bot.school_year import SchoolYear, parse_school_year
 from bot.schools import School
@@ -29,9 +30,6 @@ from digests.bilan.csv_contract import CSV_HEADER, NAME_KEY, UAI_KEY, YEAR_KEY, 
 from digests.bilan.model import BY_KEY, Value
 
 ACADEMIE_PREFIX = "bilan-academie-"
-UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
-"""The UAI's check letter: the seven-digit number modulo 23 indexes this alphabet."""
-_UAI = re.compile(r"[0-9]{7}[A-Z]")
 _UAI_IN_NAME = re.compile(r"(?<![0-9])([0-9]{7}[A-Za-z])(?![A-Za-z])")
 _YEAR_IN_NAME = re.compile(r"(?<![0-9])([0-9]{4}-[0-9]{4})(?![0-9])")
 EXAMPLE_NAME = "bilan-0860001J-2025-2026.csv"
@@ -39,23 +37,6 @@ EXAMPLE_NAME = "bilan-0860001J-2025-2026.csv"
 
 class FolderError(RupnError):
     """The folder cannot be read as school bilans; the message (French) says where and why."""
-
-
-def checked_uai(text: str) -> str:
-    """« 0860001j » → « 0860001J »; ValueError (French) for a malformed code or wrong letter."""
-    uai = text.strip().upper()
-    if _UAI.fullmatch(uai) is None:
-        raise ValueError(
-            f"« {text.strip()} » n’est pas un code UAI : sept chiffres et une lettre, "
-            "par exemple « 0860001J »"
-        )
-    expected = UAI_LETTERS[int(uai[:7]) % len(UAI_LETTERS)]
-    if uai[7] != expected:
-        raise ValueError(
-            f"clé de contrôle erronée dans l’UAI « {uai} » : pour {uai[:7]}, la lettre "
-            f"attendue est « {expected} »"
-        )
-    return uai
 
 
 @dataclass(frozen=True)
@@ -183,9 +164,9 @@ def _uai_of(path: Path, row: Found | None) -> Found:
         )
     where = _where(path, found.line)
     try:
-        uai = checked_uai(found.value)
+        uai = check_uai(found.value)
     except ValueError as error:
-        raise FolderError(f"{where} : {error}.") from None
+        raise FolderError(f"{where}, UAI « {found.value} » : {error}.") from None
     if row is not None and named is not None and named.value.upper() != uai:
         raise FolderError(
             f"{where} : l’UAI {uai} ne correspond pas à celui du nom du fichier "

@@ -50,6 +50,7 @@ PARIS = ZoneInfo("Europe/Paris")
 class RenderedAcademie:
     summary: str  # the message posted with the files
     files: tuple[BilanFile, ...]  # HTML, CSV, Markdown
+    has_activity: bool  # False: no school did anything; say `no_activity_text`, post no file
 
     def file(self, extension: str) -> BilanFile:
         return next(f for f in self.files if f.name.endswith(f".{extension}"))
@@ -111,6 +112,7 @@ def render_academie(
             BilanFile(names["csv"], csv_bytes(csv_rows(academie)), "text/csv"),
             BilanFile(names["md"], markdown.encode("utf-8"), "text/markdown"),
         ),
+        has_activity=academie.has_activity,
     )
 
 
@@ -125,9 +127,9 @@ def academie_bilan(
     """The académie's bilan of `year` from each school and its bilan of that year.
 
     Every school the académie serves should be given, active or not (an inactive one counts
-    in `etablissements_servis`). `now` and `tz` default to the latest bilan's; a caller
-    checks `aggregate(...).has_activity` first if a year without activity must get a
-    sentence instead of files, as a school's does.
+    in `etablissements_servis`). `now` and `tz` default to the latest bilan's. When no
+    school had any activity (`has_activity` False), a caller answers `no_activity_text`
+    instead of posting files, as `!bilan` does for a school.
     """
     pairs = list(schools_and_bilans)
     if any(bilan.year.first != year.first for _, bilan in pairs):

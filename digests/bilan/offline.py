@@ -95,10 +95,9 @@ def write_academie_bilan(
     activity (no files, as for a school) or the files cannot be written.
     """
     year, schools = read_folder(folder, first)
-    academie = aggregate(schools, year)
-    if not academie.has_activity:
+    rendered = render_academie(aggregate(schools, year), now)
+    if not rendered.has_activity:
         raise PreviewError(no_activity_text(year))
-    rendered = render_academie(academie, now)
     return Written(year, rendered, _write_or_say(rendered.files, directory))
 
 

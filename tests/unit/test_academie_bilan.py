@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import uai_letter
 from bot.school_year import SchoolYear
 from bot.schools import School
 from digests.bilan.academie import Academie, SchoolFigures, aggregate
@@ -133,7 +134,7 @@ def survey_like() -> Academie:
     """100 schools: 46 with ateliers, readers' medians 10, 12 and 14 in three of them."""
     schools = [
         school(
-            f"{number:07d}{'ABCDEFGHJKLMNPRSTUVWXYZ'[number % 23]}",
+            f"{number:07d}{uai_letter(f'{number:07d}')}",
             f"Établissement {number}",
             ateliers=2 if number < 46 else 0,
             annonces_publiees=1,

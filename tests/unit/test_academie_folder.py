@@ -101,7 +101,11 @@ async def test_a_folder_of_school_csv_files_gives_the_shared_bot_s_academie(
         "bilan-0860001J-2025-2026.csv",
         "bilan-0860034V-2025-2026.csv",
     ]
-    direct = academie_bilan(pairs, YEAR)
+    direct = academie_bilan(pairs, YEAR)  # dated by the latest bilan: NOW
+    assert direct.has_activity
+    assert not academie_bilan(pairs[2:], YEAR).has_activity  # C alone did nothing
+    with pytest.raises(ValueError, match="year"):
+        academie_bilan(pairs, SchoolYear(2024))
     written = write_academie_bilan(folder, None, NOW, tmp_path / "sortie")
     assert written.rendered.files == direct.files  # the HTML, the CSV, the Markdown
     assert written.rendered.summary == direct.summary
@@ -311,12 +315,13 @@ def test_the_school_is_its_uai_row_or_the_uai_in_the_file_name(tmp_path: Path) -
         ),
         "bilan-0860001K-2025-2026.csv": (
             school_csv(None),
-            "bilan-0860001K-2025-2026.csv (nom du fichier) : clé de contrôle erronée dans "
-            "l’UAI « 0860001K » : pour 0860001, la lettre attendue est « J ».",
+            "bilan-0860001K-2025-2026.csv (nom du fichier), UAI « 0860001K » : clé de contrôle "
+            "erronée : pour 0860001, la lettre attendue est « J » ; vérifiez le code UAI dans "
+            "l’annuaire de l’éducation.",
         ),
         "faute.csv": (
             school_csv().replace(";0860001J", ";086001J"),
-            "faute.csv, ligne 3 : « 086001J » n’est pas un code UAI : sept chiffres et une "
+            "faute.csv, ligne 3, UAI « 086001J » : doit être un code UAI : sept chiffres et une "
             "lettre, par exemple « 0860001J ».",
         ),
         "bilan-0860034V-2025-2026.csv": (
