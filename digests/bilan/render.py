@@ -3,11 +3,11 @@
 The jinja2 templates in digests/bilan/templates/ hold every word; this module
 supplies the figures, French number formats and the charts (charts.py). The
 paragraph of section 6 is a template too: the same figures give the same words.
-The CSV follows the contract of csv_contract.py: `;`, UTF-8 with BOM, decimal
-comma, a bare number or an empty cell, and the year (and the school, when it has a UAI)
-in section 0. Names people typed (themes, sources,
-answers) are escaped by the template's kind (digests/templating.py): HTML-escaped in the
-page, its macros included; backslash-escaped to literal text in the Markdown.
+The CSV follows the contract of csv_contract.py: `;`, UTF-8 with BOM, decimal comma, a
+bare number or an empty cell, and the year (and the school, when it has a UAI) in section
+0. Names people typed (themes, sources, answers) and the school's name are escaped by the
+template's kind (digests/templating.py): HTML-escaped in the page, its macros included;
+backslash-escaped to literal text in the Markdown.
 """
 
 from __future__ import annotations
