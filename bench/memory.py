@@ -49,6 +49,9 @@ SETTLE_SAMPLES = 3
 SETTLE_TIMEOUT_S = 60.0
 
 FIRST_USES = {
+    "the bilan's pipeline (the first !bilan)": (
+        "import digests.bilan.build, digests.bilan.model, digests.bilan.render"
+    ),
     "pygal (the bilan's charts)": "import pygal",
     "aiosmtplib (the first mail)": "import aiosmtplib",
     "feedparser (the first feed read)": "import feedparser",
