@@ -10,8 +10,10 @@ bot and the bare client into each; once everybody has joined every room, the RUP
 `!aide` in ten of them and waits for each answer. When both processes' memory has
 settled, it is read again.
 
-Printed: both figures, their ratio (goal ≤ 1.3×), the bot's memory at ready and its
-cost per room (the slope from ready to the end, over N rooms); then where the fixed
+Printed: both figures, their ratio (goal ≤ 1.3×), each split into anonymous memory
+(heap, Python's objects) and file-backed pages (the shared libraries: pydantic-core's
+and nh3's compiled code count here), the bot's memory at ready and its cost per room
+(the slope from ready to the end, over N rooms); then where the fixed
 cost comes from (the memory of fresh interpreters after nio, pydantic and the config,
 the Markdown and HTML libraries, the whole bot); then, in fresh interpreters that have
 imported the bot, how long each lazily imported library takes on its first use (goal
@@ -75,6 +77,16 @@ IMPORTS = {
 """Where the fixed cost comes from: the memory of a fresh interpreter after each import."""
 
 
+def rss_split_mib(pid: int) -> tuple[float, float]:
+    """The resident memory of process `pid` as (anonymous, file-backed): the heap and
+    Python's objects against the pages of the shared libraries it has mapped."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines()[1:]:
+        name, _, value = line.partition(":")
+        fields[name] = int(value.split()[0])
+    return fields["Anonymous"] / 1024, (fields["Rss"] - fields["Anonymous"]) / 1024
+
+
 def rss_mib(pid: int) -> float:
     """The resident memory of process `pid`, as the kernel counts it."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
@@ -135,6 +147,8 @@ class Figures:
     bare_ready: float
     bot: float
     bare: float
+    bot_split: tuple[float, float] = (0.0, 0.0)
+    bare_split: tuple[float, float] = (0.0, 0.0)
 
     @property
     def ratio(self) -> float:
@@ -199,7 +213,10 @@ async def measure(room_count: int, workdir: Path) -> Figures:
         for room in rooms[:HELP_ROOMS]:
             await rupn.send_and_wait_reply(room, "!aide", bot_account.user_id, timeout=60)
         bot_end, bare_end = await settled_rss(bot.pid, bare.pid)
-        return Figures(room_count, bot_ready, bare_ready, bot_end, bare_end)
+        return Figures(
+            room_count, bot_ready, bare_ready, bot_end, bare_end,
+            rss_split_mib(bot.pid), rss_split_mib(bare.pid),
+        )  # fmt: skip
     finally:
         await stop_quietly(
             bot.stop if bot else None,
@@ -242,6 +259,9 @@ def print_figures(f: Figures) -> None:
     print(f"  rupn-bot          {f.bot:6.1f} MiB   at ready {f.bot_ready:6.1f} MiB")
     print(f"  bare nio client   {f.bare:6.1f} MiB   at ready {f.bare_ready:6.1f} MiB")
     print(f"  ratio             {f.ratio:6.2f}×      goal ≤ {GOAL_RATIO}×: {verdict}")
+    splits = (("rupn-bot", f.bot_split), ("bare nio client", f.bare_split))
+    for label, (anonymous, mapped) in splits:
+        print(f"  {label:<17} {anonymous:6.1f} MiB anonymous, {mapped:5.1f} MiB file-backed")
     print(
         f"  per room          rupn-bot {f.slope_kib(f.bot_ready, f.bot):5.1f} KiB, "
         f"bare nio client {f.slope_kib(f.bare_ready, f.bare):5.1f} KiB"
