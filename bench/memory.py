@@ -10,12 +10,23 @@ bot and the bare client into each; once everybody has joined every room, the RUP
 `!aide` in ten of them and waits for each answer. When both processes' memory has
 settled, it is read again.
 
-Printed: both figures, their ratio (goal ≤ 1.3×), the bot's memory at ready and its
-cost per room (the slope from ready to the end, over N rooms); then where the fixed
+Printed: both figures, their ratio (goal ≤ 1.3×), each split into anonymous memory
+(heap, Python's objects) and file-backed pages (the shared libraries: pydantic-core's
+and nh3's compiled code count here), the bot's memory at ready and its cost per room
+(the slope from ready to the end, over N rooms); then where the fixed
 cost comes from (the memory of fresh interpreters after nio, pydantic and the config,
 the Markdown and HTML libraries, the whole bot); then, in fresh interpreters that have
 imported the bot, how long each lazily imported library takes on its first use (goal
 ≤ 0.5 s: the delay the first command that needs it adds).
+
+Measured and left out (December 2026, 150 rooms): `malloc_trim` every 5 s after start-up
+(75.8 MiB at the end instead of 76.0: the memory is live objects, not freed heap);
+`MALLOC_ARENA_MAX=1` (-0.2 MiB); pydantic's `defer_build` on the config's sections
+(-0.2 MiB); a smaller sqlite3 statement cache (-0.1 MiB). Where the gap to the bare
+client goes, beyond nio: pydantic (its compiled core's pages, 4.4 MiB, and its modules,
+4.5 MiB), rupn-bot's own modules (4.2 MiB of objects, a third of it frozen dataclasses'
+generated methods), nh3 (1.8 MiB of pages), markdown-it (1.1 MiB), apscheduler (0.9 MiB),
+signedjson and PyNaCl for cross-signing at every start (0.8 MiB).
 
     python -m bench.memory [--rooms 150]
 """
@@ -49,6 +60,9 @@ SETTLE_SAMPLES = 3
 SETTLE_TIMEOUT_S = 60.0
 
 FIRST_USES = {
+    "the bilan's pipeline (the first !bilan)": (
+        "import digests.bilan.build, digests.bilan.model, digests.bilan.render"
+    ),
     "pygal (the bilan's charts)": "import pygal",
     "aiosmtplib (the first mail)": "import aiosmtplib",
     "feedparser (the first feed read)": "import feedparser",
@@ -70,6 +84,16 @@ IMPORTS = {
     "bot.app (everything the bot imports)": "import bot.app",
 }
 """Where the fixed cost comes from: the memory of a fresh interpreter after each import."""
+
+
+def rss_split_mib(pid: int) -> tuple[float, float]:
+    """The resident memory of process `pid` as (anonymous, file-backed): the heap and
+    Python's objects against the pages of the shared libraries it has mapped."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines()[1:]:
+        name, _, value = line.partition(":")
+        fields[name] = int(value.split()[0])
+    return fields["Anonymous"] / 1024, (fields["Rss"] - fields["Anonymous"]) / 1024
 
 
 def rss_mib(pid: int) -> float:
@@ -132,6 +156,8 @@ class Figures:
     bare_ready: float
     bot: float
     bare: float
+    bot_split: tuple[float, float] = (0.0, 0.0)
+    bare_split: tuple[float, float] = (0.0, 0.0)
 
     @property
     def ratio(self) -> float:
@@ -196,7 +222,10 @@ async def measure(room_count: int, workdir: Path) -> Figures:
         for room in rooms[:HELP_ROOMS]:
             await rupn.send_and_wait_reply(room, "!aide", bot_account.user_id, timeout=60)
         bot_end, bare_end = await settled_rss(bot.pid, bare.pid)
-        return Figures(room_count, bot_ready, bare_ready, bot_end, bare_end)
+        return Figures(
+            room_count, bot_ready, bare_ready, bot_end, bare_end,
+            rss_split_mib(bot.pid), rss_split_mib(bare.pid),
+        )  # fmt: skip
     finally:
         await stop_quietly(
             bot.stop if bot else None,
@@ -239,6 +268,9 @@ def print_figures(f: Figures) -> None:
     print(f"  rupn-bot          {f.bot:6.1f} MiB   at ready {f.bot_ready:6.1f} MiB")
     print(f"  bare nio client   {f.bare:6.1f} MiB   at ready {f.bare_ready:6.1f} MiB")
     print(f"  ratio             {f.ratio:6.2f}×      goal ≤ {GOAL_RATIO}×: {verdict}")
+    splits = (("rupn-bot", f.bot_split), ("bare nio client", f.bare_split))
+    for label, (anonymous, mapped) in splits:
+        print(f"  {label:<17} {anonymous:6.1f} MiB anonymous, {mapped:5.1f} MiB file-backed")
     print(
         f"  per room          rupn-bot {f.slope_kib(f.bot_ready, f.bot):5.1f} KiB, "
         f"bare nio client {f.slope_kib(f.bare_ready, f.bare):5.1f} KiB"

@@ -9,6 +9,10 @@ upload in an encrypted room. Only aggregates: no name, no user id.
 Without a year, the current school year (to today); a year that has not begun is
 refused; a year where no indicator counts anything gets one sentence and no file.
 Years start on `[bilan] year_start` (1 September by default), in the bot's time zone.
+
+The pipeline (digests/bilan: babel, the charts, the templates) is imported by the
+handler, the feature's one boundary: the first `!bilan` loads it, not every start
+(issue 20, memory).
 """
 
 from __future__ import annotations
@@ -19,9 +23,6 @@ from bot.context import Context
 from bot.errors import InvalidArguments, UserError
 from bot.router import PREFIX, ParseEnv, Router
 from bot.school_year import SchoolYear, parse_school_year, school_year_of
-from digests.bilan.build import build_bilan
-from digests.bilan.model import no_activity_text
-from digests.bilan.render import render_bilan
 
 SUMMARY_KIND = "bilan-summary"
 FILE_KIND = "bilan-file"
@@ -68,6 +69,10 @@ async def bilan(ctx: Context, args: BilanArgs) -> None:
         year = SchoolYear(args.first, month, day)
     if year.start(ctx.tz) > ctx.now:
         raise UserError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
+    from digests.bilan.build import build_bilan
+    from digests.bilan.model import no_activity_text
+    from digests.bilan.render import render_bilan
+
     built = await build_bilan(ctx.repos.bilan, year, ctx.now, ctx.tz)
     if not built.has_activity:
         ctx.reply(no_activity_text(year))

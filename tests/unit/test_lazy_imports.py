@@ -4,8 +4,9 @@ Each is imported by one function of its feature, on first use (bench/memory.py m
 what they cost): pygal by the bilan's charts, aiosmtplib by the mailer, feedparser by the
 feed parser, icalendar by the .ics invitations, vacances-scolaires-france by the school
 calendar, jinja2 by digests/templating.py (the letter and the bilan); `holidays` no longer at all
-(the public holidays are computed). Checked in a fresh interpreter, since this test
-process has imported them all already.
+(the public holidays are computed). The bilan's whole pipeline (digests/bilan: its build, its
+rendering, babel's number formats) is imported by the `!bilan` handler. Checked in a fresh
+interpreter, since this test process has imported them all already.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ LAZY = (
     "holidays",
     "vacances_scolaires_france",
     "jinja2",
+    "babel.numbers",
+    "digests.bilan.build",
+    "digests.bilan.render",
 )
 
 
