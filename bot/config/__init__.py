@@ -12,7 +12,7 @@ message (the value of an unknown key is never echoed either, since it may be a
 misspelt ``password``).
 
 One module per section (`matrix`, `storage`, `general` for ``[bot]``, `feeds`, `digest`,
-`mail` for ``[email]``, `privacy` for ``[privacy]`` and ``[bilan]``), the whole file in
+`mail` for ``[email]``, `privacy` for ``[privacy]`` and ``[bilan]``, `metrics`), the whole file in
 `model`, reading in `loading`, the French error texts in `messages`.
 """
 
@@ -24,6 +24,7 @@ from bot.config.general import BotSettings
 from bot.config.loading import load_config, parse_config
 from bot.config.mail import SMTP_PASSWORD_ENV_VAR, EmailSettings
 from bot.config.matrix import PASSWORD_ENV_VAR, TCHAP_EDUCATION_HOMESERVER, MatrixSettings
+from bot.config.metrics import MetricsSettings
 from bot.config.model import Config
 from bot.config.privacy import BilanSettings, PrivacySettings
 from bot.config.storage import StorageSettings
@@ -43,6 +44,7 @@ __all__ = [
     "FeedSettings",
     "MailAddress",
     "MatrixSettings",
+    "MetricsSettings",
     "PrivacySettings",
     "RoomRef",
     "StorageSettings",

@@ -3,8 +3,9 @@
 Each is imported by one function of its feature, on first use (bench/memory.py measures
 what they cost): pygal by the bilan's charts, aiosmtplib by the mailer, feedparser by the
 feed parser, icalendar by the .ics invitations, vacances-scolaires-france by the school
-calendar, jinja2 by digests/templating.py (the letter and the bilan); `holidays` no longer at all
-(the public holidays are computed). Checked in a fresh interpreter, since this test
+calendar, jinja2 by digests/templating.py (the letter and the bilan), prometheus-client and
+aiohttp's server by bot/app.py when `[metrics]` is enabled; `holidays` no longer at all (the
+public holidays are computed). Checked in a fresh interpreter, since this test
 process has imported them all already.
 """
 
@@ -22,6 +23,8 @@ LAZY = (
     "holidays",
     "vacances_scolaires_france",
     "jinja2",
+    "prometheus_client",
+    "aiohttp.web",
 )
 
 
