@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -210,3 +211,15 @@ async def test_other_paths_are_not_found(served: Served) -> None:
 )
 def test_french_duration(seconds: float, text: str) -> None:
     assert french_duration(timedelta(seconds=seconds)) == text
+
+
+async def test_every_series_is_explained_in_the_readme(served: Served) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Supervision", 1)[1].split("\n### ", 1)[0]
+    names = {
+        line.split(" ")[2]
+        for line in (await served.get("/metrics"))[2].splitlines()
+        if line.startswith("# HELP rupn_")
+    }
+    assert len(names) == 10
+    assert {name for name in names if f"`{name}" not in section} == set()
