@@ -8,6 +8,7 @@ database through the bot's own connection, between two of its transactions.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -145,7 +146,7 @@ async def start_supervision(
             "Supervision disabled: cannot listen on %s (%s); change metrics.listen or free "
             "the port",
             settings.listen,
-            exc.strerror or exc,
+            os.strerror(exc.errno) if exc.errno else exc,
         )
         return None
     log.info("Supervision on http://%s/metrics and /sante", settings.listen)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +16,13 @@ from bot.config import MetricsSettings
 from bot.messenger import Outbox
 from bot.metrics.health import french_duration
 from bot.metrics.registry import Registry
-from bot.metrics.server import Supervision, SupervisionServer, serve, thresholds_of
+from bot.metrics.server import (
+    Supervision,
+    SupervisionServer,
+    serve,
+    start_supervision,
+    thresholds_of,
+)
 from bot.schools import IMPLICIT_KEY, School
 from bot.storage.database import Database
 from bot.storage.posts import Post, PostsRepository
@@ -27,6 +35,13 @@ SCHOOL = School(key=IMPLICIT_KEY, name="", admins=frozenset({"@rupn:example.org"
 MINUTE = 60.0
 
 
+async def get(port: int, path: str) -> tuple[int, str, str]:
+    """Status, content type and text of a real GET on the loopback `port`."""
+    url = f"http://127.0.0.1:{port}{path}"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, response.headers["Content-Type"], await response.text()
+
+
 @dataclass
 class Served:
     db: Database
@@ -35,10 +50,7 @@ class Served:
     server: SupervisionServer
 
     async def get(self, path: str) -> tuple[int, str, str]:
-        """Status, content type and text of a real GET on the bound port."""
-        url = f"http://127.0.0.1:{self.server.port}{path}"
-        async with aiohttp.ClientSession() as session, session.get(url) as response:
-            return response.status, response.headers["Content-Type"], await response.text()
+        return await get(self.server.port, path)
 
     async def series(self) -> set[str]:
         status, _, text = await self.get("/metrics")
@@ -223,3 +235,25 @@ async def test_every_series_is_explained_in_the_readme(served: Served) -> None:
     }
     assert len(names) == 10
     assert {name for name in names if f"`{name}" not in section} == set()
+
+
+async def test_started_from_the_configuration_and_a_busy_port_only_logged(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        settings = MetricsSettings(enabled=True, listen=f"127.0.0.1:{port}")
+        with caplog.at_level(logging.ERROR, logger="bot.metrics.server"):
+            assert await start_supervision(settings, db, FakeClock(), SCHOOL) is None
+    assert caplog.messages == [
+        f"Supervision disabled: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "change metrics.listen or free the port"
+    ]
+    server = await start_supervision(settings, db, FakeClock(), SCHOOL)  # free again
+    assert server is not None
+    try:
+        assert await get(port, "/sante") == (200, "text/plain; charset=utf-8", "ok")
+    finally:
+        await server.close()
