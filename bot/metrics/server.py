@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 HEALTHY_TEXT = "ok"
 EXPOSITION_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-"""Prometheus's text format (prometheus_client.CONTENT_TYPE_LATEST)."""
+"""Prometheus's classic text format, which every Prometheus server reads (what
+`generate_latest` writes for these ASCII names)."""
 
 
 class Supervision:
