@@ -240,3 +240,20 @@ async def test_mails_sent_and_failed_and_the_mailed_letter(
         'rupn_lettres_envoyees_total{canal="courriel",etablissement=""} 1.0',
     }
     assert supervision.registry.last_delivery is None  # mails are not the Matrix outbox
+
+
+def test_each_school_has_its_own_series_labelled_by_its_key() -> None:
+    """A shared deployment's engine passes each event's School: its UAI labels the series."""
+    registry = Registry(FakeClock())
+    jean_moulin = School("0860001J", "Collège Jean Moulin", frozenset({ADMIN}), "A")
+    other = School("0170001A", "Lycée de la Mer", frozenset({PROF}), "A")
+    registry.school(jean_moulin).command("annonce", "ok")
+    registry.school(jean_moulin).command("annonce", "ok")
+    registry.school(other).command("annonce", "ok")
+    assert registry.school(jean_moulin) is registry.school(jean_moulin)
+    lines = registry.exposition().decode().splitlines()
+    assert {line for line in lines if line.startswith("rupn_commandes_total")} == {
+        'rupn_commandes_total{commande="annonce",etablissement="0860001J",resultat="ok"} 2.0',
+        'rupn_commandes_total{commande="annonce",etablissement="0170001A",resultat="ok"} 1.0',
+    }
+    assert 'rupn_lettres_envoyees_total{canal="salon",etablissement="0170001A"} 0.0' in lines
