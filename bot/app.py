@@ -166,7 +166,8 @@ async def _start_supervision(
         return None
     from bot.metrics.server import start_supervision  # on first use: see bot/metrics
 
-    [school] = schools_of(config)  # today's engine serves one school
+    # Today's engine serves one school; a shared one passes each event's (Registry.school).
+    [school] = schools_of(config)
     return await start_supervision(config.metrics, db, clock, school)
 
 
