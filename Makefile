@@ -61,6 +61,7 @@ demo-live: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.dispatch
+	$(BIN)/python -m bench.metrics_overhead
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.feeds
 	$(BIN)/python -m bench.fanout

@@ -34,6 +34,7 @@ from bot.context import Repositories, Settings
 from bot.dates import format_when
 from bot.domain import IncomingMessage, IncomingReaction, IncomingReceipt, RoomEvent, SyncBatch
 from bot.formatting import markdown_to_html, sanitize_html
+from bot.metrics import NO_METRICS, SchoolMetrics
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry, parse_call
 from bot.storage.database import Database
@@ -256,7 +257,9 @@ async def _seed_bot_posts(db: Database, repos: Repositories) -> None:
             await repos.engagement.record_sent(txn, members=members, author_member=True)
 
 
-async def _open(workdir: Path) -> tuple[Database, EventProcessor]:
+async def _open(
+    workdir: Path, metrics: SchoolMetrics = NO_METRICS
+) -> tuple[Database, EventProcessor]:
     db = await Database.open(workdir / "bench.db")
     repos = Repositories.open(db)
     await _seed_bot_posts(db, repos)
@@ -268,15 +271,19 @@ async def _open(workdir: Path) -> tuple[Database, EventProcessor]:
         Settings(admins=frozenset({ADMIN}), tz=ZoneInfo("Europe/Paris")),
         fixed_clock,
         StubInfo(started_at=FIXED_NOW - timedelta(days=3)),
+        metrics=metrics,
     )
     return db, processor
 
 
 async def run_once(
-    batches: Sequence[SyncBatch], profiler: cProfile.Profile | None = None
+    batches: Sequence[SyncBatch],
+    profiler: cProfile.Profile | None = None,
+    *,
+    metrics: SchoolMetrics = NO_METRICS,
 ) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="rupn-bench-") as tmp:
-        db, processor = await _open(Path(tmp))
+        db, processor = await _open(Path(tmp), metrics)
         try:
             # One untimed batch so that first-use costs (imports, caches) are not counted.
             await processor.process(SyncBatch("s0_warmup", batches[0].events[:5], (), False))

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -32,12 +33,13 @@ from bot.keys_api import KeysApi
 from bot.logging_setup import add_secret
 from bot.mailer import MailSender
 from bot.matrix import MatrixAdapter
+from bot.metrics import NO_METRICS
 from bot.new_session import NEW_SESSION_NOTICE, tell_admins
 from bot.processor import EventProcessor
 from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
-from bot.schools import SchoolDirectory
+from bot.schools import SchoolDirectory, schools_of
 from bot.sender import Pacer, Sender
 from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.feeds import FeedsRepository
@@ -46,6 +48,9 @@ from bot.storage.state import StateRepository
 from bot.sync import DIRECT_WELCOME, SyncLoop
 from bot.work import Units
 from handlers import ROUTERS
+
+if TYPE_CHECKING:
+    from bot.metrics.server import SupervisionServer
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +158,19 @@ async def _register_config_feeds(
         await repos.feeds.deactivate_config_feeds_except([f.url for f in config.feeds])
 
 
+async def _start_supervision(
+    config: Config, db: Database, clock: Clock
+) -> SupervisionServer | None:
+    """/metrics and /sante when `[metrics] enabled`; nothing of them is imported otherwise."""
+    if not config.metrics.enabled:
+        return None
+    from bot.metrics.server import start_supervision  # on first use: see bot/metrics
+
+    # Today's engine serves one school; a shared one passes each event's (Registry.school).
+    [school] = schools_of(config)
+    return await start_supervision(config.metrics, db, clock, school)
+
+
 async def run_app(
     config: Config,
     stop: asyncio.Event,
@@ -183,7 +201,10 @@ async def _run_locked(
     db = await Database.open(data_dir / DATABASE_FILE)
     adapter = MatrixAdapter(login_settings(config), timeline_limit=timeline_limit)
     scheduler: AsyncIOScheduler | None = None
+    supervision: SupervisionServer | None = None
     try:
+        supervision = await _start_supervision(config, db, clock)
+        metrics = supervision.supervision.school_metrics if supervision else NO_METRICS
         await adapter.connect()
         identity = await establish_identity(config, adapter)
         repos = Repositories.open(db)
@@ -198,8 +219,15 @@ async def _run_locked(
             curation_rooms=await _curation_rooms(config, adapter, db, direct),
         )
         pseudonyms = Pseudonyms(data_dir)
-        sender = Sender(db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second))
-        mailer = MailSender(db, repos.posts, config.email, clock) if config.email else None
+        sender = Sender(
+            db, repos.posts, adapter, clock, Pacer(config.bot.max_sends_per_second),
+            metrics=metrics,
+        )  # fmt: skip
+        mailer = (
+            MailSender(db, repos.posts, config.email, clock, metrics=metrics)
+            if config.email
+            else None
+        )
         if config.email is not None:
             add_secret(config.email.password_value() or "")  # masked in logs, like the others
 
@@ -222,8 +250,9 @@ async def _run_locked(
         if mailer is not None:
             mailer.when_settled(settled)
         processor = EventProcessor(
-            db, repos, state, registry, settings, clock, running, pseudonyms=pseudonyms
-        )
+            db, repos, state, registry, settings, clock, running, pseudonyms=pseudonyms,
+            metrics=metrics,
+        )  # fmt: skip
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
         mailer_task: asyncio.Task[None] | None = None
@@ -287,6 +316,8 @@ async def _run_locked(
                     except TimeoutError:
                         log.warning("Stopped the mail sender in the middle of a delivery")
     finally:
+        if supervision is not None:
+            await supervision.close()
         await adapter.close()
         try:
             await db.checkpoint()  # leave data_dir compact: no write-ahead log behind

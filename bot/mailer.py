@@ -39,6 +39,7 @@ from email.utils import format_datetime
 
 from bot.clock import Clock
 from bot.config import EmailSettings
+from bot.metrics import NO_METRICS, SchoolMetrics
 from bot.sender import Sleep, first_of
 from bot.storage.database import Database
 from bot.storage.posts import RESENDS_KEY, Post, PostsRepository, partial_error
@@ -116,10 +117,12 @@ class MailSender:
         backoff_base_s: float = BACKOFF_BASE_S,
         timeout_s: float = SMTP_TIMEOUT_S,
         on_settled: Callable[[Post], Awaitable[None]] | None = None,
+        metrics: SchoolMetrics = NO_METRICS,
     ) -> None:
         self._db = db
         self._posts = posts
         self._settings = settings
+        self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
         self._backoff_base_s = backoff_base_s
@@ -175,6 +178,7 @@ class MailSender:
         async with self._db.transaction():
             await self._posts.mark_sent(post.id, mid, self._clock(), error=error)
         log.info("Mail %d sent to %d recipient(s) as %s", post.id, len(self._settings.to), mid)
+        self._metrics.post_sent(post)
         await self._settled(post)
         return None
 
@@ -236,6 +240,7 @@ class MailSender:
         async with self._db.transaction():
             await self._posts.mark_failed(post.id, code)
         log.error("Mail %d failed for good: %s (%s)", post.id, code, reason)
+        self._metrics.post_failed(post)
         await self._settled(post)
 
     async def _settled(self, post: Post) -> None:

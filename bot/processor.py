@@ -26,8 +26,19 @@ from bot.domain import (
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
 from bot.limiter import SLOW_DOWN_TEXT, Arrival, CommandLimiter, Verdict
 from bot.messenger import Outbox
+from bot.metrics import (
+    ADMIN_ONLY,
+    INTERNAL_ERROR,
+    LIMITED,
+    NO_METRICS,
+    OK,
+    UNKNOWN,
+    USER_ERROR,
+    SchoolMetrics,
+)
 from bot.pseudonyms import Pseudonyms
 from bot.router import (
+    Command,
     CommandRegistry,
     ParseEnv,
     admin_only_text,
@@ -58,6 +69,7 @@ class EventProcessor:
         event_handlers: Mapping[type, Sequence[EventHandler]] | None = None,
         *,
         pseudonyms: Pseudonyms | None = None,
+        metrics: SchoolMetrics = NO_METRICS,
     ) -> None:
         self._db = db
         self._pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms(None)
@@ -71,6 +83,8 @@ class EventProcessor:
             event_handlers if event_handlers is not None else registry.event_handlers
         )
         self._limiter = CommandLimiter()
+        self._metrics = metrics
+        self._handled: list[tuple[str, str]] = []  # (command, outcome) of the batch
 
     async def process(
         self,
@@ -84,6 +98,7 @@ class EventProcessor:
         """
         queued: list[OutgoingPost] = []
         now = self._clock()
+        self._handled.clear()
         async with self._db.transaction():
             for kept, event in recovered:
                 await self._repos.undecrypted.forget(kept.event_id)
@@ -97,6 +112,9 @@ class EventProcessor:
             await self._repos.posts.queue(queued, self._clock())
             await self._state.save_sync_token(batch.next_batch)
             await self._state.save_batch_handled_at(now)
+        # Counted once committed: a batch handled again after a crash counts once.
+        for name, outcome in self._handled:
+            self._metrics.command(name, outcome)
         return len(queued)
 
     async def undecrypted(self) -> list[UndecryptableEvent]:
@@ -160,32 +178,39 @@ class EventProcessor:
             return []
         outbox = Outbox()
         ctx = self._context(message, message.sender, outbox)
+        command = self._registry.lookup(call.name)
         if not ctx.is_admin:
             verdict = self._limiter.check(message.sender, arrival.sent_at(message.timestamp))
             if verdict is Verdict.IGNORE:
                 log.info("Ignored !%s from %s (too many commands)", call.name, message.sender)
+                self._count(command, LIMITED)
                 return []
             if verdict is Verdict.SLOW_DOWN:
                 log.warning("Too many commands from %s: pausing them", message.sender)
                 ctx.reply(SLOW_DOWN_TEXT)
+                self._count(command, LIMITED)
                 return outbox.drain()
-        command = self._registry.lookup(call.name)
         if command is None:
             ctx.reply(unknown_command_text(call.name))
+            self._count(None, UNKNOWN)
             return outbox.drain()
         if command.admin and not ctx.is_admin:
             log.info("Refused !%s to non-admin %s", command.name, message.sender)
             ctx.reply(admin_only_text(command.name))
+            self._count(command, ADMIN_ONLY)
             return outbox.drain()
         try:
             arguments = command.parse(call.arguments, ParseEnv(ctx.now, self._settings.tz))
         except InvalidArguments as exc:
             ctx.reply(command.invalid_text(exc))
+            self._count(command, USER_ERROR)
             return outbox.drain()
         except Exception:
             log.exception("Parsing !%s failed (event %s)", command.name, message.event_id)
             ctx.reply(INTERNAL_ERROR_TEXT)
+            self._count(command, INTERNAL_ERROR)
             return outbox.drain()
+        outcome = OK
         try:
             async with self._db.savepoint():
                 await command.handler(ctx, arguments)
@@ -193,11 +218,19 @@ class EventProcessor:
             outbox.drain()
             # Parsers catch malformed input; a handler names a sub-command's usage if it must.
             ctx.reply(command.invalid_text(exc) if exc.usage else exc.message)
+            outcome = USER_ERROR
         except UserError as exc:
             outbox.drain()
             ctx.reply(exc.message)
+            outcome = USER_ERROR
         except Exception:
             log.exception("Command !%s failed (event %s)", command.name, message.event_id)
             outbox.drain()
             ctx.reply(INTERNAL_ERROR_TEXT)
+            outcome = INTERNAL_ERROR
+        self._count(command, outcome)
         return outbox.drain()
+
+    def _count(self, command: Command | None, outcome: str) -> None:
+        """For the metrics: the command as registered, never as typed, nor who typed it."""
+        self._handled.append((command.name if command is not None else UNKNOWN, outcome))

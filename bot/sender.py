@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.errors import HomeserverUnreachable, MatrixError, RateLimited, SessionRejected
 from bot.messenger import UPLOAD_KEY
+from bot.metrics import NO_METRICS, SchoolMetrics
 from bot.storage.database import Database
 from bot.storage.posts import Post, PostsRepository
 
@@ -83,10 +84,12 @@ class Sender:
         *,
         sleep: Sleep = asyncio.sleep,
         on_settled: Callable[[Post], Awaitable[None]] | None = None,
+        metrics: SchoolMetrics = NO_METRICS,
     ) -> None:
         self._db = db
         self._posts = posts
         self._transport = transport
+        self._metrics = metrics
         self._clock = clock
         self._pacer = pacer
         self._sleep = sleep
@@ -153,6 +156,7 @@ class Sender:
         async with self._db.transaction():
             # A file is kept as its location once sent, never as the payload it carried.
             await self._posts.mark_sent(post.id, event_id, self._clock(), content=uploaded)
+        self._metrics.post_sent(post)
         await self._settled(post)
 
     async def _settled(self, post: Post) -> None:
@@ -177,6 +181,7 @@ class Sender:
             await self._sleep(min(MAX_BACKOFF_S, 2.0 ** (post.attempts + 1)))
         else:
             log.error("Post %d to %s failed for good: %s", post.id, post.room_id, errcode)
+            self._metrics.post_failed(post)
             await self._settled(post)
 
     async def _upload(self, room_id: str, content: dict[str, Any]) -> dict[str, Any]:

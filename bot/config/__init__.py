@@ -12,7 +12,7 @@ message (the value of an unknown key is never echoed either, since it may be a
 misspelt ``password``).
 
 One module per section (`matrix`, `storage`, `general` for ``[bot]``, `feeds`, `digest`,
-`mail` for ``[email]``, `privacy` for ``[privacy]`` and ``[bilan]``, `academie` for
+`mail` for ``[email]``, `privacy` for ``[privacy]`` and ``[bilan]``, `metrics`, `academie` for
 ``[academie]`` and ``[[etablissements]]``), the whole file in `model`, reading in `loading`,
 the CSV directory of établissements in `directory` (UAI check in `uai`), the French error
 texts in `messages`.
@@ -28,6 +28,7 @@ from bot.config.general import BotSettings
 from bot.config.loading import load_config, parse_config, read_directory
 from bot.config.mail import SMTP_PASSWORD_ENV_VAR, EmailSettings
 from bot.config.matrix import PASSWORD_ENV_VAR, TCHAP_EDUCATION_HOMESERVER, MatrixSettings
+from bot.config.metrics import MetricsSettings
 from bot.config.model import Config
 from bot.config.privacy import BilanSettings, PrivacySettings
 from bot.config.storage import StorageSettings
@@ -50,6 +51,7 @@ __all__ = [
     "FeedSettings",
     "MailAddress",
     "MatrixSettings",
+    "MetricsSettings",
     "PrivacySettings",
     "RoomRef",
     "SchoolSettings",

@@ -15,6 +15,7 @@ from bot.config.fields import LOOPBACK_HOSTS
 from bot.config.general import BotSettings
 from bot.config.mail import SMTP_PASSWORD_ENV_VAR, EmailSettings
 from bot.config.matrix import MatrixSettings
+from bot.config.metrics import MetricsSettings
 from bot.config.privacy import BilanSettings, PrivacySettings
 from bot.config.storage import StorageSettings
 
@@ -33,6 +34,7 @@ class Config(BaseModel):
     email: EmailSettings | None = None
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     bilan: BilanSettings = Field(default_factory=BilanSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     # A shared deployment (issue 18): the académie and its établissements.
     academie: AcademieSettings | None = None
     etablissements: tuple[SchoolSettings, ...] = ()
@@ -114,5 +116,12 @@ class Config(BaseModel):
             found.append(
                 f"email.username est renseigné mais la variable {SMTP_PASSWORD_ENV_VAR} est "
                 "vide : le serveur de courriel refusera sans doute la connexion."
+            )
+        if self.metrics.enabled and not self.metrics.loopback:
+            found.append(
+                f"metrics.listen = « {self.metrics.listen} » : /metrics et /sante seront "
+                "joignables depuis le réseau, sans mot de passe. Gardez « 127.0.0.1:9464 » si "
+                "Prometheus tourne sur cette machine ; sinon, n’ouvrez ce port au pare-feu "
+                "qu’au serveur Prometheus."
             )
         return found

@@ -85,9 +85,11 @@ async def make_staff_room(
     workdir: Path,
     *,
     matrix_extra: dict[str, Any] | None = None,
+    sections: dict[str, dict[str, Any]] | None = None,
     start_bot: bool = False,
 ) -> StaffRoom:
     """The accounts, clients and room; with `start_bot`, the bot too, started meanwhile.
+    `sections` adds whole sections to the bot's configuration (see `write_bot_config`).
 
     Independent steps run concurrently (registrations, logins, the bot's start-up):
     they are network round trips and process start-ups, not CPU work.
@@ -106,6 +108,7 @@ async def make_staff_room(
         admins=[rupn_account.user_id],
         data_dir=workdir / "botdata",
         matrix_extra=matrix_extra,
+        sections=sections,
     )
     bot = BotProcess(config, workdir / "bot.log")
     rupn, prof1, prof2 = participants = [

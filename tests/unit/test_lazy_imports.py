@@ -3,8 +3,9 @@
 Each is imported by one function of its feature, on first use (bench/memory.py measures
 what they cost): pygal by the bilan's charts, aiosmtplib by the mailer, feedparser by the
 feed parser, icalendar by the .ics invitations, vacances-scolaires-france by the school
-calendar, jinja2 by digests/templating.py (the letter and the bilan); `holidays` no longer at all
-(the public holidays are computed). The bilan's whole pipeline (digests/bilan: its build, its
+calendar, jinja2 by digests/templating.py (the letter and the bilan), prometheus-client and
+aiohttp's server by bot/app.py when `[metrics]` is enabled; `holidays` no longer at all (the
+public holidays are computed). The bilan's whole pipeline (digests/bilan: its build, its
 rendering, babel's number formats) is imported by the `!bilan` handler. Checked in a fresh
 interpreter, since this test process has imported them all already.
 """
@@ -26,6 +27,8 @@ LAZY = (
     "babel.numbers",
     "digests.bilan.build",
     "digests.bilan.render",
+    "prometheus_client",
+    "aiohttp.web",
 )
 
 
