@@ -229,7 +229,7 @@ class DigestsRepository:
         `!lettre envoyer` may turn 'empty' or 'skipped' into 'sent', never the reverse."""
         await self._db.execute(
             "INSERT INTO digest_weeks (week, outcome, decided_at, rooms) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (week) DO UPDATE SET outcome = excluded.outcome,"
+            " ON CONFLICT (school, week) DO UPDATE SET outcome = excluded.outcome,"
             " decided_at = excluded.decided_at, rooms = excluded.rooms"
             " WHERE digest_weeks.outcome != 'sent'",
             (week, outcome, stored(now), rooms),

@@ -438,4 +438,85 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON post_reactions (post_id, reaction_key) WHERE counted = 1",
         ),
     ),
+    Migration(
+        "établissements: every room and every tenant row belongs to one school",
+        (
+            # One row per établissement the bot has served: its UAI, or '' for the implicit
+            # school of a single-school configuration (every row written before this
+            # migration is that school's).
+            """
+            CREATE TABLE schools (
+                key       TEXT PRIMARY KEY,
+                name      TEXT NOT NULL DEFAULT '',
+                added_at  TEXT NOT NULL
+            )
+            """,
+            "INSERT INTO schools (key, name, added_at)"
+            " VALUES ('', '', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'))",
+            # A room belongs to the school of the admin who invited the bot there or typed
+            # `!diffusion ajouter` in it; a second school cannot claim it.
+            """
+            CREATE TABLE rooms (
+                room_id     TEXT PRIMARY KEY,
+                school      TEXT NOT NULL REFERENCES schools (key),
+                claimed_at  TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX rooms_school ON rooms (school)",
+            "INSERT OR IGNORE INTO rooms (room_id, school, claimed_at)"
+            " SELECT room_id, '', added_at FROM broadcast_rooms",
+            # The school of every tenant row (sign-ups, votes and reactions through theirs).
+            # `number`: what a RUPN sees and types (« sondage n° 1 »), counted per school;
+            # the rows kept keep their number (their id).
+            *(
+                statement
+                for table in ("announcements", "polls", "workshops", "digest_words")
+                for statement in (
+                    f"ALTER TABLE {table} ADD COLUMN school TEXT NOT NULL DEFAULT ''",
+                    f"ALTER TABLE {table} ADD COLUMN number INTEGER",
+                    f"UPDATE {table} SET number = id",  # noqa: S608 - constant names
+                    f"CREATE UNIQUE INDEX {table}_school_number ON {table} (school, number)",
+                )
+            ),
+            *(
+                f"ALTER TABLE {table} ADD COLUMN school TEXT NOT NULL DEFAULT ''"
+                for table in ("broadcast_rooms", "privacy_requests", "post_stats", "posts")
+            ),
+            "CREATE INDEX post_stats_school ON post_stats (school, seq)",
+            # The outbox round-robins between schools too (a school's Friday letter to 200
+            # rooms never holds back another school's announcement).
+            "CREATE INDEX posts_pending_school ON posts (school, priority, turn)"
+            " WHERE status = 'pending'",
+            # A week's letter is decided per school: the key becomes (school, week).
+            """
+            CREATE TABLE digest_weeks_v12 (
+                week        TEXT NOT NULL,
+                outcome     TEXT NOT NULL CHECK (outcome IN ('sent', 'empty', 'skipped')),
+                decided_at  TEXT NOT NULL,
+                rooms       INTEGER NOT NULL DEFAULT 0,
+                school      TEXT NOT NULL DEFAULT '',
+                PRIMARY KEY (school, week)
+            )
+            """,
+            """
+            CREATE TABLE digest_extra_letters_v12 (
+                id       INTEGER PRIMARY KEY AUTOINCREMENT,
+                week     TEXT NOT NULL,
+                sent_at  TEXT NOT NULL,
+                rooms    INTEGER NOT NULL,
+                school   TEXT NOT NULL DEFAULT '',
+                FOREIGN KEY (school, week) REFERENCES digest_weeks_v12 (school, week)
+            )
+            """,
+            "INSERT INTO digest_weeks_v12 (school, week, outcome, decided_at, rooms)"
+            " SELECT '', week, outcome, decided_at, rooms FROM digest_weeks",
+            "INSERT INTO digest_extra_letters_v12 (id, school, week, sent_at, rooms)"
+            " SELECT id, '', week, sent_at, rooms FROM digest_extra_letters",
+            "DROP TABLE digest_extra_letters",
+            "DROP TABLE digest_weeks",
+            "ALTER TABLE digest_weeks_v12 RENAME TO digest_weeks",
+            "ALTER TABLE digest_extra_letters_v12 RENAME TO digest_extra_letters",
+            "CREATE INDEX digest_weeks_sent ON digest_weeks (school, outcome, decided_at)",
+        ),
+    ),
 )
