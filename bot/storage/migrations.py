@@ -476,6 +476,12 @@ MIGRATIONS: tuple[Migration, ...] = (
                     f"ALTER TABLE {table} ADD COLUMN number INTEGER",
                     f"UPDATE {table} SET number = id",  # noqa: S608 - constant names
                     f"CREATE UNIQUE INDEX {table}_school_number ON {table} (school, number)",
+                    # Whatever inserts the row (a repository, a bench, a test), it gets the
+                    # school's next number.
+                    f"CREATE TRIGGER {table}_numbered AFTER INSERT ON {table}"  # noqa: S608
+                    " WHEN NEW.number IS NULL BEGIN"
+                    f" UPDATE {table} SET number = (SELECT COALESCE(MAX(number), 0) + 1"
+                    f" FROM {table} WHERE school = NEW.school) WHERE id = NEW.id; END",
                 )
             ),
             *(
@@ -485,7 +491,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX post_stats_school ON post_stats (school, seq)",
             # The outbox round-robins between schools too (a school's Friday letter to 200
             # rooms never holds back another school's announcement).
-            "CREATE INDEX posts_pending_school ON posts (school, priority, turn)"
+            "CREATE INDEX posts_pending_school ON posts (school, requester, priority, turn)"
             " WHERE status = 'pending'",
             # A week's letter is decided per school: the key becomes (school, week).
             """

@@ -10,10 +10,13 @@ delays nobody else:
 1. by `priority`: PRIORITY_FIRST (the RUPN's commands, broadcasts, jobs and
    hooks) before PRIORITY_REPLIES (what anybody else caused);
 2. within a priority, round-robin between requesters (the people who caused
-   the posts; NULL for jobs): each post gets a `turn` when it is queued, one
-   more than its requester's last pending post, or the turn being served now
-   when the requester has nothing pending (start-time fair queuing). A
-   requester's posts keep their order, so their per-room order too;
+   the posts; NULL for jobs) of each établissement: a requester is a (school,
+   person) pair, so one school's Friday letter to hundreds of rooms (a job's)
+   and another school's letter or RUPN announcement take turns. Each post gets
+   a `turn` when it is queued, one more than its requester's last pending post,
+   or the turn being served now when the requester has nothing pending
+   (start-time fair queuing). A requester's posts keep their order, so their
+   per-room order too;
 3. a post that refers to another by transaction id (an edit, a redaction, a
    file's relation) is never picked while that post is still pending, whatever
    their priorities: the sender would refuse it (M_TARGET_NOT_SENT).
@@ -34,6 +37,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, stored
 
 Action = Literal["send", "redact", "mail"]
@@ -74,6 +78,7 @@ class OutgoingPost:
     target_event_id: str | None = None
     priority: int = PRIORITY_FIRST
     requester: str | None = None  # who caused it (None: a job or a hook)
+    school: str = IMPLICIT_KEY  # the établissement it is for
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +103,13 @@ class Post:
     priority: int = PRIORITY_FIRST
     requester: str | None = None
     created_at: datetime | None = None  # when it was queued (always set when read back)
+    school: str = IMPLICIT_KEY
 
 
 _COLUMNS = (
     "id, room_id, action, event_type, content, kind, txn_id, status, event_id, attempts, "
-    "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester, created_at"
+    "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester, created_at, "
+    "school"
 )
 
 
@@ -126,6 +133,7 @@ def _to_post(row: aiosqlite.Row) -> Post:
         priority=row["priority"],
         requester=row["requester"],
         created_at=loaded(row["created_at"]),
+        school=row["school"],
     )
 
 
@@ -137,13 +145,13 @@ class PostsRepository:
         if not posts:
             return
         rows = []
-        last_turns: dict[tuple[int, str | None], int] = {}
+        last_turns: dict[tuple[int, str, str | None], int] = {}
         for p in posts:
             turn = 0  # a mail is not in the Matrix queue: it takes nobody's turn
             if p.action != "mail":
-                key = (p.priority, p.requester)
+                key = (p.priority, p.school, p.requester)
                 if key not in last_turns:
-                    last_turns[key] = await self._last_turn(p.priority, p.requester)
+                    last_turns[key] = await self._last_turn(*key)
                 last_turns[key] += 1
                 turn = last_turns[key]
             rows.append(
@@ -162,23 +170,25 @@ class PostsRepository:
                     p.priority,
                     p.requester,
                     turn,
+                    p.school,
                 )
             )
         await self._db.executemany(
             "INSERT INTO posts (room_id, action, event_type, content, kind, txn_id, ref_type,"
-            " ref_id, target_txn_id, target_event_id, created_at, priority, requester, turn)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " ref_id, target_txn_id, target_event_id, created_at, priority, requester, turn,"
+            " school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
-    async def _last_turn(self, priority: int, requester: str | None) -> int:
+    async def _last_turn(self, priority: int, school: str, requester: str | None) -> int:
         """The turn before the requester's next post (see the module's docstring)."""
         # ORDER BY … LIMIT 1 rather than MAX/MIN: the index is walked in turn order and
         # the walk stops at the first post that is not a mail.
         row = await self._db.fetchone(
-            "SELECT turn FROM posts WHERE status = 'pending' AND requester IS ?"
+            "SELECT turn FROM posts INDEXED BY posts_pending_school"
+            " WHERE status = 'pending' AND school = ? AND requester IS ?"
             " AND priority = ? AND action != 'mail' ORDER BY turn DESC LIMIT 1",
-            (requester, priority),
+            (school, requester, priority),
         )
         if row is not None:
             return int(row["turn"])

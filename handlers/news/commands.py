@@ -151,4 +151,4 @@ async def _feed_names(repos: Repositories, entries: Sequence[StoredEntry]) -> di
 # --- declared here, written elsewhere ------------------------------------------------------
 
 router.on(IncomingReaction)(curation.on_reaction)
-router.job("veille", every_seconds=polling.tick_seconds)(polling.poll_feeds)
+router.job("veille", every_seconds=polling.tick_seconds, per_school=False)(polling.poll_feeds)

@@ -325,6 +325,7 @@ async def _check_version_4_data(db: Database) -> None:
         closed_at=None,
         start_txn="rupn-poll-1",
         final_results=None,
+        number=1,
     )
     assert await polls.responses(1) == [
         Response(TEACHER, ("a1",), t + timedelta(minutes=1), 1),
@@ -352,6 +353,7 @@ async def _check_version_4_data(db: Database) -> None:
         feedback_poll_id=None,
         notice_stale_since=None,
         notice_edited_at=None,
+        number=1,
     )
     assert await workshops.signups(1) == [
         Signup(TEACHER, "confirmed", "reaction", "$pouce1", t, None),

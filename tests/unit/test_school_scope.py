@@ -1,0 +1,89 @@
+"""Every room belongs to one établissement; numbers are per school; a command acts for
+the school of its room (or, in a room of no school, for the sender's one school)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.domain import IncomingMessage, SyncBatch
+from bot.storage.database import Database
+from bot.tenancy import NO_SCHOOL_TEXT, ROOM_OF_ANOTHER_SCHOOL_TEXT
+from tests.unit.two_schools import A, B, TwoSchools
+
+DIRECT = "!direct:ac-exemple.fr"
+
+
+async def test_school_b_first_poll_workshop_and_announcement_are_number_1(db: Database) -> None:
+    bot = TwoSchools(db)
+    await bot.invite(A)
+    await bot.invite(B)
+    await bot.say(A, "!diffusion ajouter", "!sondage Quel jour ? | lundi | mardi")
+    await bot.say(A, "!sondage Quel thème ? | ENT | Pix")
+    replies = await bot.say(
+        B,
+        "!diffusion ajouter",
+        "!sondage Quel jour ? | lundi | mardi",
+        "!atelier jeudi 10 décembre 17h | Pronote | CDI | 12 places",
+        "!annonce programmer lundi 8h | Conseil pédagogique",
+    )
+    assert replies[1] == (
+        "Sondage n° 1 lancé. Résultats : !sondage résultats 1 ; clôture : !sondage clore 1."
+    )
+    assert replies[2].startswith("Atelier n° 1 annoncé dans 1 salon : Salle des profs B.")
+    assert replies[3].startswith("Annonce n° 1 programmée pour le lundi 23 novembre à 8h00")
+    # A's second poll is A's n° 2; B's n° 2 does not exist.
+    assert (await bot.say(A, "!sondage résultats 2"))[0].startswith(
+        "Résultats du sondage n° 2 — Quel thème ?"
+    )
+    assert await bot.say(B, "!sondage résultats 2") == ["Aucun sondage n° 2."]
+
+
+async def test_a_room_of_one_school_is_refused_to_another(db: Database) -> None:
+    bot = TwoSchools(db)
+    assert await bot.invite(A) is None
+    # B's RUPN invites the bot into A's room: declined with this reason.
+    async with db.transaction():
+        refusal = await bot.tenancy.claim(A.room, B.rupn, bot.clock())
+    assert refusal == ROOM_OF_ANOTHER_SCHOOL_TEXT
+    await bot.invite(B)
+    assert await bot.say(B, f"!diffusion ajouter {A.alias}") == [ROOM_OF_ANOTHER_SCHOOL_TEXT]
+    assert await bot.say(B, f"!diffusion retirer {A.alias}") == [
+        "Le salon #salle-a:ac-exemple.fr appartient à un autre établissement servi par "
+        "rupn-bot : vous ne pouvez agir que dans les salons de votre établissement."
+    ]
+    assert await db.fetchall("SELECT * FROM broadcast_rooms") == []
+    owners = await db.fetchall("SELECT room_id, school FROM rooms ORDER BY room_id")
+    assert [tuple(r) for r in owners] == [(A.room, A.school.key), (B.room, B.school.key)]
+
+
+async def _ask_in_direct_room(bot: TwoSchools, sender: str, body: str) -> list[str]:
+    before = len(await bot.db.fetchall("SELECT id FROM posts"))
+    message = IncomingMessage(DIRECT, "$d1", sender, body, bot.clock())
+    await bot.processor().process(SyncBatch("s-direct", (message,), (), False))
+    rows = await bot.db.fetchall("SELECT content FROM posts ORDER BY id")
+    return [str(json.loads(r["content"])["body"]) for r in rows[before:]]
+
+
+async def test_a_direct_room_acts_for_the_school_whose_rooms_the_sender_shares(
+    db: Database,
+) -> None:
+    bot = TwoSchools(db)
+    await bot.invite(A)
+    await bot.invite(B)
+    await bot.say(A, "!atelier jeudi 10 décembre 17h | Pronote | CDI | 12 places")
+    await bot.say(B, "!atelier vendredi 11 décembre 12h30 | Pix | CDI | 12 places")
+    bot.info.rooms.append(DIRECT)
+    [reply] = await _ask_in_direct_room(bot, A.teacher, "!ateliers")
+    assert "Pronote" in reply
+    assert "Pix" not in reply  # B's workshop
+    # Someone in both schools' rooms must say which school: the command is refused.
+    bot.info.members[B.room].append(A.teacher)
+    [reply] = await _ask_in_direct_room(bot, A.teacher, "!ateliers")
+    assert reply == (
+        "Vous êtes rattaché(e) à plusieurs établissements servis par rupn-bot "
+        "(Collège Jean Moulin (0860001J), Lycée Camille Guérin (0170002K)) : tapez cette "
+        "commande dans un salon de l’établissement concerné."
+    )
+    # Someone in no school's room gets told why nothing happens.
+    [reply] = await _ask_in_direct_room(bot, "@inconnu:ac-exemple.fr", "!ateliers")
+    assert reply == NO_SCHOOL_TEXT
