@@ -120,7 +120,8 @@ class EventProcessor:
         if school.key not in self._scoped:
             repos = self._repos
             if repos.school != school.key:
-                repos = Repositories.open(self._db, school.key)
+                # The outbox is the bot's: every school's posts go through the same one.
+                repos = replace(Repositories.open(self._db, school.key), posts=self._repos.posts)
             self._scoped[school.key] = (self._settings.for_school(school), repos)
         return self._scoped[school.key]
 

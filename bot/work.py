@@ -53,7 +53,7 @@ class Units:
             return self
         return Units(
             self._db,
-            Repositories.open(self._db, school.key),
+            replace(Repositories.open(self._db, school.key), posts=self.repos.posts),
             self.settings.for_school(school),
             self.info,
             self.clock,

@@ -489,10 +489,6 @@ MIGRATIONS: tuple[Migration, ...] = (
                 for table in ("broadcast_rooms", "privacy_requests", "post_stats", "posts")
             ),
             "CREATE INDEX post_stats_school ON post_stats (school, seq)",
-            # The outbox round-robins between schools too (a school's Friday letter to 200
-            # rooms never holds back another school's announcement).
-            "CREATE INDEX posts_pending_school ON posts (school, requester, priority, turn)"
-            " WHERE status = 'pending'",
             # A week's letter is decided per school: the key becomes (school, week).
             """
             CREATE TABLE digest_weeks_v12 (

@@ -10,13 +10,15 @@ delays nobody else:
 1. by `priority`: PRIORITY_FIRST (the RUPN's commands, broadcasts, jobs and
    hooks) before PRIORITY_REPLIES (what anybody else caused);
 2. within a priority, round-robin between requesters (the people who caused
-   the posts; NULL for jobs) of each établissement: a requester is a (school,
-   person) pair, so one school's Friday letter to hundreds of rooms (a job's)
-   and another school's letter or RUPN announcement take turns. Each post gets
-   a `turn` when it is queued, one more than its requester's last pending post,
-   or the turn being served now when the requester has nothing pending
-   (start-time fair queuing). A requester's posts keep their order, so their
-   per-room order too;
+   the posts; NULL for jobs): each post gets a `turn` when it is queued, one
+   more than its requester's last pending post, or the turn being served now
+   when the requester has nothing pending (start-time fair queuing). A
+   requester's posts keep their order, so their per-room order too;
+2b. the jobs' posts are one requester, whose pending posts are kept in
+   round-robin order between établissements (`_interleave_schools`): on a
+   Friday, 200 schools' letters take one turn per round together, so a RUPN's
+   announcement waits for a send or two, and each school's first room is
+   reached in the first round, not after every room of the schools before it;
 3. a post that refers to another by transaction id (an edit, a redaction, a
    file's relation) is never picked while that post is still pending, whatever
    their priorities: the sender would refuse it (M_TARGET_NOT_SENT).
@@ -145,11 +147,11 @@ class PostsRepository:
         if not posts:
             return
         rows = []
-        last_turns: dict[tuple[int, str, str | None], int] = {}
+        last_turns: dict[tuple[int, str | None], int] = {}
         for p in posts:
             turn = 0  # a mail is not in the Matrix queue: it takes nobody's turn
             if p.action != "mail":
-                key = (p.priority, p.school, p.requester)
+                key = (p.priority, p.requester)
                 if key not in last_turns:
                     last_turns[key] = await self._last_turn(*key)
                 last_turns[key] += 1
@@ -179,16 +181,41 @@ class PostsRepository:
             " school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        for priority in sorted({p.priority for p in posts if p.requester is None}):
+            await self._interleave_schools(priority)
 
-    async def _last_turn(self, priority: int, school: str, requester: str | None) -> int:
+    async def _interleave_schools(self, priority: int) -> None:
+        """Renumber the jobs' pending posts of `priority` (the same turns, from the same
+        first one) so that they alternate between schools: each school's own order is kept,
+        its n-th pending post goes in round n, schools in the order they first queued."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(DISTINCT school) AS n FROM posts INDEXED BY posts_pending_requester"
+            " WHERE status = 'pending' AND requester IS NULL AND priority = ? AND action != 'mail'",
+            (priority,),
+        )
+        if row is None or int(row["n"]) < 2:
+            return  # one school: nothing to alternate (and single-school order is untouched)
+        await self._db.execute(
+            "WITH jobs AS (SELECT id, turn, school FROM posts INDEXED BY posts_pending_requester"
+            "  WHERE status = 'pending' AND requester IS NULL AND priority = ?1"
+            "  AND action != 'mail'),"
+            " ranked AS (SELECT id, MIN(turn) OVER () AS base,"
+            "  ROW_NUMBER() OVER (PARTITION BY school ORDER BY turn, id) AS round,"
+            "  MIN(id) OVER (PARTITION BY school) AS first FROM jobs),"
+            " ordered AS (SELECT id, base + ROW_NUMBER() OVER (ORDER BY round, first) - 1"
+            "  AS turn FROM ranked)"
+            " UPDATE posts SET turn = ordered.turn FROM ordered WHERE posts.id = ordered.id",
+            (priority,),
+        )
+
+    async def _last_turn(self, priority: int, requester: str | None) -> int:
         """The turn before the requester's next post (see the module's docstring)."""
         # ORDER BY … LIMIT 1 rather than MAX/MIN: the index is walked in turn order and
         # the walk stops at the first post that is not a mail.
         row = await self._db.fetchone(
-            "SELECT turn FROM posts INDEXED BY posts_pending_school"
-            " WHERE status = 'pending' AND school = ? AND requester IS ?"
+            "SELECT turn FROM posts WHERE status = 'pending' AND requester IS ?"
             " AND priority = ? AND action != 'mail' ORDER BY turn DESC LIMIT 1",
-            (school, requester, priority),
+            (requester, priority),
         )
         if row is not None:
             return int(row["turn"])
