@@ -17,8 +17,10 @@ router = Router("statut")
     parse=no_arguments,
 )
 async def statut(ctx: Context, _: None) -> None:
-    counts = await ctx.repos.posts.count_by_status()
-    rooms = len(ctx.info.joined_rooms())
+    # The school's own figures: its posts, and the rooms no other school owns.
+    counts = await ctx.repos.posts.count_by_status(ctx.school.key)
+    owned = await ctx.repos.rooms.owned()
+    rooms = sum(owned.get(r, ctx.school.key) == ctx.school.key for r in ctx.info.joined_rooms())
     since = format_when(ctx.info.started_at, ctx.tz, with_year=True)
     lines = [
         f"rupn-bot {__version__}, en service depuis le {since}.",

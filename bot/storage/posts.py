@@ -301,6 +301,11 @@ class PostsRepository:
         )
         return [_to_post(r) for r in rows]
 
-    async def count_by_status(self) -> dict[str, int]:
-        rows = await self._db.fetchall("SELECT status, COUNT(*) AS n FROM posts GROUP BY status")
+    async def count_by_status(self, school: str | None = None) -> dict[str, int]:
+        """How many posts are sent, pending, failed: the bot's, or one school's."""
+        rows = await self._db.fetchall(
+            "SELECT status, COUNT(*) AS n FROM posts WHERE ?1 IS NULL OR school = ?1"
+            " GROUP BY status",
+            (school,),
+        )
         return {str(r["status"]): int(r["n"]) for r in rows}

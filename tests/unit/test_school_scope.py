@@ -87,3 +87,16 @@ async def test_a_direct_room_acts_for_the_school_whose_rooms_the_sender_shares(
     # Someone in no school's room gets told why nothing happens.
     [reply] = await _ask_in_direct_room(bot, "@inconnu:ac-exemple.fr", "!ateliers")
     assert reply == NO_SCHOOL_TEXT
+
+
+async def test_statut_counts_the_rooms_and_posts_of_its_school(db: Database) -> None:
+    bot = TwoSchools(db)
+    await bot.invite(A)
+    await bot.invite(B)
+    await bot.say(B, "!sondage Quel jour ? | lundi | mardi", "!sondage Quel thème ? | ENT | Pix")
+    await bot.deliver_all()
+    [status] = await bot.say(A, "!statut")
+    assert status.splitlines()[1:3] == [
+        "Salons rejoints : 1.",
+        "Messages envoyés : 0 ; en attente : 0 ; en échec : 0.",
+    ]
