@@ -175,7 +175,7 @@ class Repositories:
             undecrypted=UndecryptedRepository(db),
             digests=DigestsRepository(db, school),
             engagement=EngagementRepository(db),
-            bilan=BilanRepository(db),
+            bilan=BilanRepository(db, school),
             privacy=PrivacyRepository(db),
             direct_rooms=DirectRoomsRepository(db),
             rooms=RoomsRepository(db),

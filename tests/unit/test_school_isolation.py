@@ -15,7 +15,7 @@ from bot.errors import INTERNAL_ERROR_TEXT
 from bot.router import CommandRegistry, admin_only_text
 from bot.storage.database import Database
 from handlers import ROUTERS
-from tests.unit.two_schools import A, B, Side, TwoSchools
+from tests.unit.two_schools import A, B, Side, TwoSchools, populate, secret
 
 REGISTRY = CommandRegistry(ROUTERS)
 COMMANDS = tuple(c for c in REGISTRY.visible_to(True))
@@ -45,41 +45,13 @@ def attacks(name: str, victim: Side) -> list[str]:
     return lines
 
 
-def secret(side: Side) -> str:
-    """A word in every text of the school, that the other school must never be shown."""
-    return f"secret-{side.school.key}"
-
-
-async def _populate(bot: TwoSchools) -> None:
-    """Each school: a diffusion room, two polls, two workshops (a teacher signed up), two
-    announcements, two words for the letter; all delivered. A goes first, so B's rows have
-    other ids than their numbers."""
-    for side in (A, B):
-        assert await bot.invite(side) is None
-        mark = secret(side)
-        replies = await bot.say(
-            side,
-            "!diffusion ajouter",
-            f"!sondage Quel jour {mark} ? | lundi | mardi",
-            f"!sondage Quel thème {mark} ? | ENT | Pix",
-            f"!atelier jeudi 10 décembre 17h | Pronote {mark} | CDI | 12 places",
-            f"!cafe vendredi 11 décembre 12h30 | L’IA en classe {mark} | CDI",
-            f"!annonce Conseil pédagogique jeudi {mark}",
-            f"!annonce programmer lundi 8h | Réunion ENT {mark}",
-            f"!lettre ajouter Bonne semaine {mark}",
-            f"!lettre ajouter Pensez à Pix {mark}",
-        )
-        assert INTERNAL_ERROR_TEXT not in replies
-        await bot.deliver_all()
-
-
 @pytest.mark.parametrize("command", [c.name for c in COMMANDS])
 @pytest.mark.parametrize(("attacker", "victim"), [(A, B), (B, A)], ids=["A-vers-B", "B-vers-A"])
 async def test_no_command_of_one_school_reaches_the_other(
     db: Database, command: str, attacker: Side, victim: Side
 ) -> None:
     bot = TwoSchools(db)
-    await _populate(bot)
+    await populate(bot)
     before = await bot.snapshot(victim)
 
     replies = await bot.say(attacker, *attacks(command, victim))
@@ -106,7 +78,7 @@ async def test_a_school_jobs_leave_the_other_school_alone(
     db: Database, worker: Side, other: Side
 ) -> None:
     bot = TwoSchools(db)
-    await _populate(bot)
+    await populate(bot)
     before = await bot.snapshot(other)
     bot.clock.advance(30 * 24 * 3600)  # every deadline, reminder and schedule is due
     units = bot.units(worker)

@@ -8,7 +8,7 @@ import json
 from bot.domain import IncomingMessage, SyncBatch
 from bot.storage.database import Database
 from bot.tenancy import NO_SCHOOL_TEXT, ROOM_OF_ANOTHER_SCHOOL_TEXT
-from tests.unit.two_schools import A, B, TwoSchools
+from tests.unit.two_schools import A, B, TwoSchools, populate
 
 DIRECT = "!direct:ac-exemple.fr"
 
@@ -100,3 +100,16 @@ async def test_statut_counts_the_rooms_and_posts_of_its_school(db: Database) -> 
         "Salons rejoints : 1.",
         "Messages envoyés : 0 ; en attente : 0 ; en échec : 0.",
     ]
+
+
+async def test_a_school_bilan_counts_only_its_own_activity(db: Database) -> None:
+    bot = TwoSchools(db)
+    await populate(bot)  # the same activity in both schools
+    await bot.say(A, "!bilan")
+    row = await db.fetchone("SELECT content FROM posts WHERE kind = 'bilan-summary'")
+    assert row is not None
+    lines = json.loads(row["content"])["body"].splitlines()
+    assert lines[1] == "Diffusion : 1 annonce dans 1 salon ; lectures non mesurées ; 0 réaction."
+    assert lines[4] == "Cafés numériques : 1 café, 0 participant."
+    assert lines[5].startswith("Mini-ateliers : 1 atelier (0 à la demande, 1 proposé)")
+    assert lines[7] == "Besoins : 2 sondages."

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Repositories, Settings
 from bot.domain import IncomingMessage, SyncBatch
+from bot.errors import INTERNAL_ERROR_TEXT
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry
 from bot.schools import School
@@ -158,3 +159,31 @@ class TwoSchools:
         )
         found["posts"] = [tuple(r) for r in rows]
         return found
+
+
+def secret(side: Side) -> str:
+    """A word in every text of the school, that the other school must never be shown."""
+    return f"secret-{side.school.key}"
+
+
+async def populate(bot: TwoSchools) -> None:
+    """Each school: a diffusion room, two polls, two workshops (a teacher signed up), two
+    announcements, two words for the letter; all delivered. A goes first, so B's rows have
+    other ids than their numbers."""
+    for side in (A, B):
+        assert await bot.invite(side) is None
+        mark = secret(side)
+        replies = await bot.say(
+            side,
+            "!diffusion ajouter",
+            f"!sondage Quel jour {mark} ? | lundi | mardi",
+            f"!sondage Quel thème {mark} ? | ENT | Pix",
+            f"!atelier jeudi 10 décembre 17h | Pronote {mark} | CDI | 12 places",
+            f"!cafe vendredi 11 décembre 12h30 | L’IA en classe {mark} | CDI",
+            f"!annonce Conseil pédagogique jeudi {mark}",
+            f"!annonce programmer lundi 8h | Réunion ENT {mark}",
+            f"!lettre ajouter Bonne semaine {mark}",
+            f"!lettre ajouter Pensez à Pix {mark}",
+        )
+        assert INTERNAL_ERROR_TEXT not in replies
+        await bot.deliver_all()
