@@ -168,7 +168,7 @@ class Repositories:
             posts=PostsRepository(db),
             broadcast=BroadcastRoomsRepository(db, school),
             announcements=AnnouncementsRepository(db, school),
-            feeds=FeedsRepository(db),
+            feeds=FeedsRepository(db, school),
             polls=PollsRepository(db, school),
             workshops=WorkshopsRepository(db, school),
             state=StateRepository(db),

@@ -489,6 +489,10 @@ MIGRATIONS: tuple[Migration, ...] = (
                 for table in ("broadcast_rooms", "privacy_requests", "post_stats", "posts")
             ),
             "CREATE INDEX post_stats_school ON post_stats (school, seq)",
+            # A source added in chat is its school's; NULL: from the config file, the
+            # bot's (a single-school bot's school's).
+            "ALTER TABLE feeds ADD COLUMN school TEXT",
+            "UPDATE feeds SET school = '' WHERE origin = 'chat'",
             # A week's letter is decided per school: the key becomes (school, week).
             """
             CREATE TABLE digest_weeks_v12 (

@@ -152,6 +152,14 @@ class TwoSchools:
                 (key,),
             )
             found[table] = [tuple(r) for r in rows]
+        rows = await self.db.fetchall("SELECT * FROM feeds WHERE school = ? ORDER BY id", (key,))
+        found["feeds"] = [tuple(r) for r in rows]
+        rows = await self.db.fetchall(
+            "SELECT * FROM feed_entries WHERE feed_id IN (SELECT id FROM feeds WHERE school = ?)"
+            " ORDER BY id",
+            (key,),
+        )
+        found["feed_entries"] = [tuple(r) for r in rows]
         rows = await self.db.fetchall(
             "SELECT * FROM posts WHERE school = ?"
             " OR room_id IN (SELECT room_id FROM rooms WHERE school = ?) ORDER BY id",
@@ -176,6 +184,8 @@ async def populate(bot: TwoSchools) -> None:
         replies = await bot.say(
             side,
             "!diffusion ajouter",
+            # Refused at once, so the jobs' reading of it needs no network.
+            f"!veille ajouter http://127.0.0.1:9/{side.school.key}.xml Source {mark}",
             f"!sondage Quel jour {mark} ? | lundi | mardi",
             f"!sondage Quel thème {mark} ? | ENT | Pix",
             f"!atelier jeudi 10 décembre 17h | Pronote {mark} | CDI | 12 places",
