@@ -129,8 +129,9 @@ class Settings:
 
     def for_school(self, school: School) -> Settings:
         """The settings of one établissement: its admins and zone. The rooms of the config
-        file (diffusion, letter, curation) are the implicit school's; a named school's
-        rooms are those its RUPN add in chat."""
+        file (diffusion, letter, curation) and its `[email]` recipients are the implicit
+        school's; a named school's rooms are those its RUPN add in chat, and its letter is
+        not mailed (the recipients of one school must never get another's)."""
         if school.implicit:
             return replace(self, tenant=school, admins=school.admins)
         return replace(
@@ -140,6 +141,7 @@ class Settings:
             broadcast_rooms=(),
             digest_rooms=(),
             curation_rooms=(),
+            mail_enabled=False,
         )
 
 

@@ -4,11 +4,13 @@ the school of its room (or, in a room of no school, for the sender's one school)
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+from bot.context import Settings
 from bot.domain import IncomingMessage, SyncBatch
 from bot.storage.database import Database
 from bot.tenancy import NO_SCHOOL_TEXT, ROOM_OF_ANOTHER_SCHOOL_TEXT
-from tests.unit.two_schools import A, B, TwoSchools, populate
+from tests.unit.two_schools import PARIS, A, B, TwoSchools, populate
 
 DIRECT = "!direct:ac-exemple.fr"
 
@@ -113,3 +115,16 @@ async def test_a_school_bilan_counts_only_its_own_activity(db: Database) -> None
     assert lines[4] == "Cafés numériques : 1 café, 0 participant."
     assert lines[5].startswith("Mini-ateliers : 1 atelier (0 à la demande, 1 proposé)")
     assert lines[7] == "Besoins : 2 sondages."
+
+
+def test_a_named_school_has_its_own_admins_and_zone_and_none_of_the_config_rooms() -> None:
+    base = Settings(
+        admins=frozenset({"@rupn:ac-exemple.fr"}), tz=PARIS, broadcast_rooms=("!config:x",),
+        digest_rooms=("!lettre:x",), curation_rooms=("!tri:x",), mail_enabled=True,
+    )  # fmt: skip
+    named = base.for_school(B.school)
+    assert (named.school, named.admins, named.school_zone) == (B.school, B.school.admins, "B")
+    assert (named.broadcast_rooms, named.digest_rooms, named.curation_rooms) == ((), (), ())
+    assert not named.mail_enabled
+    implicit = base.for_school(base.school)
+    assert implicit == replace(base, tenant=base.school)
