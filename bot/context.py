@@ -178,7 +178,7 @@ class Repositories:
             digests=DigestsRepository(db, school),
             engagement=EngagementRepository(db),
             bilan=BilanRepository(db, school),
-            privacy=PrivacyRepository(db),
+            privacy=PrivacyRepository(db, school),
             direct_rooms=DirectRoomsRepository(db),
             rooms=RoomsRepository(db),
             school=school,

@@ -10,7 +10,8 @@ from bot.context import Settings
 from bot.domain import IncomingMessage, SyncBatch
 from bot.storage.database import Database
 from bot.tenancy import NO_SCHOOL_TEXT, ROOM_OF_ANOTHER_SCHOOL_TEXT
-from tests.unit.two_schools import PARIS, A, B, TwoSchools, populate
+from handlers.privacy.jobs import answer_requests
+from tests.unit.two_schools import BOT, PARIS, A, B, TwoSchools, populate, secret
 
 DIRECT = "!direct:ac-exemple.fr"
 
@@ -128,3 +129,29 @@ def test_a_named_school_has_its_own_admins_and_zone_and_none_of_the_config_rooms
     assert not named.mail_enabled
     implicit = base.for_school(base.school)
     assert implicit == replace(base, tenant=base.school)
+
+
+async def test_mesdonnees_typed_in_a_school_room_lists_that_school_data_only(
+    db: Database,
+) -> None:
+    """A teacher of both schools (a member of both staff rooms) signed up in each: their
+    `!mesdonnees` typed in A's room is answered, privately, with A's data only."""
+    bot = TwoSchools(db)
+    await populate(bot)
+    teacher = A.teacher
+    bot.info.members[B.room].append(teacher)
+    bot.info.rooms.append(DIRECT)
+    bot.info.members[DIRECT] = [BOT, teacher]
+    for side in (A, B):
+        message = IncomingMessage(
+            side.room, f"$i-{side.alias}", teacher, "!inscription 1", bot.clock()
+        )
+        await bot.processor().process(SyncBatch(f"s-i{side.alias}", (message,), (), False))
+    asked = IncomingMessage(A.room, "$donnees", teacher, "!mesdonnees", bot.clock())
+    await bot.processor().process(SyncBatch("s-donnees", (asked,), (), False))
+    for side in (B, A):  # B's job first: it has nothing to answer
+        await answer_requests(bot.units(side))
+    rows = await db.fetchall("SELECT content FROM posts WHERE room_id = ? ORDER BY id", (DIRECT,))
+    [answer] = [str(json.loads(r["content"])["body"]) for r in rows]
+    assert secret(A) in answer
+    assert secret(B) not in answer
