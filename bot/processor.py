@@ -146,8 +146,10 @@ class EventProcessor:
             pseudonyms=self._pseudonyms,
         )
 
-    async def _school(self, event: RoomEvent, sender: str) -> School | Refusal:
-        return await self._tenancy.resolve(event.room_id, sender, self._info)
+    async def _school(
+        self, event: RoomEvent, sender: str, *, by_sender: bool = True
+    ) -> School | Refusal:
+        return await self._tenancy.resolve(event.room_id, sender, self._info, by_sender=by_sender)
 
     async def _handle(self, event: RoomEvent, arrival: Arrival) -> list[OutgoingPost]:
         if isinstance(event, UndecryptableEvent):
@@ -163,7 +165,7 @@ class EventProcessor:
         if not handlers:
             return []
         who = event.user_id if isinstance(event, IncomingReceipt) else event.sender
-        school = await self._school(event, who)
+        school = await self._school(event, who, by_sender=False)
         if isinstance(school, Refusal):
             return []  # a room of no school (or of several): nothing of any school changes
         posts: list[OutgoingPost] = []

@@ -7,6 +7,8 @@ The rule (issue 18, item 3):
   school's configuration) acts for the sender's school: the school they are admin of,
   else the school whose rooms they share with the bot. Several candidates are refused
   (the sender is asked to type the command in a room of the school concerned);
+- other events (reactions, votes, read receipts) in a room owned by no school change
+  nothing (looking for the sender's rooms at every read receipt would cost too much);
 - a bot that serves one school (today's configuration) puts everything in it.
 """
 
@@ -85,14 +87,19 @@ class Tenancy:
     def is_admin_anywhere(self, user_id: str) -> bool:
         return bool(self.admin_of(user_id))
 
-    async def resolve(self, room_id: str, sender: str, info: BotInfo) -> School | Refusal:
-        """The school a command (or an event) in `room_id` from `sender` acts for."""
+    async def resolve(
+        self, room_id: str, sender: str, info: BotInfo, *, by_sender: bool = True
+    ) -> School | Refusal:
+        """The school a command (or, `by_sender` False, an event) in `room_id` from
+        `sender` acts for."""
         if self.single is not None:
             return self.single
         owner = await self._rooms.school_of(room_id)
         if owner is not None:
             school = self._by_key.get(owner)
             return school if school is not None else Refusal(FORMER_SCHOOL_TEXT)
+        if not by_sender:
+            return Refusal(NO_SCHOOL_TEXT)
         candidates = self.admin_of(sender) or await self._schools_sharing_rooms_with(sender, info)
         if len(candidates) == 1:
             return candidates[0]
