@@ -72,6 +72,8 @@ class Tenancy:
         self.schools = tuple(schools)
         self._by_key = {s.key: s for s in self.schools}
         self._rooms = rooms
+        # Rooms are never given back: once read, an owner is kept (no query per event).
+        self._owners: dict[str, str] = {}
 
     @property
     def single(self) -> School | None:
@@ -94,8 +96,11 @@ class Tenancy:
         `sender` acts for."""
         if self.single is not None:
             return self.single
-        owner = await self._rooms.school_of(room_id)
+        owner = self._owners.get(room_id)
+        if owner is None:
+            owner = await self._rooms.school_of(room_id)
         if owner is not None:
+            self._owners[room_id] = owner
             school = self._by_key.get(owner)
             return school if school is not None else Refusal(FORMER_SCHOOL_TEXT)
         if not by_sender:
