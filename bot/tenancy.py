@@ -71,6 +71,10 @@ class Tenancy:
             raise ValueError("a bot serves at least one établissement")
         self.schools = tuple(schools)
         self._by_key = {s.key: s for s in self.schools}
+        self._by_admin: dict[str, tuple[School, ...]] = {}
+        for school in self.schools:
+            for admin in school.admins:
+                self._by_admin[admin] = (*self._by_admin.get(admin, ()), school)
         self._rooms = rooms
         # Rooms are never given back: once read, an owner is kept (no query per event).
         self._owners: dict[str, str] = {}
@@ -84,7 +88,8 @@ class Tenancy:
         return self._by_key.get(key)
 
     def admin_of(self, user_id: str) -> tuple[School, ...]:
-        return tuple(s for s in self.schools if user_id in s.admins)
+        """The schools `user_id` is RUPN of, in configuration order."""
+        return self._by_admin.get(user_id, ())
 
     def is_admin_anywhere(self, user_id: str) -> bool:
         return bool(self.admin_of(user_id))

@@ -42,3 +42,10 @@ class RoomsRepository:
         """Every claimed room and its school."""
         rows = await self._db.fetchall("SELECT room_id, school FROM rooms ORDER BY room_id")
         return {str(r["room_id"]): str(r["school"]) for r in rows}
+
+    async def rooms_of(self, school: str) -> list[str]:
+        """The rooms `school` owns."""
+        rows = await self._db.fetchall(
+            "SELECT room_id FROM rooms WHERE school = ? ORDER BY room_id", (school,)
+        )
+        return [str(r["room_id"]) for r in rows]
