@@ -115,6 +115,12 @@ class EventProcessor:
                 log.warning("Dropped %d events whose key never arrived", dropped)
             return await self._repos.undecrypted.pending()
 
+    def serve(self, schools: Sequence[School]) -> None:
+        """The served schools changed (a reload of the directory): their admins, names and
+        zones are read again from now on."""
+        self._tenancy.update(schools)
+        self._scoped.clear()
+
     def _for_school(self, school: School) -> tuple[Settings, Repositories]:
         """The settings and repositories of one établissement (made once each)."""
         if school.key not in self._scoped:

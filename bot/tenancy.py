@@ -67,6 +67,14 @@ class Tenancy:
     """The served schools and the rooms they own."""
 
     def __init__(self, schools: Sequence[School], rooms: RoomsRepository) -> None:
+        self._rooms = rooms
+        # Rooms are never given back: once read, an owner is kept (no query per event).
+        self._owners: dict[str, str] = {}
+        self.update(schools)
+
+    def update(self, schools: Sequence[School]) -> None:
+        """Serve these schools from now on (the directory was reloaded); rooms keep their
+        owners, a room of a school no longer served is refused."""
         if not schools:
             raise ValueError("a bot serves at least one établissement")
         self.schools = tuple(schools)
@@ -75,9 +83,6 @@ class Tenancy:
         for school in self.schools:
             for admin in school.admins:
                 self._by_admin[admin] = (*self._by_admin.get(admin, ()), school)
-        self._rooms = rooms
-        # Rooms are never given back: once read, an owner is kept (no query per event).
-        self._owners: dict[str, str] = {}
 
     @property
     def single(self) -> School | None:

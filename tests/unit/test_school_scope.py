@@ -41,6 +41,24 @@ async def test_school_b_first_poll_workshop_and_announcement_are_number_1(db: Da
     assert await bot.say(B, "!sondage résultats 2") == ["Aucun sondage n° 2."]
 
 
+async def test_after_a_reload_the_new_rupn_of_a_school_acts_for_it(db: Database) -> None:
+    bot = TwoSchools(db)
+    await bot.invite(A)
+    processor = bot.processor()
+    newcomer = "@nouveau-rupn:ac-exemple.fr"
+    ask = IncomingMessage(
+        A.room, "$q1", newcomer, "!sondage Quel jour ? | lundi | mardi", bot.clock()
+    )
+    await processor.process(SyncBatch("s-before", (ask,), (), False))
+    processor.serve((replace(A.school, admins=frozenset({newcomer})), B.school))
+    again = replace(ask, event_id="$q2")
+    await processor.process(SyncBatch("s-after", (again,), (), False))
+    rows = await db.fetchall("SELECT content FROM posts WHERE kind = 'reply' ORDER BY id")
+    bodies = [str(json.loads(r["content"])["body"]) for r in rows]
+    assert bodies[0].startswith("Désolé, la commande !sondage est réservée")
+    assert bodies[1].startswith("Sondage n° 1 lancé.")
+
+
 async def test_a_room_of_one_school_is_refused_to_another(db: Database) -> None:
     bot = TwoSchools(db)
     assert await bot.invite(A) is None
