@@ -9,8 +9,12 @@ of ours (a refusal, or a result within the sender's school), never the internal 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 
+from bot.config import DigestSettings
 from bot.errors import INTERNAL_ERROR_TEXT
 from bot.router import CommandRegistry, admin_only_text
 from bot.storage.database import Database
@@ -18,6 +22,7 @@ from handlers import ROUTERS
 from tests.unit.two_schools import A, B, Side, TwoSchools, populate, secret
 
 REGISTRY = CommandRegistry(ROUTERS)
+FRIDAY_LETTER = datetime(2026, 12, 4, 15, 31, tzinfo=UTC)  # vendredi 4 décembre, 16h31
 COMMANDS = tuple(c for c in REGISTRY.visible_to(True))
 
 # Sub-command words: those the usages show, and those of the numbered sub-commands.
@@ -78,16 +83,23 @@ async def test_a_school_jobs_leave_the_other_school_alone(
     db: Database, worker: Side, other: Side
 ) -> None:
     bot = TwoSchools(db)
+    bot.settings = replace(bot.settings, digest=DigestSettings())  # the letter is on
     await populate(bot)
     before = await bot.snapshot(other)
-    bot.clock.advance(30 * 24 * 3600)  # every deadline, reminder and schedule is due
+    bot.clock.now = FRIDAY_LETTER  # the programmed announcement and the letter are due
     units = bot.units(worker)
     for spec in REGISTRY.jobs:
         if spec.per_school:
             await spec.run(units)
     assert await bot.snapshot(other) == before
-    # …and the worker's own schedule did run: its programmed announcement went out.
+    # …and the worker's own jobs did run: its programmed announcement and its letter went.
     rows = await db.fetchall(
         "SELECT status FROM announcements WHERE school = ? ORDER BY number", (worker.school.key,)
     )
     assert [r["status"] for r in rows] == ["sent", "sent"]
+    weeks = await db.fetchall("SELECT school, week, outcome FROM digest_weeks")
+    assert [tuple(r) for r in weeks] == [(worker.school.key, "2026-W49", "sent")]
+    letters = await db.fetchall("SELECT room_id, content FROM posts WHERE kind = 'digest'")
+    assert [r["room_id"] for r in letters] == [worker.room]
+    assert secret(worker) in letters[0]["content"]
+    assert secret(other) not in letters[0]["content"]
