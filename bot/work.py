@@ -68,7 +68,10 @@ class Units:
         return [self.for_school(s) for s in self.schools]
 
     def for_key(self, key: str) -> Units | None:
-        """The units of the school with this key (a post's), if it is still served."""
+        """The units of the school with this key (a post's), if it is still served; these
+        units for a post of their own (a direct room's welcome)."""
+        if key == self.settings.school.key:
+            return self
         school = next((s for s in self.schools if s.key == key), None)
         return self.for_school(school) if school is not None else None
 
