@@ -13,7 +13,9 @@ room at the pace, (rooms - 1) / rate), whatever a teacher floods. The "before" r
 replays the flood with the outbox in plain queue order (as before priorities).
 
 It then prints bench.flood_limit's table: the flood limit against normal use
-(never limited) and against floods, however dated (stopped once).
+(never limited) and against floods, however dated (stopped once), and
+bench.fairness_schools's: the Friday letter wave of 200 schools × 3 rooms and one
+school's RUPN announcing during it (goal: within 5 s).
 
     python -m bench.fairness [--rooms 5] [--flood 40] [--rate 1.0]
 """
@@ -294,6 +296,11 @@ def main() -> None:
         )
     limited_right = flood_limit.report(asyncio.run(flood_limit.run()))
     failed = failed or not limited_right
+    # Imported here: bench.fairness_schools builds on this module's simulation.
+    from bench import fairness_schools
+
+    waves = asyncio.run(fairness_schools.run(200, 3, args.rate))
+    failed = failed or not fairness_schools.report(waves, 200, 3, args.rate)
     print("PASS" if not failed else "FAIL")
     if failed:
         raise SystemExit(1)

@@ -39,13 +39,15 @@ from bot.processor import EventProcessor
 from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
-from bot.schools import SchoolDirectory, schools_of
+from bot.schools import School, SchoolDirectory, schools_of
 from bot.sender import Pacer, Sender
 from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.feeds import FeedsRepository
 from bot.storage.posts import Post
+from bot.storage.rooms import RoomsRepository
 from bot.storage.state import StateRepository
 from bot.sync import DIRECT_WELCOME, SyncLoop
+from bot.tenancy import Tenancy
 from bot.work import Units
 from handlers import ROUTERS
 
@@ -171,6 +173,15 @@ async def _start_supervision(
     return await start_supervision(config.metrics, db, clock, school)
 
 
+async def _register_schools(db: Database, schools: Sequence[School], now: datetime) -> Tenancy:
+    """The served schools, recorded (their rows reference them) and ready to own rooms."""
+    rooms = RoomsRepository(db)
+    async with db.transaction():
+        for school in schools:
+            await rooms.register_school(school.key, school.name, now)
+    return Tenancy(schools, rooms)
+
+
 async def run_app(
     config: Config,
     stop: asyncio.Event,
@@ -212,6 +223,8 @@ async def _run_locked(
         registry = CommandRegistry(ROUTERS)
         direct = DirectRooms(db, adapter.create_direct_room)
         await _register_config_feeds(config, db, repos, clock())
+        schools = schools_of(config)
+        tenancy = await _register_schools(db, schools, clock())
         settings = Settings.from_config(
             config,
             broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
@@ -239,12 +252,16 @@ async def _run_locked(
         running = RunningBot(clock(), adapter, sender, identity)
         units = Units(
             db, repos, settings, running, clock, wake_senders,
-            direct_rooms=direct, pseudonyms=pseudonyms,
+            direct_rooms=direct, pseudonyms=pseudonyms, schools=schools,
         )  # fmt: skip
 
         async def settled(post: Post) -> None:
+            scoped = units.for_key(post.school)  # a post's hooks act within its school
+            if scoped is None:
+                log.warning("Post %d is for a school no longer served: no hook runs", post.id)
+                return
             for hook in registry.settled_hooks:
-                await hook(units, post)
+                await hook(scoped, post)
 
         sender.when_settled(settled)
         if mailer is not None:
@@ -252,6 +269,7 @@ async def _run_locked(
         processor = EventProcessor(
             db, repos, state, registry, settings, clock, running, pseudonyms=pseudonyms,
             metrics=metrics,
+            tenancy=tenancy,
         )  # fmt: skip
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
@@ -281,11 +299,16 @@ async def _run_locked(
             running.identity = await establish_identity(config, adapter)
             await tell_admins(units, direct, config.bot.admins, NEW_SESSION_NOTICE)
 
+        async def claim(room_id: str, inviter: str) -> str | None:
+            async with db.transaction():
+                return await tenancy.claim(room_id, inviter, clock())
+
         sync = SyncLoop(
             adapter,
             processor,
             state,
-            settings.admins,
+            frozenset().union(*(s.admins for s in schools)),
+            claim=claim,
             on_posts_queued=wake_senders,
             on_first_sync=start_background,
             on_direct_joined=welcome,

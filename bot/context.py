@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config, DigestSettings
 from bot.messenger import Messenger
 from bot.pseudonyms import Pseudonyms
+from bot.schools import IMPLICIT_KEY, School
 from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
@@ -22,6 +23,7 @@ from bot.storage.feeds import FeedsRepository
 from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
 from bot.storage.privacy import PrivacyRepository
+from bot.storage.rooms import RoomsRepository
 from bot.storage.state import StateRepository
 from bot.storage.undecrypted import UndecryptedRepository
 from bot.storage.workshops import WorkshopsRepository
@@ -80,6 +82,7 @@ class Settings:
     mail_enabled: bool = False  # an [email] section is configured: the letter is mailed too
     retention_months: int = 13  # [privacy]: personal rows older than this are anonymised
     year_start: tuple[int, int] = (9, 1)  # [bilan]: (month, day) a school year begins
+    tenant: School | None = None  # the établissement; None: the implicit one of `admins`
 
     @classmethod
     def from_config(
@@ -112,8 +115,34 @@ class Settings:
 
     @property
     def school_zone(self) -> str | None:
-        """The school-holiday zone (A, B or C) of `[digest] zone`, if configured."""
+        """The school-holiday zone (A, B or C) of the school, else of `[digest] zone`."""
+        if self.tenant is not None and not self.tenant.implicit:
+            return self.tenant.zone
         return self.digest.zone
+
+    @property
+    def school(self) -> School:
+        """The établissement these settings are for."""
+        if self.tenant is not None:
+            return self.tenant
+        return School(IMPLICIT_KEY, "", self.admins, self.digest.zone)
+
+    def for_school(self, school: School) -> Settings:
+        """The settings of one établissement: its admins and zone. The rooms of the config
+        file (diffusion, letter, curation) and its `[email]` recipients are the implicit
+        school's; a named school's rooms are those its RUPN add in chat, and its letter is
+        not mailed (the recipients of one school must never get another's)."""
+        if school.implicit:
+            return replace(self, tenant=school, admins=school.admins)
+        return replace(
+            self,
+            tenant=school,
+            admins=school.admins,
+            broadcast_rooms=(),
+            digest_rooms=(),
+            curation_rooms=(),
+            mail_enabled=False,
+        )
 
 
 @dataclass(frozen=True)
@@ -131,23 +160,28 @@ class Repositories:
     bilan: BilanRepository
     privacy: PrivacyRepository
     direct_rooms: DirectRoomsRepository
+    rooms: RoomsRepository
+    school: str = IMPLICIT_KEY  # the key of the établissement the tenant repositories serve
 
     @classmethod
-    def open(cls, db: Database) -> Repositories:
+    def open(cls, db: Database, school: str = IMPLICIT_KEY) -> Repositories:
+        """The repositories of one établissement: their queries stay within it."""
         return cls(
             posts=PostsRepository(db),
-            broadcast=BroadcastRoomsRepository(db),
-            announcements=AnnouncementsRepository(db),
-            feeds=FeedsRepository(db),
-            polls=PollsRepository(db),
-            workshops=WorkshopsRepository(db),
+            broadcast=BroadcastRoomsRepository(db, school),
+            announcements=AnnouncementsRepository(db, school),
+            feeds=FeedsRepository(db, school),
+            polls=PollsRepository(db, school),
+            workshops=WorkshopsRepository(db, school),
             state=StateRepository(db),
             undecrypted=UndecryptedRepository(db),
-            digests=DigestsRepository(db),
+            digests=DigestsRepository(db, school),
             engagement=EngagementRepository(db),
-            bilan=BilanRepository(db),
-            privacy=PrivacyRepository(db),
+            bilan=BilanRepository(db, school),
+            privacy=PrivacyRepository(db, school),
             direct_rooms=DirectRoomsRepository(db),
+            rooms=RoomsRepository(db),
+            school=school,
         )
 
 
@@ -172,6 +206,11 @@ class Scope(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def school(self) -> School:
+        """The établissement this command or job acts for (never another's rows)."""
+        ...
 
     @property
     def info(self) -> BotInfo: ...
@@ -201,6 +240,10 @@ class JobContext:
     def tz(self) -> ZoneInfo:
         return self.settings.tz
 
+    @property
+    def school(self) -> School:
+        return self.settings.school
+
 
 @dataclass(frozen=True)
 class Context:
@@ -220,6 +263,10 @@ class Context:
     @property
     def tz(self) -> ZoneInfo:
         return self.settings.tz
+
+    @property
+    def school(self) -> School:
+        return self.settings.school
 
     def reply(self, text: str, *, markdown: bool = False) -> str:
         """Answer the triggering message in its room, as a reply that mentions the sender."""

@@ -26,7 +26,7 @@ def workshop_uid(workshop_id: int) -> str:
 def workshop_title(workshop: Workshop) -> str:
     """« Atelier n° 3 — Pronote », « Café numérique n° 4 — ENT »."""
     label = "Café numérique" if workshop.kind == "cafe" else "Atelier"
-    return f"{label} n° {workshop.id} — {workshop.theme}"
+    return f"{label} n° {workshop.number} — {workshop.theme}"
 
 
 def workshop_ics(
@@ -56,7 +56,7 @@ def workshop_ics(
         event.add("location", workshop.place)
     description = (
         "Inscription : réagissez 👍 à l’annonce dans Matrix, ou tapez "
-        f"!inscription {workshop.id} ; désinscription : !desinscription {workshop.id}."
+        f"!inscription {workshop.number} ; désinscription : !desinscription {workshop.number}."
     )
     event.add("description", description)
     event.add("sequence", sequence)

@@ -45,9 +45,12 @@ from bot.router import (
     parse_call,
     unknown_command_text,
 )
+from bot.schools import School
 from bot.storage.database import Database
 from bot.storage.posts import PRIORITY_FIRST, PRIORITY_REPLIES, OutgoingPost
+from bot.storage.rooms import RoomsRepository
 from bot.storage.state import StateRepository
+from bot.tenancy import Refusal, Tenancy
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,11 @@ class EventProcessor:
         *,
         pseudonyms: Pseudonyms | None = None,
         metrics: SchoolMetrics = NO_METRICS,
+        tenancy: Tenancy | None = None,
     ) -> None:
         self._db = db
+        self._tenancy = tenancy or Tenancy((settings.school,), RoomsRepository(db))
+        self._scoped: dict[str, tuple[Settings, Repositories]] = {}
         self._pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms(None)
         self._repos = repos
         self._state = state
@@ -127,59 +133,97 @@ class EventProcessor:
                 log.warning("Dropped %d events whose key never arrived", dropped)
             return await self._repos.undecrypted.pending()
 
-    def _context(self, event: RoomEvent, sender: str, outbox: Outbox) -> Context:
+    def serve(self, schools: Sequence[School]) -> None:
+        """The served schools changed (a reload of the directory): their admins, names and
+        zones are read again from now on."""
+        self._tenancy.update(schools)
+        self._scoped.clear()
+
+    def _for_school(self, school: School) -> tuple[Settings, Repositories]:
+        """The settings and repositories of one établissement (made once each)."""
+        if school.key not in self._scoped:
+            repos = self._repos
+            if repos.school != school.key:
+                # The outbox is the bot's: every school's posts go through the same one.
+                repos = replace(Repositories.open(self._db, school.key), posts=self._repos.posts)
+            self._scoped[school.key] = (self._settings.for_school(school), repos)
+        return self._scoped[school.key]
+
+    def _context(
+        self, event: RoomEvent, sender: str, outbox: Outbox, school: School | None
+    ) -> Context:
+        """`school` None: the event's room is no school's (or several'): the context only
+        serves to answer in French, with no school's settings nor rows."""
+        settings, repos = self._for_school(school) if school else (self._settings, self._repos)
         return Context(
             sender=sender,
             room_id=event.room_id,
             event_id=event.event_id,
             now=self._clock(),
-            is_admin=sender in self._settings.admins,
+            is_admin=school is not None and sender in school.admins,
             messenger=outbox,
-            repos=self._repos,
+            repos=repos,
             commands=self._registry,
             info=self._info,
-            settings=self._settings,
+            settings=settings,
             thread_root=event.thread_root if isinstance(event, IncomingMessage) else None,
             pseudonyms=self._pseudonyms,
         )
+
+    async def _school(
+        self, event: RoomEvent, sender: str, *, by_sender: bool = True
+    ) -> School | Refusal:
+        return await self._tenancy.resolve(event.room_id, sender, self._info, by_sender=by_sender)
 
     async def _handle(self, event: RoomEvent, arrival: Arrival) -> list[OutgoingPost]:
         if isinstance(event, UndecryptableEvent):
             await self._repos.undecrypted.keep(event, self._clock())
             return []
         if isinstance(event, IncomingMessage) and parse_call(event.body) is not None:
-            return self._stamp(await self._handle_message(event, arrival), event.sender)
+            school = await self._school(event, event.sender)
+            return self._stamp(
+                await self._handle_message(event, arrival, school), event.sender, school
+            )
         # Plain messages (e.g. a reply "2" to a poll) and other events go to subscribers.
         handlers = self._event_handlers.get(type(event), ())
+        if not handlers:
+            return []
+        who = event.user_id if isinstance(event, IncomingReceipt) else event.sender
+        school = await self._school(event, who, by_sender=False)
+        if isinstance(school, Refusal):
+            return []  # a room of no school (or of several): nothing of any school changes
         posts: list[OutgoingPost] = []
         for handler in handlers:
             outbox = Outbox()
-            who = event.user_id if isinstance(event, IncomingReceipt) else event.sender
-            ctx = self._context(event, who, outbox)
+            ctx = self._context(event, who, outbox, school)
             try:
                 async with self._db.savepoint():
                     await handler(ctx, event)
             except Exception:
                 log.exception("Handler %s failed on %s", handler.__name__, event.event_id)
                 continue
-            posts.extend(self._stamp(outbox.drain(), who))
+            posts.extend(self._stamp(outbox.drain(), who, school))
         return posts
 
-    def _stamp(self, posts: list[OutgoingPost], requester: str) -> list[OutgoingPost]:
-        """Who caused these posts, and so their priority in the outbox."""
-        priority = PRIORITY_FIRST if requester in self._settings.admins else PRIORITY_REPLIES
-        return [replace(p, priority=priority, requester=requester) for p in posts]
+    def _stamp(
+        self, posts: list[OutgoingPost], requester: str, school: School | Refusal
+    ) -> list[OutgoingPost]:
+        """Who caused these posts, for which school, and so their turn in the outbox."""
+        admin = isinstance(school, School) and requester in school.admins
+        key = school.key if isinstance(school, School) else self._settings.school.key
+        priority = PRIORITY_FIRST if admin else PRIORITY_REPLIES
+        return [replace(p, priority=priority, requester=requester, school=key) for p in posts]
 
     async def _handle_message(
-        self, message: IncomingMessage, arrival: Arrival
+        self, message: IncomingMessage, arrival: Arrival, school: School | Refusal
     ) -> list[OutgoingPost]:
         call = parse_call(message.body)
         if call is None:
             return []
         outbox = Outbox()
-        ctx = self._context(message, message.sender, outbox)
+        ctx = self._context(message, message.sender, outbox, school_or_none(school))
         command = self._registry.lookup(call.name)
-        if not ctx.is_admin:
+        if not self._tenancy.is_admin_anywhere(message.sender):
             verdict = self._limiter.check(message.sender, arrival.sent_at(message.timestamp))
             if verdict is Verdict.IGNORE:
                 log.info("Ignored !%s from %s (too many commands)", call.name, message.sender)
@@ -193,6 +237,10 @@ class EventProcessor:
         if command is None:
             ctx.reply(unknown_command_text(call.name))
             self._count(None, UNKNOWN)
+            return outbox.drain()
+        if isinstance(school, Refusal):
+            log.info("Refused !%s from %s: %s", command.name, message.sender, school.text)
+            ctx.reply(school.text)
             return outbox.drain()
         if command.admin and not ctx.is_admin:
             log.info("Refused !%s to non-admin %s", command.name, message.sender)
@@ -234,3 +282,7 @@ class EventProcessor:
     def _count(self, command: Command | None, outcome: str) -> None:
         """For the metrics: the command as registered, never as typed, nor who typed it."""
         self._handled.append((command.name if command is not None else UNKNOWN, outcome))
+
+
+def school_or_none(school: School | Refusal) -> School | None:
+    return school if isinstance(school, School) else None

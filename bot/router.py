@@ -52,6 +52,7 @@ class JobSpec:
     name: str
     run: JobFunction
     every_seconds: Callable[[Settings], float]
+    per_school: bool = True  # run once per établissement; False: once for the whole bot
 
 
 # --- the texts the router answers with ------------------------------------------------------
@@ -135,12 +136,13 @@ class Router:
         self.settled_hooks: list[SettledHook] = []
 
     def job(
-        self, name: str, *, every_seconds: Callable[[Settings], float]
+        self, name: str, *, every_seconds: Callable[[Settings], float], per_school: bool = True
     ) -> Callable[[JobFunction], JobFunction]:
-        """Declare a periodic job (run at start-up, then every few seconds)."""
+        """Declare a periodic job (run at start-up, then every few seconds), for each
+        établissement in turn unless `per_school` is False."""
 
         def register(run: JobFunction) -> JobFunction:
-            self.jobs.append(JobSpec(name, run, every_seconds))
+            self.jobs.append(JobSpec(name, run, every_seconds, per_school))
             return run
 
         return register

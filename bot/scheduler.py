@@ -25,10 +25,15 @@ def _logged(spec: JobSpec, units: Units) -> Callable[[], Awaitable[None]]:
 
     async def run() -> None:
         log.debug("Job %s runs", spec.name)
-        try:
-            await spec.run(units)
-        except Exception:
-            log.exception("Job %s failed; it will run again at its next tick", spec.name)
+        for scoped in units.each_school() if spec.per_school else [units]:
+            try:
+                await spec.run(scoped)
+            except Exception:
+                log.exception(
+                    "Job %s failed for school %r; it will run again at its next tick",
+                    spec.name,
+                    scoped.settings.school.key,
+                )
 
     run.__qualname__ = run.__name__ = f"job:{spec.name}"
     return run

@@ -62,6 +62,7 @@ class SyncLoop:
         on_first_sync: Callable[[], None] = lambda: None,
         on_direct_joined: Callable[[str, str], Awaitable[None]] | None = None,
         on_relogin: Callable[[], Awaitable[None]] | None = None,
+        claim: Callable[[str, str], Awaitable[str | None]] | None = None,
         long_poll_ms: int = LONG_POLL_MS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -73,6 +74,7 @@ class SyncLoop:
         self._on_first_sync = on_first_sync
         self._on_direct_joined = on_direct_joined
         self._on_relogin = on_relogin
+        self._claim = claim  # the room goes to the inviting admin's school; or why not
         self._long_poll_ms = long_poll_ms
         self._sleep = sleep
         self._handled_invites: set[str] = set()
@@ -139,6 +141,15 @@ class SyncLoop:
                 continue
             try:
                 if invite.inviter in self._admins:
+                    refusal = (
+                        await self._claim(invite.room_id, invite.inviter) if self._claim else None
+                    )
+                    if refusal is not None:
+                        log.warning("Declining invite to %s from %s: room of another school",
+                                    invite.room_id, invite.inviter)  # fmt: skip
+                        await self._source.leave(invite.room_id, refusal)
+                        self._handled_invites.add(invite.room_id)
+                        continue
                     log.info("Joining %s (invited by %s)", invite.room_id, invite.inviter)
                     await self._source.join(invite.room_id)
                 elif invite.is_direct and self._source.shares_a_room_with(invite.inviter):

@@ -7,14 +7,16 @@ network (fetching a feed) does it before opening a unit, never inside one.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from bot.clock import Clock
 from bot.context import BotInfo, JobContext, Repositories, Settings
 from bot.direct import DirectRooms
 from bot.messenger import Outbox
 from bot.pseudonyms import Pseudonyms
+from bot.schools import School
 from bot.storage.database import Database
 
 
@@ -30,6 +32,7 @@ class Units:
         *,
         direct_rooms: DirectRooms | None = None,
         pseudonyms: Pseudonyms | None = None,
+        schools: Sequence[School] | None = None,
     ) -> None:
         self._db = db
         self.repos = repos
@@ -41,6 +44,36 @@ class Units:
         """Opens direct rooms (network): call before a unit, never inside one."""
         self.pseudonyms = pseudonyms if pseudonyms is not None else Pseudonyms(None)
         """Readers' keys; in memory only when none is given (tests, previews)."""
+        self.schools = tuple(schools) if schools else (settings.school,)
+        """The établissements served; these units are for `settings.school`."""
+
+    def for_school(self, school: School) -> Units:
+        """Units of one établissement: its settings, repositories bound to it."""
+        if school == self.settings.school:
+            return self
+        return Units(
+            self._db,
+            replace(Repositories.open(self._db, school.key), posts=self.repos.posts),
+            self.settings.for_school(school),
+            self.info,
+            self.clock,
+            self._wake_sender,
+            direct_rooms=self.direct_rooms,
+            pseudonyms=self.pseudonyms,
+            schools=self.schools,
+        )
+
+    def each_school(self) -> list[Units]:
+        """One Units per établissement, for the jobs that run per school."""
+        return [self.for_school(s) for s in self.schools]
+
+    def for_key(self, key: str) -> Units | None:
+        """The units of the school with this key (a post's), if it is still served; these
+        units for a post of their own (a direct room's welcome)."""
+        if key == self.settings.school.key:
+            return self
+        school = next((s for s in self.schools if s.key == key), None)
+        return self.for_school(school) if school is not None else None
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[JobContext]:
@@ -48,7 +81,8 @@ class Units:
         now = self.clock()
         async with self._db.transaction():
             yield JobContext(now, outbox, self.repos, self.settings, self.info, self.pseudonyms)
-            posts = outbox.drain()
+            school = self.settings.school.key
+            posts = [replace(p, school=school) for p in outbox.drain()]
             await self.repos.posts.queue(posts, now)
         if posts:
             self._wake_sender()

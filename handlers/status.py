@@ -17,8 +17,15 @@ router = Router("statut")
     parse=no_arguments,
 )
 async def statut(ctx: Context, _: None) -> None:
-    counts = await ctx.repos.posts.count_by_status()
-    rooms = len(ctx.info.joined_rooms())
+    # The school's own figures: its posts and its rooms (a single-school bot's: every room
+    # no other school owns).
+    counts = await ctx.repos.posts.count_by_status(ctx.school.key)
+    joined = ctx.info.joined_rooms()
+    if ctx.school.implicit:
+        owned = await ctx.repos.rooms.owned()
+        rooms = sum(owned.get(r, ctx.school.key) == ctx.school.key for r in joined)
+    else:
+        rooms = len(set(joined).intersection(await ctx.repos.rooms.rooms_of(ctx.school.key)))
     since = format_when(ctx.info.started_at, ctx.tz, with_year=True)
     lines = [
         f"rupn-bot {__version__}, en service depuis le {since}.",

@@ -9,6 +9,7 @@ from typing import Literal
 
 import aiosqlite
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, loaded_or_none, required, stored, stored_or_none
 
 Status = Literal["scheduled", "sent", "withdrawn", "cancelled"]
@@ -30,11 +31,12 @@ class Announcement:
     request_room: str | None
     request_event: str | None
     confirmed: bool
+    number: int  # what the RUPN sees and types, counted per school
 
 
 _COLUMNS = (
     "id, author, body, html, rooms, status, scheduled_for, created_at, published_at, "
-    "edited_at, entry_id, request_room, request_event, confirmed"
+    "edited_at, entry_id, request_room, request_event, confirmed, number"
 )
 
 
@@ -54,12 +56,16 @@ def _to_announcement(row: aiosqlite.Row) -> Announcement:
         request_room=row["request_room"],
         request_event=row["request_event"],
         confirmed=bool(row["confirmed"]),
+        number=row["number"],
     )
 
 
 class AnnouncementsRepository:
-    def __init__(self, db: Database) -> None:
+    """One établissement's announcements."""
+
+    def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
+        self._school = school
 
     async def create(
         self,
@@ -76,8 +82,8 @@ class AnnouncementsRepository:
     ) -> Announcement:
         new_id = await self._db.execute(
             "INSERT INTO announcements (author, body, html, rooms, status, scheduled_for,"
-            " created_at, entry_id, request_room, request_event)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, entry_id, request_room, request_event, school)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 author,
                 body,
@@ -89,6 +95,7 @@ class AnnouncementsRepository:
                 entry_id,
                 request_room,
                 request_event,
+                self._school,
             ),
         )
         if not scheduled_for:
@@ -97,24 +104,35 @@ class AnnouncementsRepository:
 
     async def get(self, announcement_id: int) -> Announcement | None:
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM announcements WHERE id = ?",  # noqa: S608 - constant columns
-            (announcement_id,),
+            f"SELECT {_COLUMNS} FROM announcements"  # noqa: S608 - constant columns
+            " WHERE id = ? AND school = ?",
+            (announcement_id, self._school),
+        )
+        return _to_announcement(row) if row else None
+
+    async def get_number(self, number: int) -> Announcement | None:
+        """The announcement a RUPN names by its number (n° 3), in this school only."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM announcements"  # noqa: S608 - constant columns
+            " WHERE number = ? AND school = ?",
+            (number, self._school),
         )
         return _to_announcement(row) if row else None
 
     async def due(self, now: datetime) -> list[Announcement]:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM announcements"  # noqa: S608 - constant columns
-            " WHERE status = 'scheduled' AND scheduled_for <= ? ORDER BY scheduled_for, id",
-            (stored(now),),
+            " WHERE status = 'scheduled' AND scheduled_for <= ? AND school = ?"
+            " ORDER BY scheduled_for, id",
+            (stored(now), self._school),
         )
         return [_to_announcement(r) for r in rows]
 
     async def recent(self, limit: int = 10) -> list[Announcement]:
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM announcements"  # noqa: S608 - constant columns
+            f"SELECT {_COLUMNS} FROM announcements WHERE school = ?"  # noqa: S608 - constant columns
             " ORDER BY CASE status WHEN 'scheduled' THEN 0 ELSE 1 END, id DESC LIMIT ?",
-            (limit,),
+            (self._school, limit),
         )
         return [_to_announcement(r) for r in rows]
 
@@ -123,8 +141,9 @@ class AnnouncementsRepository:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM announcements WHERE status = 'sent' AND id IN ("  # noqa: S608 - constant columns
             " SELECT ref_id FROM posts WHERE ref_type = 'announcement' AND kind = 'announcement'"
-            " AND room_id = ? AND status = 'sent') ORDER BY published_at DESC, id DESC LIMIT ?",
-            (room_id, limit),
+            " AND room_id = ? AND status = 'sent') AND school = ?"
+            " ORDER BY published_at DESC, id DESC LIMIT ?",
+            (room_id, self._school, limit),
         )
         return [_to_announcement(r) for r in rows]
 

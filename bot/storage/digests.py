@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, loaded_or_none, stored
 from bot.storage.posts import RESENDS_KEY
 
@@ -97,16 +98,20 @@ class Word:
 
 
 class DigestsRepository:
-    def __init__(self, db: Database) -> None:
+    """One établissement's letter: its weeks, its words and what it shows."""
+
+    def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
+        self._school = school
 
     # --- what the letter shows ----------------------------------------------------------
 
     async def last_letters(self) -> dict[str, datetime]:
         """When each room's latest letter was queued (its window ends there)."""
         rows = await self._db.fetchall(
-            "SELECT room_id, MAX(created_at) AS at FROM posts WHERE kind = ? GROUP BY room_id",
-            (LETTER_KIND,),
+            "SELECT room_id, MAX(created_at) AS at FROM posts WHERE kind = ? AND school = ?"
+            " GROUP BY room_id",
+            (LETTER_KIND, self._school),
         )
         return {str(r["room_id"]): loaded(r["at"]) for r in rows}
 
@@ -126,9 +131,9 @@ class DigestsRepository:
             " LEFT JOIN feed_entries AS e ON e.id = a.entry_id"
             " LEFT JOIN feeds AS f ON f.id = e.feed_id"
             " WHERE p.kind = 'announcement' AND p.status = 'sent' AND p.ref_type = 'announcement'"
-            " AND p.sent_at > ? AND p.sent_at <= ? AND a.status = 'sent'"
+            " AND p.sent_at > ? AND p.sent_at <= ? AND a.status = 'sent' AND a.school = ?"
             " ORDER BY a.published_at DESC, a.id DESC",
-            (stored(since), stored(until)),
+            (stored(since), stored(until), self._school),
         )
         return [
             PublishedRow(
@@ -150,9 +155,9 @@ class DigestsRepository:
         rows = await self._db.fetchall(
             "SELECT p.id, p.room_id, p.question, p.deadline, s.event_id"
             " FROM polls AS p LEFT JOIN posts AS s ON s.txn_id = p.start_txn AND s.status = 'sent'"
-            " WHERE p.status = 'open' AND (p.deadline IS NULL OR p.deadline > ?)"
+            " WHERE p.status = 'open' AND (p.deadline IS NULL OR p.deadline > ?) AND p.school = ?"
             " ORDER BY p.deadline IS NULL, p.deadline, p.id",
-            (stored(now),),
+            (stored(now), self._school),
         )
         return [
             OpenPollRow(
@@ -172,9 +177,9 @@ class DigestsRepository:
             " (SELECT COUNT(*) FROM workshop_signups AS s"
             "  WHERE s.workshop_id = w.id AND s.status = 'confirmed') AS confirmed"
             " FROM workshops AS w"
-            " WHERE w.status = 'planned' AND w.starts_at > ? AND w.starts_at <= ?"
+            " WHERE w.status = 'planned' AND w.starts_at > ? AND w.starts_at <= ? AND w.school = ?"
             " ORDER BY w.starts_at, w.id",
-            (stored(start), stored(end)),
+            (stored(start), stored(end), self._school),
         )
         notices = await self._notices([int(r["id"]) for r in rows])
         return [
@@ -212,9 +217,10 @@ class DigestsRepository:
     async def week(self, week: str) -> Week | None:
         row = await self._db.fetchone(
             "SELECT outcome, decided_at, rooms,"
-            " (SELECT COUNT(*) FROM digest_extra_letters AS x WHERE x.week = w.week) AS extra"
-            " FROM digest_weeks AS w WHERE week = ?",
-            (week,),
+            " (SELECT COUNT(*) FROM digest_extra_letters AS x"
+            "  WHERE x.week = w.week AND x.school = w.school) AS extra"
+            " FROM digest_weeks AS w WHERE week = ? AND school = ?",
+            (week, self._school),
         )
         if row is None:
             return None
@@ -228,23 +234,25 @@ class DigestsRepository:
         """Record the week's letter. A week whose letter went out ('sent') keeps that mark:
         `!lettre envoyer` may turn 'empty' or 'skipped' into 'sent', never the reverse."""
         await self._db.execute(
-            "INSERT INTO digest_weeks (week, outcome, decided_at, rooms) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (week) DO UPDATE SET outcome = excluded.outcome,"
+            "INSERT INTO digest_weeks (week, outcome, decided_at, rooms, school)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (school, week) DO UPDATE SET outcome = excluded.outcome,"
             " decided_at = excluded.decided_at, rooms = excluded.rooms"
             " WHERE digest_weeks.outcome != 'sent'",
-            (week, outcome, stored(now), rooms),
+            (week, outcome, stored(now), rooms, self._school),
         )
 
     async def add_extra_letter(self, week: str, now: datetime, rooms: int) -> None:
         """One more letter in a week whose letter already went out (`quand-même`)."""
         await self._db.execute(
-            "INSERT INTO digest_extra_letters (week, sent_at, rooms) VALUES (?, ?, ?)",
-            (week, stored(now), rooms),
+            "INSERT INTO digest_extra_letters (week, sent_at, rooms, school) VALUES (?, ?, ?, ?)",
+            (week, stored(now), rooms, self._school),
         )
 
     async def last_sent_at(self) -> datetime | None:
         row = await self._db.fetchone(
-            "SELECT MAX(decided_at) AS at FROM digest_weeks WHERE outcome = 'sent'"
+            "SELECT MAX(decided_at) AS at FROM digest_weeks WHERE outcome = 'sent' AND school = ?",
+            (self._school,),
         )
         return loaded_or_none(row["at"]) if row else None
 
@@ -252,8 +260,8 @@ class DigestsRepository:
         """The latest e-mail of a letter, as queued (None if none, or its text was pruned)."""
         row = await self._db.fetchone(
             "SELECT txn_id, status, content, created_at, sent_at, error, ref_id FROM posts"
-            " WHERE action = 'mail' AND kind = ? ORDER BY id DESC LIMIT 1",
-            (MAIL_KIND,),
+            " WHERE action = 'mail' AND kind = ? AND school = ? ORDER BY id DESC LIMIT 1",
+            (MAIL_KIND, self._school),
         )
         if row is None:
             return None
@@ -275,16 +283,23 @@ class DigestsRepository:
 
     # --- « Le mot du RUPN » ------------------------------------------------------------
 
+    # A word's `id` is its number in the school (what the RUPN sees and types).
+
     async def add_word(self, body: str, added_by: str, now: datetime) -> int:
         new_id = await self._db.execute(
-            "INSERT INTO digest_words (body, added_by, added_at) VALUES (?, ?, ?)",
-            (body, added_by, stored(now)),
+            "INSERT INTO digest_words (body, added_by, added_at, school) VALUES (?, ?, ?, ?)",
+            (body, added_by, stored(now), self._school),
         )
-        return int(new_id or 0)
+        row = await self._db.fetchone(
+            "SELECT number FROM digest_words WHERE id = ?", (int(new_id or 0),)
+        )
+        return int(row["number"]) if row else 0
 
     async def words(self) -> list[Word]:
         rows = await self._db.fetchall(
-            "SELECT id, body, added_by, added_at FROM digest_words ORDER BY id"
+            "SELECT number AS id, body, added_by, added_at FROM digest_words WHERE school = ?"
+            " ORDER BY id",
+            (self._school,),
         )
         return [
             Word(int(r["id"]), str(r["body"]), str(r["added_by"]), loaded(r["added_at"]))
@@ -293,11 +308,13 @@ class DigestsRepository:
 
     async def remove_word(self, word_id: int) -> bool:
         row = await self._db.execute_returning(
-            "DELETE FROM digest_words WHERE id = ? RETURNING id", (word_id,)
+            "DELETE FROM digest_words WHERE number = ? AND school = ? RETURNING id",
+            (word_id, self._school),
         )
         return row is not None
 
     async def remove_words(self, word_ids: Sequence[int]) -> None:
         await self._db.executemany(
-            "DELETE FROM digest_words WHERE id = ?", [(i,) for i in word_ids]
+            "DELETE FROM digest_words WHERE number = ? AND school = ?",
+            [(i, self._school) for i in word_ids],
         )

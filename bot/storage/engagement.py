@@ -85,8 +85,8 @@ class EngagementRepository:
         not sent (failed) or already recorded."""
         row = await self._db.execute_returning(
             "INSERT INTO post_stats (post_id, room_id, kind, ref_type, ref_id, sent_at, members,"
-            " author_member)"
-            " SELECT id, room_id, kind, ref_type, ref_id, sent_at, ?, ? FROM posts"
+            " author_member, school)"
+            " SELECT id, room_id, kind, ref_type, ref_id, sent_at, ?, ?, school FROM posts"
             " WHERE txn_id = ? AND status = 'sent' AND action = 'send' AND sent_at IS NOT NULL"
             " ON CONFLICT (post_id) DO NOTHING RETURNING seq",
             (members, int(author_member), txn_id),

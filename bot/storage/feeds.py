@@ -10,6 +10,7 @@ from typing import Literal
 
 import aiosqlite
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded_or_none, required, stored, stored_or_none
 
 EntryStatus = Literal["seen", "filtered", "proposed", "published", "ignored"]
@@ -34,6 +35,7 @@ class Feed:
     last_success_at: datetime | None
     primed: bool
     added_by: str | None = None
+    school: str | None = None  # None: a source of the config file
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,11 @@ class NewEntry:
 _FEED_COLUMNS = (
     "id, name, url, include_words, exclude_words, auto_publish, origin, active, etag, "
     "last_modified, failures, failing_notified, last_error, next_fetch_at, last_success_at, "
-    "primed, added_by"
+    "primed, added_by, school"
 )
+# The sources a school sees and decides on: its own, and for the bot's implicit school
+# (a single-school bot) those of the config file. Parameters: the school, twice.
+_MINE = "(school = ? OR (school IS NULL AND ? = ''))"
 _ENTRY_COLUMNS = (
     "id, feed_id, entry_key, title, link, published, summary_html, summary_text, status"
 )
@@ -88,6 +93,7 @@ def _to_feed(row: aiosqlite.Row) -> Feed:
         last_success_at=loaded_or_none(row["last_success_at"]),
         primed=bool(row["primed"]),
         added_by=row["added_by"],
+        school=row["school"],
     )
 
 
@@ -106,8 +112,15 @@ def _to_entry(row: aiosqlite.Row) -> StoredEntry:
 
 
 class FeedsRepository:
-    def __init__(self, db: Database) -> None:
+    """The news sources of one établissement (see `_MINE`); `every_school` reads all."""
+
+    def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
+        self._school = school
+        self._mine = (school, school)
+
+    def owns(self, feed: Feed) -> bool:
+        return feed.school == self._school or (feed.school is None and not self._school)
 
     async def upsert(
         self,
@@ -124,10 +137,11 @@ class FeedsRepository:
         """Add a feed, or reactivate and update the one with this URL."""
         await self._db.execute(
             "INSERT INTO feeds (name, url, include_words, exclude_words, auto_publish, origin,"
-            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " added_by, added_at, school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (url) DO UPDATE SET name = excluded.name,"
             " include_words = excluded.include_words, exclude_words = excluded.exclude_words,"
-            " auto_publish = excluded.auto_publish, origin = excluded.origin, active = 1",
+            " auto_publish = excluded.auto_publish, origin = excluded.origin, active = 1,"
+            " school = excluded.school",
             (
                 name,
                 url,
@@ -137,6 +151,7 @@ class FeedsRepository:
                 origin,
                 added_by,
                 stored(now),
+                self._school if origin == "chat" else None,
             ),
         )
         return required(await self.by_url(url), "feed just written")
@@ -150,14 +165,16 @@ class FeedsRepository:
 
     async def get(self, feed_id: int) -> Feed | None:
         row = await self._db.fetchone(
-            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?",  # noqa: S608 - constant columns
-            (feed_id,),
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ? AND {_MINE}",  # noqa: S608
+            (feed_id, *self._mine),
         )
         return _to_feed(row) if row else None
 
     async def active(self) -> list[Feed]:
         rows = await self._db.fetchall(
-            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE active = 1 ORDER BY id"  # noqa: S608
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE active = 1 AND {_MINE}"  # noqa: S608
+            " ORDER BY id",
+            self._mine,
         )
         return [_to_feed(r) for r in rows]
 
@@ -243,8 +260,9 @@ class FeedsRepository:
 
     async def entry(self, entry_id: int) -> StoredEntry | None:
         row = await self._db.fetchone(
-            f"SELECT {_ENTRY_COLUMNS} FROM feed_entries WHERE id = ?",  # noqa: S608
-            (entry_id,),
+            f"SELECT {_ENTRY_COLUMNS} FROM feed_entries WHERE id = ?"  # noqa: S608
+            f" AND feed_id IN (SELECT id FROM feeds WHERE {_MINE})",
+            (entry_id, *self._mine),
         )
         return _to_entry(row) if row else None
 
@@ -259,7 +277,8 @@ class FeedsRepository:
     async def proposed(self, limit: int = 20) -> list[StoredEntry]:
         rows = await self._db.fetchall(
             f"SELECT {_ENTRY_COLUMNS} FROM feed_entries"  # noqa: S608 - constant columns
-            " WHERE status = 'proposed' ORDER BY id LIMIT ?",
-            (limit,),
+            f" WHERE status = 'proposed' AND feed_id IN (SELECT id FROM feeds WHERE {_MINE})"
+            " ORDER BY id LIMIT ?",
+            (*self._mine, limit),
         )
         return [_to_entry(r) for r in rows]

@@ -438,4 +438,91 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON post_reactions (post_id, reaction_key) WHERE counted = 1",
         ),
     ),
+    Migration(
+        "établissements: every room and every tenant row belongs to one school",
+        (
+            # One row per établissement the bot has served: its UAI, or '' for the implicit
+            # school of a single-school configuration (every row written before this
+            # migration is that school's).
+            """
+            CREATE TABLE schools (
+                key       TEXT PRIMARY KEY,
+                name      TEXT NOT NULL DEFAULT '',
+                added_at  TEXT NOT NULL
+            )
+            """,
+            "INSERT INTO schools (key, name, added_at)"
+            " VALUES ('', '', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'))",
+            # A room belongs to the school of the admin who invited the bot there or typed
+            # `!diffusion ajouter` in it; a second school cannot claim it.
+            """
+            CREATE TABLE rooms (
+                room_id     TEXT PRIMARY KEY,
+                school      TEXT NOT NULL REFERENCES schools (key),
+                claimed_at  TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX rooms_school ON rooms (school)",
+            "INSERT OR IGNORE INTO rooms (room_id, school, claimed_at)"
+            " SELECT room_id, '', added_at FROM broadcast_rooms",
+            # The school of every tenant row (sign-ups, votes and reactions through theirs).
+            # `number`: what a RUPN sees and types (« sondage n° 1 »), counted per school;
+            # the rows kept keep their number (their id).
+            *(
+                statement
+                for table in ("announcements", "polls", "workshops", "digest_words")
+                for statement in (
+                    f"ALTER TABLE {table} ADD COLUMN school TEXT NOT NULL DEFAULT ''",
+                    f"ALTER TABLE {table} ADD COLUMN number INTEGER",
+                    f"UPDATE {table} SET number = id",  # noqa: S608 - constant names
+                    f"CREATE UNIQUE INDEX {table}_school_number ON {table} (school, number)",
+                    # Whatever inserts the row (a repository, a bench, a test), it gets the
+                    # school's next number.
+                    f"CREATE TRIGGER {table}_numbered AFTER INSERT ON {table}"  # noqa: S608
+                    " WHEN NEW.number IS NULL BEGIN"
+                    f" UPDATE {table} SET number = (SELECT COALESCE(MAX(number), 0) + 1"
+                    f" FROM {table} WHERE school = NEW.school) WHERE id = NEW.id; END",
+                )
+            ),
+            *(
+                f"ALTER TABLE {table} ADD COLUMN school TEXT NOT NULL DEFAULT ''"
+                for table in ("broadcast_rooms", "privacy_requests", "post_stats", "posts")
+            ),
+            "CREATE INDEX post_stats_school ON post_stats (school, seq)",
+            # A source added in chat is its school's; NULL: from the config file, the
+            # bot's (a single-school bot's school's).
+            "ALTER TABLE feeds ADD COLUMN school TEXT",
+            "UPDATE feeds SET school = '' WHERE origin = 'chat'",
+            # A week's letter is decided per school: the key becomes (school, week).
+            """
+            CREATE TABLE digest_weeks_v12 (
+                week        TEXT NOT NULL,
+                outcome     TEXT NOT NULL CHECK (outcome IN ('sent', 'empty', 'skipped')),
+                decided_at  TEXT NOT NULL,
+                rooms       INTEGER NOT NULL DEFAULT 0,
+                school      TEXT NOT NULL DEFAULT '',
+                PRIMARY KEY (school, week)
+            )
+            """,
+            """
+            CREATE TABLE digest_extra_letters_v12 (
+                id       INTEGER PRIMARY KEY AUTOINCREMENT,
+                week     TEXT NOT NULL,
+                sent_at  TEXT NOT NULL,
+                rooms    INTEGER NOT NULL,
+                school   TEXT NOT NULL DEFAULT '',
+                FOREIGN KEY (school, week) REFERENCES digest_weeks_v12 (school, week)
+            )
+            """,
+            "INSERT INTO digest_weeks_v12 (school, week, outcome, decided_at, rooms)"
+            " SELECT '', week, outcome, decided_at, rooms FROM digest_weeks",
+            "INSERT INTO digest_extra_letters_v12 (id, school, week, sent_at, rooms)"
+            " SELECT id, '', week, sent_at, rooms FROM digest_extra_letters",
+            "DROP TABLE digest_extra_letters",
+            "DROP TABLE digest_weeks",
+            "ALTER TABLE digest_weeks_v12 RENAME TO digest_weeks",
+            "ALTER TABLE digest_extra_letters_v12 RENAME TO digest_extra_letters",
+            "CREATE INDEX digest_weeks_sent ON digest_weeks (school, outcome, decided_at)",
+        ),
+    ),
 )

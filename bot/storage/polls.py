@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, loaded_or_none, required, stored, stored_or_none
 from bot.tally import Response
 
@@ -38,6 +39,7 @@ class Poll:
     closed_at: datetime | None
     start_txn: str | None
     final_results: dict[str, Any] | None
+    number: int  # what the RUPN sees and types, counted per school
 
     @property
     def answer_ids(self) -> list[str]:
@@ -46,7 +48,7 @@ class Poll:
 
 _COLUMNS = (
     "id, room_id, creator, question, answers, max_selections, anonymous, template, deadline, "
-    "reminder_at, reminded, status, created_at, closed_at, start_txn, final_results"
+    "reminder_at, reminded, status, created_at, closed_at, start_txn, final_results, number"
 )
 
 
@@ -68,12 +70,16 @@ def _to_poll(row: aiosqlite.Row) -> Poll:
         closed_at=loaded_or_none(row["closed_at"]),
         start_txn=row["start_txn"],
         final_results=json.loads(row["final_results"]) if row["final_results"] else None,
+        number=row["number"],
     )
 
 
 class PollsRepository:
-    def __init__(self, db: Database) -> None:
+    """One établissement's polls (and, through them, their responses)."""
+
+    def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
+        self._school = school
 
     async def create(
         self,
@@ -91,8 +97,8 @@ class PollsRepository:
     ) -> Poll:
         new_id = await self._db.execute(
             "INSERT INTO polls (room_id, creator, question, answers, max_selections, anonymous,"
-            " template, deadline, reminder_at, status, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
+            " template, deadline, reminder_at, status, created_at, school)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
             (
                 room_id,
                 creator,
@@ -104,6 +110,7 @@ class PollsRepository:
                 stored_or_none(deadline),
                 stored_or_none(reminder_at),
                 stored(now),
+                self._school,
             ),
         )
         return required(await self.get(int(new_id or 0)), "new poll")
@@ -113,32 +120,40 @@ class PollsRepository:
 
     async def get(self, poll_id: int) -> Poll | None:
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM polls WHERE id = ?",  # noqa: S608 - constant columns
-            (poll_id,),
+            f"SELECT {_COLUMNS} FROM polls WHERE id = ? AND school = ?",  # noqa: S608
+            (poll_id, self._school),
+        )
+        return _to_poll(row) if row else None
+
+    async def get_number(self, number: int) -> Poll | None:
+        """The poll a RUPN names by its number (n° 3), in this school only."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM polls WHERE number = ? AND school = ?",  # noqa: S608
+            (number, self._school),
         )
         return _to_poll(row) if row else None
 
     async def latest_in_room(self, room_id: str) -> Poll | None:
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM polls WHERE room_id = ?"  # noqa: S608 - constant columns
+            f"SELECT {_COLUMNS} FROM polls WHERE room_id = ? AND school = ?"  # noqa: S608
             " ORDER BY id DESC LIMIT 1",
-            (room_id,),
+            (room_id, self._school),
         )
         return _to_poll(row) if row else None
 
     async def due_for_closing(self, now: datetime) -> list[Poll]:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM polls WHERE status = 'open'"  # noqa: S608 - constant columns
-            " AND deadline IS NOT NULL AND deadline <= ? ORDER BY id",
-            (stored(now),),
+            " AND deadline IS NOT NULL AND deadline <= ? AND school = ? ORDER BY id",
+            (stored(now), self._school),
         )
         return [_to_poll(r) for r in rows]
 
     async def due_for_reminder(self, now: datetime) -> list[Poll]:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM polls WHERE status = 'open' AND reminded = 0"  # noqa: S608
-            " AND reminder_at IS NOT NULL AND reminder_at <= ? ORDER BY id",
-            (stored(now),),
+            " AND reminder_at IS NOT NULL AND reminder_at <= ? AND school = ? ORDER BY id",
+            (stored(now), self._school),
         )
         return [_to_poll(r) for r in rows]
 

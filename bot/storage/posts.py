@@ -14,6 +14,11 @@ delays nobody else:
    more than its requester's last pending post, or the turn being served now
    when the requester has nothing pending (start-time fair queuing). A
    requester's posts keep their order, so their per-room order too;
+2b. the jobs' posts are one requester, whose pending posts are kept in
+   round-robin order between établissements (`_interleave_schools`): on a
+   Friday, 200 schools' letters take one turn per round together, so a RUPN's
+   announcement waits for a send or two, and each school's first room is
+   reached in the first round, not after every room of the schools before it;
 3. a post that refers to another by transaction id (an edit, a redaction, a
    file's relation) is never picked while that post is still pending, whatever
    their priorities: the sender would refuse it (M_TARGET_NOT_SENT).
@@ -34,6 +39,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, stored
 
 Action = Literal["send", "redact", "mail"]
@@ -74,6 +80,7 @@ class OutgoingPost:
     target_event_id: str | None = None
     priority: int = PRIORITY_FIRST
     requester: str | None = None  # who caused it (None: a job or a hook)
+    school: str = IMPLICIT_KEY  # the établissement it is for
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +105,13 @@ class Post:
     priority: int = PRIORITY_FIRST
     requester: str | None = None
     created_at: datetime | None = None  # when it was queued (always set when read back)
+    school: str = IMPLICIT_KEY
 
 
 _COLUMNS = (
     "id, room_id, action, event_type, content, kind, txn_id, status, event_id, attempts, "
-    "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester, created_at"
+    "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester, created_at, "
+    "school"
 )
 
 
@@ -126,6 +135,7 @@ def _to_post(row: aiosqlite.Row) -> Post:
         priority=row["priority"],
         requester=row["requester"],
         created_at=loaded(row["created_at"]),
+        school=row["school"],
     )
 
 
@@ -143,7 +153,7 @@ class PostsRepository:
             if p.action != "mail":
                 key = (p.priority, p.requester)
                 if key not in last_turns:
-                    last_turns[key] = await self._last_turn(p.priority, p.requester)
+                    last_turns[key] = await self._last_turn(*key)
                 last_turns[key] += 1
                 turn = last_turns[key]
             rows.append(
@@ -162,13 +172,40 @@ class PostsRepository:
                     p.priority,
                     p.requester,
                     turn,
+                    p.school,
                 )
             )
         await self._db.executemany(
             "INSERT INTO posts (room_id, action, event_type, content, kind, txn_id, ref_type,"
-            " ref_id, target_txn_id, target_event_id, created_at, priority, requester, turn)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " ref_id, target_txn_id, target_event_id, created_at, priority, requester, turn,"
+            " school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
+        )
+        for priority in sorted({p.priority for p in posts if p.requester is None}):
+            await self._interleave_schools(priority)
+
+    async def _interleave_schools(self, priority: int) -> None:
+        """Renumber the jobs' pending posts of `priority` (the same turns, from the same
+        first one) so that they alternate between schools: each school's own order is kept,
+        its n-th pending post goes in round n, schools in the order they first queued."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(DISTINCT school) AS n FROM posts INDEXED BY posts_pending_requester"
+            " WHERE status = 'pending' AND requester IS NULL AND priority = ? AND action != 'mail'",
+            (priority,),
+        )
+        if row is None or int(row["n"]) < 2:
+            return  # one school: nothing to alternate (and single-school order is untouched)
+        await self._db.execute(
+            "WITH jobs AS (SELECT id, turn, school FROM posts INDEXED BY posts_pending_requester"
+            "  WHERE status = 'pending' AND requester IS NULL AND priority = ?1"
+            "  AND action != 'mail'),"
+            " ranked AS (SELECT id, MIN(turn) OVER () AS base,"
+            "  ROW_NUMBER() OVER (PARTITION BY school ORDER BY turn, id) AS round,"
+            "  MIN(id) OVER (PARTITION BY school) AS first FROM jobs),"
+            " ordered AS (SELECT id, base + ROW_NUMBER() OVER (ORDER BY round, first) - 1"
+            "  AS turn FROM ranked)"
+            " UPDATE posts SET turn = ordered.turn FROM ordered WHERE posts.id = ordered.id",
+            (priority,),
         )
 
     async def _last_turn(self, priority: int, requester: str | None) -> int:
@@ -264,6 +301,11 @@ class PostsRepository:
         )
         return [_to_post(r) for r in rows]
 
-    async def count_by_status(self) -> dict[str, int]:
-        rows = await self._db.fetchall("SELECT status, COUNT(*) AS n FROM posts GROUP BY status")
+    async def count_by_status(self, school: str | None = None) -> dict[str, int]:
+        """How many posts are sent, pending, failed: the bot's, or one school's."""
+        rows = await self._db.fetchall(
+            "SELECT status, COUNT(*) AS n FROM posts WHERE ?1 IS NULL OR school = ?1"
+            " GROUP BY status",
+            (school,),
+        )
         return {str(r["status"]): int(r["n"]) for r in rows}

@@ -10,6 +10,7 @@ from typing import Literal
 
 import aiosqlite
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, loaded_or_none, required, stored
 
 Kind = Literal["atelier", "cafe"]
@@ -36,6 +37,7 @@ class Workshop:
     feedback_poll_id: int | None
     notice_stale_since: datetime | None = None  # a sign-up changed, the notices do not show it
     notice_edited_at: datetime | None = None  # when the notices were last posted or edited
+    number: int = 0  # what the RUPN sees and types, counted per school
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class SignupChange:
 _COLUMNS = (
     "id, kind, theme, starts_at, duration_minutes, place, capacity, minimum, minimum_checked, "
     "organiser, rooms, status, poll_id, reminded_day, reminded_hour, feedback_poll_id, "
-    "notice_stale_since, notice_edited_at"
+    "notice_stale_since, notice_edited_at, number"
 )
 
 
@@ -86,12 +88,16 @@ def _to_workshop(row: aiosqlite.Row) -> Workshop:
         feedback_poll_id=row["feedback_poll_id"],
         notice_stale_since=loaded_or_none(row["notice_stale_since"]),
         notice_edited_at=loaded_or_none(row["notice_edited_at"]),
+        number=row["number"],
     )
 
 
 class WorkshopsRepository:
-    def __init__(self, db: Database) -> None:
+    """One établissement's workshops (and, through them, their sign-ups)."""
+
+    def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
+        self._school = school
 
     async def create(
         self,
@@ -110,8 +116,8 @@ class WorkshopsRepository:
     ) -> Workshop:
         new_id = await self._db.execute(
             "INSERT INTO workshops (kind, theme, starts_at, duration_minutes, place, capacity,"
-            " minimum, organiser, rooms, status, created_at, updated_at, poll_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?)",
+            " minimum, organiser, rooms, status, created_at, updated_at, poll_id, school)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)",
             (
                 kind,
                 theme,
@@ -125,22 +131,31 @@ class WorkshopsRepository:
                 stored(now),
                 stored(now),
                 poll_id,
+                self._school,
             ),
         )
         return required(await self.get(int(new_id or 0)), "new workshop")
 
     async def get(self, workshop_id: int) -> Workshop | None:
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM workshops WHERE id = ?",  # noqa: S608 - constant columns
-            (workshop_id,),
+            f"SELECT {_COLUMNS} FROM workshops WHERE id = ? AND school = ?",  # noqa: S608
+            (workshop_id, self._school),
+        )
+        return _to_workshop(row) if row else None
+
+    async def get_number(self, number: int) -> Workshop | None:
+        """The workshop a RUPN or a teacher names by its number (n° 3), in this school only."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM workshops WHERE number = ? AND school = ?",  # noqa: S608
+            (number, self._school),
         )
         return _to_workshop(row) if row else None
 
     async def upcoming(self, now: datetime) -> list[Workshop]:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM workshops WHERE status = 'planned'"  # noqa: S608
-            " AND starts_at >= ? ORDER BY starts_at, id",
-            (stored(now),),
+            " AND starts_at >= ? AND school = ? ORDER BY starts_at, id",
+            (stored(now), self._school),
         )
         return [_to_workshop(r) for r in rows]
 
@@ -148,8 +163,8 @@ class WorkshopsRepository:
         """Planned workshops starting before `moment` (for reminders and checks)."""
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM workshops WHERE status = 'planned'"  # noqa: S608
-            " AND starts_at <= ? ORDER BY starts_at, id",
-            (stored(moment),),
+            " AND starts_at <= ? AND school = ? ORDER BY starts_at, id",
+            (stored(moment), self._school),
         )
         return [_to_workshop(r) for r in rows]
 
@@ -292,16 +307,18 @@ class WorkshopsRepository:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM workshops WHERE notice_stale_since IS NOT NULL"  # noqa: S608
             " AND notice_stale_since <= ? AND status = 'planned' AND starts_at > ?"
-            " AND (notice_edited_at IS NULL OR notice_edited_at <= ?) ORDER BY starts_at, id",
-            (stored(changed_before), stored(now), stored(edited_before)),
+            " AND (notice_edited_at IS NULL OR notice_edited_at <= ?) AND school = ?"
+            " ORDER BY starts_at, id",
+            (stored(changed_before), stored(now), stored(edited_before), self._school),
         )
         return [_to_workshop(r) for r in rows]
 
     async def by_reaction(self, reaction_event_id: str) -> tuple[int, str] | None:
         """(workshop id, user) of the sign-up made with this reaction."""
         row = await self._db.fetchone(
-            "SELECT workshop_id, user_id FROM workshop_signups WHERE reaction_event_id = ?",
-            (reaction_event_id,),
+            "SELECT workshop_id, user_id FROM workshop_signups WHERE reaction_event_id = ?"
+            " AND workshop_id IN (SELECT id FROM workshops WHERE school = ?)",
+            (reaction_event_id, self._school),
         )
         return (int(row["workshop_id"]), str(row["user_id"])) if row else None
 

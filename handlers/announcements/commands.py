@@ -15,6 +15,7 @@ from bot.dates import format_day, format_when
 from bot.errors import NotFound, UserError
 from bot.router import Router, no_arguments
 from bot.storage.announcements import Announcement
+from bot.tenancy import check_rooms_of_school
 from handlers.announcements import publishing, scheduled
 from handlers.announcements.args import (
     AnnonceArgs,
@@ -57,11 +58,12 @@ async def _resolve_rooms(ctx: Context, args: Publish) -> list[str]:
         if room_id is None:
             raise NotFound(f"Le bot n’est pas dans le salon {reference} : invitez-le d’abord.")
         resolved.append(room_id)
+    await check_rooms_of_school(ctx, zip(resolved, args.rooms, strict=True))
     return list(dict.fromkeys(resolved))
 
 
 async def _get(ctx: Context, announcement_id: int) -> Announcement:
-    announcement = await ctx.repos.announcements.get(announcement_id)
+    announcement = await ctx.repos.announcements.get_number(announcement_id)
     if announcement is None:
         raise NotFound(
             f"Aucune annonce n° {announcement_id}. Tapez !annonces pour voir leurs numéros."
@@ -116,15 +118,15 @@ async def _publish(ctx: Context, args: Publish) -> None:
     if when is not None:
         label = format_when(when, ctx.tz, with_year=when.year != ctx.now.year)
         ctx.reply(
-            f"Annonce n° {announcement.id} programmée pour le {label}, "
+            f"Annonce n° {announcement.number} programmée pour le {label}, "
             f"dans {publishing.rooms_label(len(rooms))} : {_rooms(ctx, rooms)}. "
-            f"Pour l’annuler : !annonce retirer {announcement.id}."
+            f"Pour l’annuler : !annonce retirer {announcement.number}."
         )
         return
     if len(rooms) > ACK_THRESHOLD:
         # Queued before the posts, so that it arrives first.
         ctx.reply(
-            f"Annonce n° {announcement.id} en cours de publication dans {len(rooms)} salons ; "
+            f"Annonce n° {announcement.number} en cours de publication dans {len(rooms)} salons ; "
             "je vous confirme quand c’est fait."
         )
     publishing.queue_posts(ctx, announcement)
@@ -134,27 +136,27 @@ async def _correct(ctx: Context, args: Correct) -> None:
     announcement = await _get(ctx, args.announcement_id)
     if announcement.status in ("withdrawn", "cancelled"):
         raise UserError(
-            f"L’annonce n° {announcement.id} a été retirée : impossible de la corriger."
+            f"L’annonce n° {announcement.number} a été retirée : impossible de la corriger."
         )
     body, html = publishing.render(args.text)
     if announcement.status == "scheduled":
         await ctx.repos.announcements.edit(announcement.id, body, html, ctx.now)
-        ctx.reply(f"Annonce n° {announcement.id} corrigée ; elle partira comme prévu.")
+        ctx.reply(f"Annonce n° {announcement.number} corrigée ; elle partira comme prévu.")
         return
     count = await publishing.edit(ctx, announcement, body, html)
-    ctx.reply(f"Annonce n° {announcement.id} corrigée dans {publishing.rooms_label(count)}.")
+    ctx.reply(f"Annonce n° {announcement.number} corrigée dans {publishing.rooms_label(count)}.")
 
 
 async def _withdraw(ctx: Context, args: Withdraw) -> None:
     announcement = await _get(ctx, args.announcement_id)
     if announcement.status in ("withdrawn", "cancelled"):
-        raise UserError(f"L’annonce n° {announcement.id} est déjà retirée.")
+        raise UserError(f"L’annonce n° {announcement.number} est déjà retirée.")
     if announcement.status == "scheduled":
         await ctx.repos.announcements.set_status(announcement.id, "cancelled")
-        ctx.reply(f"Annonce n° {announcement.id} annulée : elle ne sera pas publiée.")
+        ctx.reply(f"Annonce n° {announcement.number} annulée : elle ne sera pas publiée.")
         return
     count = await publishing.withdraw(ctx, announcement)
-    ctx.reply(f"Annonce n° {announcement.id} retirée de {publishing.rooms_label(count)}.")
+    ctx.reply(f"Annonce n° {announcement.number} retirée de {publishing.rooms_label(count)}.")
 
 
 @router.command(
@@ -186,7 +188,8 @@ async def annonces(ctx: Context, _: None) -> None:
             if a.edited_at is not None and a.status == "sent":
                 state += ", corrigée"
         lines.append(
-            f"- n° {a.id} ({state}, {publishing.rooms_label(len(a.rooms))}) : {_excerpt(a.body)}"
+            f"- n° {a.number} ({state}, {publishing.rooms_label(len(a.rooms))}) : "
+            f"{_excerpt(a.body)}"
         )
     ctx.reply("\n".join(lines))
 

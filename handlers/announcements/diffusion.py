@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from bot.context import Context
-from bot.errors import InvalidArguments, NotFound, UserError
+from bot.errors import InvalidArguments, NotFound, PermissionDenied, UserError
 from bot.router import PREFIX, ParseEnv, Router
+from bot.tenancy import ROOM_OF_ANOTHER_SCHOOL_TEXT, check_rooms_of_school
 
 router = Router("diffusion")
 
@@ -60,12 +61,15 @@ async def diffusion(ctx: Context, args: DiffusionArgs) -> None:
             await _list(ctx)
         case "ajouter":
             room_id, name = _changeable(ctx, args.room)
+            if await ctx.repos.rooms.claim(room_id, ctx.school.key, ctx.now) != ctx.school.key:
+                raise PermissionDenied(ROOM_OF_ANOTHER_SCHOOL_TEXT)
             if await ctx.repos.broadcast.add(room_id, ctx.sender, ctx.now):
                 ctx.reply(f"Le salon « {name} » recevra désormais les annonces.")
             else:
                 ctx.reply(f"Le salon « {name} » reçoit déjà les annonces.")
         case "retirer":
             room_id, name = _changeable(ctx, args.room)
+            await check_rooms_of_school(ctx, [(room_id, args.room or name)])
             if await ctx.repos.broadcast.remove(room_id):
                 ctx.reply(f"Le salon « {name} » ne recevra plus les annonces.")
             else:

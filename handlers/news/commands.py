@@ -78,6 +78,11 @@ async def veille(ctx: Context, action: VeilleAction) -> None:
 async def _add_feed(ctx: Context, action: AddFeed) -> None:
     feeds = ctx.repos.feeds
     existing = await feeds.by_url(action.url)
+    if existing is not None and not feeds.owns(existing):
+        raise UserError(
+            "Cette source est déjà suivie par un autre établissement servi par rupn-bot (ou "
+            "par toute l’académie) : elle ne peut pas être ajoutée une seconde fois."
+        )
     if existing is not None and existing.active:
         raise UserError(
             f"Cette source est déjà suivie : n° {existing.id}, {existing.name} ({existing.url})."

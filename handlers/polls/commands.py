@@ -112,8 +112,8 @@ async def _create(
         template=template,
     )
     ctx.reply(
-        f"Sondage n° {poll.id} lancé. Résultats : !sondage résultats {poll.id} ; "
-        f"clôture : !sondage clore {poll.id}."
+        f"Sondage n° {poll.number} lancé. Résultats : !sondage résultats {poll.number} ; "
+        f"clôture : !sondage clore {poll.number}."
     )
 
 
@@ -123,7 +123,7 @@ async def _find(ctx: Context, poll_id: int | None) -> Poll:
         if poll is None:
             raise NotFound(f"Aucun sondage dans ce salon. Exemple : {EXAMPLE}")
         return poll
-    poll = await ctx.repos.polls.get(poll_id)
+    poll = await ctx.repos.polls.get_number(poll_id)
     if poll is None:
         raise NotFound(f"Aucun sondage n° {poll_id}.")
     return poll
@@ -138,26 +138,26 @@ async def _results(ctx: Context, poll_id: int | None) -> None:
 async def _close(ctx: Context, poll_id: int | None) -> None:
     poll = await _find(ctx, poll_id)
     if poll.status == "closed":
-        raise UserError(f"Le sondage n° {poll.id} est déjà clos.")
+        raise UserError(f"Le sondage n° {poll.number} est déjà clos.")
     if ctx.sender != poll.creator and not ctx.is_admin:
         raise PermissionDenied(
-            f"Seul l’auteur du sondage n° {poll.id} ou un administrateur peut le clore."
+            f"Seul l’auteur du sondage n° {poll.number} ou un administrateur peut le clore."
         )
     await close_poll(ctx, poll, closed_by=ctx.sender)
     if poll.room_id != ctx.room_id:
-        ctx.reply(f"Sondage n° {poll.id} clos ; les résultats sont publiés dans son salon.")
+        ctx.reply(f"Sondage n° {poll.number} clos ; les résultats sont publiés dans son salon.")
 
 
 async def _export(ctx: Context, poll_id: int | None) -> None:
     poll = await _find(ctx, poll_id)
     record = await current_record(ctx, poll)
     data = export_csv(poll, record, ctx.now, ctx.tz)
-    filename = f"sondage-{poll.id}.csv"
+    filename = f"sondage-{poll.number}.csv"
     ctx.messenger.send_file(
         ctx.room_id, filename, data, "text/csv", kind=EXPORT_KIND, ref=(REF, poll.id)
     )
     ctx.reply(
-        f"Export du sondage n° {poll.id} : {filename} (séparateur « ; », UTF-8). "
+        f"Export du sondage n° {poll.number} : {filename} (séparateur « ; », UTF-8). "
         "Il ne contient que les comptes, aucun nom."
     )
 
@@ -202,7 +202,7 @@ async def on_reply(ctx: Context, event: IncomingMessage) -> None:
     if poll is None:
         return
     if poll.status != "open":
-        ctx.reply(f"Le sondage n° {poll.id} est clos : votre réponse n’a pas été comptée.")
+        ctx.reply(f"Le sondage n° {poll.number} est clos : votre réponse n’a pas été comptée.")
         return
     numbers = [int(n) for n in re.findall(r"[0-9]+", text)]
     count = len(poll.answers)

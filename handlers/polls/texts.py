@@ -106,7 +106,7 @@ def results_text(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo
     counts: dict[str, int] = record["counts"]
     voters: int = record["voters"]
     members: int = record["members"]
-    lines = [f"Résultats du sondage n° {poll.id} — {poll.question}"]
+    lines = [f"Résultats du sondage n° {poll.number} — {poll.question}"]
     for number, answer in enumerate(poll.answers, start=1):
         votes = counts.get(answer.id, 0)
         lines.append(
@@ -132,7 +132,7 @@ def results_text(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo
     elif poll.deadline is not None:
         lines.append(f"Fin prévue : {when(poll.deadline, now, tz)}.")
     else:
-        lines.append(f"Sondage ouvert : !sondage clore {poll.id} pour le terminer.")
+        lines.append(f"Sondage ouvert : !sondage clore {poll.number} pour le terminer.")
     return "\n".join(lines)
 
 
@@ -175,7 +175,7 @@ def export_csv(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo) 
     members: int = record["members"]
     out = io.StringIO()
     writer = _SafeWriter(out)
-    writer.writerow([f"Sondage n° {poll.id}", poll.question])
+    writer.writerow([f"Sondage n° {poll.number}", poll.question])
     writer.writerow(["Créé le", when(poll.created_at, now, tz)])
     if poll.status == "closed" and poll.closed_at is not None:
         writer.writerow(["Clos le", when(poll.closed_at, now, tz)])

@@ -109,7 +109,9 @@ async def _drop_stale(ctx: Scope, requests: Iterable[PrivacyRequest]) -> list[Pr
     return kept
 
 
-@router.job("donnees-conservation", every_seconds=lambda settings: RETENTION_TICK_S)
+@router.job(
+    "donnees-conservation", every_seconds=lambda settings: RETENTION_TICK_S, per_school=False
+)
 async def retention(units: Units) -> None:
     """Once per local day: anonymise what is older than the retention."""
     async with units.unit() as ctx:

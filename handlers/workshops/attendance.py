@@ -61,7 +61,7 @@ async def record_attendance(ctx: Context, workshop_id: int, arguments: str) -> N
     if workshop.feedback_poll_id is None:
         poll = await _post_feedback_poll(ctx, workshop)
         text += (
-            f" Sondage de satisfaction n° {poll.id} publié dans "
+            f" Sondage de satisfaction n° {poll.number} publié dans "
             f"« {ctx.info.room_name(poll.room_id)} » (anonyme, {FEEDBACK_DAYS} jours)."
         )
     ctx.reply(text)

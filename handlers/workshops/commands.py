@@ -168,8 +168,8 @@ async def _create(ctx: Context, args: Create, kind: Kind) -> None:
     names = ", ".join(ctx.info.room_name(r) for r in rooms)
     ctx.reply(
         f"{label(workshop)} annoncé dans {publishing.rooms_label(len(rooms))} : {names}. "
-        f"Pour le modifier : !atelier modifier {workshop.id} <quand> [| lieu] ; "
-        f"pour l’annuler : !atelier annuler {workshop.id}."
+        f"Pour le modifier : !atelier modifier {workshop.number} <quand> [| lieu] ; "
+        f"pour l’annuler : !atelier annuler {workshop.number}."
     )
 
 
@@ -199,7 +199,7 @@ async def _cancel(ctx: Context, workshop_id: int) -> None:
     check_changeable(workshop, ctx.now, "l’annuler")
     users = await signed_up(ctx, workshop)
     await ctx.repos.workshops.set_status(workshop.id, "cancelled", ctx.now)
-    cancelled = await get(ctx, workshop.id)
+    cancelled = await get(ctx, workshop.number)
     when = when_label(workshop.starts_at, ctx.tz, ctx.now)
 
     def cancellation(mentioned: list[str]) -> str:
@@ -230,7 +230,7 @@ async def _modify(ctx: Context, args: Modify) -> None:
             await ctx.repos.workshops.mark(workshop.id, "reminded_hour")
         if workshop.minimum_checked:
             await ctx.repos.workshops.mark(workshop.id, "minimum_checked")
-    updated = await get(ctx, workshop.id)
+    updated = await get(ctx, workshop.number)
     await skip_day_reminder(ctx, updated)
     users = await signed_up(ctx, updated)
     old_when = when_label(workshop.starts_at, ctx.tz, ctx.now)

@@ -56,7 +56,7 @@ DAY_BEFORE = timedelta(hours=24)  # when the day-before reminder is due
 
 
 async def get(ctx: Scope, workshop_id: int) -> Workshop:
-    workshop = await ctx.repos.workshops.get(workshop_id)
+    workshop = await ctx.repos.workshops.get_number(workshop_id)
     if workshop is None:
         raise NotFound(not_found(workshop_id))
     return workshop
@@ -180,7 +180,7 @@ async def send_ics(ctx: Scope, workshop: Workshop, *, cancelled: bool = False) -
     for room_id in workshop.rooms:
         ctx.messenger.send_file(
             room_id,
-            f"atelier-{workshop.id}.ics",
+            f"atelier-{workshop.number}.ics",
             data,
             "text/calendar",
             kind=ICS_KIND,

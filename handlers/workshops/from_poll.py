@@ -41,14 +41,14 @@ INVITATION_KIND = "workshop-poll-invitation"
 
 
 async def create_from_poll(ctx: Context, poll_id: int, starts_at: datetime) -> None:
-    poll = await ctx.repos.polls.get(poll_id)
+    poll = await ctx.repos.polls.get_number(poll_id)
     if poll is None:
         raise NotFound(f"Aucun sondage n° {poll_id}.")
     counts, choices = await _counts_and_choices(ctx, poll)
     leading = leading_answer(poll, counts)
     if leading is None:
         raise UserError(
-            f"Le sondage n° {poll.id} n’a reçu aucun vote : impossible de choisir un thème. "
+            f"Le sondage n° {poll.number} n’a reçu aucun vote : impossible de choisir un thème. "
             "Attendez des réponses, ou créez l’atelier directement avec !atelier."
         )
     rooms = await announcement_rooms(ctx, ctx.room_id)
@@ -66,7 +66,7 @@ async def create_from_poll(ctx: Context, poll_id: int, starts_at: datetime) -> N
     )
     await skip_day_reminder(ctx, workshop)
     await announce_workshop(ctx, workshop)
-    head = f"{label(workshop)} sur « {leading.text} » créé d’après le sondage n° {poll.id}"
+    head = f"{label(workshop)} sur « {leading.text} » créé d’après le sondage n° {poll.number}"
     if choices is None:
         why = (
             "ce sondage était anonyme et clos : le bot a oublié qui avait voté quoi"
@@ -129,5 +129,5 @@ def _confirm(ctx: Context, workshop: Workshop, poll: Poll, rooms: Sequence[str])
     names = ", ".join(ctx.info.room_name(r) for r in rooms)
     ctx.reply(
         f"{label(workshop)} annoncé dans {publishing.rooms_label(len(rooms))} : {names} ; "
-        f"les votants sont invités dans le salon du sondage n° {poll.id}."
+        f"les votants sont invités dans le salon du sondage n° {poll.number}."
     )

@@ -36,23 +36,23 @@ def icon(workshop: Workshop) -> str:
 
 def label(workshop: Workshop) -> str:
     """« Atelier n° 3 », « Café numérique n° 3 »."""
-    return f"{'Café numérique' if _is_cafe(workshop) else 'Atelier'} n° {workshop.id}"
+    return f"{'Café numérique' if _is_cafe(workshop) else 'Atelier'} n° {workshop.number}"
 
 
 def named(workshop: Workshop) -> str:
     """« atelier n° 3 « Pronote » », « café numérique n° 3 « ENT » » (within a sentence)."""
     kind = "café numérique" if _is_cafe(workshop) else "atelier"
-    return f"{kind} n° {workshop.id} « {workshop.theme} »"
+    return f"{kind} n° {workshop.number} « {workshop.theme} »"
 
 
 def the(workshop: Workshop) -> str:
     """« l’atelier n° 3 », « le café numérique n° 3 »."""
-    return f"{'le café numérique' if _is_cafe(workshop) else 'l’atelier'} n° {workshop.id}"
+    return f"{'le café numérique' if _is_cafe(workshop) else 'l’atelier'} n° {workshop.number}"
 
 
 def to_the(workshop: Workshop) -> str:
     """« à l’atelier n° 3 », « au café numérique n° 3 »."""
-    return f"{'au café numérique' if _is_cafe(workshop) else 'à l’atelier'} n° {workshop.id}"
+    return f"{'au café numérique' if _is_cafe(workshop) else 'à l’atelier'} n° {workshop.number}"
 
 
 def not_found(workshop_id: int) -> str:
@@ -113,9 +113,10 @@ def notice_text(workshop: Workshop, confirmed: int, tz: ZoneInfo, now: datetime)
             f"À la demande : il aura lieu si au moins {workshop.minimum} personnes s’inscrivent."
         )
     lines.append(
-        f"Pour vous inscrire : réagissez 👍 à ce message, ou tapez !inscription {workshop.id} ; "
+        "Pour vous inscrire : réagissez 👍 à ce message, ou tapez "
+        f"!inscription {workshop.number} ; "
         "pour vous désinscrire : retirez votre réaction ou tapez "
-        f"!desinscription {workshop.id}."
+        f"!desinscription {workshop.number}."
     )
     return "\n".join(lines)
 
@@ -214,7 +215,7 @@ def minimum_text(workshop: Workshop, confirmed: int) -> str:
     return (
         f"{article}{named(workshop)} n’a que {count_of(confirmed, 'inscrit')} pour un minimum "
         f"de {workshop.minimum}. Confirmez-le en ne faisant rien, ou annulez-le : "
-        f"!atelier annuler {workshop.id}."
+        f"!atelier annuler {workshop.number}."
     )
 
 

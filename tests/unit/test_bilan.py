@@ -273,13 +273,19 @@ async def seed_year(db: Database) -> None:
         await s.reaction(p5)
         # Letters: two weeks sent, one empty.
         await s.run(
-            "INSERT INTO digest_weeks VALUES ('2025-W38', 'sent', ?, 2)", at(2025, 9, 19, 16, 30)
+            "INSERT INTO digest_weeks (week, outcome, decided_at, rooms)"
+            " VALUES ('2025-W38', 'sent', ?, 2)",
+            at(2025, 9, 19, 16, 30),
         )
         await s.run(
-            "INSERT INTO digest_weeks VALUES ('2025-W39', 'empty', ?, 0)", at(2025, 9, 26, 16, 30)
+            "INSERT INTO digest_weeks (week, outcome, decided_at, rooms)"
+            " VALUES ('2025-W39', 'empty', ?, 0)",
+            at(2025, 9, 26, 16, 30),
         )
         await s.run(
-            "INSERT INTO digest_weeks VALUES ('2025-W40', 'sent', ?, 2)", at(2025, 10, 3, 16, 30)
+            "INSERT INTO digest_weeks (week, outcome, decided_at, rooms)"
+            " VALUES ('2025-W40', 'sent', ?, 2)",
+            at(2025, 10, 3, 16, 30),
         )
         letter = await s.post(R1, "digest", ("digest", 202538), at(2025, 9, 19, 16, 30), (10, 0, 4))
         await s.post(R2, "digest", ("digest", 202538), at(2025, 9, 19, 16, 30), (5, 0, 1))

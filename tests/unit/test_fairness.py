@@ -6,6 +6,8 @@ from pathlib import Path
 
 from bench import flood_limit
 from bench.fairness import ADMIN, GOAL_MARGIN_S, TEACHERS, simulate
+from bench.fairness_schools import GOAL_S as WAVE_GOAL_S
+from bench.fairness_schools import simulate_wave
 from bot.storage.database import Database
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.posts import PRIORITY_FIRST, PRIORITY_REPLIES, OutgoingPost, PostsRepository
@@ -76,3 +78,15 @@ async def test_the_flood_limit_meets_its_goals_in_every_scenario() -> None:
         (s.label, True) for s in flood_limit.SCENARIOS
     ]
     assert {r.answered for r in results if r.scenario.flood} == {15}
+
+
+async def test_the_friday_wave_of_600_letters_lets_a_rupn_announce_within_5_s() -> None:
+    """200 schools × 3 rooms of letters queued at 16h30; 20 s in, one school's RUPN
+    announces in its 3 rooms: each goes between two letters, the schools' letters go
+    round-robin (every school has its first room within one round of the schools)."""
+    wave = await simulate_wave(schools=200, rooms=3)
+    assert wave.announcement_s <= WAVE_GOAL_S
+    assert wave.last_first_room_s <= 200 + 3  # one round (+ the announcement's sends)
+    assert wave.wave_s <= 600 + 3
+    before = await simulate_wave(schools=200, rooms=3, interleave=False)
+    assert before.last_first_room_s >= 597  # the last school waited for every other one

@@ -56,7 +56,7 @@ async def test_fresh_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "sous" / "dossier" / "rupn-bot.db"
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 11
+        assert await db.schema_version() == len(MIGRATIONS) == 12
     finally:
         await db.close()
     assert _user_version(path) == len(MIGRATIONS)
@@ -325,6 +325,7 @@ async def _check_version_4_data(db: Database) -> None:
         closed_at=None,
         start_txn="rupn-poll-1",
         final_results=None,
+        number=1,
     )
     assert await polls.responses(1) == [
         Response(TEACHER, ("a1",), t + timedelta(minutes=1), 1),
@@ -352,6 +353,7 @@ async def _check_version_4_data(db: Database) -> None:
         feedback_poll_id=None,
         notice_stale_since=None,
         notice_edited_at=None,
+        number=1,
     )
     assert await workshops.signups(1) == [
         Signup(TEACHER, "confirmed", "reaction", "$pouce1", t, None),

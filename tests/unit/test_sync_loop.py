@@ -15,10 +15,13 @@ from bot.domain import Invite, RoomEvent, SyncBatch, UndecryptableEvent
 from bot.errors import AccountExpired, HomeserverUnreachable, SessionRejected, SessionRevoked
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry
+from bot.schools import School
 from bot.storage.database import Database
+from bot.storage.rooms import RoomsRepository
 from bot.storage.state import StateRepository
 from bot.sync import DECLINE_REASON, SyncLoop
-from tests.unit.fakes import FakeBotInfo, fixed_clock
+from bot.tenancy import ROOM_OF_ANOTHER_SCHOOL_TEXT, Tenancy
+from tests.unit.fakes import START, FakeBotInfo, fixed_clock
 
 ADMIN = "@rupn:test"
 
@@ -84,6 +87,9 @@ def _loop(
     sleeps: list[float],
     on_direct_joined: Callable[[str, str], Awaitable[None]] | None = None,
     on_relogin: Callable[[], Awaitable[None]] | None = None,
+    *,
+    admins: frozenset[str] = frozenset({ADMIN}),
+    claim: Callable[[str, str], Awaitable[str | None]] | None = None,
 ) -> SyncLoop:
     repos = Repositories.open(db)
     processor = EventProcessor(
@@ -100,9 +106,9 @@ def _loop(
         sleeps.append(seconds)
 
     return SyncLoop(
-        source, processor, StateRepository(db), frozenset({ADMIN}),
+        source, processor, StateRepository(db), admins,
         on_posts_queued=lambda: None, sleep=fake_sleep, on_direct_joined=on_direct_joined,
-        on_relogin=on_relogin,
+        on_relogin=on_relogin, claim=claim,
     )  # fmt: skip
 
 
@@ -223,3 +229,34 @@ async def test_a_new_session_is_announced_once(db: Database) -> None:
 
     await _loop(db, source, [], on_relogin=after_relogin).run(stop)
     assert announced == [1]
+
+
+async def test_an_invite_into_a_room_of_another_school_is_declined_in_french(
+    db: Database,
+) -> None:
+    """The room goes to the inviting RUPN's school; another school's RUPN cannot take it."""
+    school_a = School("0860001J", "Collège A", frozenset({ADMIN}), "A")
+    school_b = School("0170002K", "Lycée B", frozenset({"@rupn-b:test"}), "B")
+    tenancy = Tenancy((school_a, school_b), RoomsRepository(db))
+
+    async def claim(room_id: str, inviter: str) -> str | None:
+        async with db.transaction():
+            return await tenancy.claim(room_id, inviter, START)
+
+    stop = asyncio.Event()
+    source = ScriptedSource(
+        [
+            _batch("t1", Invite("!salle-a:test", ADMIN), initial=True),
+            _batch("t2", Invite("!salle-a:test", "@rupn-b:test"), Invite("!salle-b:test",
+                   "@rupn-b:test")),
+        ],
+        stop,
+    )  # fmt: skip
+    await _loop(db, source, [], admins=school_a.admins | school_b.admins, claim=claim).run(stop)
+    assert source.joined == ["!salle-a:test", "!salle-b:test"]
+    assert source.left == ["!salle-a:test"]
+    assert source.reasons == [ROOM_OF_ANOTHER_SCHOOL_TEXT]
+    assert await RoomsRepository(db).owned() == {
+        "!salle-a:test": "0860001J",
+        "!salle-b:test": "0170002K",
+    }

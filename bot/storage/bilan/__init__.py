@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.bilan import consultations, diffusion, gatherings
 from bot.storage.bilan.periods import month_bounds, offset_periods
 from bot.storage.bilan.poll_votes import FEEDBACK_TEMPLATE, NEEDS_TEMPLATE
@@ -55,13 +56,15 @@ __all__ = [
 
 
 class BilanRepository:
-    """One call per section of the survey; each module holds its section's SQL."""
+    """One call per section of the survey, for one établissement (the news sources are
+    the bot's, shared by its schools); each module holds its section's SQL."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
+        self._school = school
 
     async def diffusion(self, since: datetime, until: datetime, tz: ZoneInfo) -> Diffusion:
-        return await diffusion.diffusion(self._db, since, until, tz)
+        return await diffusion.diffusion(self._db, since, until, tz, self._school)
 
     async def news(self, since: datetime, until: datetime) -> NewsWatch:
         return await diffusion.news(self._db, since, until)
@@ -69,7 +72,7 @@ class BilanRepository:
     async def gatherings(
         self, since: datetime, until: datetime, cutoff: datetime, tz: ZoneInfo
     ) -> dict[WorkshopKind, Gatherings]:
-        return await gatherings.gatherings(self._db, since, until, cutoff, tz)
+        return await gatherings.gatherings(self._db, since, until, cutoff, tz, self._school)
 
     async def consultations(self, since: datetime, until: datetime) -> Consultations:
-        return await consultations.consultations(self._db, since, until)
+        return await consultations.consultations(self._db, since, until, self._school)

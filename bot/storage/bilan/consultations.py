@@ -10,7 +10,9 @@ from bot.storage.bilan.results import Consultations, KeyCount
 from bot.storage.database import Database, stored
 
 
-async def consultations(db: Database, since: datetime, until: datetime) -> Consultations:
+async def consultations(
+    db: Database, since: datetime, until: datetime, school: str
+) -> Consultations:
     """Section 5: polls started in the year, their participation, the needs' themes.
 
     Participation is voters over the room's members (the bot excepted), for the polls
@@ -18,9 +20,9 @@ async def consultations(db: Database, since: datetime, until: datetime) -> Consu
     """
     chosen = (
         "chosen AS (SELECT id AS poll_id, COALESCE(template, '') AS template FROM polls"
-        " WHERE created_at >= ? AND created_at < ?)"
+        " WHERE created_at >= ? AND created_at < ? AND school = ?)"
     )
-    window = (stored(since), stored(until))
+    window = (stored(since), stored(until), school)
     row = await db.fetchone(
         f"WITH {chosen}, {POLL_VOTES},"  # noqa: S608 - constant SQL fragments
         " rates AS (SELECT CASE WHEN t.members > 0"

@@ -14,47 +14,54 @@ from bot.storage.database import Database, stored
 # A post's audience: joined members when it was posted, without the bot (already left out
 # of `members`) and without the author of the announcement when they are a member.
 _AUDIENCE = "MAX(s.members - s.author_member, 0)"
+# The school whose figures a statement computes: its first parameter.
+_SCHOOL = "me(school) AS (SELECT ?)"
+_MINE = "(SELECT school FROM me)"
 
 
-async def diffusion(db: Database, since: datetime, until: datetime, tz: ZoneInfo) -> Diffusion:
-    """Section 1: announcements (news included), their rooms, readers and reactions;
-    the weekly letters."""
+async def diffusion(
+    db: Database, since: datetime, until: datetime, tz: ZoneInfo, school: str
+) -> Diffusion:
+    """Section 1: a school's announcements (news included), their rooms, readers and
+    reactions; its weekly letters."""
     window = (stored(since), stored(until))
     months = month_bounds(since, until, tz)
     month_rows = await db.fetchall(
-        "WITH months AS (SELECT key AS i, json_extract(value, '$[0]') AS start,"
+        f"WITH {_SCHOOL}, months AS (SELECT key AS i, json_extract(value, '$[0]') AS start,"  # noqa: S608
         " json_extract(value, '$[1]') AS end FROM json_each(?))"
         " SELECT m.i,"
         " COUNT(a.id) FILTER (WHERE a.entry_id IS NULL) AS own,"
         " COUNT(a.id) FILTER (WHERE a.entry_id IS NOT NULL) AS news"
         " FROM months AS m LEFT JOIN announcements AS a ON a.status = 'sent'"
-        "  AND a.published_at >= m.start AND a.published_at < m.end"
+        f"  AND a.school = {_MINE} AND a.published_at >= m.start AND a.published_at < m.end"
         " GROUP BY m.i ORDER BY m.i",
-        (json.dumps([[start, end] for _, _, start, end in months]),),
+        (school, json.dumps([[start, end] for _, _, start, end in months])),
     )
     counts = {row["i"]: (row["own"], row["news"]) for row in month_rows}
     rooms = await db.fetchone(
-        "SELECT COUNT(DISTINCT p.room_id) AS n FROM announcements AS a"
+        f"WITH {_SCHOOL} SELECT COUNT(DISTINCT p.room_id) AS n FROM announcements AS a"  # noqa: S608
         " JOIN posts AS p ON p.ref_type = 'announcement' AND p.ref_id = a.id"
         "  AND p.kind = 'announcement' AND p.status = 'sent'"
-        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?",
-        window,
+        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?"
+        f" AND a.school = {_MINE}",
+        (school, *window),
     )
     # One per person, post and emoji: a teacher's 👍 and 👍🏽 on one post are one reaction.
     reactions = await db.fetchone(
-        "SELECT COUNT(*) AS n FROM announcements AS a"
+        f"WITH {_SCHOOL} SELECT COUNT(*) AS n FROM announcements AS a"  # noqa: S608
         " JOIN posts AS p ON p.ref_type = 'announcement' AND p.ref_id = a.id"
         "  AND p.kind = 'announcement'"
         " JOIN post_reactions AS r ON r.post_id = p.id AND r.counted = 1"
-        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?",
-        window,
+        " WHERE a.status = 'sent' AND a.published_at >= ? AND a.published_at < ?"
+        f" AND a.school = {_MINE}",
+        (school, *window),
     )
     letters = await db.fetchone(
         "SELECT (SELECT COUNT(*) FROM digest_weeks"
-        "  WHERE outcome = 'sent' AND decided_at >= ?1 AND decided_at < ?2)"
+        "  WHERE outcome = 'sent' AND decided_at >= ?1 AND decided_at < ?2 AND school = ?3)"
         " + (SELECT COUNT(*) FROM digest_extra_letters"
-        "  WHERE sent_at >= ?1 AND sent_at < ?2) AS n",
-        window,
+        "  WHERE sent_at >= ?1 AND sent_at < ?2 AND school = ?3) AS n",
+        (*window, school),
     )
     return Diffusion(
         months=tuple(
@@ -62,14 +69,16 @@ async def diffusion(db: Database, since: datetime, until: datetime, tz: ZoneInfo
             for i, (year, month, _, _) in enumerate(months)
         ),
         rooms=rooms["n"] if rooms else 0,
-        announcements=await _reading(db, "announcement", "announcement", window),
+        announcements=await _reading(db, "announcement", "announcement", window, school),
         reactions=reactions["n"] if reactions else 0,
         letters=letters["n"] if letters else 0,
-        letter_reading=await _reading(db, "digest", "digest", window),
+        letter_reading=await _reading(db, "digest", "digest", window, school),
     )
 
 
-async def _reading(db: Database, kind: str, ref_type: str, window: tuple[str, str]) -> Reading:
+async def _reading(
+    db: Database, kind: str, ref_type: str, window: tuple[str, str], school: str
+) -> Reading:
     """Medians over items (an announcement, a week's letter) of their rooms' readers.
 
     A withdrawn announcement is left out. Readers are a lower bound: private read
@@ -82,10 +91,11 @@ async def _reading(db: Database, kind: str, ref_type: str, window: tuple[str, st
         else ""
     )
     row = await db.fetchone(
-        "WITH per AS ("  # noqa: S608 - constant SQL fragments
+        f"WITH {_SCHOOL}, per AS ("  # noqa: S608 - constant SQL fragments
         f" SELECT s.ref_id, SUM(s.readers) AS readers, SUM({_AUDIENCE}) AS audience"
         " FROM post_stats AS s"
         " WHERE s.kind = ? AND s.ref_type = ? AND s.sent_at >= ? AND s.sent_at < ?"
+        f" AND s.school = {_MINE}"
         f"{withdrawn} GROUP BY s.ref_id),"
         " rated AS (SELECT readers,"
         "  CASE WHEN audience > 0 THEN 100.0 * MIN(readers, audience) / audience END AS rate"
@@ -93,7 +103,7 @@ async def _reading(db: Database, kind: str, ref_type: str, window: tuple[str, st
         f" SELECT (SELECT COUNT(*) FROM rated) AS items,"
         f" {median('readers', 'rated')} AS readers,"
         f" {median('rate', 'rated')} AS rate",
-        (kind, ref_type, *window),
+        (school, kind, ref_type, *window),
     )
     if row is None:  # pragma: no cover - an aggregate always returns a row
         return Reading(0, None, None)

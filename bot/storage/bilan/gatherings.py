@@ -18,8 +18,9 @@ MIDDAY = ("11:30:00", "14:00:00")
 END_OF_DAY = "16:00:00"
 """« Fin de journée »: starting at 16h or later, local time."""
 
-# Ateliers and cafés dated in [since, until): the first parameter is the UTC offsets
-# (JSON), then the cut-off (before it, a workshop not cancelled was held), since, until.
+# Ateliers and cafés of a school dated in [since, until): the first parameter is the UTC
+# offsets (JSON), then the cut-off (before it, a workshop not cancelled was held), since,
+# until, the school.
 # Participants: those marked present once attendance is recorded, else the sign-ups.
 WORKSHOPS = """
 offsets AS (
@@ -40,14 +41,14 @@ base AS (
            (SELECT time(w.starts_at, o.minutes || ' minutes') FROM offsets AS o
               WHERE w.starts_at >= o.start AND w.starts_at < o.end) AS local_time
     FROM workshops AS w, cutoff
-    WHERE w.starts_at >= ? AND w.starts_at < ?
+    WHERE w.starts_at >= ? AND w.starts_at < ? AND w.school = ?
 ),
 w AS (SELECT *, CASE WHEN done THEN present ELSE signed_up END AS participants FROM base)
 """
 
 
 async def gatherings(
-    db: Database, since: datetime, until: datetime, cutoff: datetime, tz: ZoneInfo
+    db: Database, since: datetime, until: datetime, cutoff: datetime, tz: ZoneInfo, school: str
 ) -> dict[WorkshopKind, Gatherings]:
     """Sections 3 and 4: ateliers and cafés dated in the year, by kind.
 
@@ -57,7 +58,7 @@ async def gatherings(
     sign-ups did not reach (the reason itself is not recorded).
     """
     offsets = json.dumps(offset_periods(since, until, tz))
-    params = (offsets, stored(cutoff), stored(since), stored(until))
+    params = (offsets, stored(cutoff), stored(since), stored(until), school)
     rows = await db.fetchall(
         f"WITH {WORKSHOPS}"  # noqa: S608 - constant SQL fragments
         " SELECT kind,"
@@ -82,7 +83,7 @@ async def gatherings(
         " GROUP BY kind, theme ORDER BY kind, sessions DESC, participants DESC, theme",
         params,
     )
-    satisfaction = await _satisfaction(db, since, until)
+    satisfaction = await _satisfaction(db, since, until, school)
     by_kind = {row["kind"]: row for row in rows}
     result: dict[WorkshopKind, Gatherings] = {}
     kinds: tuple[WorkshopKind, ...] = ("atelier", "cafe")
@@ -117,15 +118,16 @@ async def gatherings(
 
 
 async def _satisfaction(
-    db: Database, since: datetime, until: datetime
+    db: Database, since: datetime, until: datetime, school: str
 ) -> dict[WorkshopKind, Satisfaction]:
     """The feedback polls of the ateliers (or cafés) dated in the year, added up by the
     position of their answers (« Oui, très », « Un peu », « Pas vraiment »)."""
     chosen = (
         "chosen AS (SELECT w.feedback_poll_id AS poll_id, w.kind FROM workshops AS w"
-        " WHERE w.feedback_poll_id IS NOT NULL AND w.starts_at >= ? AND w.starts_at < ?)"
+        " WHERE w.feedback_poll_id IS NOT NULL AND w.starts_at >= ? AND w.starts_at < ?"
+        " AND w.school = ?)"
     )
-    window = (stored(since), stored(until))
+    window = (stored(since), stored(until), school)
     answers = await db.fetchall(
         f"WITH {chosen}, {POLL_VOTES}, {ANSWER_VOTES}"  # noqa: S608 - constant SQL fragments
         " SELECT chosen.kind, av.position, MIN(av.text) AS text, SUM(av.votes) AS votes"

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database
 from bot.storage.privacy.erasure import Erasure, PersonErasure
 from bot.storage.privacy.expiry import PRUNED_KEY, Expiry
@@ -28,7 +29,10 @@ __all__ = [
 
 
 class PrivacyRepository(PrivacyRequests, HeldData, PersonErasure, Expiry):
-    """The four parts above over one database."""
+    """The four parts above over one database. What is shown (`held`) and the requests
+    waiting are one school's; erasure and retention act on the person's rows anywhere
+    (erasing one's own data is the person's right, whatever the school)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
+        self._school = school

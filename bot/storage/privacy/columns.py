@@ -81,29 +81,32 @@ IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
     table: frozenset(columns.split())
     for table, columns in {
         "bot_state": "value",  # a room id, or a value of the bot's own
+        "schools": "key name added_at",  # public bodies: a UAI and a name
+        "rooms": "room_id school claimed_at",
         "sqlite_sequence": "name seq",
         "posts": "id room_id action event_type kind ref_type ref_id target_txn_id"
         " target_event_id txn_id status event_id error attempts created_at sent_at priority"
-        " turn",  # event ids: the bot's own events
-        "broadcast_rooms": "room_id added_at",
+        " turn school",  # event ids: the bot's own events
+        "broadcast_rooms": "room_id added_at school",
         "feeds": "id url include_words exclude_words auto_publish origin active etag"
         " last_modified failures failing_notified last_error next_fetch_at last_success_at"
-        " primed added_at",
+        " primed added_at school",
         "feed_entries": "id feed_id entry_key link published status created_at decided_at",
         "announcements": "id rooms status scheduled_for created_at published_at edited_at"
-        " entry_id request_room confirmed",
+        " entry_id request_room confirmed school number",
         "polls": "id room_id anonymous max_selections template deadline reminder_at reminded"
-        " status created_at closed_at start_txn",
+        " status created_at closed_at start_txn school number",
         "poll_responses": "id poll_id answers sent_at received_at",
         "workshops": "id kind starts_at duration_minutes capacity minimum minimum_checked"
         " rooms status created_at updated_at poll_id reminded_day reminded_hour"
-        " feedback_poll_id notice_stale_since notice_edited_at",
+        " feedback_poll_id notice_stale_since notice_edited_at school number",
         "workshop_signups": "id workshop_id via status signed_up_at cancelled_at attended",
-        "digest_weeks": "week outcome decided_at rooms",
-        "digest_extra_letters": "id week sent_at rooms",  # a week's extra letter: when, where
-        "digest_words": "id added_at",
+        "digest_weeks": "school week outcome decided_at rooms",
+        # a week's extra letter: when, where
+        "digest_extra_letters": "id school week sent_at rooms",
+        "digest_words": "id added_at school number",
         "post_stats": "seq post_id room_id kind ref_type ref_id sent_at members author_member"
-        " readers",
+        " readers school",
         "post_reactions": "post_id reaction_key reacted_at counted",
     }.items()
 }

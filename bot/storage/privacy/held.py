@@ -49,17 +49,28 @@ class PersonalData:
         return not (self.signups or self.votes or any(counts) or any(self.authored.values()))
 
 
+# The person's rows of one school: the school is the last parameter of each.
 _AUTHORED = (
-    ("announcements", "SELECT COUNT(*) AS n FROM announcements WHERE author = ?"),
-    ("polls", "SELECT COUNT(*) AS n FROM polls WHERE creator = ? OR closed_by = ?"),
-    ("workshops", "SELECT COUNT(*) AS n FROM workshops WHERE organiser = ?"),
-    ("broadcast_rooms", "SELECT COUNT(*) AS n FROM broadcast_rooms WHERE added_by = ?"),
-    ("feeds", "SELECT COUNT(*) AS n FROM feeds WHERE added_by = ?"),
-    ("digest_words", "SELECT COUNT(*) AS n FROM digest_words WHERE added_by = ?"),
+    ("announcements", "SELECT COUNT(*) AS n FROM announcements WHERE author = ? AND school = ?"),
+    (
+        "polls",
+        "SELECT COUNT(*) AS n FROM polls WHERE (creator = ? OR closed_by = ?) AND school = ?",
+    ),
+    ("workshops", "SELECT COUNT(*) AS n FROM workshops WHERE organiser = ? AND school = ?"),
+    (
+        "broadcast_rooms",
+        "SELECT COUNT(*) AS n FROM broadcast_rooms WHERE added_by = ? AND school = ?",
+    ),
+    ("feeds", "SELECT COUNT(*) AS n FROM feeds WHERE added_by = ? AND school IS ?"),
+    ("digest_words", "SELECT COUNT(*) AS n FROM digest_words WHERE added_by = ? AND school = ?"),
 )
 
 
 class HeldData:
+    """What one school holds about a person (`_school`: set by the repository)."""
+
+    _school: str
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -76,20 +87,21 @@ class HeldData:
         signups = await self._db.fetchall(
             "SELECT w.kind, w.theme, w.starts_at, s.status, s.via, s.attended"
             " FROM workshop_signups AS s JOIN workshops AS w ON w.id = s.workshop_id"
-            " WHERE s.user_id = ? ORDER BY w.starts_at, w.id",
-            (user_id,),
+            " WHERE s.user_id = ? AND w.school = ? ORDER BY w.starts_at, w.id",
+            (user_id, self._school),
         )
         votes = await self._db.fetchall(
             "SELECT p.question, p.answers AS choices, p.anonymous, r.answers, r.sent_at"
             " FROM poll_responses AS r JOIN polls AS p ON p.id = r.poll_id"
-            " WHERE r.voter = ? AND r.id = (SELECT r2.id FROM poll_responses AS r2"
+            " WHERE r.voter = ? AND p.school = ? AND r.id = (SELECT r2.id FROM poll_responses AS r2"
             "  WHERE r2.poll_id = r.poll_id AND r2.voter = r.voter"
             "  ORDER BY r2.sent_at DESC, r2.id DESC LIMIT 1)"
             " ORDER BY r.sent_at, r.id",
-            (user_id,),
+            (user_id, self._school),
         )
         authored = {
-            name: await self._count(sql, (user_id,) * sql.count("?")) for name, sql in _AUTHORED
+            name: await self._count(sql, ((user_id,) * (sql.count("?") - 1)) + (self._school,))
+            for name, sql in _AUTHORED
         }
         markers = 0
         if reader_keys:
@@ -115,8 +127,9 @@ class HeldData:
             read_markers=markers,
             authored=authored,
             posts=await self._count(
-                "SELECT COUNT(*) AS n FROM posts WHERE requester = ? OR instr(content, ?) > 0",
-                (user_id, user_id),
+                "SELECT COUNT(*) AS n FROM posts"
+                " WHERE (requester = ? OR instr(content, ?) > 0) AND school = ?",
+                (user_id, user_id, self._school),
             ),
             waiting=await self._count(
                 "SELECT COUNT(*) AS n FROM undecrypted_events WHERE sender = ?", (user_id,)

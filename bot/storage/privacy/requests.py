@@ -23,6 +23,10 @@ class PrivacyRequest:
 
 
 class PrivacyRequests:
+    """One school's requests (`_school`: set by the repository that mixes this in)."""
+
+    _school: str
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -33,22 +37,27 @@ class PrivacyRequests:
         (`renew`: the pending one is replaced by this one, as if new)."""
         if renew:
             await self._db.execute(
-                "DELETE FROM privacy_requests WHERE user_id = ? AND action = ?", (user_id, action)
+                "DELETE FROM privacy_requests WHERE user_id = ? AND action = ? AND school = ?",
+                (user_id, action, self._school),
             )
         row = await self._db.fetchone(
-            "SELECT 1 FROM privacy_requests WHERE user_id = ? AND action = ?", (user_id, action)
+            "SELECT 1 FROM privacy_requests WHERE user_id = ? AND action = ? AND school = ?",
+            (user_id, action, self._school),
         )
         if row is not None:
             return False
         await self._db.execute(
-            "INSERT INTO privacy_requests (user_id, action, requested_at) VALUES (?, ?, ?)",
-            (user_id, action, stored(now)),
+            "INSERT INTO privacy_requests (user_id, action, requested_at, school)"
+            " VALUES (?, ?, ?, ?)",
+            (user_id, action, stored(now), self._school),
         )
         return True
 
     async def requests(self) -> list[PrivacyRequest]:
         rows = await self._db.fetchall(
-            "SELECT id, user_id, action, requested_at FROM privacy_requests ORDER BY id"
+            "SELECT id, user_id, action, requested_at FROM privacy_requests WHERE school = ?"
+            " ORDER BY id",
+            (self._school,),
         )
         return [
             PrivacyRequest(int(r["id"]), str(r["user_id"]), r["action"], loaded(r["requested_at"]))
