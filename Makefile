@@ -38,13 +38,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The unit tests run on every core. The end-to-end tests run in two workers, each with its
+# The unit tests run on every core. The end-to-end tests run in four workers, each with its
 # own Synapse (a worker's tests share one), stealing work from each other: they mostly wait on
-# the network, so two keep two cores busy (160 s instead of 250 s). Coverage adds both runs
-# up (--cov-append) before checking the floor.
+# the network (a run uses about 1.3 of 2 cores with two workers), so four keep both cores busy
+# (about 180 s instead of 245 s for 50 scenes). Coverage adds both runs up (--cov-append)
+# before checking the floor.
 pytest: $(STAMP) $(ELEMENT_DEPS)
 	$(BIN)/pytest -q -n auto tests/unit --cov --cov-report=
-	$(BIN)/pytest --durations=15 -n 2 --dist worksteal tests/e2e --cov --cov-append \
+	$(BIN)/pytest --durations=15 -n 4 --dist worksteal tests/e2e --cov --cov-append \
 		--cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 test: lint pytest
