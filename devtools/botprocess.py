@@ -31,6 +31,9 @@ def write_bot_config(
     matrix_extra: Mapping[str, Any] | None = None,
     sections: Mapping[str, Mapping[str, Any]] | None = None,
     with_password: bool = True,
+    academie: Mapping[str, Any] | None = None,
+    etablissements: Sequence[Mapping[str, Any]] = (),
+    directory: Sequence[Sequence[str]] = (),
 ) -> Path:
     """A config file for a bot account on a throwaway homeserver.
 
@@ -38,6 +41,9 @@ def write_bot_config(
     `bot_extra` adds keys to [bot] (e.g. broadcast_rooms), `matrix_extra` to [matrix];
     `feeds` adds [[feeds]] blocks; `sections` adds whole sections ([digest], [email]);
     without `with_password`, the bot has only a stored session or a token to go on.
+    A shared deployment: `academie` is its [academie] section, `etablissements` its
+    [[etablissements]] blocks, `directory` the lines (uai, nom, rupn, zone) of its CSV
+    directory, written next to the config file; `admins` is then empty.
     JSON literals are valid TOML for the strings, numbers, booleans and lists used here.
     """
     lines = [
@@ -52,18 +58,25 @@ def write_bot_config(
         f"data_dir = {json.dumps(str(data_dir))}",
         "",
         "[bot]",
-        f"admins = {json.dumps(list(admins))}",
+        *([f"admins = {json.dumps(list(admins))}"] if admins else []),
         'timezone = "Europe/Paris"',
         f"max_sends_per_second = {max_sends_per_second}",
         f"poll_check_seconds = {poll_check_seconds}",
     ]
     lines += [f"{key} = {json.dumps(value)}" for key, value in (bot_extra or {}).items()]
-    for name, values in (sections or {}).items():
-        lines += ["", f"[{name}]"]
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    for feed in feeds:
-        lines += ["", "[[feeds]]"]
-        lines += [f"{key} = {json.dumps(value)}" for key, value in feed.items()]
+    if directory:
+        csv = path.with_name("etablissements.csv")
+        rows = ["uai;nom;rupn;zone", *(";".join(row) for row in directory)]
+        csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        academie = {**(academie or {}), "etablissements": csv.name}
+    blocks = [
+        *((f"[{name}]", values) for name, values in (sections or {}).items()),
+        *(("[[feeds]]", feed) for feed in feeds),
+        *([("[academie]", academie)] if academie is not None else []),
+        *(("[[etablissements]]", school) for school in etablissements),
+    ]
+    for header, values in blocks:
+        lines += ["", header, *(f"{key} = {json.dumps(value)}" for key, value in values.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)  # it holds the password: rupn-bot refuses a readable one
     return path

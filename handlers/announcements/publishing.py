@@ -188,11 +188,10 @@ async def confirm_when_delivered(scope: Scope, announcement_id: int) -> None:
     if not await scope.repos.announcements.mark_confirmed(announcement_id):
         return
     sent = [scope.info.room_name(p.room_id) for p in posts if p.status == "sent"]
-    lines = [
-        f"Annonce n° {announcement_id} publiée dans {rooms_label(len(sent))} : {', '.join(sent)}."
-    ]
+    number = announcement.number  # what the RUPN types: counted per school, unlike the id
+    lines = [f"Annonce n° {number} publiée dans {rooms_label(len(sent))} : {', '.join(sent)}."]
     if not sent:
-        lines = [f"L’annonce n° {announcement_id} n’a pu être publiée dans aucun salon."]
+        lines = [f"L’annonce n° {number} n’a pu être publiée dans aucun salon."]
     if "@room" in announcement.body:
         lines.append(ROOM_MENTION_NOTE)
     for reason, rooms in _failures(scope, posts).items():

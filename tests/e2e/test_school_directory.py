@@ -14,18 +14,8 @@ from tests.e2e.helpers import eventually
 
 pytestmark = pytest.mark.e2e
 
-ACADEMIE = """
-[academie]
-nom = "Académie de Poitiers"
-admins = ["@drane:localhost"]
-etablissements = "etablissements.csv"
-
-[[etablissements]]
-uai = "0860001J"
-nom = "Collège Jean Moulin"
-admins = ["@rupn.moulin:localhost"]
-zone = "A"
-"""
+ACADEMIE = {"nom": "Académie de Poitiers", "admins": ["@drane:localhost"]}
+MOULIN = {"uai": "0860001J", "nom": "Collège Jean Moulin", "admins": ["@rupn.moulin:localhost"]}
 
 
 async def test_sighup_reloads_the_csv_and_keeps_the_list_on_error(
@@ -36,13 +26,13 @@ async def test_sighup_reloads_the_csv_and_keeps_the_list_on_error(
         tmp_path / "bot.toml",
         homeserver=synapse.base_url,
         bot=account,
-        admins=["@placeholder:localhost"],
+        admins=[],
         data_dir=tmp_path / "botdata",
+        academie=ACADEMIE,
+        etablissements=[{**MOULIN, "zone": "A"}],
+        directory=[("0860034V", "Lycée Camille Guérin", "", "A")],
     )
-    text = config.read_text(encoding="utf-8").replace('admins = ["@placeholder:localhost"]\n', "")
-    config.write_text(text + ACADEMIE, encoding="utf-8")
     csv = tmp_path / "etablissements.csv"
-    csv.write_text("uai;nom;rupn;zone\n0860034V;Lycée Camille Guérin;;A\n", encoding="utf-8")
     bot = BotProcess(config, tmp_path / "bot.log")
     await bot.start()
     try:

@@ -10,6 +10,7 @@ from bot.context import Settings
 from bot.domain import IncomingMessage, SyncBatch
 from bot.storage.database import Database
 from bot.tenancy import NO_SCHOOL_TEXT, ROOM_OF_ANOTHER_SCHOOL_TEXT
+from handlers.announcements import scheduled
 from handlers.privacy.jobs import answer_requests
 from tests.unit.two_schools import BOT, PARIS, A, B, TwoSchools, populate, secret
 
@@ -173,3 +174,22 @@ async def test_mesdonnees_typed_in_a_school_room_lists_that_school_data_only(
     [answer] = [str(json.loads(r["content"])["body"]) for r in rows]
     assert secret(A) in answer
     assert secret(B) not in answer
+
+
+async def test_the_delivery_confirmation_gives_the_school_number(db: Database) -> None:
+    bot = TwoSchools(db)
+    for side in (A, B):
+        await bot.invite(side)
+        await bot.say(side, "!diffusion ajouter", "!annonce Conseil pédagogique jeudi")
+    await bot.deliver_all()
+    units = bot.units(B)
+    [row] = await db.fetchall("SELECT id FROM announcements WHERE school = ?", (B.school.key,))
+    assert row["id"] == 2  # B's announcement n° 1 is the bot's second
+    for post in await units.repos.posts.by_ref("announcement", row["id"]):
+        await scheduled.confirm(units, post)
+    rows = await db.fetchall(
+        "SELECT content FROM posts WHERE kind = 'announcement-confirmation' ORDER BY id"
+    )
+    assert [json.loads(r["content"])["body"] for r in rows] == [
+        "Annonce n° 1 publiée dans 1 salon : Salle des profs B."
+    ]
