@@ -9,7 +9,9 @@ import csv
 import io
 import itertools
 import json
+import logging
 import statistics
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -129,11 +131,22 @@ async def test_a_school_bilan_is_named_after_its_school(db: Database) -> None:
     assert csv_of(posts)["uai"] == "0860001J"
 
 
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """`rupn-bot bilan` installs its log handler: the next tests get the root logger back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def shared_config(directory: Path, extra: str = ACADEMIE + JEAN_MOULIN) -> Path:
     """The académie of academie_files.py, its database the `db` fixture's (tmp_path)."""
     return write_academie(directory, BASE + '[storage]\ndata_dir = "."\n' + extra)
 
 
+@pytest.mark.usefixtures("logging_restored")
 async def test_rupn_bot_bilan_academie_reads_the_shared_database(
     db: Database,
     tmp_path: Path,
@@ -164,6 +177,7 @@ async def test_rupn_bot_bilan_academie_reads_the_shared_database(
     assert "Académie de Poitiers" in (out / "bilan-academie-2026-2027.md").read_text("utf-8")
 
 
+@pytest.mark.usefixtures("logging_restored")
 async def test_rupn_bot_bilan_academie_needs_a_shared_configuration(
     db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
