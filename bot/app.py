@@ -8,6 +8,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,7 +40,7 @@ from bot.processor import EventProcessor
 from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
-from bot.schools import School, SchoolDirectory, schools_of
+from bot.schools import School, SchoolDirectory, mail_of, schools_of
 from bot.sender import Pacer, Sender
 from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.feeds import FeedsRepository
@@ -237,12 +238,13 @@ async def _run_locked(
             metrics=metrics,
         )  # fmt: skip
         mailer = (
-            MailSender(db, repos.posts, config.email, clock, metrics=metrics)
-            if config.email
+            MailSender(db, repos.posts, partial(mail_of, config, schools), clock, metrics=metrics)
+            if config.email or any(school.email for school in schools)
             else None
         )
-        if config.email is not None:
-            add_secret(config.email.password_value() or "")  # masked in logs, like the others
+        for mail in (config.email, *(school.email for school in schools)):
+            if mail is not None:
+                add_secret(mail.password_value() or "")  # masked in logs, like the others
 
         def wake_senders() -> None:
             sender.wake()

@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} identite etat --config config.toml\n"
             f"  {PROG} lettre --apercu --config config.toml\n"
             f"  {PROG} bilan --config config.toml --annee 2025-2026 --sortie bilans\n"
+            f"  {PROG} bilan --academie --config config.toml --sortie bilans\n"
             f"  {PROG} bilan --academie --csv bilans-etablissements --sortie bilans\n"
             f"  {PROG} etablissements --config config.toml\n"
             f"  {PROG} demo --keep-running\n"
@@ -301,10 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
             "connecter au serveur Matrix. Le bot peut tourner pendant ce temps : sa base de "
             "données est seulement lue. Sans --annee, l’année scolaire en cours, jusqu’à "
             "aujourd’hui.\n\n"
-            "Avec --academie --csv DOSSIER : le bilan de l’académie (bilan-academie-2025-2026."
-            "html, .csv, .md) à partir des bilans CSV de ses établissements réunis dans un "
-            "dossier, un fichier par établissement, chacun nommé par sa ligne « uai » ou par "
-            "son nom de fichier (bilan-0860001J-2025-2026.csv)."
+            "Avec --academie : le bilan de l’académie (bilan-academie-2025-2026.html, .csv, "
+            ".md), celui que « !bilan academie » publie, à partir de la base de données du bot "
+            "qui sert ses établissements (--config). Avec --academie --csv DOSSIER : à partir "
+            "des bilans CSV de ses établissements réunis dans un dossier, un fichier par "
+            "établissement, chacun nommé par sa ligne « uai » ou par son nom de fichier "
+            "(bilan-0860001J-2025-2026.csv)."
         ),
     )
     bilan.add_argument(
@@ -331,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--académie",
         dest="academie",
         action="store_true",
-        help="le bilan de l’académie, à partir des bilans CSV des établissements (avec --csv)",
+        help="le bilan de l’académie : ses établissements dans la base du bot, ou leurs "
+        "bilans CSV (avec --csv)",
     )
     bilan.add_argument(
         "--csv",
@@ -549,13 +553,10 @@ def _cmd_letter(args: argparse.Namespace) -> int:
 
 
 def _academie_from_csv(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], None]:
-    """--academie reads a folder of school CSV files for now (--csv); --csv needs --academie."""
+    """--academie reads the bot's database (--config), or a folder of school CSV files
+    (--csv); --csv needs --academie."""
 
     def check(args: argparse.Namespace) -> None:
-        if args.academie and args.csv is None:
-            parser.error(
-                "--academie réunit les bilans CSV des établissements : ajoutez --csv DOSSIER"
-            )
         if args.csv is not None and not args.academie:
             parser.error("--csv DOSSIER va avec --academie (le bilan de l’académie)")
 
@@ -563,24 +564,26 @@ def _academie_from_csv(parser: argparse.ArgumentParser) -> Callable[[argparse.Na
 
 
 def _cmd_bilan(args: argparse.Namespace) -> int:
-    if args.academie:
+    if args.academie and args.csv is not None:
         return _cmd_academie_bilan(args)
     config = _load_or_report(args.config)
     if config is None:
         return EXIT_CONFIG_ERROR
     configure_logging("WARNING")
     # Imported here: only this command needs the bilan's code (pygal, templates).
-    from digests.bilan.offline import write_bilan
+    from digests.bilan.offline import write_academie_from_database, write_bilan
     from digests.preview import PreviewError
 
+    write = write_academie_from_database if args.academie else write_bilan
     try:
-        written = asyncio.run(write_bilan(config, args.annee, system_clock(), args.sortie))
+        written = asyncio.run(write(config, args.annee, system_clock(), args.sortie))
     except PreviewError as error:
         print(error, file=sys.stderr)  # a whole French sentence, with what to do
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    return _print_written(written, f"Bilan {written.year.label}", args.sortie)
+    label = "Bilan de l’académie" if args.academie else "Bilan"
+    return _print_written(written, f"{label} {written.year.label}", args.sortie)
 
 
 def _cmd_academie_bilan(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config, DigestSettings
 from bot.messenger import Messenger
 from bot.pseudonyms import Pseudonyms
-from bot.schools import IMPLICIT_KEY, School
+from bot.schools import IMPLICIT_KEY, School, academie_admins
 from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
@@ -83,6 +83,8 @@ class Settings:
     retention_months: int = 13  # [privacy]: personal rows older than this are anonymised
     year_start: tuple[int, int] = (9, 1)  # [bilan]: (month, day) a school year begins
     tenant: School | None = None  # the établissement; None: the implicit one of `admins`
+    academie_admins: frozenset[str] = frozenset()  # [academie] admins: the académie's bilan
+    academie_name: str = ""  # [academie] nom, the title of the académie's bilan
 
     @classmethod
     def from_config(
@@ -111,6 +113,8 @@ class Settings:
             mail_enabled=config.email is not None,
             retention_months=config.privacy.retention_months,
             year_start=config.bilan.start_month_day,
+            academie_admins=academie_admins(config),
+            academie_name=config.academie.nom if config.academie is not None else "",
         )
 
     @property
@@ -128,20 +132,25 @@ class Settings:
         return School(IMPLICIT_KEY, "", self.admins, self.digest.zone)
 
     def for_school(self, school: School) -> Settings:
-        """The settings of one établissement: its admins and zone. The rooms of the config
-        file (diffusion, letter, curation) and its `[email]` recipients are the implicit
-        school's; a named school's rooms are those its RUPN add in chat, and its letter is
-        not mailed (the recipients of one school must never get another's)."""
+        """The settings of one établissement: its admins and zone, its own `digest` (day,
+        time, rooms as room ids, zone) and `[email]` when its entry has them. The rooms of
+        the config file (diffusion, letter, curation) and its `[email]` recipients are the
+        implicit school's; a named school's rooms are those its RUPN add in chat, and its
+        letter is mailed only to its own `[email]` (the recipients of one school must never
+        get another's)."""
         if school.implicit:
             return replace(self, tenant=school, admins=school.admins)
+        own = school.digest
         return replace(
             self,
             tenant=school,
             admins=school.admins,
             broadcast_rooms=(),
-            digest_rooms=(),
+            digest=own if own is not None else self.digest,
+            # Aliases need the homeserver: a school's letter rooms are given as room ids.
+            digest_rooms=tuple(r for r in own.rooms if r.startswith("!")) if own else (),
             curation_rooms=(),
-            mail_enabled=False,
+            mail_enabled=school.email is not None,
         )
 
 
@@ -259,6 +268,7 @@ class Context:
     settings: Settings
     thread_root: str | None = None  # the thread the command was typed in: answers stay in it
     pseudonyms: Pseudonyms = field(default_factory=_in_memory)
+    schools: tuple[School, ...] = ()  # every school served, for the académie's commands
 
     @property
     def tz(self) -> ZoneInfo:
@@ -267,6 +277,10 @@ class Context:
     @property
     def school(self) -> School:
         return self.settings.school
+
+    @property
+    def is_academie_admin(self) -> bool:
+        return self.sender in self.settings.academie_admins
 
     def reply(self, text: str, *, markdown: bool = False) -> str:
         """Answer the triggering message in its room, as a reply that mentions the sender."""

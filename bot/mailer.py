@@ -63,6 +63,10 @@ SMTP_NO_AUTH = "SMTP_NO_AUTH"  # [email] username, but the relay offers no AUTH
 SMTP_UNSUPPORTED = "SMTP_UNSUPPORTED"  # another extension the message needs (SMTPUTF8)
 SMTP_UNREACHABLE = "SMTP_UNREACHABLE"  # still failing after MAX_MAIL_ATTEMPTS attempts
 SMTP_UNEXPECTED = "SMTP_UNEXPECTED"  # a bug, logged with its traceback
+SMTP_NO_SETTINGS = "SMTP_NO_SETTINGS"  # the post's school has no [email] (any more)
+
+MailSettingsOf = Callable[[str], "EmailSettings | None"]
+"""The ``[email]`` of a school, by key: each school's letter goes to its own recipients."""
 
 
 class _NotSent(Exception):
@@ -110,7 +114,7 @@ class MailSender:
         self,
         db: Database,
         posts: PostsRepository,
-        settings: EmailSettings,
+        settings: EmailSettings | MailSettingsOf,
         clock: Clock,
         *,
         sleep: Sleep = asyncio.sleep,
@@ -121,7 +125,9 @@ class MailSender:
     ) -> None:
         self._db = db
         self._posts = posts
-        self._settings = settings
+        self._settings_of: MailSettingsOf = (
+            settings if callable(settings) else lambda _school: settings
+        )
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
@@ -161,9 +167,13 @@ class MailSender:
 
     async def _deliver(self, post: Post) -> float | None:
         """Send `post` and record the outcome; returns the pause before a retry, if any."""
+        settings = self._settings_of(post.school)
+        if settings is None:
+            await self._failed(post, SMTP_NO_SETTINGS, f"no [email] for school {post.school!r}")
+            return None
         try:
-            message = build_message(post, self._settings, self._clock())
-            refused = await self._send(message)
+            message = build_message(post, settings, self._clock())
+            refused = await self._send(message, settings)
         except _NotSent as exc:
             if exc.code is None:
                 return await self._not_now(post, str(exc))
@@ -177,17 +187,16 @@ class MailSender:
         error = partial_error(refused) if refused else None
         async with self._db.transaction():
             await self._posts.mark_sent(post.id, mid, self._clock(), error=error)
-        log.info("Mail %d sent to %d recipient(s) as %s", post.id, len(self._settings.to), mid)
+        log.info("Mail %d sent to %d recipient(s) as %s", post.id, len(settings.to), mid)
         self._metrics.post_sent(post)
         await self._settled(post)
         return None
 
-    async def _send(self, message: EmailMessage) -> list[str]:
+    async def _send(self, message: EmailMessage, s: EmailSettings) -> list[str]:
         """Hand `message` to the SMTP server, or raise `_NotSent`; returns the recipients
         refused while the others accepted it."""
         import aiosmtplib  # on first use: see the module's docstring
 
-        s = self._settings
         try:
             refused, _ = await aiosmtplib.send(
                 message,

@@ -168,6 +168,7 @@ class EventProcessor:
             settings=settings,
             thread_root=event.thread_root if isinstance(event, IncomingMessage) else None,
             pseudonyms=self._pseudonyms,
+            schools=self._tenancy.schools,
         )
 
     async def _school(
@@ -238,11 +239,13 @@ class EventProcessor:
             ctx.reply(unknown_command_text(call.name))
             self._count(None, UNKNOWN)
             return outbox.drain()
-        if isinstance(school, Refusal):
+        # An académie admin may type an académie command anywhere; its handler decides.
+        academie = command.academie and ctx.is_academie_admin
+        if isinstance(school, Refusal) and not academie:
             log.info("Refused !%s from %s: %s", command.name, message.sender, school.text)
             ctx.reply(school.text)
             return outbox.drain()
-        if command.admin and not ctx.is_admin:
+        if command.admin and not ctx.is_admin and not academie:
             log.info("Refused !%s to non-admin %s", command.name, message.sender)
             ctx.reply(admin_only_text(command.name))
             self._count(command, ADMIN_ONLY)

@@ -109,6 +109,7 @@ class Command:
     parse: Parser[Any]
     handler: Callable[[Context, Any], Awaitable[None]]
     details: str = ""
+    academie: bool = False  # académie admins may type it anywhere; the handler checks what
 
     @property
     def usage_line(self) -> str:
@@ -172,6 +173,7 @@ class Router:
         admin: bool = False,
         aliases: Sequence[str] = (),
         details: str = "",
+        academie: bool = False,
     ) -> Callable[[Handler[A]], Handler[A]]:
         def register(handler: Handler[A]) -> Handler[A]:
             self.commands.append(
@@ -185,6 +187,7 @@ class Router:
                     parse=parse,
                     handler=handler,
                     details=details,
+                    academie=academie,
                 )
             )
             return handler

@@ -73,6 +73,14 @@ def _school(entry: SchoolSettings, config: Config) -> School:
     )
 
 
+def mail_of(config: Config, schools: Sequence[School], key: str) -> EmailSettings | None:
+    """The ``[email]`` a school's letter is mailed with: a named school's own (none without
+    one: never another school's recipients), the bot's ``[email]`` for the implicit one."""
+    if key == IMPLICIT_KEY:
+        return config.email
+    return next((school.email for school in schools if school.key == key), None)
+
+
 def academie_admins(config: Config) -> frozenset[str]:
     """The académie's admins (e.g. the DRANE): empty without an ``[academie]`` section."""
     return frozenset(config.academie.admins) if config.academie is not None else frozenset()

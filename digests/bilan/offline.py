@@ -1,5 +1,7 @@
 """`rupn-bot bilan`: the same three files as `!bilan`, written to a directory, offline;
-`rupn-bot bilan --academie --csv DIR`: the académie's, from a folder of school CSV files.
+`rupn-bot bilan --academie --csv DIR`: the académie's, from a folder of school CSV files;
+`rupn-bot bilan --academie --config …`: the académie's, from a shared bot's database (the
+same files as `!bilan academie`).
 
 The bot's database is only read (`Database.open_read_only`, through the letter's
 preview: digests/preview.py): the bot may be running (WAL lets a reader in) or not,
@@ -22,7 +24,7 @@ from bot.schools import schools_of
 from bot.storage.bilan import BilanRepository
 from digests.bilan.academie import aggregate
 from digests.bilan.academie_folder import FolderError, read_folder
-from digests.bilan.academie_render import RenderedAcademie, render_academie
+from digests.bilan.academie_render import RenderedAcademie, academie_bilan, render_academie
 from digests.bilan.build import build_bilan
 from digests.bilan.model import no_activity_text
 from digests.bilan.render import BilanFile, RenderedBilan, render_bilan
@@ -62,9 +64,7 @@ async def write_bilan(config: Config, first: int | None, now: datetime, director
     """
     settings = settings_of(config)  # the bot's own Settings: the same year and zone
     tz = settings.tz
-    year = school_year(settings, first, now)
-    if year.start(tz) > now:
-        raise PreviewError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
+    year = _begun_year(settings, first, now)
     schools = schools_of(config)
     school = schools[0] if len(schools) == 1 else None  # named in the files if it has a UAI
     async with read_only_database(config) as db:
@@ -74,6 +74,41 @@ async def write_bilan(config: Config, first: int | None, now: datetime, director
     rendered = render_bilan(bilan)
     paths = await asyncio.to_thread(_write_or_say, rendered.files, directory)
     return Written(year, rendered, paths)
+
+
+async def write_academie_from_database(
+    config: Config, first: int | None, now: datetime, directory: Path
+) -> Written:
+    """The académie's bilan of a shared bot: each school's bilan from the database (read
+    only), added up, as `!bilan academie` posts it. `PreviewError` as `write_bilan`, and
+    for a configuration that serves one school only."""
+    if not config.shared:
+        raise PreviewError(
+            "Le bilan de l’académie réunit les établissements de [[etablissements]] ou de "
+            "l’annuaire de [academie] : cette configuration n’en sert qu’un. Tapez « rupn-bot "
+            "bilan » sans --academie, ou --academie --csv DOSSIER avec les bilans CSV des "
+            "établissements."
+        )
+    settings = settings_of(config)
+    tz = settings.tz
+    year = _begun_year(settings, first, now)
+    async with read_only_database(config) as db:
+        pairs = [
+            (school, await build_bilan(BilanRepository(db, school.key), year, now, tz, school))
+            for school in schools_of(config)
+        ]
+    rendered = academie_bilan(pairs, year, now=now, tz=tz, title=settings.academie_name)
+    if not rendered.has_activity:
+        raise PreviewError(no_activity_text(year))
+    paths = await asyncio.to_thread(_write_or_say, rendered.files, directory)
+    return Written(year, rendered, paths)
+
+
+def _begun_year(settings: Settings, first: int | None, now: datetime) -> SchoolYear:
+    year = school_year(settings, first, now)
+    if year.start(settings.tz) > now:
+        raise PreviewError(f"L’année scolaire {year.label} n’a pas encore commencé : pas de bilan.")
+    return year
 
 
 def _write_or_say(files: Sequence[BilanFile], directory: Path) -> tuple[Path, ...]:
@@ -101,4 +136,10 @@ def write_academie_bilan(
     return Written(year, rendered, _write_or_say(rendered.files, directory))
 
 
-__all__ = ["FolderError", "Written", "write_academie_bilan", "write_bilan"]
+__all__ = [
+    "FolderError",
+    "Written",
+    "write_academie_bilan",
+    "write_academie_from_database",
+    "write_bilan",
+]

@@ -63,6 +63,10 @@ class BilanRepository:
         self._db = db
         self._school = school
 
+    def of_school(self, school: str) -> BilanRepository:
+        """The same figures for another établissement: only the académie's bilan asks."""
+        return BilanRepository(self._db, school)
+
     async def diffusion(self, since: datetime, until: datetime, tz: ZoneInfo) -> Diffusion:
         return await diffusion.diffusion(self._db, since, until, tz, self._school)
 
