@@ -73,7 +73,10 @@ async def staff_with_element(
 
 
 def bot_reply_to(staff: StaffRoom, event_id: str) -> Callable[[ElementMessage], bool]:
-    return lambda m: m.sender == staff.bot_id and m.in_reply_to == event_id
+    # The relation is in clear: wait for the room key too (a to-device message may be late).
+    return lambda m: (
+        m.sender == staff.bot_id and m.in_reply_to == event_id and not m.decryption_failure
+    )
 
 
 async def test_element_teacher_is_answered_and_trusts_the_bot(

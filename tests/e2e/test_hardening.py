@@ -93,7 +93,7 @@ async def test_a_second_bot_on_the_same_data_dir_exits_and_the_first_answers_onc
     first = staff.bot._process  # the first bot's process: its PID is in the message
     assert first is not None
 
-    code, output = await run_bot_once(staff.bot.config_path, timeout=5)
+    code, output = await run_bot_once(staff.bot.config_path, timeout=30)
 
     assert code == 1, output
     assert f"Un autre rupn-bot (processus {first.pid}) utilise déjà {hardened.data_dir}" in (
@@ -199,8 +199,12 @@ async def test_a_command_in_a_thread_is_answered_in_the_thread(hardened: Hardene
     command = await element.send_text(staff.room_id, "!aide", thread_root_id=root)
 
     reply = await element.wait_for(
-        staff.room_id, lambda m: m.sender == staff.bot_id and m.in_reply_to == command, 30
-    )
+        staff.room_id,
+        # The relation is in clear: wait for the room key too (a to-device message may be late).
+        lambda m: m.sender == staff.bot_id and m.in_reply_to == command
+        and not m.decryption_failure,
+        30,
+    )  # fmt: skip
 
     assert reply.decryption_failure is None
     assert reply.relates_to == {
@@ -241,7 +245,7 @@ async def test_data_dir_is_private_and_an_open_one_refused(hardened: Hardened) -
     assert await staff.bot.stop() == 0
     data_dir.chmod(0o755)
     try:
-        code, output = await run_bot_once(staff.bot.config_path, timeout=10)
+        code, output = await run_bot_once(staff.bot.config_path, timeout=30)
     finally:
         data_dir.chmod(0o700)
     assert code == 1, output

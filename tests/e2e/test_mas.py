@@ -249,7 +249,10 @@ async def test_identity_reset_approved_by_the_owner_and_element_trusts_the_bot(
         assert status is not None and status.signed_by_owner
         command = await teacher.send_text(staff.room_id, "!aide")
         reply = await teacher.wait_for(
-            staff.room_id, lambda m: m.sender == staff.bot_id and m.in_reply_to == command,
+            staff.room_id,
+            # Its relation is in clear: wait until the room key (to-device) has arrived too.
+            lambda m: m.sender == staff.bot_id and m.in_reply_to == command
+            and not m.decryption_failure,
             timeout=30,
         )  # fmt: skip
         assert reply.decryption_failure is None and "Commandes de rupn-bot" in reply.body
