@@ -70,6 +70,13 @@ def admin_only_text(name: str) -> str:
     )
 
 
+def academie_only_text(name: str) -> str:
+    return (
+        f"Désolé, la commande {PREFIX}{name} est réservée aux administrateurs de l’académie "
+        "(section [academie] de la configuration du bot)."
+    )
+
+
 def usage_text(message: str, usage_line: str, example: str) -> str:
     return f"{message}\nUtilisation : {usage_line}\nExemple : {example}"
 
@@ -109,6 +116,7 @@ class Command:
     parse: Parser[Any]
     handler: Callable[[Context, Any], Awaitable[None]]
     details: str = ""
+    academie: bool = False  # for the académie's admins only, in any room (no school's)
 
     @property
     def usage_line(self) -> str:
@@ -172,6 +180,7 @@ class Router:
         admin: bool = False,
         aliases: Sequence[str] = (),
         details: str = "",
+        academie: bool = False,
     ) -> Callable[[Handler[A]], Handler[A]]:
         def register(handler: Handler[A]) -> Handler[A]:
             self.commands.append(
@@ -185,6 +194,7 @@ class Router:
                     parse=parse,
                     handler=handler,
                     details=details,
+                    academie=academie,
                 )
             )
             return handler
@@ -217,7 +227,8 @@ class CommandRegistry:
         return self._by_name.get(normalize(name))
 
     def visible_to(self, is_admin: bool) -> Sequence[Command]:
-        return [c for c in self._ordered if is_admin or not c.admin]
+        # The académie's commands are not a school's: its admins know them (README).
+        return [c for c in self._ordered if (is_admin or not c.admin) and not c.academie]
 
 
 @dataclass(frozen=True)
