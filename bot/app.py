@@ -40,7 +40,8 @@ from bot.processor import EventProcessor
 from bot.pseudonyms import Pseudonyms
 from bot.router import CommandRegistry
 from bot.scheduler import start_scheduler
-from bot.schools import School, SchoolDirectory, mail_of, schools_of
+from bot.school_reload import EngineSchools, register_schools
+from bot.schools import School, SchoolDirectory, academie_admins, mail_of, schools_of
 from bot.sender import Pacer, Sender
 from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.feeds import FeedsRepository
@@ -169,18 +170,14 @@ async def _start_supervision(
         return None
     from bot.metrics.server import start_supervision  # on first use: see bot/metrics
 
-    # Today's engine serves one school; a shared one passes each event's (Registry.school).
-    [school] = schools_of(config)
-    return await start_supervision(config.metrics, db, clock, school)
+    # Each command and post is counted under its school's series (a reload adds schools).
+    return await start_supervision(config.metrics, db, clock, schools_of(config))
 
 
 async def _register_schools(db: Database, schools: Sequence[School], now: datetime) -> Tenancy:
     """The served schools, recorded (their rows reference them) and ready to own rooms."""
-    rooms = RoomsRepository(db)
-    async with db.transaction():
-        for school in schools:
-            await rooms.register_school(school.key, school.name, now)
-    return Tenancy(schools, rooms)
+    await register_schools(db, schools, now)
+    return Tenancy(schools, RoomsRepository(db))
 
 
 async def run_app(
@@ -190,14 +187,17 @@ async def run_app(
     clock: Clock = system_clock,
     timeline_limit: int = 500,
     on_ready: Callable[[RunningBot], Awaitable[None] | None] | None = None,
+    reload_on_sighup: bool = False,
 ) -> None:
-    """Run the bot until `stop` is set, then drain the outgoing queue and close."""
+    """Run the bot until `stop` is set, then drain the outgoing queue and close.
+
+    `reload_on_sighup`: SIGHUP re-reads the établissements' directory (`rupn-bot run`)."""
     data_dir = config.storage.data_dir
     prepare_data_dir(data_dir)
     lock = DataDirLock(data_dir)
     lock.acquire()
     try:
-        await _run_locked(config, stop, clock, timeline_limit, on_ready)
+        await _run_locked(config, stop, clock, timeline_limit, on_ready, reload_on_sighup)
     finally:
         lock.release()
 
@@ -208,6 +208,7 @@ async def _run_locked(
     clock: Clock,
     timeline_limit: int,
     on_ready: Callable[[RunningBot], Awaitable[None] | None] | None,
+    reload_on_sighup: bool,
 ) -> None:
     data_dir = config.storage.data_dir
     db = await Database.open(data_dir / DATABASE_FILE)
@@ -224,7 +225,8 @@ async def _run_locked(
         registry = CommandRegistry(ROUTERS)
         direct = DirectRooms(db, adapter.create_direct_room)
         await _register_config_feeds(config, db, repos, clock())
-        schools = schools_of(config)
+        directory = EngineSchools(SchoolDirectory(config), db, clock, academie_admins(config))
+        schools = directory.schools
         tenancy = await _register_schools(db, schools, clock())
         settings = Settings.from_config(
             config,
@@ -270,8 +272,7 @@ async def _run_locked(
             mailer.when_settled(settled)
         processor = EventProcessor(
             db, repos, state, registry, settings, clock, running, pseudonyms=pseudonyms,
-            metrics=metrics,
-            tenancy=tenancy,
+            metrics=metrics, tenancy=tenancy, directory=directory if config.shared else None,
         )  # fmt: skip
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
@@ -316,9 +317,17 @@ async def _run_locked(
             on_direct_joined=welcome,
             on_relogin=after_relogin,
         )
+        for serve in (processor.serve, units.serve, sync.serve):
+            directory.follow(serve)
+        if supervision is not None:
+            directory.follow(supervision.supervision.serve)
+        if reload_on_sighup:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, directory.request_reload)
         try:
             await sync.run(stop)
         finally:
+            if reload_on_sighup:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             if sender_task is not None and not stop.is_set():
@@ -376,8 +385,7 @@ def run_bot(config: Config, *, clock: Clock = system_clock) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, SchoolDirectory(config).reload_and_log)
-        await run_app(config, stop, clock=clock)
+        await run_app(config, stop, clock=clock, reload_on_sighup=True)
 
     try:
         asyncio.run(main())

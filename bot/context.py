@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config, DigestSettings
 from bot.messenger import Messenger
 from bot.pseudonyms import Pseudonyms
-from bot.schools import IMPLICIT_KEY, School, academie_admins
+from bot.schools import IMPLICIT_KEY, School, SchoolsReload, academie_admins
 from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
@@ -60,6 +60,22 @@ class BotInfo(Protocol):
 
     def identity_summary(self) -> str:
         """One French line on the bot's cross-signing state, for `!statut`."""
+        ...
+
+
+class SchoolsDirectory(Protocol):
+    """The établissements a shared bot serves, for the académie's admins' commands."""
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """The académie's admins (``[academie] admins``)."""
+        ...
+
+    @property
+    def schools(self) -> tuple[School, ...]: ...
+
+    async def reload(self) -> SchoolsReload:
+        """Re-read the CSV directory; on success the running bot serves the new list."""
         ...
 
 
@@ -269,6 +285,7 @@ class Context:
     thread_root: str | None = None  # the thread the command was typed in: answers stay in it
     pseudonyms: Pseudonyms = field(default_factory=_in_memory)
     schools: tuple[School, ...] = ()  # every school served, for the académie's commands
+    directory: SchoolsDirectory | None = None  # an académie's command only: its directory
 
     @property
     def tz(self) -> ZoneInfo:

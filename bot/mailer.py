@@ -188,7 +188,7 @@ class MailSender:
         async with self._db.transaction():
             await self._posts.mark_sent(post.id, mid, self._clock(), error=error)
         log.info("Mail %d sent to %d recipient(s) as %s", post.id, len(settings.to), mid)
-        self._metrics.post_sent(post)
+        self._metrics.of(post.school).post_sent(post)
         await self._settled(post)
         return None
 
@@ -249,7 +249,7 @@ class MailSender:
         async with self._db.transaction():
             await self._posts.mark_failed(post.id, code)
         log.error("Mail %d failed for good: %s (%s)", post.id, code, reason)
-        self._metrics.post_failed(post)
+        self._metrics.of(post.school).post_failed(post)
         await self._settled(post)
 
     async def _settled(self, post: Post) -> None:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.context import BotInfo, Context, Repositories, Settings
+from bot.context import BotInfo, Context, Repositories, SchoolsDirectory, Settings
 from bot.domain import (
     IncomingMessage,
     IncomingReceipt,
@@ -41,6 +41,7 @@ from bot.router import (
     Command,
     CommandRegistry,
     ParseEnv,
+    academie_only_text,
     admin_only_text,
     parse_call,
     unknown_command_text,
@@ -74,6 +75,7 @@ class EventProcessor:
         pseudonyms: Pseudonyms | None = None,
         metrics: SchoolMetrics = NO_METRICS,
         tenancy: Tenancy | None = None,
+        directory: SchoolsDirectory | None = None,
     ) -> None:
         self._db = db
         self._tenancy = tenancy or Tenancy((settings.school,), RoomsRepository(db))
@@ -90,7 +92,8 @@ class EventProcessor:
         )
         self._limiter = CommandLimiter()
         self._metrics = metrics
-        self._handled: list[tuple[str, str]] = []  # (command, outcome) of the batch
+        self._directory = directory  # a shared deployment's, for the académie's commands
+        self._handled: list[tuple[str, str, str]] = []  # (school key, command, outcome)
 
     async def process(
         self,
@@ -119,8 +122,8 @@ class EventProcessor:
             await self._state.save_sync_token(batch.next_batch)
             await self._state.save_batch_handled_at(now)
         # Counted once committed: a batch handled again after a crash counts once.
-        for name, outcome in self._handled:
-            self._metrics.command(name, outcome)
+        for key, name, outcome in self._handled:
+            self._metrics.of(key).command(name, outcome)
         return len(queued)
 
     async def undecrypted(self) -> list[UndecryptableEvent]:
@@ -211,7 +214,7 @@ class EventProcessor:
     ) -> list[OutgoingPost]:
         """Who caused these posts, for which school, and so their turn in the outbox."""
         admin = isinstance(school, School) and requester in school.admins
-        key = school.key if isinstance(school, School) else self._settings.school.key
+        key = self._key_of(school)
         priority = PRIORITY_FIRST if admin else PRIORITY_REPLIES
         return [replace(p, priority=priority, requester=requester, school=key) for p in posts]
 
@@ -228,19 +231,29 @@ class EventProcessor:
             verdict = self._limiter.check(message.sender, arrival.sent_at(message.timestamp))
             if verdict is Verdict.IGNORE:
                 log.info("Ignored !%s from %s (too many commands)", call.name, message.sender)
-                self._count(command, LIMITED)
+                self._count(school, command, LIMITED)
                 return []
             if verdict is Verdict.SLOW_DOWN:
                 log.warning("Too many commands from %s: pausing them", message.sender)
                 ctx.reply(SLOW_DOWN_TEXT)
-                self._count(command, LIMITED)
+                self._count(school, command, LIMITED)
                 return outbox.drain()
         if command is None:
             ctx.reply(unknown_command_text(call.name))
-            self._count(None, UNKNOWN)
+            self._count(school, None, UNKNOWN)
+            return outbox.drain()
+        academie_admin = ctx.is_academie_admin or (
+            self._directory is not None and message.sender in self._directory.admins
+        )  # the directory's list is the reloaded one
+        if command.academie_only and not academie_admin:
+            log.info("Refused !%s to %s (not an académie admin)", command.name, message.sender)
+            ctx.reply(academie_only_text(command.name))
+            self._count(school, command, ADMIN_ONLY)
             return outbox.drain()
         # An académie admin may type an académie command anywhere; its handler decides.
-        academie = command.academie and ctx.is_academie_admin
+        academie = (command.academie or command.academie_only) and academie_admin
+        if academie:
+            ctx = replace(ctx, directory=self._directory)
         if isinstance(school, Refusal) and not academie:
             log.info("Refused !%s from %s: %s", command.name, message.sender, school.text)
             ctx.reply(school.text)
@@ -248,18 +261,18 @@ class EventProcessor:
         if command.admin and not ctx.is_admin and not academie:
             log.info("Refused !%s to non-admin %s", command.name, message.sender)
             ctx.reply(admin_only_text(command.name))
-            self._count(command, ADMIN_ONLY)
+            self._count(school, command, ADMIN_ONLY)
             return outbox.drain()
         try:
             arguments = command.parse(call.arguments, ParseEnv(ctx.now, self._settings.tz))
         except InvalidArguments as exc:
             ctx.reply(command.invalid_text(exc))
-            self._count(command, USER_ERROR)
+            self._count(school, command, USER_ERROR)
             return outbox.drain()
         except Exception:
             log.exception("Parsing !%s failed (event %s)", command.name, message.event_id)
             ctx.reply(INTERNAL_ERROR_TEXT)
-            self._count(command, INTERNAL_ERROR)
+            self._count(school, command, INTERNAL_ERROR)
             return outbox.drain()
         outcome = OK
         try:
@@ -279,12 +292,18 @@ class EventProcessor:
             outbox.drain()
             ctx.reply(INTERNAL_ERROR_TEXT)
             outcome = INTERNAL_ERROR
-        self._count(command, outcome)
+        self._count(school, command, outcome)
         return outbox.drain()
 
-    def _count(self, command: Command | None, outcome: str) -> None:
-        """For the metrics: the command as registered, never as typed, nor who typed it."""
-        self._handled.append((command.name if command is not None else UNKNOWN, outcome))
+    def _count(self, school: School | Refusal, command: Command | None, outcome: str) -> None:
+        """For the metrics of its school: the command as registered, never as typed, nor
+        who typed it."""
+        name = command.name if command is not None else UNKNOWN
+        self._handled.append((self._key_of(school), name, outcome))
+
+    def _key_of(self, school: School | Refusal) -> str:
+        """The school's key; a refused one's posts and counts go to the bot's own school."""
+        return school.key if isinstance(school, School) else self._settings.school.key
 
 
 def school_or_none(school: School | Refusal) -> School | None:

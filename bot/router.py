@@ -70,6 +70,13 @@ def admin_only_text(name: str) -> str:
     )
 
 
+def academie_only_text(name: str) -> str:
+    return (
+        f"Désolé, la commande {PREFIX}{name} est réservée aux administrateurs de l’académie "
+        "(section [academie] de la configuration du bot)."
+    )
+
+
 def usage_text(message: str, usage_line: str, example: str) -> str:
     return f"{message}\nUtilisation : {usage_line}\nExemple : {example}"
 
@@ -110,6 +117,7 @@ class Command:
     handler: Callable[[Context, Any], Awaitable[None]]
     details: str = ""
     academie: bool = False  # académie admins may type it anywhere; the handler checks what
+    academie_only: bool = False  # for the académie's admins only, in any room (no school's)
 
     @property
     def usage_line(self) -> str:
@@ -174,6 +182,7 @@ class Router:
         aliases: Sequence[str] = (),
         details: str = "",
         academie: bool = False,
+        academie_only: bool = False,
     ) -> Callable[[Handler[A]], Handler[A]]:
         def register(handler: Handler[A]) -> Handler[A]:
             self.commands.append(
@@ -188,6 +197,7 @@ class Router:
                     handler=handler,
                     details=details,
                     academie=academie,
+                    academie_only=academie_only,
                 )
             )
             return handler
@@ -220,7 +230,8 @@ class CommandRegistry:
         return self._by_name.get(normalize(name))
 
     def visible_to(self, is_admin: bool) -> Sequence[Command]:
-        return [c for c in self._ordered if is_admin or not c.admin]
+        # The académie's commands are not a school's: its admins know them (README).
+        return [c for c in self._ordered if (is_admin or not c.admin) and not c.academie_only]
 
 
 @dataclass(frozen=True)

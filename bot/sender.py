@@ -156,7 +156,7 @@ class Sender:
         async with self._db.transaction():
             # A file is kept as its location once sent, never as the payload it carried.
             await self._posts.mark_sent(post.id, event_id, self._clock(), content=uploaded)
-        self._metrics.post_sent(post)
+        self._metrics.of(post.school).post_sent(post)
         await self._settled(post)
 
     async def _settled(self, post: Post) -> None:
@@ -181,7 +181,7 @@ class Sender:
             await self._sleep(min(MAX_BACKOFF_S, 2.0 ** (post.attempts + 1)))
         else:
             log.error("Post %d to %s failed for good: %s", post.id, post.room_id, errcode)
-            self._metrics.post_failed(post)
+            self._metrics.of(post.school).post_failed(post)
             await self._settled(post)
 
     async def _upload(self, room_id: str, content: dict[str, Any]) -> dict[str, Any]:

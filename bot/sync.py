@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from bot.domain import Invite, RoomEvent, SyncBatch, UndecryptableEvent
@@ -25,6 +25,7 @@ from bot.errors import (
     SessionRejected,
 )
 from bot.processor import EventProcessor
+from bot.schools import School
 from bot.storage.state import StateRepository
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,10 @@ class SyncLoop:
         self._long_poll_ms = long_poll_ms
         self._sleep = sleep
         self._handled_invites: set[str] = set()
+
+    def serve(self, schools: Sequence[School]) -> None:
+        """The directory was reloaded: invites from these schools' RUPN are accepted."""
+        self._admins = frozenset().union(*(s.admins for s in schools))
 
     async def run(self, stop: asyncio.Event) -> None:
         since = await self._state.sync_token()

@@ -47,6 +47,10 @@ class Units:
         self.schools = tuple(schools) if schools else (settings.school,)
         """The établissements served; these units are for `settings.school`."""
 
+    def serve(self, schools: Sequence[School]) -> None:
+        """The directory was reloaded: the per-school jobs run for these schools."""
+        self.schools = tuple(schools)
+
     def for_school(self, school: School) -> Units:
         """Units of one établissement: its settings, repositories bound to it."""
         if school == self.settings.school:

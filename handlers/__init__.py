@@ -7,7 +7,7 @@ The imports below use distinct names, so that `handlers.polls` stays the package
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import bilan, decryption, engagement, help, status
+from handlers import bilan, decryption, engagement, help, school_directory, status
 from handlers.announcements import commands as announcement_commands
 from handlers.announcements import diffusion
 from handlers.letter import commands as letter_commands
@@ -37,4 +37,5 @@ ROUTERS: tuple[Router, ...] = (
     privacy_commands.router,
     privacy_jobs.router,
     bilan.router,
+    school_directory.router,
 )

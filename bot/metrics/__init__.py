@@ -3,9 +3,10 @@
 The engine records what happens through a `SchoolMetrics`, one per établissement (its
 `etablissement` label is the School's key, "" for today's single implicit school):
 
-- the processor, each command handled, once its batch is committed (`command`);
+- the processor, each command handled, once its batch is committed (`command`), under
+  the recorder of the command's school (`of(key)`);
 - the sender and the mail sender, each post sent or failed for good (`post_sent`,
-  `post_failed`).
+  `post_failed`), under the recorder of `post.school`.
 
 With `[metrics]` off (the default) they hold `NO_METRICS`, which records nothing and costs
 a method call. On, `bot.metrics.server` (imported then, with prometheus-client and
@@ -36,6 +37,11 @@ OUTCOMES = (OK, USER_ERROR, ADMIN_ONLY, INTERNAL_ERROR, LIMITED, UNKNOWN)
 
 class SchoolMetrics:
     """What happens in one établissement. This base records nothing: metrics are off."""
+
+    def of(self, key: str) -> SchoolMetrics:
+        """The recorder of the school keyed `key`. One school's recorder (a single-school
+        bot's) records all it is given; a shared deployment's finds each school's."""
+        return self
 
     def command(self, name: str, outcome: str) -> None:
         """A command was handled: `name` as registered (never as typed), `outcome` of

@@ -64,6 +64,17 @@ class SchoolRecorder(SchoolMetrics):
         self._registry.delivered()  # a refusal moves the queue on too
 
 
+class AllSchools(SchoolMetrics):
+    """What the engine records into in a shared deployment: each school's own recorder,
+    found by the key of the command's or the post's school."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def of(self, key: str) -> SchoolMetrics:
+        return self._registry.recorder(key)
+
+
 class Registry:
     """The series, in a registry of their own (not prometheus-client's global one)."""
 
@@ -82,9 +93,13 @@ class Registry:
 
     def school(self, school: School) -> SchoolRecorder:
         """The recorder of `school` (the same one at every call)."""
-        recorder = self._schools.get(school.key)
+        return self.recorder(school.key)
+
+    def recorder(self, key: str) -> SchoolRecorder:
+        """The recorder of the school keyed `key`, made at its first use."""
+        recorder = self._schools.get(key)
         if recorder is None:
-            recorder = self._schools[school.key] = SchoolRecorder(self, school.key)
+            recorder = self._schools[key] = SchoolRecorder(self, key)
         return recorder
 
     def delivered(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,11 +17,12 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.config import MetricsSettings
+from bot.metrics import SchoolMetrics
 from bot.metrics.health import HealthFacts, Thresholds, problem
-from bot.metrics.registry import Registry, SchoolRecorder
+from bot.metrics.registry import AllSchools, Registry
 from bot.schools import School
 from bot.storage.database import Database
-from bot.storage.supervision import MATRIX, Backlog, SupervisionRepository
+from bot.storage.supervision import MATRIX, Backlog, SupervisionRepository, every_channel
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +40,47 @@ class Supervision:
         registry: Registry,
         repository: SupervisionRepository,
         clock: Clock,
-        school: School,
+        schools: School | Sequence[School],
         thresholds: Thresholds,
         started_at: datetime,
     ) -> None:
         self.registry = registry
         self._repository = repository
         self._clock = clock
-        self._school = school
         self._thresholds = thresholds
         self._started_at = started_at
-        self.school_metrics: SchoolRecorder = registry.school(school)
-        """What the processor, the sender and the mail sender record into."""
+        self.schools: tuple[School, ...] = ()
+        self.school_metrics: SchoolMetrics
+        """What the processor, the sender and the mail sender record into: for one School,
+        its recorder; for the served schools (the running bot's, which a reload changes),
+        each school's, found by the key of the command's or the post's school."""
+        if isinstance(schools, School):
+            self.serve((schools,))
+            self.school_metrics = registry.school(schools)
+        else:
+            self.serve(schools)
+            self.school_metrics = AllSchools(registry)
 
-    async def _facts(self) -> tuple[HealthFacts, dict[str, Backlog]]:
-        backlog = await self._repository.backlog()
+    def serve(self, schools: Sequence[School]) -> None:
+        """The served schools (a reload of the directory changes them): each has its
+        series, zero until something happens there."""
+        self.schools = tuple(schools)
+        for school in self.schools:
+            self.registry.school(school)
+
+    async def _facts(self) -> tuple[HealthFacts, dict[str, dict[str, Backlog]]]:
+        found = await self._repository.backlog()
+        # Every served school's queues, and those of a school no longer served, if any.
+        backlogs = {s.key: every_channel({}) for s in self.schools} | found
+        oldest = [b[MATRIX].oldest for b in backlogs.values()]
         facts = HealthFacts(
             now=self._clock(),
             started_at=self._started_at,
             last_sync=await self._repository.last_sync(),
-            oldest_pending=backlog[MATRIX].oldest,
+            oldest_pending=min((t for t in oldest if t is not None), default=None),
             last_delivery=self.registry.last_delivery,
         )
-        return facts, backlog
+        return facts, backlogs
 
     async def health(self) -> str | None:
         """Why the bot is out of service (French), or None."""
@@ -69,10 +89,9 @@ class Supervision:
 
     async def exposition(self) -> bytes:
         """The series as Prometheus scrapes them, gauges read now."""
-        facts, backlog = await self._facts()
-        # Today's engine serves one school, whose backlog is the whole outbox.
+        facts, backlogs = await self._facts()
         self.registry.observe(
-            {self._school.key: backlog},
+            backlogs,
             facts.now,
             facts.sync_lag.total_seconds(),
             healthy=problem(facts, self._thresholds) is None,
@@ -132,12 +151,12 @@ async def serve(supervision: Supervision, host: str, port: int) -> SupervisionSe
 
 
 async def start_supervision(
-    settings: MetricsSettings, db: Database, clock: Clock, school: School
+    settings: MetricsSettings, db: Database, clock: Clock, schools: School | Sequence[School]
 ) -> SupervisionServer | None:
     """The endpoints of `[metrics]`; None, logged, when the address cannot be listened on
     (the bot serves the schools all the same: Prometheus sees the target down)."""
     supervision = Supervision(
-        Registry(clock), SupervisionRepository(db), clock, school, thresholds_of(settings),
+        Registry(clock), SupervisionRepository(db), clock, schools, thresholds_of(settings),
         clock(),
     )  # fmt: skip
     try:

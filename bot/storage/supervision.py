@@ -27,25 +27,32 @@ class Backlog:
     oldest: datetime | None  # when the oldest of them was queued; None if none is pending
 
 
+def every_channel(found: dict[str, Backlog]) -> dict[str, Backlog]:
+    """`found`, with an empty backlog for each channel it lacks."""
+    return {c: found.get(c, Backlog(c, 0, None)) for c in CHANNELS}
+
+
 class SupervisionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def backlog(self) -> dict[str, Backlog]:
-        """Each channel's pending posts (every channel, zero when nothing is pending)."""
+    async def backlog(self) -> dict[str, dict[str, Backlog]]:
+        """Each school's pending posts by channel, keyed by the posts' school: every channel
+        of a school with pending posts (zero for the other channel)."""
         async with self._db.transaction():
             rows = await self._db.fetchall(
-                "SELECT action = 'mail' AS mail, COUNT(*) AS n, MIN(created_at) AS oldest"
+                "SELECT school, action = 'mail' AS mail, COUNT(*) AS n,"
+                " MIN(created_at) AS oldest"
                 " FROM posts INDEXED BY posts_pending WHERE status = 'pending'"
-                " GROUP BY action = 'mail'"
+                " GROUP BY school, action = 'mail'"
             )
-        found = {
-            MAIL if r["mail"] else MATRIX: Backlog(
-                MAIL if r["mail"] else MATRIX, int(r["n"]), loaded(r["oldest"])
+        found: dict[str, dict[str, Backlog]] = {}
+        for r in rows:
+            channel = MAIL if r["mail"] else MATRIX
+            found.setdefault(str(r["school"]), {})[channel] = Backlog(
+                channel, int(r["n"]), loaded(r["oldest"])
             )
-            for r in rows
-        }
-        return {c: found.get(c, Backlog(c, 0, None)) for c in CHANNELS}
+        return {key: every_channel(channels) for key, channels in found.items()}
 
     async def last_sync(self) -> datetime | None:
         """When the last sync batch was handled (and committed)."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.context import Repositories, Settings
 from bot.domain import IncomingMessage, SyncBatch
 from bot.errors import INTERNAL_ERROR_TEXT
+from bot.metrics import NO_METRICS, SchoolMetrics
 from bot.processor import EventProcessor
 from bot.router import CommandRegistry
 from bot.schools import School
@@ -86,6 +87,8 @@ class TwoSchools:
         )
     )
 
+    metrics: SchoolMetrics = NO_METRICS
+
     @property
     def tenancy(self) -> Tenancy:
         return Tenancy((A.school, B.school), RoomsRepository(self.db))
@@ -112,7 +115,7 @@ class TwoSchools:
         return EventProcessor(
             self.db, Repositories.open(self.db), StateRepository(self.db),
             CommandRegistry(ROUTERS), self.settings, self.clock, self.info,
-            pseudonyms=PSEUDONYMS, tenancy=self.tenancy,
+            pseudonyms=PSEUDONYMS, tenancy=self.tenancy, metrics=self.metrics,
         )  # fmt: skip
 
     def units(self, side: Side) -> Units:
