@@ -137,6 +137,13 @@ class FrenchHelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().start_section(f"{heading} " if heading else heading)
 
 
+def _add_config(command: argparse.ArgumentParser, config_help: str) -> None:
+    """`--config CHEMIN`, which every sub-command that reads the configuration takes."""
+    command.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; build it inside `french_argparse` for French messages."""
     parser = argparse.ArgumentParser(
@@ -184,9 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lancer le bot",
         description="Se connecter au serveur Matrix et traiter les messages jusqu’à l’arrêt.",
     )
-    run.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
-    )
+    _add_config(run, config_help)
     run.add_argument(
         "--log-level",
         default="INFO",
@@ -206,9 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(le mot de passe n’est jamais affiché)."
         ),
     )
-    check.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
-    )
+    _add_config(check, config_help)
     check.set_defaults(handler=_cmd_check_config)
 
     connexion = commands.add_parser(
@@ -223,9 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"{PASSWORD_ENV_VAR}). « rupn-bot run » utilise ensuite cette session."
         ),
     )
-    connexion.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
-    )
+    _add_config(connexion, config_help)
     connexion.set_defaults(handler=_cmd_connexion)
 
     demo = commands.add_parser(
@@ -261,9 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     identity.add_argument("action", choices=("etat", "reinitialiser"), metavar="ACTION",
                           help="etat ou reinitialiser")  # fmt: skip
-    identity.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
-    )
+    _add_config(identity, config_help)
     identity.set_defaults(handler=_cmd_identity)
 
     letter = commands.add_parser(
@@ -287,9 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="afficher l’aperçu (seule action disponible pour l’instant)",
     )
-    letter.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
-    )
+    _add_config(letter, config_help)
     letter.set_defaults(handler=_cmd_letter, check=_preview_only(letter))
 
     bilan = commands.add_parser(
@@ -310,9 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(bilan-0860001J-2025-2026.csv)."
         ),
     )
-    bilan.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
-    )
+    _add_config(bilan, config_help)
     bilan.add_argument(
         "--annee",
         "--année",
@@ -355,9 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
             "fichier CSV de [academie]) : UAI, nom, zone de vacances et nombre de RUPN."
         ),
     )
-    schools.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, metavar="CHEMIN", help=config_help
-    )
+    _add_config(schools, config_help)
     schools.set_defaults(handler=_cmd_schools)
     return parser
 
