@@ -1,0 +1,8 @@
+"""The bot's mailbox: replies from the assistance desk, read over IMAP.
+
+`model` is the seam between the reader (this package: connection, IDLE or
+polling, parsing a mail into a `DeskReply`) and the assistance requests
+(`handlers/assistance`), which match a reply to its request and queue the
+chat messages. The reader marks a mail handled only once `ReplySink.accept`
+has returned, that is once the chat messages are committed.
+"""
