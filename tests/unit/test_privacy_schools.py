@@ -8,6 +8,8 @@ import itertools
 import json
 from datetime import timedelta
 
+import pytest
+
 from bot.domain import IncomingMessage, IncomingPollResponse, SyncBatch
 from bot.storage.database import Database
 from handlers.privacy.jobs import answer_requests, retention
@@ -67,17 +69,24 @@ async def signups(db: Database, side: Side) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-async def test_her_erasure_in_one_school_gives_her_seat_back_in_both(db: Database) -> None:
+@pytest.mark.parametrize("room", [A.room, DIRECT], ids=["salle-A", "salon-prive"])
+async def test_her_erasure_gives_her_seat_back_in_both_schools(db: Database, room: str) -> None:
+    """Typed in A's room, or in her direct room with the bot (a room of no school)."""
     bot = await two_schools_with_her(db)
+    bot.info.rooms.append(DIRECT)
+    bot.info.members[DIRECT] = [BOT, TEACHER]
+    await db.execute(
+        "INSERT INTO bot_state (key, value) VALUES (?, ?)", (f"direct_room:{TEACHER}", DIRECT)
+    )
     assert await signups(db, B) == [(TEACHER, "confirmed"), (B.teacher, "waiting")]
 
-    posts = await type_as(bot, TEACHER, A.room, "!mesdonnees effacer")
+    posts = await type_as(bot, TEACHER, room, "!mesdonnees effacer")
 
-    assert posts[-1] == ERASE_POINTER_TEXT
+    assert posts[-1] == (ERASE_POINTER_TEXT if room == A.room else ERASED_TEXT)
     assert [s for _, s in await signups(db, A)] == ["cancelled", "confirmed"]
     assert [s for _, s in await signups(db, B)] == ["cancelled", "confirmed"]
     promoted = await db.fetchall(
-        "SELECT room_id, school, content FROM posts WHERE kind = 'workshop-promotion' ORDER BY id"
+        "SELECT room_id, content FROM posts WHERE kind = 'workshop-promotion' ORDER BY id"
     )
     assert [(r["room_id"], json.loads(r["content"])["body"]) for r in promoted] == [
         (
@@ -91,14 +100,9 @@ async def test_her_erasure_in_one_school_gives_her_seat_back_in_both(db: Databas
             "confirmée.",
         ),
     ]
-    # Nothing of her is left in any school, once the erasure is confirmed privately.
-    bot.info.rooms.append(DIRECT)
-    bot.info.members[DIRECT] = [BOT, TEACHER]
-    await db.execute(
-        "INSERT INTO bot_state (key, value) VALUES (?, ?)", (f"direct_room:{TEACHER}", DIRECT)
-    )
-    for side in (A, B):
-        await answer_requests(bot.units(side))
+    # Nothing of her is left in any school, once the erasure is confirmed privately (by
+    # the requests job, a job of the whole bot).
+    await answer_requests(bot.units(A))
     confirmations = await db.fetchall("SELECT content FROM posts WHERE room_id = ?", (DIRECT,))
     assert [json.loads(r["content"])["body"] for r in confirmations] == [ERASED_TEXT]
     assert await holding(db, TEACHER) == []
