@@ -187,6 +187,16 @@ class Repositories:
     direct_rooms: DirectRoomsRepository
     rooms: RoomsRepository
     school: str = IMPLICIT_KEY  # the key of the établissement the tenant repositories serve
+    _db: Database | None = field(default=None, repr=False, compare=False)
+
+    def for_school(self, key: str) -> Repositories:
+        """The repositories of another établissement over the same database; the outbox
+        (`posts`) stays this one, the bot's."""
+        if key == self.school:
+            return self
+        if self._db is None:
+            raise RuntimeError("repositories built without Repositories.open")
+        return replace(Repositories.open(self._db, key), posts=self.posts)
 
     @classmethod
     def open(cls, db: Database, school: str = IMPLICIT_KEY) -> Repositories:
@@ -207,6 +217,7 @@ class Repositories:
             direct_rooms=DirectRoomsRepository(db),
             rooms=RoomsRepository(db),
             school=school,
+            _db=db,
         )
 
 

@@ -145,10 +145,8 @@ class EventProcessor:
     def _for_school(self, school: School) -> tuple[Settings, Repositories]:
         """The settings and repositories of one établissement (made once each)."""
         if school.key not in self._scoped:
-            repos = self._repos
-            if repos.school != school.key:
-                # The outbox is the bot's: every school's posts go through the same one.
-                repos = replace(Repositories.open(self._db, school.key), posts=self._repos.posts)
+            # The outbox is the bot's: every school's posts go through the same one.
+            repos = self._repos.for_school(school.key)
             self._scoped[school.key] = (self._settings.for_school(school), repos)
         return self._scoped[school.key]
 
@@ -254,7 +252,8 @@ class EventProcessor:
         academie = (command.academie or command.academie_only) and academie_admin
         if academie:
             ctx = replace(ctx, directory=self._directory)
-        if isinstance(school, Refusal) and not academie:
+        # A person's own command (their data) needs no school: a direct room is enough.
+        if isinstance(school, Refusal) and not academie and not command.personal:
             log.info("Refused !%s from %s: %s", command.name, message.sender, school.text)
             ctx.reply(school.text)
             return outbox.drain()

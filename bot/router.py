@@ -118,6 +118,7 @@ class Command:
     details: str = ""
     academie: bool = False  # académie admins may type it anywhere; the handler checks what
     academie_only: bool = False  # for the académie's admins only, in any room (no school's)
+    personal: bool = False  # about the person, not a school: also in a room of no school's
 
     @property
     def usage_line(self) -> str:
@@ -183,6 +184,7 @@ class Router:
         details: str = "",
         academie: bool = False,
         academie_only: bool = False,
+        personal: bool = False,
     ) -> Callable[[Handler[A]], Handler[A]]:
         def register(handler: Handler[A]) -> Handler[A]:
             self.commands.append(
@@ -198,6 +200,7 @@ class Router:
                     details=details,
                     academie=academie,
                     academie_only=academie_only,
+                    personal=personal,
                 )
             )
             return handler

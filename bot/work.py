@@ -57,7 +57,7 @@ class Units:
             return self
         return Units(
             self._db,
-            replace(Repositories.open(self._db, school.key), posts=self.repos.posts),
+            self.repos.for_school(school.key),
             self.settings.for_school(school),
             self.info,
             self.clock,

@@ -6,6 +6,15 @@
 - `texts.py`: what teachers read.
 
 Decisions:
+- `!mesdonnees` is about the person, not a school: in a shared deployment the answer
+  lists their data in every établissement, each under its name (the right of access is
+  the person's, wherever the data is; nobody else's data is shown), whichever school's
+  room it is typed in, and also in a direct room of a teacher of several schools (a
+  `personal` command). The requests job is the bot's, not a school's.
+- `!mesdonnees effacer` erases the person in every school: each school's sign-ups to
+  come are withdrawn with that school's settings, its waiting list moves up and its
+  first is told in that school's rooms (privately if possible), never in the room of
+  the command of another school.
 - The answer goes to a direct room with only the bot and the asker: at once when the
   command is typed in one; otherwise a `privacy_requests` row is kept, the job
   `donnees-demandes` opens the room (network, before its unit) and answers once the

@@ -9,9 +9,15 @@ from bot.context import Context
 from bot.errors import InvalidArguments
 from bot.router import ParseEnv, Router, normalize
 from bot.storage.privacy import Action
-from handlers.privacy.common import DATA_KIND, ERASED_KIND, erase_person, is_private, summary
-from handlers.privacy.common import reader_keys as keys_of
-from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT, SHOW_POINTER_TEXT, held_text
+from handlers.privacy.common import (
+    DATA_KIND,
+    ERASED_KIND,
+    erase_person,
+    held_answer,
+    is_private,
+    summary,
+)
+from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT, SHOW_POINTER_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,7 @@ def parse_action(text: str, env: ParseEnv) -> Action:
     usage="[effacer]",
     example="!mesdonnees",
     parse=parse_action,
+    personal=True,
     details=(
         "Le bot vous répond en message privé : vos inscriptions aux ateliers, vos réponses "
         "aux sondages nominatifs, vos réactions, vos marqueurs de lecture. "
@@ -48,8 +55,7 @@ async def mesdonnees(ctx: Context, action: Action) -> None:
     match action:
         case "show":
             if private:
-                data = await ctx.repos.privacy.held(ctx.sender, await keys_of(ctx, ctx.sender))
-                text = held_text(data, ctx.tz, ctx.settings.retention_months)
+                text = await held_answer(ctx, ctx.sender, ctx.schools)
                 reply_to, thread = ctx.event_id, ctx.thread_root
                 ctx.messenger.send(
                     ctx.room_id, text, reply_to=reply_to, thread_root=thread, kind=DATA_KIND
@@ -59,7 +65,7 @@ async def mesdonnees(ctx: Context, action: Action) -> None:
             await ctx.repos.privacy.request(ctx.sender, "show", ctx.now, renew=renew)
             ctx.reply(SHOW_POINTER_TEXT)
         case "erase":
-            erasure = await erase_person(ctx, ctx.sender, ctx.room_id)
+            erasure = await erase_person(ctx, ctx.sender)
             if not private:
                 await _invite_again_if_declined(ctx)
             # A pending erasure is replaced: the confirmation covers everything up to now.

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.context import BotInfo, Scope
+from bot.context import BotInfo, Context, Scope
 from bot.school_year import SchoolYear, school_year_of
+from bot.schools import School
 from bot.storage.privacy import Erasure
+from bot.tenancy import school_label
+from handlers.privacy.texts import held_text
 from handlers.workshops.signups import withdraw_signup
 
 DATA_KIND = "privacy-data"
 ERASED_KIND = "privacy-erased"
 BATCH_SLACK = timedelta(minutes=1)
 """A command's posts are queued when its sync batch commits, a little after its `now`."""
+
+
+def school_names(schools: Iterable[School]) -> dict[str, str]:
+    """The name each served school is shown under in `!mesdonnees`, in their order."""
+    return {s.key: school_label(s) for s in schools if not s.implicit}
+
+
+async def held_answer(scope: Scope, user: str, schools: Iterable[School]) -> str:
+    """What `!mesdonnees` answers: the person's data in every school, each named."""
+    held = await scope.repos.privacy.held(user, await reader_keys(scope, user))
+    return held_text(held, school_names(schools), scope.tz, scope.settings.retention_months)
 
 
 def private_rooms(info: BotInfo, user: str, bot: str) -> list[str]:
@@ -42,21 +57,40 @@ async def reader_keys(scope: Scope, user: str) -> list[str]:
     return scope.pseudonyms.existing_reader_keys(user, labels)
 
 
-async def erase_person(scope: Scope, user: str, room: str) -> Erasure:
-    """Withdraw what still counts as the person's live choice (votes in open polls,
-    sign-ups to workshops to come: the waiting list moves up, its first told in `room`
-    if not privately), then erase the rest (the direct room is kept for the confirmation)."""
-    repos = scope.repos
+def school_scope(ctx: Context, key: str) -> Context | None:
+    """The command's context, for the served school `key` (None: no longer served)."""
+    if key == ctx.school.key:
+        return ctx
+    school = next((s for s in ctx.schools if s.key == key), None)
+    if school is None:
+        return None
+    return replace(
+        ctx, settings=ctx.settings.for_school(school), repos=ctx.repos.for_school(school.key)
+    )
+
+
+async def erase_person(ctx: Context, user: str) -> Erasure:
+    """Withdraw what still counts as the person's live choice in every school (votes in
+    open polls, sign-ups to workshops to come: each school's waiting list moves up, its
+    first told privately if possible, else in a notice room of that school), then erase
+    the rest everywhere (the direct room is kept for the confirmation)."""
+    repos = ctx.repos
     events = await repos.privacy.event_ids_of(user)  # before the withdrawals clear some
-    for workshop_id in await repos.privacy.coming_signups(user, scope.now):
-        workshop = await repos.workshops.get(workshop_id)
-        if workshop is not None:
-            await withdraw_signup(scope, workshop, user, room)
+    for key, workshop_ids in (await repos.privacy.coming_signups(user, ctx.now)).items():
+        scope = school_scope(ctx, key)
+        if scope is None:
+            continue  # a school no longer served: its sign-ups are only anonymised below
+        for workshop_id in workshop_ids:
+            workshop = await scope.repos.workshops.get(workshop_id)
+            if workshop is not None:
+                # Another school's promotion never goes to this room.
+                room = ctx.room_id if scope is ctx else next(iter(workshop.rooms), ctx.room_id)
+                await withdraw_signup(scope, workshop, user, room)
     withdrawn = await repos.privacy.withdraw_open_votes(user)
-    keys = await reader_keys(scope, user)
+    keys = await reader_keys(ctx, user)
     erasure = await repos.privacy.erase(user, keys, events, keep_direct_room=True)
     erasure.add("poll_responses", withdrawn)
-    scope.pseudonyms.forget(user)
+    ctx.pseudonyms.forget(user)
     return erasure
 
 

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import assert_never
 
 from bot.context import Scope
 from bot.router import Router
 from bot.school_year import school_year_of
+from bot.schools import School
 from bot.storage.privacy import PrivacyRequest
 from bot.work import Units
 from handlers.privacy.common import (
     DATA_KIND,
     ERASED_KIND,
     close_erasure,
+    held_answer,
     months_before,
     private_rooms,
-    reader_keys,
     summary,
 )
-from handlers.privacy.texts import ERASED_TEXT, held_text
+from handlers.privacy.texts import ERASED_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,10 @@ def _worth_opening(request: PrivacyRequest, now: datetime) -> bool:
     return waited.total_seconds() % OPEN_RETRY_EVERY.total_seconds() < REQUESTS_TICK_S
 
 
-@router.job("donnees-demandes", every_seconds=lambda settings: REQUESTS_TICK_S)
+@router.job("donnees-demandes", every_seconds=lambda settings: REQUESTS_TICK_S, per_school=False)
 async def answer_requests(units: Units) -> None:
-    """Answer `!mesdonnees` in a direct room once the person is in it."""
+    """Answer `!mesdonnees` in a direct room once the person is in it: the person's data
+    in every school, whichever school's room they typed it in."""
     bot = units.settings.bot_user_id
     async with units.unit() as ctx:
         pending = await _drop_stale(ctx, await ctx.repos.privacy.requests())
@@ -61,10 +63,12 @@ async def answer_requests(units: Units) -> None:
         requests = await ctx.repos.privacy.requests()
         known = await ctx.repos.direct_rooms.known(r.user_id for r in requests)
         for request in requests:
-            await _answer_request(ctx, request, known.get(request.user_id))
+            await _answer_request(ctx, request, known.get(request.user_id), units.schools)
 
 
-async def _answer_request(ctx: Scope, request: PrivacyRequest, known: str | None) -> None:
+async def _answer_request(
+    ctx: Scope, request: PrivacyRequest, known: str | None, schools: Sequence[School]
+) -> None:
     user, bot = request.user_id, ctx.settings.bot_user_id
     rooms = private_rooms(ctx.info, user, bot)
     if request.action == "erase":
@@ -79,8 +83,7 @@ async def _answer_request(ctx: Scope, request: PrivacyRequest, known: str | None
         return  # not joined yet
     match request.action:
         case "show":
-            data = await ctx.repos.privacy.held(user, await reader_keys(ctx, user))
-            text = held_text(data, ctx.tz, ctx.settings.retention_months)
+            text = await held_answer(ctx, user, schools)
             ctx.messenger.send(room, text, kind=DATA_KIND)
             await ctx.repos.privacy.answered(request.id)
             log.info("Personal data shown in a direct room (request %d)", request.id)

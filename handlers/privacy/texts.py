@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from bot.dates import format_when
+from bot.schools import IMPLICIT_KEY
 from bot.storage.privacy import HeldSignup, HeldVote, PersonalData
 
 SHOWN_PER_LIST = 10
@@ -65,11 +67,40 @@ def _vote_line(vote: HeldVote, tz: ZoneInfo) -> str:
     return line + (" — sondage anonyme : effacée à la clôture" if vote.anonymous else "")
 
 
-def held_text(data: PersonalData, tz: ZoneInfo, retention_months: int) -> str:
-    """What `!mesdonnees` shows, in French."""
-    if data.empty:
+OUTSIDE_SCHOOLS = "Hors établissement"
+"""The heading of what no school owns (a room of no school's, a source of the config file)."""
+
+
+def held_text(
+    held: Mapping[str, PersonalData],
+    names: Mapping[str, str],
+    tz: ZoneInfo,
+    retention_months: int,
+) -> str:
+    """What `!mesdonnees` shows, in French: the person's data in every school (`held`, by
+    school key), under each school's name (`names`, in the order to show) when the bot
+    serves named schools."""
+    if not held:
         return NOTHING_TEXT
     lines = ["Ce que rupn-bot garde à votre sujet :"]
+    if set(held) == {IMPLICIT_KEY}:
+        lines += _held_lines(held[IMPLICIT_KEY], tz, retention_months)
+    else:
+        order = {key: index for index, key in enumerate(names)}
+        for key in sorted(held, key=lambda k: order.get(k, len(order))):
+            heading = names.get(key) or key or OUTSIDE_SCHOOLS
+            lines += ["", heading, *_held_lines(held[key], tz, retention_months)]
+    lines += [
+        "",
+        f"Tout est anonymisé au bout de {retention_months} mois. Pour l’effacer dès "
+        "maintenant : !mesdonnees effacer",
+    ]
+    return "\n".join(lines)
+
+
+def _held_lines(data: PersonalData, tz: ZoneInfo, retention_months: int) -> list[str]:
+    """What one school holds about the person."""
+    lines: list[str] = []
     if data.signups:
         lines.append(f"• Inscriptions aux ateliers et cafés numériques ({len(data.signups)}) :")
         lines += _capped([_signup_line(s, tz) for s in data.signups])
@@ -100,9 +131,4 @@ def held_text(data: PersonalData, tz: ZoneInfo, retention_months: int) -> str:
         )
     if data.waiting:
         lines.append(f"• Messages chiffrés en attente de leur clé : {data.waiting}")
-    lines += [
-        "",
-        f"Tout est anonymisé au bout de {retention_months} mois. Pour l’effacer dès "
-        "maintenant : !mesdonnees effacer",
-    ]
-    return "\n".join(lines)
+    return lines

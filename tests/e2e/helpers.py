@@ -121,3 +121,15 @@ async def outbox_drained(workdir: Path) -> None:
         return bool(pending == 0)
 
     await eventually(drained, what="the bot's outbox drained")
+
+
+def cells_containing(path: Path, needles: list[str]) -> list[tuple[str, str, str]]:
+    """(table, column, needle) of every stored value that contains one of `needles`."""
+    found = []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for column in [r[1] for r in db.execute(f"PRAGMA table_info({table})")]:
+                sql = f'SELECT 1 FROM "{table}" WHERE instr(CAST("{column}" AS TEXT), ?) > 0'  # noqa: S608 - names from sqlite_master
+                found += [(table, column, n) for n in needles if db.execute(sql, (n,)).fetchone()]
+    return found

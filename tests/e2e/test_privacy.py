@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -25,25 +23,13 @@ from zoneinfo import ZoneInfo
 import nio
 
 from tests.e2e.conftest import StaffRoom
-from tests.e2e.helpers import DATABASE, eventually, outbox_drained, query
+from tests.e2e.helpers import DATABASE, cells_containing, eventually, outbox_drained, query
 
 PARIS = ZoneInfo("Europe/Paris")
 START = "org.matrix.msc3381.poll.start"
 RESPONSE = "org.matrix.msc3381.poll.response"
 T = TypeVar("T")
 ERASED_TEXT_START = "C’est fait : ce que rupn-bot gardait à votre sujet est effacé"
-
-
-def cells_containing(path: Path, needles: list[str]) -> list[tuple[str, str, str]]:
-    """(table, column, needle) of every stored value that contains one of `needles`."""
-    found = []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            for column in [r[1] for r in db.execute(f"PRAGMA table_info({table})")]:
-                sql = f'SELECT 1 FROM "{table}" WHERE instr(CAST("{column}" AS TEXT), ?) > 0'  # noqa: S608 - names from sqlite_master
-                found += [(table, column, n) for n in needles if db.execute(sql, (n,)).fetchone()]
-    return found
 
 
 async def test_erasure_leaves_no_trace_and_a_fresh_start_counts_once(staff: StaffRoom) -> None:

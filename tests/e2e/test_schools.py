@@ -4,13 +4,17 @@ Two schools come from the académie's CSV directory, one from an ``[[etablisseme
 block; each has its RUPN, a teacher and an encrypted staff room. The RUPN of the
 Tilleuls (school A) is also a member of the Curie's room (school B), where they are no
 RUPN: everything they try against B is refused in French, and B's rows stay as they were.
+Then, in the same scene: each school's first atelier is its n° 1; each RUPN's `!lettre
+envoyer` reaches its school's room only; the DRANE's `!bilan academie` equals the sum or
+median of the three schools' bilans; `!etablissements` lists them, and a school added to
+the CSV is served after `!etablissements recharger`; A's RUPN, a colleague in B's room,
+sees their data of both schools and erases it everywhere (B's waiting list moves up).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,86 +23,34 @@ import pytest
 from bot.router import admin_only_text
 from bot.tenancy import ANOTHER_SCHOOLS_ROOM_TEXT
 from devtools.botprocess import BotProcess, write_bot_config
-from devtools.participant import Participant, SeenMessage
+from devtools.participant import Participant
 from devtools.synapse import ThrowawaySynapse
-from handlers.privacy.texts import SHOW_POINTER_TEXT
-from tests.e2e.helpers import eventually, outbox_drained, query
+from tests.e2e import schools_scenes as scenes
+from tests.e2e.helpers import outbox_drained, query
+from tests.e2e.schools_scenes import POLL_START, Academie, Side
 
 pytestmark = pytest.mark.e2e
 
-POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"
-POLL_RESPONSE = "org.matrix.msc3381.poll.response"
 TEXT = "org.matrix.msc1767.text"
-
-
-@dataclass
-class Side:
-    """One établissement of the scene."""
-
-    uai: str
-    name: str
-    word: str  # in every text of this school, and in no other school's
-    rupn: Participant
-    prof: Participant
-    room_id: str = ""
-
-    @property
-    def room_name(self) -> str:
-        return f"Salle des professeurs {self.word}"
-
-
-@dataclass
-class Academie:
-    bot_id: str
-    bot: BotProcess
-    workdir: Path
-    a: Side  # CSV
-    b: Side  # CSV
-    c: Side  # TOML
-    drane: Participant  # the académie's admin, a member of A's room
-
-    @property
-    def sides(self) -> tuple[Side, Side, Side]:
-        return self.a, self.b, self.c
-
-    async def command(self, who: Participant, room_id: str, text: str) -> str:
-        """`who` types `text` in `room_id`; the body of the bot's reply."""
-        return (await who.send_and_wait_reply(room_id, text, self.bot_id, 30)).body
-
-    async def announcement_seen(self, side: Side) -> SeenMessage:
-        """Until `side`'s teacher sees their school's announcement in their room."""
-        text = f"Réunion ENT des {side.word} lundi"
-        return await side.prof.wait_for(
-            lambda m: m.room_id == side.room_id and m.sender == self.bot_id and m.body == text
-        )
-
-    def held_texts(self, who: Participant, after: int) -> list[str]:
-        """The two answers to `!mesdonnees` `who` got privately since `after`, once both came."""
-        texts = [
-            m.body
-            for m in who.messages[after:]
-            if m.sender == self.bot_id and m.body.startswith("Ce que rupn-bot garde à votre sujet")
-        ]
-        return texts if len(texts) == 2 else []
-
-    def bot_posts(self, who: Participant) -> list[SeenMessage]:
-        return [m for m in who.messages if m.sender == self.bot_id]
 
 
 @pytest.fixture
 async def academie(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[Academie]:
     names = ("tilleuls", "curie", "peupliers")
-    bot_account, drane, *accounts = await asyncio.gather(
+    bot_account, drane, newcomer, *accounts = await asyncio.gather(
         synapse.register("rupnbot.academie", "bot-secret-pw"),
         synapse.register("drane.poitiers", "pw-drane"),
+        synapse.register("rupn.lilas", "pw-rupn"),
         *(
             synapse.register(f"{role}.{name}", f"pw-{role}")
             for name in names
             for role in ("rupn", "prof")
         ),
     )
-    people = [Participant(synapse.base_url, a, tmp_path / "clients") for a in (*accounts, drane)]
+    people = [
+        Participant(synapse.base_url, a, tmp_path / "clients") for a in (*accounts, newcomer, drane)
+    ]
     a = Side("0869991T", "Collège des Tilleuls", "Tilleuls", people[0], people[1])
     b = Side("0869992U", "Lycée Pierre et Marie Curie", "Curie", people[2], people[3])
     c = Side("0869996Y", "Collège des Peupliers", "Peupliers", people[4], people[5])
@@ -136,7 +88,7 @@ async def academie(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[A
             a.rupn.wait_joined(a.room_id, [people[-1].user_id]),
             b.rupn.wait_joined(b.room_id, [a.rupn.user_id]),
         )
-        yield Academie(bot_account.user_id, bot, tmp_path, a, b, c, people[-1])
+        yield Academie(bot_account.user_id, bot, tmp_path, a, b, c, people[-1], people[-2])
     finally:
         await bot.stop()
         await asyncio.gather(*(person.stop() for person in people))
@@ -245,29 +197,9 @@ async def test_three_schools_share_a_bot_and_nothing_else(academie: Academie) ->
         assert started == [question for s, question, _ in polls if s is side]
     assert [m.body for m in academie.bot_posts(b.prof) if "Intrusion" in m.body] == []
 
-    # A's RUPN, a colleague in B's room, answers B's poll there. Asked in A's room, what
-    # the bot holds about them is A's only; asked in B's room, B's only.
-    start = next(
-        m for m in a.rupn.messages if m.event_type == POLL_START and m.room_id == b.room_id
+    # Scenes that touch different rows run together; the bilans count a still database.
+    await asyncio.gather(
+        scenes.ateliers(academie), scenes.letters(academie), scenes.vote_in_b(academie)
     )
-    answer = {"answers": [start.content[POLL_START]["answers"][0]["id"]]}
-    relation = {"rel_type": "m.reference", "event_id": start.event_id}
-    await a.rupn.send_event(
-        b.room_id, POLL_RESPONSE, {"m.relates_to": relation, POLL_RESPONSE: answer}
-    )
-
-    async def voted() -> bool:
-        rows = await query(academie.workdir, "SELECT voter FROM poll_responses")
-        return rows == [(a.rupn.user_id,)]
-
-    await eventually(voted, what="the vote in B's poll")
-    mark = a.rupn.mark()
-    for room_id in (a.room_id, b.room_id):
-        assert await academie.command(a.rupn, room_id, "!mesdonnees") == SHOW_POINTER_TEXT
-    held = await eventually(lambda: academie.held_texts(a.rupn, mark), what="both answers")
-    [in_a] = [text for text in held if "Curie" not in text]
-    [in_b] = [text for text in held if "« Sortie des Curie ? » : Oui" in text]
-    assert "• Ce que vous avez créé : " in in_a
-    assert "Réponses aux sondages" not in in_a
-    assert "• Réponses aux sondages (1) :\n  – « Sortie des Curie ? » : Oui (" in in_b
-    assert "Ce que vous avez créé" not in in_b
+    _, direct_room = await asyncio.gather(scenes.bilans(academie), scenes.shown(academie))
+    await asyncio.gather(scenes.directory(academie), scenes.erased(academie, direct_room))

@@ -120,6 +120,7 @@ class TwoSchools:
 
     def units(self, side: Side) -> Units:
         units = make_units(self.db, self.settings, self.info, self.clock)
+        units.serve((A.school, B.school))
         return units.for_school(side.school)
 
     async def deliver_all(self) -> None:

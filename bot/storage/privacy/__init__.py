@@ -29,9 +29,10 @@ __all__ = [
 
 
 class PrivacyRepository(PrivacyRequests, HeldData, PersonErasure, Expiry):
-    """The four parts above over one database. What is shown (`held`) and the requests
-    waiting are one school's; erasure and retention act on the person's rows anywhere
-    (erasing one's own data is the person's right, whatever the school)."""
+    """The four parts above over one database. They are about a person, not a school:
+    what is shown (`held`, grouped by school), the requests waiting, erasure and retention
+    act on the person's rows anywhere (seeing and erasing one's own data is the person's
+    right, whatever the school); `school` only records where a request was typed."""
 
     def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db

@@ -68,15 +68,20 @@ class PersonErasure:
             (user_id,),
         )
 
-    async def coming_signups(self, user_id: str, now: datetime) -> list[int]:
-        """The planned workshops to come the person is signed up to (or waiting for)."""
+    async def coming_signups(self, user_id: str, now: datetime) -> dict[str, list[int]]:
+        """The planned workshops to come the person is signed up to (or waiting for), by
+        school: each school's own waiting lists move up."""
         rows = await self._db.fetchall(
-            "SELECT w.id FROM workshop_signups AS s JOIN workshops AS w ON w.id = s.workshop_id"
+            "SELECT w.school, w.id FROM workshop_signups AS s"
+            " JOIN workshops AS w ON w.id = s.workshop_id"
             " WHERE s.user_id = ? AND s.status != 'cancelled' AND w.status = 'planned'"
             " AND w.starts_at > ? ORDER BY w.starts_at, w.id",
             (user_id, stored(now)),
         )
-        return [int(r["id"]) for r in rows]
+        found: dict[str, list[int]] = {}
+        for row in rows:
+            found.setdefault(str(row["school"]), []).append(int(row["id"]))
+        return found
 
     async def event_ids_of(self, user_id: str) -> list[str]:
         """The ids of the events the person sent that the database holds."""

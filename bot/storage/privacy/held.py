@@ -49,27 +49,30 @@ class PersonalData:
         return not (self.signups or self.votes or any(counts) or any(self.authored.values()))
 
 
-# The person's rows of one school: the school is the last parameter of each.
+# The person's rows, counted per school (a source of the config file, a room owned by no
+# school: the bot's own, IMPLICIT_KEY). Each takes the user id as every parameter.
 _AUTHORED = (
-    ("announcements", "SELECT COUNT(*) AS n FROM announcements WHERE author = ? AND school = ?"),
-    (
-        "polls",
-        "SELECT COUNT(*) AS n FROM polls WHERE (creator = ? OR closed_by = ?) AND school = ?",
-    ),
-    ("workshops", "SELECT COUNT(*) AS n FROM workshops WHERE organiser = ? AND school = ?"),
-    (
-        "broadcast_rooms",
-        "SELECT COUNT(*) AS n FROM broadcast_rooms WHERE added_by = ? AND school = ?",
-    ),
-    ("feeds", "SELECT COUNT(*) AS n FROM feeds WHERE added_by = ? AND school IS ?"),
-    ("digest_words", "SELECT COUNT(*) AS n FROM digest_words WHERE added_by = ? AND school = ?"),
+    ("announcements", "SELECT school, COUNT(*) AS n FROM announcements WHERE author = ?"),
+    ("polls", "SELECT school, COUNT(*) AS n FROM polls WHERE creator = ? OR closed_by = ?"),
+    ("workshops", "SELECT school, COUNT(*) AS n FROM workshops WHERE organiser = ?"),
+    ("broadcast_rooms", "SELECT school, COUNT(*) AS n FROM broadcast_rooms WHERE added_by = ?"),
+    ("feeds", "SELECT coalesce(school, '') AS school, COUNT(*) AS n FROM feeds WHERE added_by = ?"),
+    ("digest_words", "SELECT school, COUNT(*) AS n FROM digest_words WHERE added_by = ?"),
+)
+_DECISIONS = (
+    "SELECT coalesce(f.school, '') AS school, COUNT(*) AS n FROM feed_entries AS e"
+    " JOIN feeds AS f ON f.id = e.feed_id WHERE e.decided_by = ?"
+)
+_POSTS = "SELECT school, COUNT(*) AS n FROM posts WHERE requester = ?1 OR instr(content, ?1) > 0"
+_WAITING = (
+    "SELECT coalesce(r.school, '') AS school, COUNT(*) AS n FROM undecrypted_events AS u"
+    " LEFT JOIN rooms AS r ON r.room_id = u.room_id WHERE u.sender = ?"
 )
 
 
 class HeldData:
-    """What one school holds about a person (`_school`: set by the repository)."""
-
-    _school: str
+    """What the database holds about a person, in every school: their own data, which
+    the right of access gives them wherever it is (never anyone else's)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -83,62 +86,72 @@ class HeldData:
         last = loaded_or_none(row["last"]) if row else None
         return (first, last) if first is not None and last is not None else None
 
-    async def held(self, user_id: str, reader_keys: Sequence[str]) -> PersonalData:
+    async def held(self, user_id: str, reader_keys: Sequence[str]) -> dict[str, PersonalData]:
+        """What each school holds about the person (by school key; those holding nothing
+        are left out)."""
         signups = await self._db.fetchall(
-            "SELECT w.kind, w.theme, w.starts_at, s.status, s.via, s.attended"
+            "SELECT w.school, w.kind, w.theme, w.starts_at, s.status, s.via, s.attended"
             " FROM workshop_signups AS s JOIN workshops AS w ON w.id = s.workshop_id"
-            " WHERE s.user_id = ? AND w.school = ? ORDER BY w.starts_at, w.id",
-            (user_id, self._school),
+            " WHERE s.user_id = ? ORDER BY w.starts_at, w.id",
+            (user_id,),
         )
         votes = await self._db.fetchall(
-            "SELECT p.question, p.answers AS choices, p.anonymous, r.answers, r.sent_at"
-            " FROM poll_responses AS r JOIN polls AS p ON p.id = r.poll_id"
-            " WHERE r.voter = ? AND p.school = ? AND r.id = (SELECT r2.id FROM poll_responses AS r2"
+            "SELECT p.school, p.question, p.answers AS choices, p.anonymous, r.answers,"
+            " r.sent_at FROM poll_responses AS r JOIN polls AS p ON p.id = r.poll_id"
+            " WHERE r.voter = ? AND r.id = (SELECT r2.id FROM poll_responses AS r2"
             "  WHERE r2.poll_id = r.poll_id AND r2.voter = r.voter"
             "  ORDER BY r2.sent_at DESC, r2.id DESC LIMIT 1)"
             " ORDER BY r.sent_at, r.id",
-            (user_id, self._school),
+            (user_id,),
         )
-        authored = {
-            name: await self._count(sql, ((user_id,) * (sql.count("?") - 1)) + (self._school,))
-            for name, sql in _AUTHORED
-        }
-        markers = 0
+        authored = {name: await self._per_school(sql, user_id) for name, sql in _AUTHORED}
+        markers: dict[str, int] = {}
         if reader_keys:
             keys = ", ".join("?" for _ in reader_keys)
-            sql = f"SELECT COUNT(*) AS n FROM read_markers WHERE reader_key IN ({keys})"  # noqa: S608
-            markers = await self._count(sql, tuple(reader_keys))
-        return PersonalData(
-            signups=tuple(
-                HeldSignup(
-                    kind=str(r["kind"]),
-                    theme=str(r["theme"]),
-                    starts_at=loaded(r["starts_at"]),
-                    status=str(r["status"]),
-                    by_reaction=r["via"] == "reaction",
-                    attended=None if r["attended"] is None else bool(r["attended"]),
-                )
-                for r in signups
-            ),
-            votes=tuple(_held_vote(r) for r in votes),
-            decisions=await self._count(
-                "SELECT COUNT(*) AS n FROM feed_entries WHERE decided_by = ?", (user_id,)
-            ),
-            read_markers=markers,
-            authored=authored,
-            posts=await self._count(
-                "SELECT COUNT(*) AS n FROM posts"
-                " WHERE (requester = ? OR instr(content, ?) > 0) AND school = ?",
-                (user_id, user_id, self._school),
-            ),
-            waiting=await self._count(
-                "SELECT COUNT(*) AS n FROM undecrypted_events WHERE sender = ?", (user_id,)
-            ),
+            sql = (
+                "SELECT coalesce(r.school, '') AS school, COUNT(*) AS n"  # noqa: S608
+                " FROM read_markers AS m"
+                " LEFT JOIN rooms AS r ON r.room_id = m.room_id"
+                f" WHERE m.reader_key IN ({keys})"
+            )
+            markers = await self._per_school(sql, *reader_keys)
+        decisions = await self._per_school(_DECISIONS, user_id)
+        posts = await self._per_school(_POSTS, user_id)
+        waiting = await self._per_school(_WAITING, user_id)
+        counted = (*authored.values(), markers, decisions, posts, waiting)
+        schools = dict.fromkeys(
+            [str(r["school"]) for r in (*signups, *votes)] + [k for c in counted for k in c]
         )
+        found = {
+            key: PersonalData(
+                signups=tuple(_held_signup(r) for r in signups if r["school"] == key),
+                votes=tuple(_held_vote(r) for r in votes if r["school"] == key),
+                decisions=decisions.get(key, 0),
+                read_markers=markers.get(key, 0),
+                authored={name: counts.get(key, 0) for name, counts in authored.items()},
+                posts=posts.get(key, 0),
+                waiting=waiting.get(key, 0),
+            )
+            for key in schools
+        }
+        return {key: data for key, data in found.items() if not data.empty}
 
-    async def _count(self, sql: str, params: Sequence[Any]) -> int:
-        row = await self._db.fetchone(sql, params)
-        return int(row["n"]) if row else 0
+    async def _per_school(self, sql: str, *params: Any) -> dict[str, int]:
+        """`sql` (school, n), grouped by school; the user id fills every `?` if one param."""
+        values = params * sql.count("?") if len(params) == 1 and "?1" not in sql else params
+        rows = await self._db.fetchall(f"{sql} GROUP BY 1", values)
+        return {str(r["school"]): int(r["n"]) for r in rows if r["n"]}
+
+
+def _held_signup(row: Any) -> HeldSignup:
+    return HeldSignup(
+        kind=str(row["kind"]),
+        theme=str(row["theme"]),
+        starts_at=loaded(row["starts_at"]),
+        status=str(row["status"]),
+        by_reaction=row["via"] == "reaction",
+        attended=None if row["attended"] is None else bool(row["attended"]),
+    )
 
 
 def _held_vote(row: Any) -> HeldVote:

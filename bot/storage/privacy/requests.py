@@ -23,7 +23,8 @@ class PrivacyRequest:
 
 
 class PrivacyRequests:
-    """One school's requests (`_school`: set by the repository that mixes this in)."""
+    """The requests of every school: each is about a person, answered wherever they were
+    typed (`_school`, set by the repository that mixes this in, records where)."""
 
     _school: str
 
@@ -37,12 +38,11 @@ class PrivacyRequests:
         (`renew`: the pending one is replaced by this one, as if new)."""
         if renew:
             await self._db.execute(
-                "DELETE FROM privacy_requests WHERE user_id = ? AND action = ? AND school = ?",
-                (user_id, action, self._school),
+                "DELETE FROM privacy_requests WHERE user_id = ? AND action = ?",
+                (user_id, action),
             )
         row = await self._db.fetchone(
-            "SELECT 1 FROM privacy_requests WHERE user_id = ? AND action = ? AND school = ?",
-            (user_id, action, self._school),
+            "SELECT 1 FROM privacy_requests WHERE user_id = ? AND action = ?", (user_id, action)
         )
         if row is not None:
             return False
@@ -55,9 +55,7 @@ class PrivacyRequests:
 
     async def requests(self) -> list[PrivacyRequest]:
         rows = await self._db.fetchall(
-            "SELECT id, user_id, action, requested_at FROM privacy_requests WHERE school = ?"
-            " ORDER BY id",
-            (self._school,),
+            "SELECT id, user_id, action, requested_at FROM privacy_requests ORDER BY id"
         )
         return [
             PrivacyRequest(int(r["id"]), str(r["user_id"]), r["action"], loaded(r["requested_at"]))
