@@ -116,6 +116,7 @@ class AssistanceRepository:
         *,
         room_id: str,
         report_event: str,
+        thread_root: str | None,
         reporter: str,
         location: str,
         equipment: str,
@@ -126,7 +127,8 @@ class AssistanceRepository:
         message_id_of: Callable[[int], str],
         now: datetime,
     ) -> Request:
-        """A new request; its ticket's Message-ID is made from its number (`message_id_of`)."""
+        """A new request; its ticket's Message-ID is made from its number (`message_id_of`).
+        The reporter follows it, in `thread_root` (None: a direct room, no thread)."""
         new_id = await self._db.execute(
             "INSERT INTO assistance_requests (school, room_id, report_event, reporter, location,"
             " equipment, symptom, dedup_key, category, desk, message_id, opened_at)"
@@ -142,7 +144,7 @@ class AssistanceRepository:
             "UPDATE assistance_requests SET message_id = ? WHERE id = ?", (message_id, created.id)
         )
         await self.add_mail(message_id, created.id, "out", symptom, now)
-        await self.follow(created.id, reporter, room_id, report_event, now)
+        await self.follow(created.id, reporter, room_id, thread_root, now)
         return required(await self._by_id(created.id), "new request")
 
     async def _by_id(self, request_id: int) -> Request | None:

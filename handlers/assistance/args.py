@@ -42,8 +42,9 @@ class Report:
 
     @property
     def key(self) -> str:
-        """Room and equipment as compared for duplicates: case, accents, spaces ignored."""
-        return f"{comparable(self.location)}|{comparable(self.equipment)}"
+        """Room and equipment as compared for duplicates: case, accents, spaces and
+        punctuation ignored (« B-12 » is « b12 », « vidéo-projecteur » « videoprojecteur »)."""
+        return f"{_compact(self.location)}|{_compact(self.equipment)}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ PanneArgs = Report | Detail | Resolve
 def comparable(text: str) -> str:
     """`Vidéo-Projecteur ` → `video projecteur`: what two reports must share to be one."""
     return " ".join(re.sub(r"[^\w]+", " ", normalize(text)).split())
+
+
+def _compact(text: str) -> str:
+    return comparable(text).replace(" ", "")
 
 
 def _missing(parts: list[str]) -> str:

@@ -82,7 +82,8 @@ async def _report(ctx: Context, desk: Desk, report: Report) -> None:
     category, address = category_of(desk, report.equipment)
     request = await repo.create(
         room_id=ctx.room_id,
-        report_event=thread_root or ctx.event_id,
+        report_event=ctx.event_id,
+        thread_root=thread_root,
         reporter=ctx.sender,
         location=report.location,
         equipment=report.equipment,
