@@ -11,6 +11,7 @@ from handlers import bilan, decryption, engagement, help, school_directory, stat
 from handlers.announcements import commands as announcement_commands
 from handlers.announcements import diffusion
 from handlers.assistance import commands as assistance_commands
+from handlers.assistance import delivery as assistance_delivery
 from handlers.assistance import followup as assistance_followup
 from handlers.letter import commands as letter_commands
 from handlers.letter import weekly as letter_weekly
@@ -35,6 +36,7 @@ ROUTERS: tuple[Router, ...] = (
     letter_weekly.router,
     assistance_commands.router,
     assistance_followup.router,
+    assistance_delivery.router,
     status.router,
     decryption.router,
     engagement.router,

@@ -135,3 +135,19 @@ def listed(requests: list[Request], now: datetime, *, own: bool) -> str:
 def _short(text: str, limit: int = 120) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def mail_failed(request: Request, reason: str) -> str:
+    return (
+        f"Le courriel de la demande de panne n° {request.number} ({request.title}) au service "
+        f"d’assistance ({request.desk}) n’a pas pu partir : {reason}. Transmettez-la autrement "
+        "au service d’assistance ; la demande reste ouverte."
+    )
+
+
+def mail_partly_refused(request: Request, addresses: tuple[str, ...]) -> str:
+    return (
+        f"Le courriel de la demande de panne n° {request.number} ({request.title}) est parti, "
+        f"sauf pour {', '.join(addresses)} : le serveur de courriel a refusé ces adresses. "
+        "Vérifiez-les dans la section [assistance] (to, categories, copie_rupn)."
+    )
