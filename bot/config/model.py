@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from bot.config.academie import AcademieSettings, SchoolSettings, duplicated_uai
 from bot.config.assistance import IMAP_PASSWORD_ENV_VAR, AssistanceSettings
@@ -44,6 +44,32 @@ class Config(BaseModel):
     # The schools of academie.etablissements (the CSV), read by `parse_config`.
     _directory: tuple[SchoolSettings, ...] = PrivateAttr(default=())
 
+    @field_validator("assistance")
+    @classmethod
+    def _tickets_need_mail(
+        cls, value: AssistanceSettings | None, info: ValidationInfo
+    ) -> AssistanceSettings | None:
+        if value is not None and info.data.get("email") is None:
+            raise UnechoedValueError(
+                "les tickets partent par le serveur de courriel de la section [email] "
+                "(smtp_host, from), qui manque"
+            )
+        return value
+
+    @field_validator("etablissements")
+    @classmethod
+    def _own_desk_needs_the_mailbox(
+        cls, value: tuple[SchoolSettings, ...], info: ValidationInfo
+    ) -> tuple[SchoolSettings, ...]:
+        own = [i for i, school in enumerate(value) if school.assistance is not None]
+        if own and info.data.get("assistance") is None:
+            raise UnechoedValueError(
+                f"etablissements[{own[0]}] a son propre service d’assistance, mais la section "
+                "[assistance] manque (la boîte aux lettres du bot, imap_host et imap_user, est "
+                "commune)"
+            )
+        return value
+
     @field_validator("etablissements")
     @classmethod
     def _each_uai_once(cls, value: tuple[SchoolSettings, ...]) -> tuple[SchoolSettings, ...]:
@@ -55,21 +81,6 @@ class Config(BaseModel):
                 f"etablissements[{second}]) : déclarez-le une seule fois"
             )
         return value
-
-    @model_validator(mode="after")
-    def _assistance_needs_mail(self) -> Config:
-        own = [i for i, school in enumerate(self.etablissements) if school.assistance]
-        if own and self.assistance is None:
-            raise UnechoedValueError(
-                f"etablissements[{own[0]}].assistance : la section [assistance] manque (la "
-                "boîte aux lettres du bot, imap_host et imap_user, est commune)"
-            )
-        if self.assistance is not None and self.email is None:
-            raise UnechoedValueError(
-                "assistance : les tickets partent par le serveur de courriel de la section "
-                "[email] (smtp_host, from), qui manque"
-            )
-        return self
 
     @property
     def shared(self) -> bool:
@@ -138,7 +149,7 @@ class Config(BaseModel):
         if self.assistance is not None and self.assistance.imap_password is None:
             found.append(
                 f"assistance : la variable {IMAP_PASSWORD_ENV_VAR} est vide : le bot ne pourra "
-                "pas lire les réponses du service d'assistance dans sa boîte aux lettres."
+                "pas lire les réponses du service d’assistance dans sa boîte aux lettres."
             )
         if self.assistance is not None and self.assistance.imap_security == "aucune":
             found.append(
