@@ -15,6 +15,7 @@ from typing import Literal
 
 import aiosqlite
 
+from bot.anonymise import ERASED_PREFIX
 from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, loaded_or_none, required, stored
 
@@ -180,8 +181,8 @@ class AssistanceRepository:
     async def followers(self, request_id: int) -> list[Follower]:
         rows = await self._db.fetchall(
             "SELECT user_id, room_id, thread_root FROM assistance_followers"
-            " WHERE request_id = ? ORDER BY added_at, user_id",
-            (request_id,),
+            " WHERE request_id = ? AND user_id NOT LIKE ? ORDER BY added_at, user_id",
+            (request_id, ERASED_PREFIX + "%"),
         )
         return [Follower(r["user_id"], r["room_id"], r["thread_root"]) for r in rows]
 
@@ -254,6 +255,7 @@ class AssistanceRepository:
         return [_request(r) for r in rows]
 
     async def follower_count(self, request_id: int) -> int:
+        """Everyone who reported it, the erased included (they did report it)."""
         row = await self._db.fetchone(
             "SELECT COUNT(*) FROM assistance_followers WHERE request_id = ?", (request_id,)
         )

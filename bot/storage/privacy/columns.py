@@ -74,6 +74,9 @@ PERSONAL_COLUMNS: tuple[PersonalColumn, ...] = (
     *_columns("assistance_requests", "user", _REQUEST_DATE, "reporter"),
     *_columns("assistance_requests", "text", _REQUEST_DATE, "symptom", "last_news"),
     *_columns("assistance_requests", "event", _REQUEST_DATE, "report_event"),
+    # who hears a request's answers, where: anonymised, not deleted (the count stays right)
+    *_columns("assistance_followers", "user", _OF_REQUEST, "user_id"),
+    *_columns("assistance_followers", "event", _OF_REQUEST, "thread_root"),
     # the desk's answers and the précisions may name people; unmatched mails: by their date
     *_columns("assistance_mails", "text", _MAIL_DATE, "body"),
     # `direct_room:<user id>` → room id (bot/storage/direct_rooms.py); never expired:
@@ -87,8 +90,6 @@ DELETED_TABLES: dict[str, tuple[str, str]] = {
     "decryption_alerts": ("sender", "day"),
     "privacy_requests": ("user_id", "requested_at"),
     "read_markers": ("reader_key", "updated_at"),  # a key of the person's per school year
-    # who hears a request's answers: only with the person (erasure) or for the retention
-    "assistance_followers": ("user_id", "added_at"),
 }
 
 IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
@@ -126,6 +127,7 @@ IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
         "assistance_requests": "id school number room_id location equipment dedup_key"
         " category desk message_id desk_ticket status opened_at first_answer_at last_news_at"
         " closed_at flagged_at",
+        "assistance_followers": "request_id room_id added_at",
         "assistance_mails": "message_id request_id school direction at",
     }.items()
 }

@@ -32,6 +32,17 @@ class HeldVote:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldRequest:
+    """A breakdown the person reported, or follows (`!panne`)."""
+
+    number: int
+    title: str  # « B12 — vidéoprojecteur »
+    reported: bool  # False: they reported the same breakdown after someone else
+    open: bool
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PersonalData:
     """What the database holds about one person."""
 
@@ -42,11 +53,13 @@ class PersonalData:
     authored: dict[str, int]  # announcements, polls, workshops… they created (RUPN)
     posts: int  # the bot's posts they caused or that name them
     waiting: int  # their encrypted messages waiting for a key
+    requests: tuple[HeldRequest, ...] = ()  # breakdowns reported or followed
 
     @property
     def empty(self) -> bool:
         counts = (self.decisions, self.read_markers, self.posts, self.waiting)
-        return not (self.signups or self.votes or any(counts) or any(self.authored.values()))
+        lists = self.signups or self.votes or self.requests
+        return not (lists or any(counts) or any(self.authored.values()))
 
 
 # The person's rows of one school: the school is the last parameter of each.
@@ -103,6 +116,13 @@ class HeldData:
             name: await self._count(sql, ((user_id,) * (sql.count("?") - 1)) + (self._school,))
             for name, sql in _AUTHORED
         }
+        requests = await self._db.fetchall(
+            "SELECT r.number, r.location, r.equipment, r.reporter = f.user_id AS reported,"
+            " r.status, r.opened_at FROM assistance_followers AS f"
+            " JOIN assistance_requests AS r ON r.id = f.request_id"
+            " WHERE f.user_id = ? AND r.school = ? ORDER BY r.number",
+            (user_id, self._school),
+        )
         markers = 0
         if reader_keys:
             keys = ", ".join("?" for _ in reader_keys)
@@ -133,6 +153,16 @@ class HeldData:
             ),
             waiting=await self._count(
                 "SELECT COUNT(*) AS n FROM undecrypted_events WHERE sender = ?", (user_id,)
+            ),
+            requests=tuple(
+                HeldRequest(
+                    number=int(r["number"]),
+                    title=f"{r['location']} — {r['equipment']}",
+                    reported=bool(r["reported"]),
+                    open=r["status"] == "open",
+                    opened_at=loaded(r["opened_at"]),
+                )
+                for r in requests
             ),
         )
 
