@@ -4,7 +4,6 @@ database, jobs and reply sink under a fake clock."""
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,7 @@ from bot.mailbox.model import DeskReply
 from bot.storage.database import Database
 from handlers.assistance.replies import DeskReplies
 from tests.unit.fakes import FakeBotInfo, FakeClock
-from tests.unit.harness import deliver, make_units, process_events
+from tests.unit.harness import deliver, make_units, process_events, queued_posts
 
 RUPN = "@rupn:clg-exemple.fr"
 BOT = "@bot:clg-exemple.fr"
@@ -45,6 +44,15 @@ SETTINGS = Settings(
     assistance=DESK,
 )
 MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=PARIS)
+TICKET_LINES = [  # lines 5 to 11 of the ticket of Alice's `!panne B12 vidéoprojecteur…`
+    "Établissement : Collège Jean Moulin (UAI 0860001J)",
+    "Salle : B12",
+    "Matériel : vidéoprojecteur",
+    "Ce qui se passe : ne s’allume plus",
+    "Signalée le : 30/11/2026 à 08:00",
+    "Signalée par : alice.martin",
+    "Personnes ayant signalé cette panne : 1",
+]
 _ids = itertools.count(1)
 
 
@@ -69,15 +77,7 @@ class AssistanceBot:
         self.clock.now = moment.astimezone(UTC)
 
     async def posts(self, *kinds: str) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT kind, content, room_id, txn_id, status, action FROM posts ORDER BY id"
-        )
-        found = [
-            {"kind": r[0], "content": json.loads(r[1]), "room": r[2], "txn": r[3],
-             "status": r[4], "action": r[5]}
-            for r in rows
-        ]  # fmt: skip
-        return [p for p in found if not kinds or p["kind"] in kinds]
+        return await queued_posts(self.db, *kinds)
 
     async def say(self, body: str, sender: str = ALICE, room: str = STAFF) -> list[str]:
         """`sender` types `body` (event id `$<n>`): the bodies of the bot's replies."""

@@ -20,6 +20,7 @@ from tests.unit.assistance_bot import (
     RUPN,
     SETTINGS,
     STAFF,
+    TICKET_LINES,
     AssistanceBot,
     desk_reply,
 )
@@ -48,15 +49,7 @@ async def test_a_report_is_numbered_mailed_once_and_answered(db: Database) -> No
         "in_reply_to": None,
         "references": [],
     }
-    assert ticket["text"].splitlines()[4:11] == [
-        "Établissement : Collège Jean Moulin (UAI 0860001J)",
-        "Salle : B12",
-        "Matériel : vidéoprojecteur",
-        "Ce qui se passe : ne s’allume plus",
-        "Signalée le : 30/11/2026 à 08:00",
-        "Signalée par : alice.martin",
-        "Personnes ayant signalé cette panne : 1",
-    ]
+    assert ticket["text"].splitlines()[4:11] == TICKET_LINES
     assert await bot.say("!panne C3 | imprimante | bourrage", sender=BRUNO) == [
         REPORTED.replace("n° 1", "n° 2")
         .replace("!panne 1", "!panne 2")

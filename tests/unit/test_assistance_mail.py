@@ -3,7 +3,6 @@ loopback (aiosmtpd), its headers and text; a failure told to the RUPN."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -15,8 +14,16 @@ from bot.storage.database import Database
 from bot.storage.posts import Post, PostsRepository
 from devtools.smtp import MailCatcher
 from handlers.assistance.delivery import ticket_settled
-from tests.unit.assistance_bot import BRUNO, CURATION, DESK, RUPN, SETTINGS, AssistanceBot
-from tests.unit.harness import make_units
+from tests.unit.assistance_bot import (
+    BRUNO,
+    CURATION,
+    DESK,
+    RUPN,
+    SETTINGS,
+    TICKET_LINES,
+    AssistanceBot,
+)
+from tests.unit.harness import mail_until_idle, make_units
 
 FROM = "rupn-bot@clg-exemple.fr"
 
@@ -47,14 +54,7 @@ async def send_all(bot: AssistanceBot, port: int) -> None:
         bot.db, PostsRepository(bot.db), lambda _key: None, bot.clock, relay=relay,
         on_settled=settled, backoff_base_s=0.0,
     )  # fmt: skip
-    stop = asyncio.Event()
-    task = asyncio.create_task(mailer.run(stop))
-    try:
-        async with asyncio.timeout(10):
-            await mailer.wait_idle()
-    finally:
-        stop.set()
-        await task
+    await mail_until_idle(mailer)
 
 
 async def test_the_desk_receives_a_ticket_it_can_act_on(db: Database, smtp: MailCatcher) -> None:
@@ -78,15 +78,7 @@ async def test_the_desk_receives_a_ticket_it_can_act_on(db: Database, smtp: Mail
     )
     assert message["In-Reply-To"] is None and message["List-Id"] is None
     assert message.get_content_type() == "text/plain"
-    assert message.get_content().splitlines()[4:11] == [
-        "Établissement : Collège Jean Moulin (UAI 0860001J)",
-        "Salle : B12",
-        "Matériel : vidéoprojecteur",
-        "Ce qui se passe : ne s’allume plus",
-        "Signalée le : 30/11/2026 à 08:00",
-        "Signalée par : alice.martin",
-        "Personnes ayant signalé cette panne : 1",
-    ]
+    assert message.get_content().splitlines()[4:11] == TICKET_LINES
 
     followed = detail.parsed()
     assert followed["Message-ID"] == "<panne-etab-1-2@clg-exemple.fr>"
