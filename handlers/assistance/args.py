@@ -78,7 +78,8 @@ def _missing(parts: list[str]) -> str:
 
 
 def _report(location: str, equipment: str, symptom: str) -> Report:
-    parts = [location.strip(), equipment.strip(), " ".join(symptom.split())]
+    # One line each: they make the ticket's subject (a line break there is no header).
+    parts = [" ".join(part.split()) for part in (location, equipment, symptom)]
     if not all(parts):
         raise InvalidArguments(_missing(parts), example=EXAMPLE)
     limits = (MAX_LOCATION, MAX_EQUIPMENT, MAX_SYMPTOM)

@@ -40,6 +40,10 @@ def error(text: str) -> str:
             Report("B12", "vidéoprojecteur", "ne s’allume plus"),
         ),
         ("CDI imprimante bourrage papier", Report("CDI", "imprimante", "bourrage papier")),
+        (
+            "salle\n B12 | vidéo\r\nprojecteur | noir\n\nrien",
+            Report("salle B12", "vidéo projecteur", "noir rien"),
+        ),
         # A numbered room is written in the long form: always a report.
         (
             "104 | tableau blanc | le stylet ne marche pas",
