@@ -181,6 +181,7 @@ MSGTYPE_BY_KIND: Mapping[str, MsgType] = MappingProxyType(
         "assistance-answer": "m.text",  # the desk's answer, mentions who reported the breakdown
         "assistance-stale": "m.text",  # asks the RUPN to follow a request up
         "assistance-unmatched": "m.text",  # asks the RUPN to pass a desk's mail on
+        "assistance-mail-report": "m.text",  # a ticket that could not go: the RUPN must act
         "workshop-poll-invitation": "m.text",  # mentions the voters of the theme
         "poll-reminder": "m.text",  # asks the room to answer before the deadline
         "announcement": "m.text",  # `!annonce` and news published to the diffusion rooms

@@ -63,6 +63,7 @@ def test_what_must_reach_a_person_is_an_m_text() -> None:
         "assistance-answer",
         "assistance-stale",
         "assistance-unmatched",
+        "assistance-mail-report",
     }
 
 
