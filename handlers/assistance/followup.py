@@ -48,6 +48,9 @@ async def flag_stale(units: Units) -> None:
         return
     people = sorted(units.settings.admins)
     rooms = await rupn_rooms(units, people)
+    if not rooms:  # not flagged: told at a later run, once a room can be opened
+        log.warning("%d request(s) without news, but no room to tell the RUPN in", len(stale))
+        return
     async with units.unit() as scope:
         for request, since in stale:
             await scope.repos.assistance.flag(request.id, scope.now)

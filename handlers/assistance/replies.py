@@ -84,6 +84,11 @@ class DeskReplies:
 
     async def _post(self, units: Units, located: Located, reply: DeskReply) -> None:
         text = _clipped(reply.new_text)
+        async with self._db.transaction():
+            followers = await units.repos.assistance.followers(located.request_id)
+        # Nobody follows it any more (their data were erased): the RUPN hears it instead.
+        rupn = [] if followers else sorted(units.settings.admins)
+        rooms = await _rupn_rooms_or_retry(units, rupn) if rupn else []
         async with units.unit() as scope:
             repo = scope.repos.assistance
             request = await repo.by_id(located.request_id)
@@ -94,7 +99,11 @@ class DeskReplies:
             ticket = desk_ticket(scope.settings.assistance, reply.subject)
             await repo.record_news(request.id, text, reply.received_at, ticket)
             request = await repo.by_id(request.id) or request
-            await _tell_followers(scope, request.id, texts.desk_answer(request, text))
+            answer = texts.desk_answer(request, text)
+            if followers:
+                await _tell_followers(scope, request.id, answer)
+            for room in rooms:
+                scope.messenger.send(room, answer, mentions=rupn, kind=ANSWER_KIND)
         log.info("Desk answer %s posted for request %d", reply.message_id, request.number)
 
     async def _unmatched(self, reply: DeskReply) -> None:
@@ -105,7 +114,7 @@ class DeskReplies:
             people = sorted(units.settings.academie_admins or units.settings.admins)
         else:
             people = sorted(units.settings.admins)
-        rooms = await rupn_rooms(units, people)
+        rooms = await _rupn_rooms_or_retry(units, people)
         text = texts.unmatched_answer(reply.subject, reply.sender, _clipped(reply.new_text))
         async with units.unit() as scope:
             index = DeskMailIndex(self._db)
@@ -127,6 +136,18 @@ class DeskReplies:
                 keys.append(IMPLICIT_KEY if ours[1] == "etab" else ours[1])
         served = {school.key for school in self._units.schools}
         return next((key for key in keys if key in served), None)
+
+
+class NobodyToTell(RuntimeError):
+    """No room to pass a desk's mail on in (no RUPN, or no direct room could be opened):
+    the mail is not recorded, so the reader leaves it unread and offers it again later."""
+
+
+async def _rupn_rooms_or_retry(units: Units, people: list[str]) -> list[str]:
+    rooms = await rupn_rooms(units, people)
+    if not rooms:
+        raise NobodyToTell(f"no room to tell {len(people)} RUPN in")
+    return rooms
 
 
 async def _tell_followers(scope: Scope, request_id: int, text: str) -> None:

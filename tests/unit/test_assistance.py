@@ -208,3 +208,14 @@ async def test_a_request_without_news_is_flagged_once_to_the_rupn(db: Database) 
         "toujours en panne. Merci. »"
     )
     assert flag["content"]["m.mentions"] == {"user_ids": [RUPN]}
+
+
+async def test_without_a_room_for_the_rupn_the_flag_waits(db: Database) -> None:
+    bot = AssistanceBot(db)
+    await bot.say("!panne B12 vidéoprojecteur ne s’allume plus")
+    bot.at(datetime(2026, 12, 7, 8, 0, tzinfo=PARIS))
+    lonely = replace(bot.settings, curation_rooms=())
+    await flag_stale(make_units(db, lonely, bot.info, bot.clock))
+    assert await bot.posts("assistance-stale") == []
+    await flag_stale(make_units(db, bot.settings, bot.info, bot.clock))
+    assert [p["room"] for p in await bot.posts("assistance-stale")] == [CURATION]

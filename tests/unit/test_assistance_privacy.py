@@ -10,8 +10,10 @@ from handlers.privacy.jobs import retention
 from tests.unit.assistance_bot import (
     ALICE,
     BRUNO,
+    CURATION,
     DIRECT,
     PARIS,
+    RUPN,
     STAFF,
     AssistanceBot,
     desk_reply,
@@ -67,3 +69,18 @@ async def test_the_retention_counts_from_the_closing(db: Database) -> None:
     assert [(r[0], r[1] == ALICE) for r in rows] == [(1, True), (2, False)]
     rows = await db.fetchall("SELECT request_id, user_id FROM assistance_followers ORDER BY 1")
     assert [(r[0], r[1] == ALICE) for r in rows] == [(1, True), (2, False)]
+
+
+async def test_an_answer_nobody_follows_any_more_goes_to_the_rupn(db: Database) -> None:
+    bot = AssistanceBot(db)
+    await bot.say("!panne B12 vidéoprojecteur ne s’allume plus")
+    await bot.say("!mesdonnees effacer", room=DIRECT)
+    posts = await bot.answer(
+        desk_reply("a1@glpi", "Réparé.", refers_to=("panne-etab-1@clg-exemple.fr",))
+    )
+    assert [(p["room"], p["content"]["m.mentions"]["user_ids"]) for p in posts] == [
+        (CURATION, [RUPN])
+    ]
+    assert posts[0]["content"]["body"] == (
+        "Réponse du service d’assistance à la demande n° 1 (B12 — vidéoprojecteur) :\n\nRéparé."
+    )

@@ -16,7 +16,7 @@ from bot.schools import School
 from bot.storage.assistance import AssistanceRepository
 from bot.storage.database import Database
 from bot.work import Units
-from handlers.assistance.replies import DeskReplies
+from handlers.assistance.replies import DeskReplies, NobodyToTell
 from handlers.assistance.ticket import message_id, tag
 from tests.unit.assistance_bot import (
     ALICE,
@@ -29,6 +29,7 @@ from tests.unit.assistance_bot import (
     desk_reply,
 )
 from tests.unit.fakes import FakeBotInfo, FakeClock
+from tests.unit.harness import make_units
 
 TICKET = "panne-etab-1@clg-exemple.fr"
 GLPI_SUBJECT = "[GLPI #0000123] Re: [rupn-bot n° 1] Collège Jean Moulin — B12"
@@ -180,3 +181,20 @@ async def test_a_bare_number_in_a_shared_bot_matches_no_school(db: Database) -> 
     # The school's tag with an unknown number: its RUPN only.
     tagged = desk_reply("g@glpi", "?", subject="Re: [rupn-bot 0860001J n° 9]")
     assert await _posted(bot, sink, tagged) == [("!direct-rupn-a:x", JM.key)]
+
+
+async def test_with_no_room_to_tell_the_rupn_the_mail_stays_unread(
+    reported: AssistanceBot,
+) -> None:
+    lonely = replace(reported.settings, curation_rooms=())
+    sink = DeskReplies(reported.db, make_units(reported.db, lonely, reported.info, reported.clock))
+    mail = desk_reply("x1@glpi", "Quel ticket ?", subject="Question")
+    with pytest.raises(NobodyToTell):
+        await sink.accept(mail)
+    assert (
+        await reported.db.fetchone("SELECT 1 FROM assistance_mails WHERE message_id = 'x1@glpi'")
+        is None
+    )
+    # Offered again once the RUPN can be told: posted, once.
+    assert [room for room, _ in bodies(await reported.answer(mail))] == [CURATION]
+    assert await reported.answer(mail) == []
