@@ -9,8 +9,7 @@ mailbox and the ticket pattern stay the bot's: one mailbox reads every desk's an
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -93,7 +92,7 @@ class Desk:
 
     to: str
     reply_to: str  # the bot's mailbox: the desk's answers come back there
-    categories: Mapping[str, str] = field(default_factory=dict)
+    categories: tuple[tuple[str, str], ...] = ()  # (keyword, desk address), in their order
     copy: tuple[str, ...] = ()  # the RUPN's addresses, in Cc of every mail
     ticket_pattern: str = DEFAULT_TICKET_PATTERN
     follow_up_days: int = 5  # working days without news before the RUPN is told
@@ -116,7 +115,7 @@ def desk_of(
         uai=uai or (section.uai or ""),
         to=own.to if own is not None else section.to,
         reply_to=section.imap_user,
-        categories=dict(own.categories if own is not None else section.categories),
+        categories=tuple((own.categories if own is not None else section.categories).items()),
         copy=own.copie_rupn if own is not None and own.copie_rupn else section.copie_rupn,
         ticket_pattern=section.ticket_pattern,
         follow_up_days=(

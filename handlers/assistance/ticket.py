@@ -50,7 +50,7 @@ def category_of(desk: Desk, equipment: str) -> tuple[str, str]:
     """(category, desk address): the first `categories` key the equipment names, else none
     and the school's desk."""
     words = comparable(equipment)
-    for key, address in desk.categories.items():
+    for key, address in desk.categories:
         wanted = comparable(key)
         if words == wanted or words.startswith(wanted + " ") or f" {wanted}" in f" {words}":
             return key, address

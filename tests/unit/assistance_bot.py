@@ -32,7 +32,7 @@ MAILBOX = "rupn-bot@clg-exemple.fr"
 DESK = Desk(
     to=DESK_ADDRESS,
     reply_to=MAILBOX,
-    categories={"réseau": NETWORK_DESK},
+    categories=(("réseau", NETWORK_DESK),),
     school_name="Collège Jean Moulin",
     uai="0860001J",
 )
