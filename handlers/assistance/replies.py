@@ -20,8 +20,8 @@ from bot.config import Desk
 from bot.context import Scope
 from bot.mailbox.model import DeskReply
 from bot.schools import IMPLICIT_KEY
-from bot.storage.assistance import DeskMailIndex, Located
 from bot.storage.database import Database
+from bot.storage.desk_mails import DeskMailIndex, Located
 from bot.work import Units
 from handlers.assistance import texts
 from handlers.assistance.rupn import rupn_rooms
