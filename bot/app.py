@@ -240,7 +240,14 @@ async def _run_locked(
             metrics=metrics,
         )  # fmt: skip
         mailer = (
-            MailSender(db, repos.posts, partial(mail_of, config, schools), clock, metrics=metrics)
+            MailSender(
+                db,
+                repos.posts,
+                partial(mail_of, config, schools),
+                clock,
+                metrics=metrics,
+                relay=config.email,
+            )
             if config.email or any(school.email for school in schools)
             else None
         )

@@ -450,9 +450,25 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
             f"  lettre par courriel : via {email.smtp_host}:{email.smtp_port}, de {email.sender} "
             f"à {len(email.to)} adresse{'s' if len(email.to) > 1 else ''}"
         )
+    print(f"  signalement des pannes (!panne) : {_assistance_status(config)}")
     for warning in config.warnings():
         print(f"Attention : {warning}")
     return EXIT_OK
+
+
+def _assistance_status(config: Config) -> str:
+    section = config.assistance
+    if section is None:
+        return "non configuré (section [assistance])"
+    own = sum(1 for school in config.etablissements if school.assistance is not None)
+    schools = f" ; {own} établissement(s) avec leur propre service" if own else ""
+    categories = len(section.categories)
+    return (
+        f"tickets vers {section.to}"
+        + (f" ({categories} catégorie(s) vers un autre service)" if categories else "")
+        + f", réponses lues dans {section.imap_user} sur {section.imap_host}:{section.imap_port}"
+        f" ({section.imap_security}){schools}"
+    )
 
 
 def _cmd_schools(args: argparse.Namespace) -> int:

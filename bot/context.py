@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.config import Config, DigestSettings
+from bot.config import AssistanceSettings, Config, Desk, DigestSettings, desk_of
 from bot.messenger import Messenger
 from bot.pseudonyms import Pseudonyms
 from bot.schools import IMPLICIT_KEY, School, SchoolsReload, academie_admins
 from bot.storage.announcements import AnnouncementsRepository
+from bot.storage.assistance import AssistanceRepository
 from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
 from bot.storage.database import Database
@@ -101,6 +102,8 @@ class Settings:
     tenant: School | None = None  # the établissement; None: the implicit one of `admins`
     academie_admins: frozenset[str] = frozenset()  # [academie] admins: the académie's bilan
     academie_name: str = ""  # [academie] nom, the title of the académie's bilan
+    assistance: Desk | None = None  # [assistance]: where `!panne` tickets go; None: not set up
+    assistance_section: AssistanceSettings | None = None  # the bot-wide one, for `for_school`
 
     @classmethod
     def from_config(
@@ -131,6 +134,8 @@ class Settings:
             year_start=config.bilan.start_month_day,
             academie_admins=academie_admins(config),
             academie_name=config.academie.nom if config.academie is not None else "",
+            assistance=desk_of(config.assistance),
+            assistance_section=config.assistance,
         )
 
     @property
@@ -154,8 +159,15 @@ class Settings:
         implicit school's; a named school's rooms are those its RUPN add in chat, and its
         letter is mailed only to its own `[email]` (the recipients of one school must never
         get another's)."""
+        desk = (
+            desk_of(
+                self.assistance_section, school.assistance, school_name=school.name, uai=school.key
+            )
+            if self.assistance_section is not None
+            else self.assistance  # given directly (tests, benches): already this school's
+        )
         if school.implicit:
-            return replace(self, tenant=school, admins=school.admins)
+            return replace(self, tenant=school, admins=school.admins, assistance=desk)
         own = school.digest
         return replace(
             self,
@@ -167,6 +179,7 @@ class Settings:
             digest_rooms=tuple(r for r in own.rooms if r.startswith("!")) if own else (),
             curation_rooms=(),
             mail_enabled=school.email is not None,
+            assistance=desk,
         )
 
 
@@ -186,6 +199,7 @@ class Repositories:
     privacy: PrivacyRepository
     direct_rooms: DirectRoomsRepository
     rooms: RoomsRepository
+    assistance: AssistanceRepository
     school: str = IMPLICIT_KEY  # the key of the établissement the tenant repositories serve
     _db: Database | None = field(default=None, repr=False, compare=False)
 
@@ -216,6 +230,7 @@ class Repositories:
             privacy=PrivacyRepository(db, school),
             direct_rooms=DirectRoomsRepository(db),
             rooms=RoomsRepository(db),
+            assistance=AssistanceRepository(db, school),
             school=school,
             _db=db,
         )

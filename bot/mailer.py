@@ -39,6 +39,7 @@ from email.utils import format_datetime
 
 from bot.clock import Clock
 from bot.config import EmailSettings
+from bot.messenger import ENVELOPE_KEY, MailEnvelope
 from bot.metrics import NO_METRICS, SchoolMetrics
 from bot.sender import Sleep, first_of
 from bot.storage.database import Database
@@ -88,11 +89,21 @@ def message_id(post: Post, settings: EmailSettings) -> str:
     return f"<{txn_id}@{_domain(settings.sender)}>"
 
 
+def recipients(post: Post, settings: EmailSettings) -> list[str]:
+    """Who gets the post: its envelope's To and Cc (a ticket), else ``[email] to``."""
+    if ENVELOPE_KEY in post.content:
+        envelope = MailEnvelope.loaded(post.content[ENVELOPE_KEY])
+        return list(dict.fromkeys((*envelope.to, *envelope.cc)))
+    return list(settings.to)
+
+
 def build_message(post: Post, settings: EmailSettings, now: datetime) -> EmailMessage:
     """The e-mail of a queued post: text and HTML alternatives, headers stable across retries.
 
     `now` only dates a post that was never stored (posts read back carry `created_at`).
     """
+    if ENVELOPE_KEY in post.content:
+        return _threaded_message(post, settings, now)
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(FROM_NAME, addr_spec=settings.sender)
     message["To"] = ", ".join(settings.to)
@@ -104,6 +115,30 @@ def build_message(post: Post, settings: EmailSettings, now: datetime) -> EmailMe
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(post.content["text"])
     message.add_alternative(post.content["html"], subtype="html")
+    return message
+
+
+def _threaded_message(post: Post, settings: EmailSettings, now: datetime) -> EmailMessage:
+    """A mail with its own recipients and thread (a ticket): plain text unless HTML is given."""
+    envelope = MailEnvelope.loaded(post.content[ENVELOPE_KEY])
+    message = EmailMessage(policy=SMTP)
+    message["From"] = Address(FROM_NAME, addr_spec=settings.sender)
+    message["To"] = ", ".join(envelope.to)
+    if envelope.cc:
+        message["Cc"] = ", ".join(envelope.cc)
+    if envelope.reply_to:
+        message["Reply-To"] = envelope.reply_to
+    message["Subject"] = post.content["subject"]
+    message["Date"] = format_datetime(post.created_at or now)
+    message["Message-ID"] = f"<{envelope.message_id}>"
+    if envelope.in_reply_to:
+        message["In-Reply-To"] = f"<{envelope.in_reply_to}>"
+    if envelope.references:
+        message["References"] = " ".join(f"<{r}>" for r in envelope.references)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(post.content["text"])
+    if post.content.get("html"):
+        message.add_alternative(post.content["html"], subtype="html")
     return message
 
 
@@ -122,8 +157,12 @@ class MailSender:
         timeout_s: float = SMTP_TIMEOUT_S,
         on_settled: Callable[[Post], Awaitable[None]] | None = None,
         metrics: SchoolMetrics = NO_METRICS,
+        relay: EmailSettings | None = None,
     ) -> None:
         self._db = db
+        # The bot's [email]: it sends a school's tickets when the school has no [email] of
+        # its own (a ticket's recipients are its own: no other school's list is involved).
+        self._relay = relay
         self._posts = posts
         self._settings_of: MailSettingsOf = (
             settings if callable(settings) else lambda _school: settings
@@ -168,12 +207,14 @@ class MailSender:
     async def _deliver(self, post: Post) -> float | None:
         """Send `post` and record the outcome; returns the pause before a retry, if any."""
         settings = self._settings_of(post.school)
+        if settings is None and ENVELOPE_KEY in post.content:
+            settings = self._relay
         if settings is None:
             await self._failed(post, SMTP_NO_SETTINGS, f"no [email] for school {post.school!r}")
             return None
         try:
             message = build_message(post, settings, self._clock())
-            refused = await self._send(message, settings)
+            refused = await self._send(message, settings, recipients(post, settings))
         except _NotSent as exc:
             if exc.code is None:
                 return await self._not_now(post, str(exc))
@@ -187,12 +228,12 @@ class MailSender:
         error = partial_error(refused) if refused else None
         async with self._db.transaction():
             await self._posts.mark_sent(post.id, mid, self._clock(), error=error)
-        log.info("Mail %d sent to %d recipient(s) as %s", post.id, len(settings.to), mid)
+        log.info("Mail %d sent as %s", post.id, mid)
         self._metrics.of(post.school).post_sent(post)
         await self._settled(post)
         return None
 
-    async def _send(self, message: EmailMessage, s: EmailSettings) -> list[str]:
+    async def _send(self, message: EmailMessage, s: EmailSettings, to: list[str]) -> list[str]:
         """Hand `message` to the SMTP server, or raise `_NotSent`; returns the recipients
         refused while the others accepted it."""
         import aiosmtplib  # on first use: see the module's docstring
@@ -201,7 +242,7 @@ class MailSender:
             refused, _ = await aiosmtplib.send(
                 message,
                 sender=s.sender,
-                recipients=list(s.to),
+                recipients=to,
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 use_tls=s.implicit_tls,

@@ -17,6 +17,7 @@ import json
 import math
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
@@ -30,6 +31,37 @@ UPLOAD_KEY = "rupn.upload"
 
 Ref = tuple[str, int]
 """What a post belongs to: ("announcement", 3), ("poll", 12)…"""
+
+ENVELOPE_KEY = "envelope"
+"""Content key of a mail's own recipients and threading (a ticket), see `MailEnvelope`."""
+
+
+@dataclass(frozen=True)
+class MailEnvelope:
+    """A mail's own recipients and thread, instead of the ``[email]`` recipients (a ticket
+    to the helpdesk). Message ids are bare (no angle brackets), chosen by the caller so
+    that a reply can be matched to what was sent."""
+
+    to: tuple[str, ...]
+    message_id: str
+    reply_to: str | None = None
+    cc: tuple[str, ...] = ()
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+    def stored(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def loaded(cls, value: Mapping[str, Any]) -> MailEnvelope:
+        return cls(
+            to=tuple(value["to"]),
+            message_id=value["message_id"],
+            reply_to=value.get("reply_to"),
+            cc=tuple(value.get("cc", ())),
+            in_reply_to=value.get("in_reply_to"),
+            references=tuple(value.get("references", ())),
+        )
 
 
 class Messenger(Protocol):
@@ -90,8 +122,10 @@ class Messenger(Protocol):
         kind: str,
         ref: Ref | None = None,
         resends: str | None = None,
+        envelope: MailEnvelope | None = None,
     ) -> str:
-        """An e-mail to the configured recipients (`[email]`), delivered by the mail sender."""
+        """An e-mail to the configured recipients (`[email]`), or to the envelope's,
+        delivered by the mail sender; `html` may be empty (a text-only mail)."""
         ...
 
 
@@ -144,6 +178,10 @@ MSGTYPE_BY_KIND: Mapping[str, MsgType] = MappingProxyType(
         "workshop-cancellation": "m.text",  # mentions every participant: do not come
         "workshop-change": "m.text",  # mentions every participant: new date or place
         "workshop-minimum": "m.text",  # asks the RUPN to confirm or cancel
+        "assistance-answer": "m.text",  # the desk's answer, mentions who reported the breakdown
+        "assistance-stale": "m.text",  # asks the RUPN to follow a request up
+        "assistance-unmatched": "m.text",  # asks the RUPN to pass a desk's mail on
+        "assistance-mail-report": "m.text",  # a ticket that could not go: the RUPN must act
         "workshop-poll-invitation": "m.text",  # mentions the voters of the theme
         "poll-reminder": "m.text",  # asks the room to answer before the deadline
         "announcement": "m.text",  # `!annonce` and news published to the diffusion rooms
@@ -343,11 +381,14 @@ class Outbox:
         kind: str,
         ref: Ref | None = None,
         resends: str | None = None,
+        envelope: MailEnvelope | None = None,
     ) -> str:
         """Queued like a post (action "mail", no room); bot/mailer.py delivers it."""
-        content = {"subject": subject, "text": text, "html": html}
+        content: dict[str, Any] = {"subject": subject, "text": text, "html": html}
         if resends is not None:  # sent again: the mailer gives it that mail's Message-ID
             content[RESENDS_KEY] = resends
+        if envelope is not None:
+            content[ENVELOPE_KEY] = envelope.stored()
         return self._add(MAIL_ROOM, "mail", MAIL_EVENT_TYPE, content, kind, ref)
 
     def _add(

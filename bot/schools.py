@@ -17,7 +17,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.config import Config, ConfigError, DigestSettings, EmailSettings, FeedSettings
+from bot.config import (
+    Config,
+    ConfigError,
+    DeskOverride,
+    DigestSettings,
+    EmailSettings,
+    FeedSettings,
+)
 from bot.config.academie import SchoolSettings
 from bot.config.loading import read_directory
 
@@ -39,6 +46,7 @@ class School:
     digest: DigestSettings | None = None
     email: EmailSettings | None = None
     feeds: tuple[FeedSettings, ...] = ()  # besides the bot-wide [[feeds]]
+    assistance: DeskOverride | None = None  # its own helpdesk; None: [assistance]'s
 
     @property
     def implicit(self) -> bool:
@@ -70,6 +78,7 @@ def _school(entry: SchoolSettings, config: Config) -> School:
         digest=entry.digest,
         email=entry.email,
         feeds=entry.feeds,
+        assistance=entry.assistance,
     )
 
 

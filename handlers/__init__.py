@@ -10,6 +10,9 @@ from bot.router import Router
 from handlers import bilan, decryption, engagement, help, school_directory, status
 from handlers.announcements import commands as announcement_commands
 from handlers.announcements import diffusion
+from handlers.assistance import commands as assistance_commands
+from handlers.assistance import delivery as assistance_delivery
+from handlers.assistance import followup as assistance_followup
 from handlers.letter import commands as letter_commands
 from handlers.letter import weekly as letter_weekly
 from handlers.news import commands as news_commands
@@ -31,6 +34,9 @@ ROUTERS: tuple[Router, ...] = (
     news_commands.router,
     letter_commands.router,
     letter_weekly.router,
+    assistance_commands.router,
+    assistance_followup.router,
+    assistance_delivery.router,
     status.router,
     decryption.router,
     engagement.router,

@@ -19,6 +19,13 @@ texts in `messages`.
 """
 
 from bot.config.academie import AcademieSettings, SchoolSettings
+from bot.config.assistance import (
+    IMAP_PASSWORD_ENV_VAR,
+    AssistanceSettings,
+    Desk,
+    DeskOverride,
+    desk_of,
+)
 from bot.config.digest import FRENCH_WEEKDAYS, DigestSettings, parse_letter_time
 from bot.config.directory import CSV_HEADER, load_directory
 from bot.config.errors import ConfigError
@@ -37,15 +44,19 @@ from bot.config.uai import check_uai, uai_letter
 __all__ = [
     "CSV_HEADER",
     "FRENCH_WEEKDAYS",
+    "IMAP_PASSWORD_ENV_VAR",
     "LOOPBACK_HOSTS",
     "PASSWORD_ENV_VAR",
     "SMTP_PASSWORD_ENV_VAR",
     "TCHAP_EDUCATION_HOMESERVER",
     "AcademieSettings",
+    "AssistanceSettings",
     "BilanSettings",
     "BotSettings",
     "Config",
     "ConfigError",
+    "Desk",
+    "DeskOverride",
     "DigestSettings",
     "EmailSettings",
     "FeedSettings",
@@ -58,6 +69,7 @@ __all__ = [
     "StorageSettings",
     "UserId",
     "check_uai",
+    "desk_of",
     "load_config",
     "load_directory",
     "parse_config",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.config.assistance import DeskOverride
 from bot.config.digest import DigestSettings
 from bot.config.errors import UnechoedValueError
 from bot.config.feeds import FeedSettings
@@ -41,6 +42,7 @@ class SchoolSettings(BaseModel):
     digest: DigestSettings | None = None  # None: the bot-wide [digest]
     email: EmailSettings | None = None  # None: the bot-wide [email]
     feeds: tuple[FeedSettings, ...] = ()  # besides the bot-wide [[feeds]]
+    assistance: DeskOverride | None = None  # None: the bot-wide [assistance] desk
 
     _nom_one_line = field_validator("nom", mode="before")(_one_line)
     _admins_once = field_validator("admins")(_deduplicate)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.config.assistance import IMAP_PASSWORD_ENV_VAR
 from bot.config.directory import load_directory
 from bot.config.errors import ConfigError
 from bot.config.mail import SMTP_PASSWORD_ENV_VAR
@@ -95,6 +96,16 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, environ: Mapping[st
                 key = f"etablissements[{index}].email"
                 email = _with_smtp_password(school["email"], key, smtp_password)
                 schools[index] = {**school, "email": email}
+    imap_password = environ.get(IMAP_PASSWORD_ENV_VAR)
+    assistance = prepared.get("assistance")
+    if isinstance(assistance, Mapping):
+        if "imap_password" in assistance:
+            raise ConfigError(
+                "assistance.imap_password : n’écrivez pas le mot de passe de la boîte aux "
+                f"lettres dans le fichier ; donnez-le par la variable {IMAP_PASSWORD_ENV_VAR}."
+            )
+        if imap_password:
+            prepared["assistance"] = {**assistance, "imap_password": imap_password}
     shared = "academie" in prepared or "etablissements" in prepared
     try:
         config = Config.model_validate(prepared, context={"base_dir": base_dir, "shared": shared})

@@ -5,9 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from bot.config.academie import AcademieSettings, SchoolSettings, duplicated_uai
+from bot.config.assistance import IMAP_PASSWORD_ENV_VAR, AssistanceSettings
 from bot.config.digest import DigestSettings
 from bot.config.errors import UnechoedValueError
 from bot.config.feeds import FeedSettings
@@ -32,6 +33,8 @@ class Config(BaseModel):
     # Without a [digest] section no letter is sent on schedule; `!lettre` still works.
     digest: DigestSettings = Field(default_factory=lambda: DigestSettings(enabled=False))
     email: EmailSettings | None = None
+    # `!panne` (issue 19): tickets mailed to the helpdesk through [email]'s relay.
+    assistance: AssistanceSettings | None = None
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     bilan: BilanSettings = Field(default_factory=BilanSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
@@ -40,6 +43,32 @@ class Config(BaseModel):
     etablissements: tuple[SchoolSettings, ...] = ()
     # The schools of academie.etablissements (the CSV), read by `parse_config`.
     _directory: tuple[SchoolSettings, ...] = PrivateAttr(default=())
+
+    @field_validator("assistance")
+    @classmethod
+    def _tickets_need_mail(
+        cls, value: AssistanceSettings | None, info: ValidationInfo
+    ) -> AssistanceSettings | None:
+        if value is not None and info.data.get("email") is None:
+            raise UnechoedValueError(
+                "les tickets partent par le serveur de courriel de la section [email] "
+                "(smtp_host, from), qui manque"
+            )
+        return value
+
+    @field_validator("etablissements")
+    @classmethod
+    def _own_desk_needs_the_mailbox(
+        cls, value: tuple[SchoolSettings, ...], info: ValidationInfo
+    ) -> tuple[SchoolSettings, ...]:
+        own = [i for i, school in enumerate(value) if school.assistance is not None]
+        if own and info.data.get("assistance") is None:
+            raise UnechoedValueError(
+                f"etablissements[{own[0]}] a son propre service d’assistance, mais la section "
+                "[assistance] manque (la boîte aux lettres du bot, imap_host et imap_user, est "
+                "commune)"
+            )
+        return value
 
     @field_validator("etablissements")
     @classmethod
@@ -116,6 +145,16 @@ class Config(BaseModel):
             found.append(
                 f"email.username est renseigné mais la variable {SMTP_PASSWORD_ENV_VAR} est "
                 "vide : le serveur de courriel refusera sans doute la connexion."
+            )
+        if self.assistance is not None and self.assistance.imap_password is None:
+            found.append(
+                f"assistance : la variable {IMAP_PASSWORD_ENV_VAR} est vide : le bot ne pourra "
+                "pas lire les réponses du service d’assistance dans sa boîte aux lettres."
+            )
+        if self.assistance is not None and self.assistance.imap_security == "aucune":
+            found.append(
+                "assistance.imap_security = « aucune » : le mot de passe de la boîte aux "
+                "lettres circule en clair. Réservé aux essais sur cette machine."
             )
         if self.metrics.enabled and not self.metrics.loopback:
             found.append(

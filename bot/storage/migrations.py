@@ -525,4 +525,72 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX digest_weeks_sent ON digest_weeks (school, outcome, decided_at)",
         ),
     ),
+    Migration(
+        "assistance requests (`!panne`): the requests, who follows them, their mails",
+        (
+            # One breakdown reported in chat and mailed to the helpdesk as a ticket.
+            # `number`: what teachers and the desk see (« n° 12 »), counted per school.
+            # `dedup_key`: room and equipment normalised; one open request per key.
+            """
+            CREATE TABLE assistance_requests (
+                id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                school           TEXT NOT NULL DEFAULT '',
+                number           INTEGER,
+                room_id          TEXT NOT NULL,
+                report_event     TEXT,
+                reporter         TEXT,
+                location         TEXT NOT NULL,
+                equipment        TEXT NOT NULL,
+                symptom          TEXT NOT NULL,
+                dedup_key        TEXT NOT NULL,
+                category         TEXT NOT NULL DEFAULT '',
+                desk             TEXT NOT NULL,
+                message_id       TEXT NOT NULL UNIQUE,
+                desk_ticket      TEXT,
+                status           TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+                opened_at        TEXT NOT NULL,
+                first_answer_at  TEXT,
+                last_news_at     TEXT,
+                last_news        TEXT,
+                closed_at        TEXT,
+                flagged_at       TEXT
+            )
+            """,
+            "CREATE UNIQUE INDEX assistance_requests_school_number"
+            " ON assistance_requests (school, number)",
+            "CREATE UNIQUE INDEX assistance_requests_open_key"
+            " ON assistance_requests (school, dedup_key) WHERE status = 'open'",
+            "CREATE INDEX assistance_requests_ticket ON assistance_requests (desk_ticket)",
+            "CREATE TRIGGER assistance_requests_numbered AFTER INSERT ON assistance_requests"
+            " WHEN NEW.number IS NULL BEGIN"
+            " UPDATE assistance_requests SET number = (SELECT COALESCE(MAX(number), 0) + 1"
+            " FROM assistance_requests WHERE school = NEW.school) WHERE id = NEW.id; END",
+            # Who hears the desk's answers, and where: the reporter and the colleagues who
+            # reported the same breakdown (`thread_root`: their report, in a shared room).
+            """
+            CREATE TABLE assistance_followers (
+                request_id   INTEGER NOT NULL REFERENCES assistance_requests (id),
+                user_id      TEXT NOT NULL,
+                room_id      TEXT NOT NULL,
+                thread_root  TEXT,
+                added_at     TEXT NOT NULL,
+                PRIMARY KEY (request_id, user_id)
+            )
+            """,
+            # Every mail of a request, both ways, by its bare Message-ID: what the bot sent
+            # (ticket, précisions, closing) threads the desk's replies; what it received is
+            # recorded once (a mail read twice is posted once). request_id NULL: unmatched.
+            """
+            CREATE TABLE assistance_mails (
+                message_id   TEXT PRIMARY KEY,
+                request_id   INTEGER REFERENCES assistance_requests (id),
+                school       TEXT,
+                direction    TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+                body         TEXT NOT NULL,
+                at           TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX assistance_mails_request ON assistance_mails (request_id)",
+        ),
+    ),
 )

@@ -38,6 +38,8 @@ CONCERNED: Mapping[str, str] = {
     "sondages": "ont lancé au moins un sondage",
     "sondages_besoins": "ont lancé au moins un sondage de besoins",
     "sondages_satisfaction": "ont publié au moins un sondage de satisfaction",
+    "pannes_signalees": "ont signalé au moins une panne avec « !panne »",
+    "pannes_resolues": "ont vu au moins une panne signalée résolue",
 }
 """For every count: « N % des établissements » + this."""
 
@@ -50,6 +52,8 @@ SHORT: Mapping[str, str] = {
     "satisfaction_utile": "ateliers jugés utiles",
     "satisfaction_tres_utile": "ateliers jugés très utiles",
     "participation_mediane": "participation aux sondages",
+    "pannes_delai_reponse_median": "jours avant la première réponse du service d’assistance",
+    "pannes_delai_resolution_median": "jours avant la résolution d’une panne",
 }
 """For every median and rate: this + « : médiane 12 »."""
 

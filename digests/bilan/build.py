@@ -20,6 +20,7 @@ from bot.storage.bilan import (
     Gatherings,
     KeyCount,
     NewsWatch,
+    Repairs,
     Satisfaction,
     ThemeCount,
 )
@@ -49,6 +50,7 @@ async def build_bilan(
     news = await repo.news(since, until)
     gatherings = await repo.gatherings(since, until, cutoff, tz)
     consultations = await repo.consultations(since, until)
+    repairs = await repo.repairs(since, until)
     news = NewsWatch(tuple(replace(s, name=masked(s.name)) for s in news.sources))
     ateliers, cafes = (
         _masked_gatherings(gatherings["atelier"]),
@@ -64,8 +66,9 @@ async def build_bilan(
         ateliers=ateliers,
         cafes=cafes,
         consultations=consultations,
-        values=indicator_values(diffusion, news, ateliers, cafes, consultations),
+        values=indicator_values(diffusion, news, ateliers, cafes, consultations, repairs),
         school=school,
+        repairs=repairs,
     )
 
 
@@ -96,6 +99,7 @@ def indicator_values(
     ateliers: Gatherings,
     cafes: Gatherings,
     consultations: Consultations,
+    repairs: Repairs,
 ) -> dict[str, Value]:
     """Every indicator of `INDICATORS`, by key."""
     values: dict[str, Value] = {
@@ -133,6 +137,10 @@ def indicator_values(
         "sondages_besoins": consultations.needs_polls,
         "sondages_satisfaction": consultations.feedback_polls,
         "participation_mediane": consultations.participation_median,
+        "pannes_signalees": repairs.opened,
+        "pannes_resolues": repairs.closed,
+        "pannes_delai_reponse_median": repairs.first_answer_median_days,
+        "pannes_delai_resolution_median": repairs.resolution_median_days,
     }
     missing = {indicator.key for indicator in INDICATORS} ^ set(values)
     if missing:  # pragma: no cover - a programming error, caught by the unit tests

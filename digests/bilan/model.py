@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.school_year import SchoolYear
 from bot.schools import School
-from bot.storage.bilan import Consultations, Diffusion, Gatherings, NewsWatch
+from bot.storage.bilan import NO_REPAIRS, Consultations, Diffusion, Gatherings, NewsWatch, Repairs
 
 SECTIONS: Mapping[int, str] = {
     1: "Diffuser des informations utiles",
@@ -29,6 +29,7 @@ SECTIONS: Mapping[int, str] = {
     4: "Mettre en place des mini-ateliers",
     5: "Connaître les besoins",
     6: "En résumé",
+    7: "Faire réparer le matériel",  # `!panne` (issue 19), after the survey's sections
 }
 """The sections of the RUPN survey, in its order; the sixth is the paragraph to paste."""
 
@@ -270,6 +271,34 @@ INDICATORS: tuple[Indicator, ...] = (
         "membres sont connus ; médiane sur les sondages, hors sondages de satisfaction.",
         percent=True,
     ),
+    Indicator(
+        7,
+        "pannes_signalees",
+        "Pannes signalées",
+        "Demandes « !panne » enregistrées dans l’année (un même matériel signalé par "
+        "plusieurs collègues compte une fois).",
+    ),
+    Indicator(
+        7,
+        "pannes_resolues",
+        "Pannes résolues",
+        "Demandes de l’année déclarées résolues (« !panne résolue »).",
+    ),
+    Indicator(
+        7,
+        "pannes_delai_reponse_median",
+        "Délai de première réponse du service d’assistance (médiane, jours)",
+        "Du signalement à la première réponse reçue du service d’assistance ; médiane sur les "
+        "demandes de l’année qui en ont reçu une.",
+        median=True,
+    ),
+    Indicator(
+        7,
+        "pannes_delai_resolution_median",
+        "Délai de résolution (médiane, jours)",
+        "Du signalement à « !panne résolue » ; médiane sur les demandes de l’année résolues.",
+        median=True,
+    ),
 )
 """Every indicator of the CSV, in its order. Keys are fixed: never rename one."""
 
@@ -304,6 +333,7 @@ class Bilan:
     consultations: Consultations
     values: Mapping[str, Value]  # by key of INDICATORS, every key present
     school: School | None = None  # the établissement, named in the files when it has a UAI
+    repairs: Repairs = NO_REPAIRS  # section 7, with its split by equipment category
 
     @property
     def partial(self) -> bool:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dates import format_when
 from bot.schools import IMPLICIT_KEY
-from bot.storage.privacy import HeldSignup, HeldVote, PersonalData
+from bot.storage.privacy import HeldRequest, HeldSignup, HeldVote, PersonalData
 
 SHOWN_PER_LIST = 10
 
@@ -67,6 +67,13 @@ def _vote_line(vote: HeldVote, tz: ZoneInfo) -> str:
     return line + (" — sondage anonyme : effacée à la clôture" if vote.anonymous else "")
 
 
+def _request_line(request: HeldRequest, tz: ZoneInfo) -> str:
+    role = "signalée par vous" if request.reported else "vous êtes prévenu·e de ses réponses"
+    state = "en cours" if request.open else "close"
+    when = format_when(request.opened_at, tz, with_year=True)
+    return f"  – n° {request.number} « {request.title} », {when} : {role}, {state}"
+
+
 OUTSIDE_SCHOOLS = "Hors établissement"
 """The heading of what no school owns (a room of no school's, a source of the config file)."""
 
@@ -107,6 +114,9 @@ def _held_lines(data: PersonalData, tz: ZoneInfo, retention_months: int) -> list
     if data.votes:
         lines.append(f"• Réponses aux sondages ({len(data.votes)}) :")
         lines += _capped([_vote_line(v, tz) for v in data.votes])
+    if data.requests:
+        lines.append(f"• Demandes de panne (!panne) ({len(data.requests)}) :")
+        lines += _capped([_request_line(r, tz) for r in data.requests])
     reactions = sum(1 for s in data.signups if s.by_reaction)
     if reactions or data.decisions:
         parts = []

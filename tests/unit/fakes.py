@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.messenger import MAIL_ROOM, Ref
+from bot.messenger import MAIL_ROOM, MailEnvelope, Ref
 from bot.router import ParseEnv
 
 START = datetime(2026, 11, 22, 18, 42, tzinfo=UTC)
@@ -99,6 +99,7 @@ class SentMail:
     kind: str
     ref: Ref | None
     txn_id: str
+    envelope: MailEnvelope | None = None
 
 
 MessengerCall = SentMessage | SentEvent | SentReaction | SentRedaction | SentFile | SentMail
@@ -198,9 +199,10 @@ class FakeMessenger:
         kind: str,
         ref: Ref | None = None,
         resends: str | None = None,
+        envelope: MailEnvelope | None = None,
     ) -> str:
         txn_id = self._txn()
-        self.calls.append(SentMail(MAIL_ROOM, subject, text, html, kind, ref, txn_id))
+        self.calls.append(SentMail(MAIL_ROOM, subject, text, html, kind, ref, txn_id, envelope))
         return txn_id
 
 

@@ -32,7 +32,12 @@ YEAR = SchoolYear(2025)
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=PARIS)  # the year is not over
 ROOT = Path(__file__).resolve().parents[2]
 USER_ID = re.compile(r"@[A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-]+")
-MEDIANS = {"lecteurs_median", "lettres_lecteurs_median"}
+MEDIANS = {
+    "lecteurs_median",
+    "lettres_lecteurs_median",
+    "pannes_delai_reponse_median",
+    "pannes_delai_resolution_median",
+}
 RATES = {i.key for i in INDICATORS if i.percent}
 
 

@@ -90,6 +90,10 @@ EXPECTED: dict[str, str] = {
     "sondages_besoins": "2",
     "sondages_satisfaction": "2",
     "participation_mediane": "50",  # 4/8, 2/5, 8/10; q4's members are unknown
+    "pannes_signalees": "0",  # see test_assistance_bilan.py
+    "pannes_resolues": "0",
+    "pannes_delai_reponse_median": "",
+    "pannes_delai_resolution_median": "",
 }
 
 
@@ -460,7 +464,8 @@ async def test_an_empty_year_measures_nothing(db: Database) -> None:
     values = {row[1]: row[3] for row in csv_rows(rendered)[2:]}
     medians = {"lecteurs_median", "taux_lecture_median", "lettres_lecteurs_median",
                "lettres_taux_lecture_median", "participation_mediane", "cafes_satisfaction_utile",
-               "satisfaction_utile", "satisfaction_tres_utile"}  # fmt: skip
+               "satisfaction_utile", "satisfaction_tres_utile", "pannes_delai_reponse_median",
+               "pannes_delai_resolution_median"}  # fmt: skip
     assert {key for key, value in values.items() if value == ""} == medians
     assert {value for key, value in values.items() if key not in medians} == {"0"}
     assert "non mesuré" in texts(rendered)["bilan-2025-2026.html"]

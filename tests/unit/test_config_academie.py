@@ -126,7 +126,7 @@ def test_a_uai_both_in_toml_and_csv_is_refused(tmp_path: Path) -> None:
             'zone = "A"',
             'zone = "A"\nrupn = ["@x:example.org"]',
             "etablissements[0].rupn : clé inconnue (clés possibles : uai, nom, admins, zone, "
-            "digest, email, feeds)",
+            "digest, email, feeds, assistance)",
         ),
     ],
 )

@@ -6,9 +6,7 @@ holidays run from Saturday 19 December 2026 to Sunday 3 January 2027.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -29,7 +27,7 @@ from bot.storage.posts import Post, PostsRepository
 from devtools.smtp import MailCatcher
 from handlers.letter.weekly import mail_settled, weekly
 from tests.unit.fakes import FakeBotInfo, FakeClock
-from tests.unit.harness import deliver, make_units, process_events
+from tests.unit.harness import deliver, mail_until_idle, make_units, process_events, queued_posts
 
 ADMIN = "@rupn:example.org"
 BOT = "@bot:example.org"
@@ -78,21 +76,7 @@ class Bot:
         self.clock.now = moment.astimezone(UTC)
 
     async def posts(self, *kinds: str) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT kind, content, room_id, txn_id, status, action FROM posts ORDER BY id"
-        )
-        found = [
-            {
-                "kind": r[0],
-                "content": json.loads(r[1]),
-                "room": r[2],
-                "txn": r[3],
-                "status": r[4],
-                "action": r[5],
-            }
-            for r in rows
-        ]
-        return [p for p in found if not kinds or p["kind"] in kinds]
+        return await queued_posts(self.db, *kinds)
 
     async def say(
         self, body: str, room: str = CURATION, sender: str = ADMIN, *, deliver: bool = True
@@ -132,14 +116,7 @@ class Bot:
         mailer = MailSender(
             self.db, PostsRepository(self.db), settings, self.clock, on_settled=report
         )
-        stop = asyncio.Event()
-        task = asyncio.create_task(mailer.run(stop))
-        try:
-            async with asyncio.timeout(10):
-                await mailer.wait_idle()
-        finally:
-            stop.set()
-            await task
+        await mail_until_idle(mailer)
         await self.deliver_all()
 
     async def tick(self) -> list[dict[str, Any]]:

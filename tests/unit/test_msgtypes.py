@@ -22,6 +22,7 @@ NOT_TEXT_KINDS = {
     "announcement-edit",  # edits keep the msgtype of what they edit
     "workshop-notice-edit",
     "digest-mail",  # an e-mail (bot/mailer.py), not a Matrix message
+    "assistance-mail",  # a ticket to the helpdesk, an e-mail too
     "bilan-file",  # m.file
 }
 """Kinds that are not text messages: the table does not apply to them."""
@@ -59,6 +60,10 @@ def test_what_must_reach_a_person_is_an_m_text() -> None:
         "announcement",
         "undecryptable-alert",
         "digest-report",
+        "assistance-answer",
+        "assistance-stale",
+        "assistance-unmatched",
+        "assistance-mail-report",
     }
 
 

@@ -231,6 +231,8 @@ def test_visible_to_with_real_routers() -> None:
         "ateliers",
         "inscription",
         "desinscription",
+        "panne",
+        "pannes",
         "mesdonnees",
     ]
     assert [c.name for c in registry.visible_to(True)] == [
@@ -246,6 +248,8 @@ def test_visible_to_with_real_routers() -> None:
         "desinscription",
         "veille",
         "lettre",
+        "panne",
+        "pannes",
         "statut",
         "mesdonnees",
         "bilan",

@@ -34,7 +34,7 @@ VERBS = sorted(
         if word.isalpha()
     }
     | {"clore", "résultats", "export", "annuler", "modifier", "presents", "programmer"}
-    | {"corriger", "retirer", "envoyer", "effacer", "besoins", "dans"}
+    | {"corriger", "retirer", "envoyer", "effacer", "besoins", "dans", "résolue"}
 )
 
 
@@ -47,6 +47,7 @@ def attacks(name: str, victim: Side) -> list[str]:
         lines += [f"!{name} {verb} {t}".rstrip() for t in targets]
         lines.append(f"!{name} {verb} 2 | mardi 17h | intrus")
     lines.append(f"!{name} dans {victim.alias} ici : intrus")
+    lines += [f"!{name} 1 intrus", f"!{name} 2 intrus"]  # `!panne <n°> <précision>`
     return lines
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.config import Desk
 from bot.context import Repositories, Settings
 from bot.domain import IncomingMessage, SyncBatch
 from bot.errors import INTERNAL_ERROR_TEXT
@@ -26,6 +27,7 @@ from tests.unit.fakes import FakeBotInfo, FakeClock
 from tests.unit.harness import PSEUDONYMS, make_units
 
 BOT = "@bot:ac-exemple.fr"
+DESK = Desk(to="assistance@ac-exemple.fr", reply_to="rupn-bot@ac-exemple.fr")
 PARIS = ZoneInfo("Europe/Paris")
 _ids = itertools.count(1)
 _tokens = itertools.count(1)
@@ -76,7 +78,9 @@ class TwoSchools:
     db: Database
     clock: FakeClock = field(default_factory=FakeClock)
     settings: Settings = field(
-        default_factory=lambda: Settings(admins=frozenset(), tz=PARIS, bot_user_id=BOT)
+        default_factory=lambda: Settings(
+            admins=frozenset(), tz=PARIS, bot_user_id=BOT, assistance=DESK
+        )
     )
     info: FakeBotInfo = field(
         default_factory=lambda: FakeBotInfo(
@@ -140,7 +144,7 @@ class TwoSchools:
         """Every row of the school, and every post that went or waits for its rooms."""
         key = side.school.key
         found: dict[str, list[tuple[Any, ...]]] = {}
-        for table in TENANT_TABLES:
+        for table in (*TENANT_TABLES, "assistance_requests", "assistance_mails"):
             rows = await self.db.fetchall(
                 f"SELECT * FROM {table} WHERE school = ? ORDER BY rowid",  # noqa: S608
                 (key,),
@@ -149,10 +153,11 @@ class TwoSchools:
         for table, parent, column in (
             ("poll_responses", "polls", "poll_id"),
             ("workshop_signups", "workshops", "workshop_id"),
+            ("assistance_followers", "assistance_requests", "request_id"),
         ):
             rows = await self.db.fetchall(
                 f"SELECT * FROM {table} WHERE {column} IN"  # noqa: S608 - constant names
-                f" (SELECT id FROM {parent} WHERE school = ?) ORDER BY id",
+                f" (SELECT id FROM {parent} WHERE school = ?) ORDER BY rowid",
                 (key,),
             )
             found[table] = [tuple(r) for r in rows]
@@ -180,7 +185,8 @@ def secret(side: Side) -> str:
 
 async def populate(bot: TwoSchools) -> None:
     """Each school: a diffusion room, two polls, two workshops (a teacher signed up), two
-    announcements, two words for the letter; all delivered. A goes first, so B's rows have
+    announcements, two words for the letter, two breakdowns reported (`!panne`); all
+    delivered. A goes first, so B's rows have
     other ids than their numbers."""
     for side in (A, B):
         assert await bot.invite(side) is None
@@ -198,6 +204,10 @@ async def populate(bot: TwoSchools) -> None:
             f"!annonce programmer lundi 8h | Réunion ENT {mark}",
             f"!lettre ajouter Bonne semaine {mark}",
             f"!lettre ajouter Pensez à Pix {mark}",
+            f"!panne B12 | vidéoprojecteur {mark} | ne s’allume plus {mark}",
+            f"!panne C3-{mark} imprimante bourrage",
         )
         assert INTERNAL_ERROR_TEXT not in replies
         await bot.deliver_all()
+    async with bot.db.transaction():  # the tickets went to the desk
+        await bot.db.execute("UPDATE posts SET status = 'sent' WHERE kind = 'assistance-mail'")

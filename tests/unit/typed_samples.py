@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.school_year import SchoolYear
 from bot.schools import School
 from bot.storage.bilan import (
+    CategoryRepairs,
     Consultations,
     Diffusion,
     Gatherings,
@@ -16,6 +17,7 @@ from bot.storage.bilan import (
     MonthCount,
     NewsWatch,
     Reading,
+    Repairs,
     Satisfaction,
     SourceCounts,
     ThemeCount,
@@ -70,7 +72,8 @@ def bilan(text: str) -> Bilan:
     )
     cafes = replace(ateliers, kind="cafe", themes=(ThemeCount(f"Café {text}", 1, 4),))
     consultations = Consultations(2, 1, 1, 1, 50.0, (KeyCount(text, 4), KeyCount("ENT", 2)))
-    values = indicator_values(diffusion, news, ateliers, cafes, consultations)
+    repairs = Repairs(2, 1, 1.5, 4.0, (CategoryRepairs(text, 1, 1), CategoryRepairs("", 1, 0)))
+    values = indicator_values(diffusion, news, ateliers, cafes, consultations, repairs)
     made_at = datetime(2026, 6, 15, 12, 0, tzinfo=PARIS)
     school = School("0860001J", text, frozenset(), None)
     return Bilan(
@@ -84,6 +87,7 @@ def bilan(text: str) -> Bilan:
         consultations,
         values,
         school,
+        repairs,
     )
 
 

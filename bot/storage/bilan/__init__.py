@@ -17,9 +17,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.schools import IMPLICIT_KEY
-from bot.storage.bilan import consultations, diffusion, gatherings
+from bot.storage.bilan import consultations, diffusion, gatherings, repairs
 from bot.storage.bilan.periods import month_bounds, offset_periods
 from bot.storage.bilan.poll_votes import FEEDBACK_TEMPLATE, NEEDS_TEMPLATE
+from bot.storage.bilan.repairs import NO_REPAIRS, CategoryRepairs, Repairs
 from bot.storage.bilan.results import (
     Consultations,
     Diffusion,
@@ -38,7 +39,9 @@ from bot.storage.database import Database
 __all__ = [
     "FEEDBACK_TEMPLATE",
     "NEEDS_TEMPLATE",
+    "NO_REPAIRS",
     "BilanRepository",
+    "CategoryRepairs",
     "Consultations",
     "Diffusion",
     "Gatherings",
@@ -46,6 +49,7 @@ __all__ = [
     "MonthCount",
     "NewsWatch",
     "Reading",
+    "Repairs",
     "Satisfaction",
     "SourceCounts",
     "ThemeCount",
@@ -80,3 +84,6 @@ class BilanRepository:
 
     async def consultations(self, since: datetime, until: datetime) -> Consultations:
         return await consultations.consultations(self._db, since, until, self._school)
+
+    async def repairs(self, since: datetime, until: datetime) -> Repairs:
+        return await repairs.repairs(self._db, since, until, self._school)

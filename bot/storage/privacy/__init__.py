@@ -13,13 +13,14 @@ from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database
 from bot.storage.privacy.erasure import Erasure, PersonErasure
 from bot.storage.privacy.expiry import PRUNED_KEY, Expiry
-from bot.storage.privacy.held import HeldData, HeldSignup, HeldVote, PersonalData
+from bot.storage.privacy.held import HeldData, HeldRequest, HeldSignup, HeldVote, PersonalData
 from bot.storage.privacy.requests import Action, PrivacyRequest, PrivacyRequests
 
 __all__ = [
     "PRUNED_KEY",
     "Action",
     "Erasure",
+    "HeldRequest",
     "HeldSignup",
     "HeldVote",
     "PersonalData",

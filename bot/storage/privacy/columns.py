@@ -25,6 +25,13 @@ Role = Literal["user", "reader_key", "text", "event"]
 _POST_DATE = "CASE WHEN status = 'pending' THEN NULL ELSE coalesce(sent_at, created_at) END"
 _POLL_DATE = "(SELECT p.created_at FROM polls AS p WHERE p.id = poll_id)"
 _WORKSHOP_DATE = "(SELECT w.starts_at FROM workshops AS w WHERE w.id = workshop_id)"
+# A request's people stay while it is open, then for the retention (issue 19).
+_REQUEST_DATE = "CASE WHEN status = 'open' THEN NULL ELSE closed_at END"
+_OF_REQUEST = (
+    "(SELECT CASE WHEN r.status = 'open' THEN NULL ELSE r.closed_at END"
+    " FROM assistance_requests AS r WHERE r.id = request_id)"
+)
+_MAIL_DATE = f"CASE WHEN request_id IS NULL THEN at ELSE {_OF_REQUEST} END"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,14 @@ PERSONAL_COLUMNS: tuple[PersonalColumn, ...] = (
     *_columns("digest_words", "text", "added_at", "body"),
     *_columns("post_reactions", "event", "reacted_at", "event_id"),
     *_columns("post_reactions", "reader_key", "reacted_at", "reactor_key"),
+    *_columns("assistance_requests", "user", _REQUEST_DATE, "reporter"),
+    *_columns("assistance_requests", "text", _REQUEST_DATE, "symptom", "last_news"),
+    *_columns("assistance_requests", "event", _REQUEST_DATE, "report_event"),
+    # who hears a request's answers, where: anonymised, not deleted (the count stays right)
+    *_columns("assistance_followers", "user", _OF_REQUEST, "user_id"),
+    *_columns("assistance_followers", "event", _OF_REQUEST, "thread_root"),
+    # the desk's answers and the précisions may name people; unmatched mails: by their date
+    *_columns("assistance_mails", "text", _MAIL_DATE, "body"),
     # `direct_room:<user id>` → room id (bot/storage/direct_rooms.py); never expired:
     # the room stays the person's way to the bot.
     *_columns("bot_state", "user", "NULL", "key"),
@@ -108,6 +123,12 @@ IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
         "post_stats": "seq post_id room_id kind ref_type ref_id sent_at members author_member"
         " readers school",
         "post_reactions": "post_id reaction_key reacted_at counted",
+        # a room, a device, the desk's address and ticket, dates: nothing about anybody
+        "assistance_requests": "id school number room_id location equipment dedup_key"
+        " category desk message_id desk_ticket status opened_at first_answer_at last_news_at"
+        " closed_at flagged_at",
+        "assistance_followers": "request_id room_id added_at",
+        "assistance_mails": "message_id request_id school direction at",
     }.items()
 }
 

@@ -37,6 +37,10 @@ _EVENT_IDS_OF = (
     " UNION SELECT request_event FROM announcements"
     "  WHERE author = ?1 AND request_event IS NOT NULL"
     " UNION SELECT event_id FROM undecrypted_events WHERE sender = ?1"
+    " UNION SELECT report_event FROM assistance_requests"
+    "  WHERE reporter = ?1 AND report_event IS NOT NULL"
+    " UNION SELECT thread_root FROM assistance_followers"
+    "  WHERE user_id = ?1 AND thread_root IS NOT NULL"
     # The bot's answers to the person's commands quote them (m.in_reply_to).
     ' UNION SELECT json_extract(content, \'$."m.relates_to"."m.in_reply_to".event_id\')'
     "  FROM posts WHERE requester = ?1 AND json_valid(content)"

@@ -21,7 +21,7 @@ from bot.storage.privacy.columns import DELETED_TABLES, PersonalColumn, columns_
 PRUNED_KEY = "rupn.pruned"
 """Marks a post whose content was pruned after the retention."""
 
-_NULLABLE_EVENTS = frozenset({"request_event", "reaction_event_id"})
+_NULLABLE_EVENTS = frozenset({"request_event", "reaction_event_id", "report_event", "thread_root"})
 _ANONYMOUS_LIKE = ERASED_PREFIX + "%"
 
 

@@ -32,6 +32,17 @@ class HeldVote:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldRequest:
+    """A breakdown the person reported, or follows (`!panne`)."""
+
+    number: int
+    title: str  # « B12 — vidéoprojecteur »
+    reported: bool  # False: they reported the same breakdown after someone else
+    open: bool
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PersonalData:
     """What the database holds about one person."""
 
@@ -42,11 +53,13 @@ class PersonalData:
     authored: dict[str, int]  # announcements, polls, workshops… they created (RUPN)
     posts: int  # the bot's posts they caused or that name them
     waiting: int  # their encrypted messages waiting for a key
+    requests: tuple[HeldRequest, ...] = ()  # breakdowns reported or followed
 
     @property
     def empty(self) -> bool:
         counts = (self.decisions, self.read_markers, self.posts, self.waiting)
-        return not (self.signups or self.votes or any(counts) or any(self.authored.values()))
+        lists = self.signups or self.votes or self.requests
+        return not (lists or any(counts) or any(self.authored.values()))
 
 
 # The person's rows, counted per school (a source of the config file, a room owned by no
@@ -105,6 +118,14 @@ class HeldData:
             (user_id,),
         )
         authored = {name: await self._per_school(sql, user_id) for name, sql in _AUTHORED}
+        requests = await self._db.fetchall(
+            "SELECT r.school, r.number, r.location, r.equipment,"
+            " r.reporter = f.user_id AS reported, r.status, r.opened_at"
+            " FROM assistance_followers AS f"
+            " JOIN assistance_requests AS r ON r.id = f.request_id"
+            " WHERE f.user_id = ? ORDER BY r.school, r.number",
+            (user_id,),
+        )
         markers: dict[str, int] = {}
         if reader_keys:
             keys = ", ".join("?" for _ in reader_keys)
@@ -120,7 +141,8 @@ class HeldData:
         waiting = await self._per_school(_WAITING, user_id)
         counted = (*authored.values(), markers, decisions, posts, waiting)
         schools = dict.fromkeys(
-            [str(r["school"]) for r in (*signups, *votes)] + [k for c in counted for k in c]
+            [str(r["school"]) for r in (*signups, *votes, *requests)]
+            + [k for c in counted for k in c]
         )
         found = {
             key: PersonalData(
@@ -131,6 +153,7 @@ class HeldData:
                 authored={name: counts.get(key, 0) for name, counts in authored.items()},
                 posts=posts.get(key, 0),
                 waiting=waiting.get(key, 0),
+                requests=tuple(_held_request(r) for r in requests if r["school"] == key),
             )
             for key in schools
         }
@@ -151,6 +174,16 @@ def _held_signup(row: Any) -> HeldSignup:
         status=str(row["status"]),
         by_reaction=row["via"] == "reaction",
         attended=None if row["attended"] is None else bool(row["attended"]),
+    )
+
+
+def _held_request(row: Any) -> HeldRequest:
+    return HeldRequest(
+        number=int(row["number"]),
+        title=f"{row['location']} — {row['equipment']}",
+        reported=bool(row["reported"]),
+        open=row["status"] == "open",
+        opened_at=loaded(row["opened_at"]),
     )
 
 
