@@ -50,6 +50,13 @@ class MailboxSettings:
         )
 
 
+def _password(assistance: object) -> str | None:
+    """The section's own password (already read from RUPN_IMAP_PASSWORD when loading)."""
+    password_value = getattr(assistance, "password_value", None)
+    secret = password_value() if callable(password_value) else None
+    return secret if isinstance(secret, str) else None
+
+
 def mailbox_settings(
     assistance: object | None, environ: Mapping[str, str]
 ) -> MailboxSettings | None:
@@ -65,7 +72,7 @@ def mailbox_settings(
     settings = MailboxSettings(
         host=str(host),
         user=str(getattr(assistance, "imap_user", "")),
-        password=environ.get(IMAP_PASSWORD_ENV_VAR, ""),
+        password=_password(assistance) or environ.get(IMAP_PASSWORD_ENV_VAR, ""),
         security=getattr(assistance, "imap_security", "tls"),
         port=getattr(assistance, "imap_port", None),
     )
