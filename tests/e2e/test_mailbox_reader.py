@@ -161,6 +161,32 @@ async def test_a_mail_the_sink_refuses_stays_in_inbox_and_is_tried_again(
     assert "not handled; tried again later" in caplog.text
 
 
+async def test_a_reader_killed_while_the_sink_works_leaves_the_mail_for_the_next_one(
+    dovecot: ThrowawayDovecot,
+) -> None:
+    """The bot killed while the reply is being recorded: the mail was not moved, so the next
+    reader hands it over again (and the sink, idempotent, posts it once)."""
+
+    class HangingSink(RecordingSink):
+        async def accept(self, reply: DeskReply) -> None:
+            self.accepted.append(reply)
+            await asyncio.Event().wait()  # never returns: the bot dies meanwhile
+
+    hanging = HangingSink()
+    await dovecot.deliver(desk_answer(4, "Réponse.", message_id="<k1@desk>"))
+    reader = MailboxReader(settings_for(dovecot), hanging, system_clock)
+    task = asyncio.create_task(reader.run(asyncio.Event()))
+    await eventually(lambda: hanging.ids() == ["k1@desk"], timeout=10, what="handed over")
+    task.cancel()  # the bot dies before the sink returned
+    await asyncio.gather(task, return_exceptions=True)
+    assert await dovecot.message_ids("INBOX") == ["k1@desk"]
+
+    sink = RecordingSink()
+    async with reading(settings_for(dovecot), sink):
+        await handled(dovecot, "k1@desk")
+    assert sink.ids() == ["k1@desk"]
+
+
 async def test_two_mails_with_one_message_id_both_reach_the_idempotent_sink(
     dovecot: ThrowawayDovecot,
 ) -> None:
