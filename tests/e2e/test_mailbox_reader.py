@@ -119,6 +119,20 @@ async def test_a_desk_answer_is_handed_over_once_then_moved_and_idle_wakes_the_r
     assert sink.calls == 2
 
 
+async def test_idle_is_reissued_before_the_servers_limit(
+    dovecot: ThrowawayDovecot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """IDLE is ended and started again every `idle_seconds` (25 minutes in service, under
+    the 29 minutes after which servers drop it); a mail still wakes the reader at once."""
+    caplog.set_level(logging.DEBUG, logger="aioimaplib")
+    sink = RecordingSink()
+    async with reading(settings_for(dovecot, idle_seconds=0.1), sink):
+        await eventually(lambda: caplog.text.count(" IDLE\\r\\n") >= 3, timeout=10)
+        await dovecot.deliver(desk_answer(2, "Toujours là.", message_id="<i1@desk>"))
+        await handled(dovecot, "i1@desk")
+    assert sink.ids() == ["i1@desk"]
+
+
 async def test_without_idle_nor_move_the_reader_polls_and_copies(tmp_path: Path) -> None:
     server = ThrowawayDovecot(tmp_path / "poor", capabilities="IMAP4rev1 LITERAL+ UIDPLUS")
     await server.start()
