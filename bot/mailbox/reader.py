@@ -50,6 +50,13 @@ class MailboxReader:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: connect, read, wait for news; reconnect after a failure."""
+        if not self._settings.password_protected:
+            # The password would cross the network in clear: never, whatever the config says.
+            log.error("Mailbox %s: imap_security = \"aucune\" is for a server on this machine "
+                      "only, not %s; the mailbox is not read", self._settings.user,
+                      self._settings.host)  # fmt: skip
+            await stop.wait()
+            return
         first, longest = self._settings.backoff_seconds
         delay = first
         while not stop.is_set():

@@ -6,6 +6,7 @@ without importing the reader's libraries (aioimaplib, mail-parser-reply).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +39,18 @@ class MailboxSettings:
     timeout_seconds: float = 30.0
     backoff_seconds: tuple[float, float] = (1.0, 300.0)  # first and longest retry delay
     ca_file: Path | None = None
+
+    @property
+    def password_protected(self) -> bool:
+        """Whether the password is safe on its way: TLS, or a server on this machine."""
+        if self.security != "aucune":
+            return True
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def imap_port(self) -> int:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
+import pytest
+
+from bot.clock import system_clock
 from bot.mailbox.folders import quoted_mailbox, utf7_imap
+from bot.mailbox.model import DeskReply
+from bot.mailbox.reader import MailboxReader
 from bot.mailbox.settings import MailboxSettings, mailbox_settings
 
 SECTION = SimpleNamespace(
@@ -54,3 +60,33 @@ def test_mailbox_names_in_modified_utf7_with_the_servers_separator() -> None:
     assert utf7_imap("R&D été") == "R&-D &AOk-t&AOk-"
     assert quoted_mailbox("rupn-bot/traités", ".") == '"rupn-bot.trait&AOk-s"'
     assert quoted_mailbox('a"b') == '"a\\"b"'
+
+
+def test_plaintext_is_for_a_server_on_this_machine_only() -> None:
+    def plain(host: str) -> MailboxSettings:
+        return MailboxSettings(host=host, user="u", password="p", security="aucune")
+
+    assert plain("127.0.0.1").password_protected
+    assert plain("::1").password_protected
+    assert plain("localhost").password_protected
+    assert not plain("imap.example.org").password_protected
+    assert not plain("192.0.2.10").password_protected
+    assert MailboxSettings(host="imap.example.org", user="u", password="p").password_protected
+
+
+async def test_the_reader_refuses_plaintext_to_a_remote_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = MailboxSettings(host="imap.example.org", user="u", password="p", security="aucune")
+    stop = asyncio.Event()
+    task = asyncio.create_task(MailboxReader(settings, RefusingSink(), system_clock).run(stop))
+    await asyncio.sleep(0)  # it logs at once, and connects nowhere
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert "is for a server on this machine only, not imap.example.org" in caplog.text
+    assert "unavailable" not in caplog.text
+
+
+class RefusingSink:
+    async def accept(self, reply: DeskReply) -> None:
+        raise AssertionError("no mail can be read")
