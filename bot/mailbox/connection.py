@@ -21,6 +21,10 @@ _LIST_SEPARATOR = re.compile(rb'\(.*?\) (?:"((?:[^"\\]|\\.)*)"|NIL)')
 
 
 _EXISTS = re.compile(rb"^\* \d+ EXISTS")
+# A desk's answer is text: its first megabytes hold it. Attachments beyond are not fetched
+# (a technician's photos must not fill the bot's memory); the MIME parser is lenient with
+# the cut.
+MAX_FETCH_BYTES = 4 * 1024 * 1024
 
 
 class MailboxUnavailable(Exception):
@@ -155,8 +159,10 @@ class ImapSession:
         return []
 
     async def fetch(self, uid: str) -> bytes | None:
-        """The raw mail, without setting \\Seen; None if it vanished meanwhile."""
-        response = _check(await self.client.uid("fetch", uid, "(BODY.PEEK[])"), "FETCH")
+        """The raw mail (its first MAX_FETCH_BYTES), without setting \\Seen; None if it
+        vanished meanwhile."""
+        part = f"(BODY.PEEK[]<0.{MAX_FETCH_BYTES}>)"
+        response = _check(await self.client.uid("fetch", uid, part), "FETCH")
         for line in response.lines:
             if isinstance(line, bytearray):
                 return bytes(line)

@@ -139,6 +139,18 @@ def test_a_mail_without_message_id_or_date_gets_a_stable_id_and_the_reading_time
     assert first.new_text == "Bonjour,\nrien à signaler."
 
 
+def test_a_mail_cut_within_its_attachment_still_gives_its_text() -> None:
+    """The reader fetches only a mail's first MAX_FETCH_BYTES: a cut attachment is harmless."""
+    message = EmailMessage()
+    message["Message-ID"] = "<photo@desk>"
+    message.set_content("Photo du câble jointe.\n\nCordialement,\nKarim")
+    message.add_attachment(bytes(range(256)) * 400, maintype="image", subtype="jpeg")
+    raw = message.as_bytes()
+    reply = parse_reply(raw[: len(raw) // 2], received_at=NOW)
+    assert reply.message_id == "photo@desk"
+    assert reply.new_text == "Photo du câble jointe."
+
+
 def test_a_mail_that_is_all_quotation_keeps_its_whole_text() -> None:
     raw = _mail("> Salle : B12\n> Matériel : vidéoprojecteur", Message_ID="<q@x>")
     assert parse_reply(raw, received_at=NOW).new_text == (
