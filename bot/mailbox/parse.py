@@ -106,15 +106,46 @@ def body_text(message: EmailMessage) -> str:
     return "" if part is None else _part_text(part).strip()
 
 
+# A quotation's header line: « Le 7 déc. 2026 à 10:02, X a écrit : », "On …, X wrote:".
+_WROTE = re.compile(r"(?:\ba écrit|\bwrote)\s*:\s*$", re.IGNORECASE)
+# What phones and webmails add under the text, which mail-parser-reply does not know in
+# French: cut from such a line to the end, with the separator lines left above it.
+_DEVICE_SIGNATURE = re.compile(
+    r"^(?:envoyé (?:de|depuis) (?:mon|ma|un|une|l’|l')\s*\S.*|obtenir outlook pour \S.*"
+    r"|get outlook for \S.*|sent from my \S.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SEPARATOR_LINES = re.compile(r"(?:\n[ \t]*[_\-=]{5,}[ \t]*)+$")
+
+
+def _below_quotation(body: str) -> str:
+    """A bottom-posted answer (the quotation first, the answer under it): the lines that
+    are neither quoted nor a quotation header. Other bodies are returned as they are."""
+    first = next((line for line in body.split("\n") if line.strip()), "")
+    if not (first.startswith(">") or _WROTE.search(first)):
+        return body
+    kept = [line for line in body.split("\n") if not line.startswith(">")]
+    return "\n".join(line for line in kept if not _WROTE.search(line))
+
+
+def _without_device_signature(text: str) -> str:
+    found = _DEVICE_SIGNATURE.search(text)
+    if found is not None:
+        text = text[: found.start()]
+    return _SEPARATOR_LINES.sub("", text.rstrip()).rstrip()
+
+
 def new_text(body: str, languages: Iterable[str] = REPLY_LANGUAGES) -> str:
     """What the writer added: without the quoted history and the signature.
 
-    Hyphen lists are kept (a technician's « - vérifier le câble » is not a signature).
-    When nothing is left (a mail that is all quotation), the whole body is kept rather
-    than an empty answer."""
-    parsed = ReplyText(text=body, languages=list(languages), keep_hyphen_lists=True).read()
+    Hyphen lists are kept (a technician's « - vérifier le câble » is not a signature);
+    a bottom-posted answer is found under its quotation; « Envoyé de mon iPhone » and
+    the like are cut. When nothing is left (a mail that is all quotation), the whole body
+    is kept rather than an empty answer."""
+    text = _below_quotation(body)
+    parsed = ReplyText(text=text, languages=list(languages), keep_hyphen_lists=True).read()
     latest = parsed.replies[0].body if parsed.replies else ""
-    latest = _BLANK_LINES.sub("\n\n", latest).strip()
+    latest = _BLANK_LINES.sub("\n\n", _without_device_signature(latest)).strip()
     return latest or body.strip()
 
 

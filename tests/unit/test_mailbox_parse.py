@@ -158,6 +158,38 @@ def test_a_mail_that_is_all_quotation_keeps_its_whole_text() -> None:
     )
 
 
+QUOTED_TICKET = (
+    "Le 07/12/2026 à 10:02, rupn-bot a écrit :\n> Salle : B12\n> Matériel : vidéoprojecteur"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        pytest.param(
+            f"{QUOTED_TICKET}\n\nC'est réparé.\n\nCordialement,\nKarim",
+            "C'est réparé.",
+            id="bottom-posted",
+        ),
+        pytest.param(
+            f"C'est noté, merci.\n\nEnvoyé de mon iPhone\n\n{QUOTED_TICKET}",
+            "C'est noté, merci.",
+            id="iphone",
+        ),
+        pytest.param(
+            "Bonjour,\nIntervention prévue lundi.\n\nObtenir Outlook pour iOS\n"
+            "________________________________\nDe : rupn-bot <rupn-bot@college.example>\n"
+            "Envoyé : lundi 7 décembre 2026 10:02\nÀ : assistance@ac-exemple.fr\n"
+            "Objet : [rupn-bot n° 12] B12\n\nSalle : B12",
+            "Bonjour,\nIntervention prévue lundi.",
+            id="outlook-mobile",
+        ),
+    ],
+)
+def test_answers_from_phones_and_below_the_quotation(body: str, text: str) -> None:
+    assert new_text(body) == text
+
+
 def test_hyphen_lists_of_a_technician_are_not_taken_for_a_signature() -> None:
     body = "Bonjour,\nÀ faire :\n- vérifier le câble\n- changer la lampe\n\nCordialement,\nJean"
     assert new_text(body) == "Bonjour,\nÀ faire :\n- vérifier le câble\n- changer la lampe"
