@@ -4,7 +4,7 @@ The standard library reads the mail (`email.policy.default` decodes RFC 2047 sub
 each part's charset); the body is the text/plain part, else the HTML one turned into text;
 mail-parser-reply then keeps only what the writer added, cutting the quoted history
 (« Le … a écrit : », Outlook's « De : … Envoyé : … ») and the signature, in French or in
-English. Imported on first use, with the reader (see bot/mailbox/__init__.py).
+English. Imported on first use, with the reader (see bot/mailbox/service.py).
 """
 
 from __future__ import annotations
