@@ -29,6 +29,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from bot.mailbox.folders import quoted_mailbox
+from bot.mailbox.settings import IMAP_PASSWORD_ENV_VAR
 from devtools.smtp import free_port
 
 DOVECOT = "dovecot"
@@ -197,6 +198,20 @@ service stats {{
 """
         )
         return config
+
+    def assistance_keys(self) -> dict[str, str | int]:
+        """The `[assistance]` keys of a bot reading this mailbox (password: `environment`)."""
+        return {
+            "imap_host": "127.0.0.1",
+            "imap_port": self.port,
+            "imap_security": "aucune",  # loopback only: the reader refuses it elsewhere
+            "imap_user": self.user,
+        }
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What a bot reading this mailbox needs in its environment (BotProcess.env)."""
+        return {IMAP_PASSWORD_ENV_VAR: self.password}
 
     @property
     def running(self) -> bool:

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -23,7 +24,7 @@ from bot.clock import system_clock
 from bot.mailbox.folders import HANDLED_FOLDER
 from bot.mailbox.model import DeskReply
 from bot.mailbox.reader import MailboxReader
-from bot.mailbox.settings import MailboxSettings
+from bot.mailbox.settings import MailboxSettings, mailbox_settings
 from devtools.imap import ThrowawayDovecot
 from tests.e2e.helpers import eventually
 
@@ -66,12 +67,12 @@ def desk_answer(number: int, text: str, *, message_id: str | None = None) -> Ema
 
 
 def settings_for(server: ThrowawayDovecot, **changes: object) -> MailboxSettings:
-    settings = MailboxSettings(
-        host="127.0.0.1", port=server.port, security="aucune", user=server.user,
-        password=server.password, poll_seconds=60, timeout_seconds=3,
-        backoff_seconds=(0.1, 0.5),
-    )  # fmt: skip
-    return replace(settings, **changes)  # type: ignore[arg-type]
+    """The reader's settings as a bot configured for `server` gets them, made quick."""
+    section = SimpleNamespace(**server.assistance_keys())
+    settings = mailbox_settings(section, server.environment)
+    assert settings is not None
+    quick = {"poll_seconds": 60, "timeout_seconds": 3, "backoff_seconds": (0.1, 0.5)}
+    return replace(settings, **{**quick, **changes})  # type: ignore[arg-type]
 
 
 @asynccontextmanager
