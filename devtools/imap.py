@@ -124,12 +124,15 @@ class ThrowawayDovecot:
         self.log_path = directory / "dovecot.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._users = _users(directory)
+        # Its sockets: a short path of its own (a Unix socket's path must fit in 108 bytes,
+        # and pytest's temporary directories under xdist are longer).
+        self._run_dir = Path(tempfile.mkdtemp(prefix="rupn-dovecot-"))
         self.ca_file: Path | None = None
         self._config = self._write_config(tls, capabilities)
 
     def _write_config(self, tls: bool, capabilities: str | None) -> Path:
         d = self.directory
-        for sub in ("run", "state", "home"):
+        for sub in ("state", "home"):
             (d / sub).mkdir(parents=True, exist_ok=True)
         users = self._users
         (d / "passwd").write_text(
@@ -150,7 +153,7 @@ class ThrowawayDovecot:
         config = d / "dovecot.conf"
         config.write_text(
             f"""# Throwaway Dovecot for rupn-bot's tests: nothing outside this directory.
-base_dir = {d / "run"}
+base_dir = {self._run_dir}
 state_dir = {d / "state"}
 log_path = {self.log_path}
 protocols = imap
@@ -253,8 +256,10 @@ service stats {{
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:
-        """Stop, and remove the mailbox when it lives outside `directory` (as root)."""
+        """Stop, and remove what lives outside `directory`: the sockets' directory and, as
+        root, the mailbox."""
         await self.stop()
+        shutil.rmtree(self._run_dir, ignore_errors=True)
         if not self._users.mail_root.is_relative_to(self.directory):
             shutil.rmtree(self._users.mail_root, ignore_errors=True)
 

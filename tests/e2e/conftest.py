@@ -164,6 +164,8 @@ async def dovecot(tmp_path: Path) -> AsyncIterator[ThrowawayDovecot]:
 
     One per test: it starts in well under a second, and each test gets an empty mailbox."""
     server = ThrowawayDovecot(tmp_path / "dovecot")
-    await server.start()
-    yield server
-    await server.close()
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.close()

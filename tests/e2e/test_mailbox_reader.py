@@ -136,8 +136,8 @@ async def test_idle_is_reissued_before_the_servers_limit(
 
 async def test_without_idle_nor_move_the_reader_polls_and_copies(tmp_path: Path) -> None:
     server = ThrowawayDovecot(tmp_path / "poor", capabilities="IMAP4rev1 LITERAL+ UIDPLUS")
-    await server.start()
     try:
+        await server.start()
         sink = RecordingSink()
         async with reading(settings_for(server, poll_seconds=0.2), sink):
             await server.deliver(desk_answer(7, "Bonjour, c'est noté.", message_id="<p1@desk>"))
@@ -233,8 +233,8 @@ async def test_a_refused_login_is_logged_without_the_password(
 @pytest.mark.parametrize("security", ["tls", "starttls"])
 async def test_tls_and_starttls_with_the_server_certificate(tmp_path: Path, security: str) -> None:
     server = ThrowawayDovecot(tmp_path / "tls", tls=True)
-    await server.start()
     try:
+        await server.start()
         sink = RecordingSink()
         port = server.tls_port if security == "tls" else server.port
         settings = settings_for(server, security=security, port=port, ca_file=server.ca_file)
