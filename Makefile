@@ -31,14 +31,16 @@ $(ELEMENT_DEPS): $(ELEMENT)/package-lock.json
 	cd $(ELEMENT) && npm ci --no-audit --no-fund
 	touch $@
 
-# The real IMAP server of the mailbox tests (devtools/imap.py starts its own, on loopback):
-# Debian's package, installed when missing. The package's own system service is not
-# wanted: the tests never use it, so it is stopped and disabled where it was started.
+# The real IMAP server of the mailbox tests (devtools/imap.py starts its own, on loopback,
+# on free ports): Debian's package, installed when missing. Its system service is not
+# wanted: RUNLEVEL=1 keeps invoke-rc.d from starting it, and where systemd started it
+# anyway it is stopped and disabled.
 dovecot:
 	@command -v dovecot >/dev/null 2>&1 || { \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+			apt-get install -y -qq dovecot-imapd >/dev/null && \
 		{ $$SUDO systemctl disable --now dovecot.service >/dev/null 2>&1 || true; }; }
 
 install: $(STAMP) $(ELEMENT_DEPS) dovecot
