@@ -26,6 +26,9 @@ REPLY_LANGUAGES = ["fr", "en"]
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _SPACES = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# French typography puts a no-break space before « : »: Outlook's « De : » header block
+# too, which mail-parser-reply only recognises with a plain space.
+_NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " "})
 
 
 def message_ids(header: str | None) -> list[str]:
@@ -142,7 +145,7 @@ def new_text(body: str, languages: Iterable[str] = REPLY_LANGUAGES) -> str:
     a bottom-posted answer is found under its quotation; « Envoyé de mon iPhone » and
     the like are cut. When nothing is left (a mail that is all quotation), the whole body
     is kept rather than an empty answer."""
-    text = _below_quotation(body)
+    text = _below_quotation(body.translate(_NO_BREAK_SPACES))
     parsed = ReplyText(text=text, languages=list(languages), keep_hyphen_lists=True).read()
     latest = parsed.replies[0].body if parsed.replies else ""
     latest = _BLANK_LINES.sub("\n\n", _without_device_signature(latest)).strip()

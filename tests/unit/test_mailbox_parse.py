@@ -184,6 +184,13 @@ QUOTED_TICKET = (
             "Bonjour,\nIntervention prévue lundi.",
             id="outlook-mobile",
         ),
+        pytest.param(
+            "Bonjour,\nC'est fait.\n\nDe\u00a0: rupn-bot <rupn-bot@college.example>\n"
+            "Envoyé\u202f: lundi 7 décembre 2026 10:02\nÀ\u00a0: assistance@ac-exemple.fr\n"
+            "Objet\u00a0: [rupn-bot n° 12] B12\n\nSalle\u00a0: B12",
+            "Bonjour,\nC'est fait.",
+            id="outlook-no-break-spaces",
+        ),
     ],
 )
 def test_answers_from_phones_and_below_the_quotation(body: str, text: str) -> None:
