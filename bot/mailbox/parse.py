@@ -121,6 +121,24 @@ _DEVICE_SIGNATURE = re.compile(
 _SEPARATOR_LINES = re.compile(r"(?:\n[ \t]*[_\-=]{5,}[ \t]*)+$")
 
 
+# Where a quoted mail starts, in layouts mail-parser-reply does not know: Zimbra's (the
+# académies' webmail) « ----- Mail original ----- », and a header block whose colons have
+# no space before them (« De: … / À: … / Envoyé: … / Objet: … »).
+_QUOTED_MAIL_START = re.compile(
+    r"^[ \t]*-{2,}[ \t]*(?:mail original|message d['’]origine|message original"
+    r"|original message)[ \t]*-{2,}[ \t]*$"
+    r"|^(?:de|from)[ \t]?:.*\n(?:(?:à|a|to|cc|envoyé|date|objet|subject)[ \t]?:.*\n){2,}",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Gmail wraps a long « Le …, X <x@y> a écrit : » line before its last words.
+_WRAPPED_WROTE = re.compile(r"\n((?:a )?(?:écrit|wrote)[ \t]*:[ \t]*)$", re.MULTILINE)
+
+
+def _before_quoted_mail(text: str) -> str:
+    found = _QUOTED_MAIL_START.search(text)
+    return text if found is None or found.start() == 0 else text[: found.start()]
+
+
 def _below_quotation(body: str) -> str:
     """A bottom-posted answer (the quotation first, the answer under it): the lines that
     are neither quoted nor a quotation header. Other bodies are returned as they are."""
@@ -145,7 +163,8 @@ def new_text(body: str, languages: Iterable[str] = REPLY_LANGUAGES) -> str:
     a bottom-posted answer is found under its quotation; « Envoyé de mon iPhone » and
     the like are cut. When nothing is left (a mail that is all quotation), the whole body
     is kept rather than an empty answer."""
-    text = _below_quotation(body.translate(_NO_BREAK_SPACES))
+    text = _WRAPPED_WROTE.sub(r" \1", body.translate(_NO_BREAK_SPACES))
+    text = _before_quoted_mail(_below_quotation(text))
     parsed = ReplyText(text=text, languages=list(languages), keep_hyphen_lists=True).read()
     latest = parsed.replies[0].body if parsed.replies else ""
     latest = _BLANK_LINES.sub("\n\n", _without_device_signature(latest)).strip()

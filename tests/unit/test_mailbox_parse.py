@@ -191,6 +191,30 @@ QUOTED_TICKET = (
             "Bonjour,\nC'est fait.",
             id="outlook-no-break-spaces",
         ),
+        pytest.param(
+            "Intervention faite.\n\n----- Mail original -----\n"
+            'De: "rupn-bot" <rupn-bot@college.example>\nÀ: assistance@ac-exemple.fr\n'
+            "Envoyé: Lundi 7 Décembre 2026 10:02:00\nObjet: [rupn-bot n° 12] B12\n\nSalle : B12",
+            "Intervention faite.",
+            id="zimbra",
+        ),
+        pytest.param(
+            "Intervention faite.\n\nDe: rupn-bot@college.example\nÀ: assistance@ac-exemple.fr\n"
+            "Objet: [rupn-bot n° 12] B12\n\nSalle : B12",
+            "Intervention faite.",
+            id="header-block-without-space",
+        ),
+        pytest.param(
+            "Merci, c'est noté.\n\nLe lun. 7 déc. 2026 à 10:02, rupn-bot "
+            "<rupn-bot@college.example> a\nécrit :\n\n> Salle : B12",
+            "Merci, c'est noté.",
+            id="gmail-wrapped-header",
+        ),
+        pytest.param(
+            "Pièces à prévoir :\nDe: 9h à 12h\nÀ: la vie scolaire\n\nMerci.",
+            "Pièces à prévoir :\nDe: 9h à 12h\nÀ: la vie scolaire\n\nMerci.",
+            id="two-header-like-lines-are-text",
+        ),
     ],
 )
 def test_answers_from_phones_and_below_the_quotation(body: str, text: str) -> None:
