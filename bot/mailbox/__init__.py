@@ -9,5 +9,5 @@ has returned, that is once the chat messages are committed.
 The reader's modules: settings.py (from `[assistance]`; light), service.py (what
 bot/app.py starts; imports the rest on first use), reader.py (the loop: read, hand over,
 move; IDLE or polling; reconnection), connection.py (one IMAP session, aioimaplib),
-parse.py and html_text.py (a mail → DeskReply), folders.py (mailbox names on the wire).
+parse.py, new_text.py and html_text.py (a mail → DeskReply), folders.py (mailbox names on the wire).
 """

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.mailbox.html_text import html_to_text
-from bot.mailbox.parse import body_text, new_text, parse_reply, refers_to
+from bot.mailbox.new_text import new_text
+from bot.mailbox.parse import body_text, parse_reply, refers_to
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "mail"
 TICKET = "panne-clg-jean-moulin-12@college.example"
