@@ -19,7 +19,7 @@ ELEMENT_DEPS := $(ELEMENT)/node_modules/.package-lock.json
 # Raise it when coverage rises; never lower it.
 COVERAGE_FLOOR := 93
 
-.PHONY: install test lint pytest unit demo demo-live bench bilan-apercu clean
+.PHONY: dovecot install test lint pytest unit demo demo-live bench bilan-apercu clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,19 @@ $(ELEMENT_DEPS): $(ELEMENT)/package-lock.json
 	cd $(ELEMENT) && npm ci --no-audit --no-fund
 	touch $@
 
-install: $(STAMP) $(ELEMENT_DEPS)
+# The real IMAP server of the mailbox tests (devtools/imap.py starts its own, on loopback,
+# on free ports): Debian's package, installed when missing. Its system service is not
+# wanted: RUNLEVEL=1 keeps invoke-rc.d from starting it, and where systemd started it
+# anyway it is stopped and disabled.
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || { \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+			apt-get install -y -qq dovecot-imapd >/dev/null && \
+		{ $$SUDO systemctl disable --now dovecot.service >/dev/null 2>&1 || true; }; }
+
+install: $(STAMP) $(ELEMENT_DEPS) dovecot
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,7 +55,7 @@ lint: $(STAMP)
 # the network (a run uses about 1.3 of 2 cores with two workers), so four keep both cores busy
 # (about 180 s instead of 245 s for 50 scenes). Coverage adds both runs up (--cov-append)
 # before checking the floor.
-pytest: $(STAMP) $(ELEMENT_DEPS)
+pytest: $(STAMP) $(ELEMENT_DEPS) dovecot
 	$(BIN)/pytest -q -n auto tests/unit --cov --cov-report=
 	$(BIN)/pytest --durations=15 -n 4 --dist worksteal tests/e2e --cov --cov-append \
 		--cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)

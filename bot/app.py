@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ from bot.errors import (
 )
 from bot.keys_api import KeysApi
 from bot.logging_setup import add_secret
+from bot.mailbox.model import ReplySink
+from bot.mailbox.service import run_mailbox
+from bot.mailbox.settings import mailbox_settings
 from bot.mailer import MailSender
 from bot.matrix import MatrixAdapter
 from bot.metrics import NO_METRICS
@@ -59,6 +63,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 10.0
+
+ReplySinkFactory = Callable[[Database, Units], ReplySink]
+"""Builds the assistance requests' `ReplySink` (handlers/assistance) for the mailbox reader."""
 
 
 @dataclass
@@ -188,16 +195,21 @@ async def run_app(
     timeline_limit: int = 500,
     on_ready: Callable[[RunningBot], Awaitable[None] | None] | None = None,
     reload_on_sighup: bool = False,
+    reply_sink: ReplySinkFactory | None = None,
 ) -> None:
     """Run the bot until `stop` is set, then drain the outgoing queue and close.
 
-    `reload_on_sighup`: SIGHUP re-reads the établissements' directory (`rupn-bot run`)."""
+    `reload_on_sighup`: SIGHUP re-reads the établissements' directory (`rupn-bot run`).
+    `reply_sink`: where the mailbox reader hands the desk's answers; the reader runs when
+    it is given and `[assistance]` sets `imap_host`."""
     data_dir = config.storage.data_dir
     prepare_data_dir(data_dir)
     lock = DataDirLock(data_dir)
     lock.acquire()
     try:
-        await _run_locked(config, stop, clock, timeline_limit, on_ready, reload_on_sighup)
+        await _run_locked(
+            config, stop, clock, timeline_limit, on_ready, reload_on_sighup, reply_sink
+        )
     finally:
         lock.release()
 
@@ -209,6 +221,7 @@ async def _run_locked(
     timeline_limit: int,
     on_ready: Callable[[RunningBot], Awaitable[None] | None] | None,
     reload_on_sighup: bool,
+    reply_sink: ReplySinkFactory | None,
 ) -> None:
     data_dir = config.storage.data_dir
     db = await Database.open(data_dir / DATABASE_FILE)
@@ -254,6 +267,9 @@ async def _run_locked(
         for mail in (config.email, *(school.email for school in schools)):
             if mail is not None:
                 add_secret(mail.password_value() or "")  # masked in logs, like the others
+        mailbox = mailbox_settings(getattr(config, "assistance", None), os.environ)
+        if mailbox is not None:
+            add_secret(mailbox.password)
 
         def wake_senders() -> None:
             sender.wake()
@@ -284,12 +300,17 @@ async def _run_locked(
         sender_stop = asyncio.Event()
         sender_task: asyncio.Task[None] | None = None
         mailer_task: asyncio.Task[None] | None = None
+        mailbox_task: asyncio.Task[None] | None = None
+        mailbox_stop = asyncio.Event()
 
         def start_background() -> None:
-            nonlocal sender_task, mailer_task, scheduler
+            nonlocal sender_task, mailer_task, mailbox_task, scheduler
             sender_task = asyncio.create_task(_supervise(sender.run, sender_stop, "sender"))
             if mailer is not None:
                 mailer_task = asyncio.create_task(_supervise(mailer.run, sender_stop, "mailer"))
+            if mailbox is not None and reply_sink is not None:
+                read = partial(run_mailbox, mailbox, reply_sink(db, units), clock)
+                mailbox_task = asyncio.create_task(_supervise(read, mailbox_stop, "mailbox"))
             # apscheduler ticks on the real clock; the jobs read the injected one.
             scheduler = start_scheduler(registry.jobs, units, system_clock())
             running.first_sync.set()
@@ -337,6 +358,12 @@ async def _run_locked(
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if mailbox_task is not None:
+                mailbox_stop.set()  # it stops between two mails (each moved after its posts)
+                try:
+                    await asyncio.wait_for(mailbox_task, DRAIN_TIMEOUT_S)
+                except TimeoutError:  # a mail not moved yet is read again at next start
+                    log.warning("Stopped the mailbox reader in the middle of a mail")
             if sender_task is not None and not stop.is_set():
                 sender_stop.set()  # stopped by an error (session lost): no drain to wait for
                 await sender_task

@@ -14,6 +14,7 @@ import pytest
 from nio.crypto.attachments import decrypt_attachment
 
 from devtools.botprocess import BotProcess, write_bot_config
+from devtools.imap import ThrowawayDovecot
 from devtools.participant import Participant, SeenMessage
 from devtools.synapse import Account, ThrowawaySynapse
 
@@ -155,3 +156,16 @@ async def staff(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[Staf
     room = await make_staff_room(synapse, tmp_path, start_bot=True)
     yield room
     await close_staff_room(room)
+
+
+@pytest.fixture
+async def dovecot(tmp_path: Path) -> AsyncIterator[ThrowawayDovecot]:
+    """A real IMAP server (Debian's Dovecot) on loopback, holding the bot's mailbox.
+
+    One per test: it starts in well under a second, and each test gets an empty mailbox."""
+    server = ThrowawayDovecot(tmp_path / "dovecot")
+    try:
+        await server.start()
+        yield server
+    finally:
+        await server.close()

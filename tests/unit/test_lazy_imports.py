@@ -4,7 +4,8 @@ Each is imported by one function of its feature, on first use (bench/memory.py m
 what they cost): pygal by the bilan's charts, aiosmtplib by the mailer, feedparser by the
 feed parser, icalendar by the .ics invitations, vacances-scolaires-france by the school
 calendar, jinja2 by digests/templating.py (the letter and the bilan), prometheus-client and
-aiohttp's server by bot/app.py when `[metrics]` is enabled; `holidays` no longer at all (the
+aiohttp's server by bot/app.py when `[metrics]` is enabled, aioimaplib and mail-parser-reply
+by bot/mailbox/service.py when the mailbox reader starts; `holidays` no longer at all (the
 public holidays are computed). The bilan's whole pipeline (digests/bilan: its build, its
 rendering, babel's number formats) is imported by the `!bilan` handler. Checked in a fresh
 interpreter, since this test process has imported them all already.
@@ -29,6 +30,9 @@ LAZY = (
     "digests.bilan.render",
     "prometheus_client",
     "aiohttp.web",
+    "aioimaplib",
+    "mailparser_reply",
+    "bot.mailbox.reader",
 )
 
 
