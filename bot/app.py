@@ -56,6 +56,7 @@ from bot.sync import DIRECT_WELCOME, SyncLoop
 from bot.tenancy import Tenancy
 from bot.work import Units
 from handlers import ROUTERS
+from handlers.assistance.replies import DeskReplies
 
 if TYPE_CHECKING:
     from bot.metrics.server import SupervisionServer
@@ -195,13 +196,13 @@ async def run_app(
     timeline_limit: int = 500,
     on_ready: Callable[[RunningBot], Awaitable[None] | None] | None = None,
     reload_on_sighup: bool = False,
-    reply_sink: ReplySinkFactory | None = None,
+    reply_sink: ReplySinkFactory = DeskReplies,
 ) -> None:
     """Run the bot until `stop` is set, then drain the outgoing queue and close.
 
     `reload_on_sighup`: SIGHUP re-reads the établissements' directory (`rupn-bot run`).
-    `reply_sink`: where the mailbox reader hands the desk's answers; the reader runs when
-    it is given and `[assistance]` sets `imap_host`."""
+    `reply_sink`: where the mailbox reader hands the desk's answers (the assistance
+    requests); the reader runs when `[assistance]` is set."""
     data_dir = config.storage.data_dir
     prepare_data_dir(data_dir)
     lock = DataDirLock(data_dir)
@@ -221,7 +222,7 @@ async def _run_locked(
     timeline_limit: int,
     on_ready: Callable[[RunningBot], Awaitable[None] | None] | None,
     reload_on_sighup: bool,
-    reply_sink: ReplySinkFactory | None,
+    reply_sink: ReplySinkFactory,
 ) -> None:
     data_dir = config.storage.data_dir
     db = await Database.open(data_dir / DATABASE_FILE)
@@ -267,7 +268,7 @@ async def _run_locked(
         for mail in (config.email, *(school.email for school in schools)):
             if mail is not None:
                 add_secret(mail.password_value() or "")  # masked in logs, like the others
-        mailbox = mailbox_settings(getattr(config, "assistance", None), os.environ)
+        mailbox = mailbox_settings(config.assistance, os.environ)
         if mailbox is not None:
             add_secret(mailbox.password)
 
@@ -308,7 +309,7 @@ async def _run_locked(
             sender_task = asyncio.create_task(_supervise(sender.run, sender_stop, "sender"))
             if mailer is not None:
                 mailer_task = asyncio.create_task(_supervise(mailer.run, sender_stop, "mailer"))
-            if mailbox is not None and reply_sink is not None:
+            if mailbox is not None:
                 read = partial(run_mailbox, mailbox, reply_sink(db, units), clock)
                 mailbox_task = asyncio.create_task(_supervise(read, mailbox_stop, "mailbox"))
             # apscheduler ticks on the real clock; the jobs read the injected one.

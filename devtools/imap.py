@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+from bot.config.assistance import IMAP_PASSWORD_ENV_VAR
 from bot.mailbox.folders import quoted_mailbox
-from bot.mailbox.settings import IMAP_PASSWORD_ENV_VAR
 from devtools.smtp import free_port
 
 DOVECOT = "dovecot"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.fields import MailAddress
 from bot.config.uai import Uai
+from bot.mailbox.folders import HANDLED_FOLDER
 
 IMAP_PASSWORD_ENV_VAR = "RUPN_IMAP_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 """Environment variable that supplies the password of the bot's mailbox."""
@@ -69,7 +70,9 @@ class AssistanceSettings(BaseModel):
     imap_security: Literal["tls", "starttls", "aucune"] = "tls"
     imap_user: MailAddress
     imap_password: SecretStr | None = None  # from RUPN_IMAP_PASSWORD only (see parse_config)
-    imap_dossier_traites: str = Field(default="rupn-bot-traites", min_length=1)
+    imap_dossier_traites: str = Field(default=HANDLED_FOLDER, min_length=1)
+    # Without IDLE, how often the mailbox is read (seconds).
+    imap_intervalle_s: float = Field(default=60.0, ge=5, le=3600)
     categories: dict[str, MailAddress] = Field(default_factory=dict)
     copie_rupn: tuple[MailAddress, ...] = ()
     ticket_pattern: str = DEFAULT_TICKET_PATTERN

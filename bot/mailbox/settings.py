@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bot.config.assistance import IMAP_PASSWORD_ENV_VAR, AssistanceSettings
 from bot.mailbox.folders import HANDLED_FOLDER
-
-IMAP_PASSWORD_ENV_VAR = "RUPN_IMAP_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 
 Security = Literal["tls", "starttls", "aucune"]
 DEFAULT_PORTS: Mapping[str, int] = {"tls": 993, "starttls": 143, "aucune": 143}
@@ -63,34 +62,20 @@ class MailboxSettings:
         )
 
 
-def _password(assistance: object) -> str | None:
-    """The section's own password (already read from RUPN_IMAP_PASSWORD when loading)."""
-    password_value = getattr(assistance, "password_value", None)
-    secret = password_value() if callable(password_value) else None
-    return secret if isinstance(secret, str) else None
-
-
 def mailbox_settings(
-    assistance: object | None, environ: Mapping[str, str]
+    assistance: AssistanceSettings | None, environ: Mapping[str, str]
 ) -> MailboxSettings | None:
-    """The reader's settings from an `[assistance]` section, or None when it sets no
-    `imap_host` (then no reader starts). The password comes only from RUPN_IMAP_PASSWORD.
-
-    Reads the contract's keys by name (`imap_host`, `imap_port`, `imap_security`,
-    `imap_user`) and, when the section has them, `imap_dossier_traites` (the handled
-    mails' folder) and `imap_intervalle_s` (polling period without IDLE)."""
-    host = getattr(assistance, "imap_host", None)
-    if not host:
+    """The reader's settings from the `[assistance]` section, or None without one (then no
+    reader starts). The password comes only from RUPN_IMAP_PASSWORD: the section holds it
+    once loaded, else `environ` gives it."""
+    if assistance is None or not assistance.imap_host:
         return None
-    settings = MailboxSettings(
-        host=str(host),
-        user=str(getattr(assistance, "imap_user", "")),
-        password=_password(assistance) or environ.get(IMAP_PASSWORD_ENV_VAR, ""),
-        security=getattr(assistance, "imap_security", "tls"),
-        port=getattr(assistance, "imap_port", None),
+    return MailboxSettings(
+        host=assistance.imap_host,
+        user=assistance.imap_user,
+        password=assistance.password_value() or environ.get(IMAP_PASSWORD_ENV_VAR, ""),
+        security=assistance.imap_security,
+        port=assistance.imap_port,
+        handled_folder=assistance.imap_dossier_traites,
+        poll_seconds=assistance.imap_intervalle_s,
     )
-    if folder := getattr(assistance, "imap_dossier_traites", None):
-        settings = replace(settings, handled_folder=str(folder))
-    if poll := getattr(assistance, "imap_intervalle_s", None):
-        settings = replace(settings, poll_seconds=float(poll))
-    return settings

@@ -16,11 +16,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from bot.clock import system_clock
+from bot.config.assistance import AssistanceSettings
 from bot.mailbox.folders import HANDLED_FOLDER
 from bot.mailbox.model import DeskReply
 from bot.mailbox.reader import MailboxReader
@@ -68,7 +68,9 @@ def desk_answer(number: int, text: str, *, message_id: str | None = None) -> Ema
 
 def settings_for(server: ThrowawayDovecot, **changes: object) -> MailboxSettings:
     """The reader's settings as a bot configured for `server` gets them, made quick."""
-    section = SimpleNamespace(**server.assistance_keys())
+    section = AssistanceSettings.model_validate(
+        {"to": "assistance@ac-exemple.fr", **server.assistance_keys()}
+    )
     settings = mailbox_settings(section, server.environment)
     assert settings is not None
     quick = {"poll_seconds": 60, "timeout_seconds": 3, "backoff_seconds": (0.1, 0.5)}

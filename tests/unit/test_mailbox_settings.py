@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
+from pydantic import SecretStr
 
 from bot.clock import system_clock
-from bot.mailbox.folders import quoted_mailbox, utf7_imap
+from bot.config.assistance import AssistanceSettings
+from bot.mailbox.folders import HANDLED_FOLDER, quoted_mailbox, utf7_imap
 from bot.mailbox.model import DeskReply
 from bot.mailbox.reader import MailboxReader
 from bot.mailbox.settings import MailboxSettings, mailbox_settings
 
-SECTION = SimpleNamespace(
+SECTION = AssistanceSettings(
+    to="assistance@ac-exemple.fr",
     imap_host="imap.example.org",
     imap_port=993,
     imap_security="tls",
@@ -21,9 +23,8 @@ SECTION = SimpleNamespace(
 )
 
 
-def test_no_reader_without_an_assistance_section_or_its_imap_host() -> None:
+def test_no_reader_without_an_assistance_section() -> None:
     assert mailbox_settings(None, {}) is None
-    assert mailbox_settings(SimpleNamespace(imap_host=""), {}) is None
 
 
 def test_the_contract_keys_and_the_password_from_the_environment() -> None:
@@ -32,15 +33,18 @@ def test_the_contract_keys_and_the_password_from_the_environment() -> None:
         host="imap.example.org", port=993, security="tls",
         user="rupn-bot@college.example", password="s3cret",
     )  # fmt: skip
-    assert settings.handled_folder == "rupn-bot/traités"
+    assert settings.handled_folder == HANDLED_FOLDER == "rupn-bot/traités"
     assert "s3cret" not in repr(settings)
 
 
 def test_the_sections_own_password_folder_and_polling_period_win() -> None:
-    section = SimpleNamespace(
-        **vars(SECTION), password_value=lambda: "from-config",
-        imap_dossier_traites="Traités", imap_intervalle_s=30,
-    )  # fmt: skip
+    section = SECTION.model_copy(
+        update={
+            "imap_password": SecretStr("from-config"),
+            "imap_dossier_traites": "Traités",
+            "imap_intervalle_s": 30,
+        }
+    )
     settings = mailbox_settings(section, {"RUPN_IMAP_PASSWORD": "from-env"})
     assert settings is not None
     assert (settings.password, settings.handled_folder, settings.poll_seconds) == (
