@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -79,6 +79,13 @@ class SchoolsDirectory(Protocol):
         ...
 
 
+def room_ids(references: Sequence[str], aliases: Mapping[str, str]) -> tuple[str, ...]:
+    """Room ids for these ids and aliases, once each; an alias missing from `aliases`
+    (it could not be resolved, which was logged) is left out."""
+    ids = (r if r.startswith("!") else aliases.get(r) for r in references)
+    return tuple(dict.fromkeys(room for room in ids if room is not None))
+
+
 @dataclass(frozen=True)
 class Settings:
     """What features need from the configuration, resolved at start-up."""
@@ -101,6 +108,8 @@ class Settings:
     tenant: School | None = None  # the établissement; None: the implicit one of `admins`
     academie_admins: frozenset[str] = frozenset()  # [academie] admins: the académie's bilan
     academie_name: str = ""  # [academie] nom, the title of the académie's bilan
+    # The aliases of the schools' own `digest.rooms`, resolved at start-up: (alias, room id).
+    room_aliases: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_config(
@@ -110,6 +119,7 @@ class Settings:
         broadcast_rooms: tuple[str, ...],
         digest_rooms: tuple[str, ...],
         curation_rooms: tuple[str, ...] = (),
+        room_aliases: tuple[tuple[str, str], ...] = (),
     ) -> Settings:
         """The one place the configuration becomes Settings: the running bot (rooms
         resolved on the homeserver) and the offline commands (room ids only) alike."""
@@ -131,6 +141,7 @@ class Settings:
             year_start=config.bilan.start_month_day,
             academie_admins=academie_admins(config),
             academie_name=config.academie.nom if config.academie is not None else "",
+            room_aliases=room_aliases,
         )
 
     @property
@@ -163,8 +174,7 @@ class Settings:
             admins=school.admins,
             broadcast_rooms=(),
             digest=own if own is not None else self.digest,
-            # Aliases need the homeserver: a school's letter rooms are given as room ids.
-            digest_rooms=tuple(r for r in own.rooms if r.startswith("!")) if own else (),
+            digest_rooms=room_ids(own.rooms, dict(self.room_aliases)) if own else (),
             curation_rooms=(),
             mail_enabled=school.email is not None,
         )
