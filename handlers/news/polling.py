@@ -157,8 +157,8 @@ async def record(
         parsed = outcome.parsed
         if current.failing_notified:
             notice = f"✅ La source « {current.name} » répond de nouveau."
-    if notice is not None or parsed is not None:
-        for scoped in readers:
+    if notice is not None or (parsed is not None and parsed.entries):
+        for scoped in readers:  # (nothing to offer: no direct room is opened for it)
             try:
                 await _offer(scoped, current, parsed, notice)
             except Exception:
