@@ -162,7 +162,7 @@ async def establish_identity(config: Config, adapter: MatrixAdapter) -> Identity
     return report
 
 
-async def _register_config_feeds(
+async def register_config_feeds(
     config: Config, db: Database, repos: Repositories, now: datetime
 ) -> None:
     """The [[feeds]] (the bot's: an académie's for all its schools), then each school's
@@ -247,7 +247,7 @@ async def _run_locked(
         state = StateRepository(db)
         registry = CommandRegistry(ROUTERS)
         direct = DirectRooms(db, adapter.create_direct_room)
-        await _register_config_feeds(config, db, repos, clock())
+        await register_config_feeds(config, db, repos, clock())
         directory = EngineSchools(SchoolDirectory(config), db, clock, academie_admins(config))
         schools = directory.schools
         tenancy = await _register_schools(db, schools, clock())

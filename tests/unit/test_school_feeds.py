@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from bot.app import register_config_feeds
+from bot.config import load_config
+from bot.context import Repositories
 from bot.direct import DirectRooms
 from bot.storage.bilan import BilanRepository
 from bot.storage.bilan.results import SourceCounts
@@ -16,6 +20,7 @@ from bot.work import Units
 from handlers.announcements.publishing import KIND as ANNOUNCEMENT_KIND
 from handlers.news.polling import poll_due_feeds
 from handlers.news.texts import PROPOSAL_KIND
+from tests.unit.academie_files import ACADEMIE, BASE, JEAN_MOULIN, write_academie
 from tests.unit.harness import make_units
 from tests.unit.test_news import FIVE_ITEMS, FeedServer, item, server, spip_feed
 from tests.unit.two_schools import A, B, Side, TwoSchools
@@ -205,4 +210,29 @@ async def test_a_school_own_source_reaches_only_that_school(
         "Aucune source d’actualités n’est suivie. Ajoutez-en une avec !veille ajouter "
         "<adresse du flux> [nom], par exemple : !veille ajouter "
         "https://srane.ac-exemple.fr/spip.php?page=backend SRANE"
+    ]
+
+
+async def test_the_config_feeds_are_the_academie_and_a_school_block_feeds_its_own(
+    db: Database, tmp_path: Path
+) -> None:
+    """[[feeds]] are the académie's (no school), `[[etablissements.feeds]]` their
+    school's; a URL declared twice is registered once, for the first to declare it."""
+    toml = (
+        BASE
+        + ACADEMIE
+        + '\n[[feeds]]\nname = "SRANE"\nurl = "https://srane.example.org/rss"\n'
+        + JEAN_MOULIN
+        + '\n[[etablissements.feeds]]\nname = "CDI"\nurl = "https://cdi.example.org/rss"\n'
+        + '\n[[etablissements.feeds]]\nname = "Encore"\nurl = "https://srane.example.org/rss"\n'
+    )
+    config = load_config(write_academie(tmp_path, toml), environ={})
+    await register_config_feeds(
+        config, db, Repositories.open(db), datetime(2026, 12, 1, tzinfo=UTC)
+    )
+
+    rows = await db.fetchall("SELECT name, url, school, origin, active FROM feeds ORDER BY id")
+    assert [tuple(r) for r in rows] == [
+        ("SRANE", "https://srane.example.org/rss", None, "config", 1),
+        ("CDI", "https://cdi.example.org/rss", "0860001J", "config", 1),
     ]
