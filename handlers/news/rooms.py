@@ -2,7 +2,8 @@
 
 The room its RUPN chose with `!veille ici` (stored per school); else, for a single-school
 bot, ``[bot] curation_room`` or its admins' direct rooms (resolved at start-up); else, for
-an académie's school, a direct room with each of the school's RUPN, opened on first need.
+an académie's school, a direct room with each of the school's RUPN, opened on first need
+(and the school's, when that RUPN serves no other school, so that ✅ and ❌ work there).
 """
 
 from __future__ import annotations
@@ -25,4 +26,16 @@ async def curation_rooms(units: Units) -> tuple[str, ...]:
         return ()  # a single-school bot's direct rooms were opened at start-up, or not
     admins = sorted(school.admins)
     opened = await units.direct_rooms.ensure(admins, DIRECT_ROOM_NAME)
-    return tuple(opened[admin] for admin in admins if admin in opened)
+    rooms = tuple(opened[admin] for admin in admins if admin in opened)
+    # The direct room of a RUPN of this school only is the school's: ✅ and ❌ there decide
+    # on its proposals (a RUPN of several schools decides by command, naming the number).
+    own = [opened[a] for a in admins if a in opened and _rupn_of_this_school_only(units, a)]
+    if own:
+        async with units.unit() as ctx:
+            for room in own:
+                await ctx.repos.rooms.claim(room, school.key, ctx.now)
+    return rooms
+
+
+def _rupn_of_this_school_only(units: Units, admin: str) -> bool:
+    return sum(admin in school.admins for school in units.schools) == 1

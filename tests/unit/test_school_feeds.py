@@ -12,6 +12,7 @@ from bot.app import register_config_feeds
 from bot.config import load_config
 from bot.context import Repositories
 from bot.direct import DirectRooms
+from bot.domain import IncomingReaction, SyncBatch
 from bot.storage.bilan import BilanRepository
 from bot.storage.bilan.results import SourceCounts
 from bot.storage.database import Database
@@ -236,3 +237,26 @@ async def test_the_config_feeds_are_the_academie_and_a_school_block_feeds_its_ow
         ("SRANE", "https://srane.example.org/rss", None, "config", 1),
         ("CDI", "https://cdi.example.org/rss", "0860001J", "config", 1),
     ]
+
+
+async def test_a_reaction_in_a_rupn_direct_room_decides_for_that_school_only(
+    db: Database, server: FeedServer
+) -> None:
+    """B chose no curation room: its proposals are in its RUPN's direct room, which is B's;
+    ✅ there on B's n° 4 publishes B's n° 4, and A's n° 4 (the same article) waits."""
+    server.serve(SRANE, spip_feed(*FIVE_ITEMS))
+    bot = await two_schools_with_the_academie_source(db, server)
+    await poll_due_feeds(units_of_both(bot))
+    await bot.deliver_all()
+    [target] = await db.fetchall(
+        "SELECT event_id FROM posts WHERE kind = ? AND school = ? AND content LIKE ?",
+        (PROPOSAL_KIND, B.school.key, "%Proposition n° 4 %"),
+    )
+    room = direct_room(B.rupn)
+    reaction = IncomingReaction(room, "$r1", B.rupn, target["event_id"], "✅", bot.clock())
+    await bot.processor().process(SyncBatch("s-reaction", (reaction,), (), False))
+
+    assert [s for s in await statuses(db, B) if s[0] == 4] == [(4, "Actualité n° 4", "published")]
+    assert [s for s in await statuses(db, A) if s[0] == 4] == [(4, "Actualité n° 4", "proposed")]
+    announcements = await posts_of(db, ANNOUNCEMENT_KIND)
+    assert [(school, room) for school, room, _ in announcements] == [(B.school.key, B.room)]
