@@ -257,7 +257,12 @@ async def poll_due_feeds(units: Units, *, timeout_s: float = FETCH_TIMEOUT_S) ->
     """Fetch every due feed (network outside transactions), then record each result."""
     async with units.unit() as ctx:
         began = ctx.now
-        due = [f for f in await ctx.repos.feeds.every_active() if is_due(f, began, ctx.settings)]
+        served = {school.key for school in units.schools}
+        due = [
+            feed
+            for feed in await ctx.repos.feeds.every_active()
+            if (feed.school is None or feed.school in served) and is_due(feed, began, ctx.settings)
+        ]  # a source of a school no longer served is not read (nobody would get it)
     if not due:
         return
     limit = asyncio.Semaphore(FETCH_CONCURRENCY)

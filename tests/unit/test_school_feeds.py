@@ -206,12 +206,25 @@ async def test_a_school_own_source_reaches_only_that_school(
 
     assert len(served.requests) == 1
     assert [room for _, room, _ in await posts_of(db, PROPOSAL_KIND)] == [A.room] * 3
+
     assert await statuses(db, B) == []
     assert await bot.say(B, "!veille liste") == [
         "Aucune source d’actualités n’est suivie. Ajoutez-en une avec !veille ajouter "
         "<adresse du flux> [nom], par exemple : !veille ajouter "
         "https://srane.ac-exemple.fr/spip.php?page=backend SRANE"
     ]
+
+    # B's own source is not read while B is not served (after a reload of the directory).
+    other = server.serve("b.xml", spip_feed(*FIVE_ITEMS))
+    async with db.transaction():
+        await FeedsRepository(db, B.school.key).upsert(
+            name="B", url=server.url("b.xml"), origin="chat", added_by=B.rupn, now=bot.clock()
+        )
+    units = units_of_both(bot)
+    units.serve((A.school,))
+    bot.clock.now += timedelta(minutes=31)
+    await poll_due_feeds(units)
+    assert (len(served.requests), len(other.requests)) == (2, 0)
 
 
 async def test_the_config_feeds_are_the_academie_and_a_school_block_feeds_its_own(
