@@ -186,8 +186,10 @@ async def record(
 
 
 async def _offer(units: Units, feed: Feed, parsed: ParsedFeed | None, notice: str | None) -> None:
-    rooms = await curation_rooms(units)
+    target = await curation_rooms(units)
+    rooms = target.rooms
     async with units.unit() as ctx:
+        await target.claim(ctx)
         if notice is not None:
             notify(ctx, notice, rooms)
         if parsed is not None:

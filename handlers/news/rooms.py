@@ -8,33 +8,46 @@ an académie's school, a direct room with each of the school's RUPN, opened on f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.context import Scope
 from bot.work import Units
 
 DIRECT_ROOM_NAME = "rupn-bot — veille"
 
 
-async def curation_rooms(units: Units) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class CurationRooms:
+    """Where the school's news go, and which of those direct rooms become its own."""
+
+    rooms: tuple[str, ...]
+    # The direct rooms of RUPN of this school only: claimed for it by the unit that posts
+    # there, so that ✅ and ❌ there decide on its proposals (a RUPN of several schools
+    # decides by command, naming the number).
+    to_claim: tuple[str, ...] = ()
+
+    async def claim(self, scope: Scope) -> None:
+        for room in self.to_claim:
+            await scope.repos.rooms.claim(room, scope.school.key, scope.now)
+
+
+async def curation_rooms(units: Units) -> CurationRooms:
     """The school's curation rooms; may open direct rooms, so call it outside a unit."""
     async with units.unit() as ctx:
         chosen = await ctx.repos.feeds.curation_room()
     if chosen is not None:
-        return (chosen,)
+        return CurationRooms((chosen,))
     if units.settings.curation_rooms:
-        return units.settings.curation_rooms
+        return CurationRooms(units.settings.curation_rooms)
     school = units.settings.school
     if school.implicit or units.direct_rooms is None:
-        return ()  # a single-school bot's direct rooms were opened at start-up, or not
+        return CurationRooms(())  # a single-school bot's were opened at start-up, or not
     admins = sorted(school.admins)
     opened = await units.direct_rooms.ensure(admins, DIRECT_ROOM_NAME)
-    rooms = tuple(opened[admin] for admin in admins if admin in opened)
-    # The direct room of a RUPN of this school only is the school's: ✅ and ❌ there decide
-    # on its proposals (a RUPN of several schools decides by command, naming the number).
-    own = [opened[a] for a in admins if a in opened and _rupn_of_this_school_only(units, a)]
-    if own:
-        async with units.unit() as ctx:
-            for room in own:
-                await ctx.repos.rooms.claim(room, school.key, ctx.now)
-    return rooms
+    return CurationRooms(
+        tuple(opened[admin] for admin in admins if admin in opened),
+        tuple(opened[a] for a in admins if a in opened and _rupn_of_this_school_only(units, a)),
+    )
 
 
 def _rupn_of_this_school_only(units: Units, admin: str) -> bool:
