@@ -15,6 +15,7 @@ from bot.schools import IMPLICIT_KEY, School, SchoolsReload, academie_admins
 from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
+from bot.storage.curation_rooms import CurationRoomsRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestsRepository
 from bot.storage.direct_rooms import DirectRoomsRepository
@@ -196,6 +197,7 @@ class Repositories:
     privacy: PrivacyRepository
     direct_rooms: DirectRoomsRepository
     rooms: RoomsRepository
+    curation_rooms: CurationRoomsRepository
     school: str = IMPLICIT_KEY  # the key of the établissement the tenant repositories serve
 
     @classmethod
@@ -216,6 +218,7 @@ class Repositories:
             privacy=PrivacyRepository(db, school),
             direct_rooms=DirectRoomsRepository(db),
             rooms=RoomsRepository(db),
+            curation_rooms=CurationRoomsRepository(db, school),
             school=school,
         )
 

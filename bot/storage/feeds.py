@@ -1,5 +1,4 @@
-"""News feeds, the entries seen in them and the curation rooms (tables `feeds`,
-`feed_entries`, `curation_rooms`).
+"""News feeds and the entries seen in them (tables `feeds`, `feed_entries`).
 
 A source belongs to one établissement (added in chat, or in its ``[[etablissements]]``
 entry), or to the whole bot (``school`` NULL: the config file's ``[[feeds]]``): the
@@ -317,18 +316,3 @@ class FeedsRepository:
             (self._school, limit),
         )
         return [_to_entry(r) for r in rows]
-
-    async def curation_room(self) -> str | None:
-        """The room this school's RUPN chose for the news (`!veille ici`), if any."""
-        row = await self._db.fetchone(
-            "SELECT room_id FROM curation_rooms WHERE school = ?", (self._school,)
-        )
-        return str(row["room_id"]) if row else None
-
-    async def set_curation_room(self, room_id: str, now: datetime) -> None:
-        await self._db.execute(
-            "INSERT INTO curation_rooms (school, room_id, set_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (school) DO UPDATE SET room_id = excluded.room_id,"
-            " set_at = excluded.set_at",
-            (self._school, room_id, stored(now)),
-        )

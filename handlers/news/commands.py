@@ -109,10 +109,10 @@ async def _curate_here(ctx: Context) -> None:
     if await ctx.repos.rooms.claim(ctx.room_id, ctx.school.key, ctx.now) != ctx.school.key:
         raise PermissionDenied(ROOM_OF_ANOTHER_SCHOOL_TEXT)
     name = ctx.info.room_name(ctx.room_id)
-    if await ctx.repos.feeds.curation_room() == ctx.room_id:
+    if await ctx.repos.curation_rooms.get() == ctx.room_id:
         ctx.reply(f"Le salon « {name} » reçoit déjà les propositions de la veille.")
         return
-    await ctx.repos.feeds.set_curation_room(ctx.room_id, ctx.now)
+    await ctx.repos.curation_rooms.set(ctx.room_id, ctx.now)
     ctx.reply(
         f"Le salon « {name} » recevra désormais les propositions de la veille "
         "(articles à publier ou à écarter) et les alertes sur les sources."

@@ -34,7 +34,7 @@ class CurationRooms:
 async def curation_rooms(units: Units) -> CurationRooms:
     """The school's curation rooms; may open direct rooms, so call it outside a unit."""
     async with units.unit() as ctx:
-        chosen = await ctx.repos.feeds.curation_room()
+        chosen = await ctx.repos.curation_rooms.get()
     if chosen is not None:
         return CurationRooms((chosen,))
     if units.settings.curation_rooms:
