@@ -16,8 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.auth.login import expired_text, login_settings
 from bot.clock import Clock, system_clock
-from bot.config import Config
-from bot.context import Repositories, Settings
+from bot.config import Config, FeedSettings
+from bot.context import Repositories, Settings, room_ids
 from bot.cross_signing import CrossSigning, IdentityReport, IdentityState
 from bot.data_dir import DataDirLock, prepare_data_dir
 from bot.direct import DirectRooms
@@ -98,18 +98,30 @@ class RunningBot:
         return self.adapter.member_ids(room_id)
 
 
-async def _resolve_rooms(adapter: MatrixAdapter, references: Sequence[str]) -> tuple[str, ...]:
-    """Room ids for the configured ids and aliases; unresolvable ones are logged."""
-    resolved: list[str] = []
+async def _resolve_aliases(
+    adapter: MatrixAdapter, references: Sequence[str]
+) -> tuple[tuple[str, str], ...]:
+    """(alias, room id) for the aliases among these references; unresolvable ones are
+    logged and left out."""
+    resolved: dict[str, str] = {}
     for reference in references:
-        if reference.startswith("!"):
-            resolved.append(reference)
+        if reference.startswith("!") or reference in resolved:
             continue
         try:
-            resolved.append(await adapter.resolve_alias(reference))
+            resolved[reference] = await adapter.resolve_alias(reference)
         except (MatrixError, HomeserverUnreachable) as exc:
             log.error("Cannot resolve room alias %s (%s); it is left out", reference, exc)
-    return tuple(dict.fromkeys(resolved))
+    return tuple(resolved.items())
+
+
+async def _resolve_rooms(adapter: MatrixAdapter, references: Sequence[str]) -> tuple[str, ...]:
+    """Room ids for the configured ids and aliases; unresolvable ones are logged."""
+    return room_ids(references, dict(await _resolve_aliases(adapter, references)))
+
+
+def _schools_letter_rooms(schools: Sequence[School]) -> list[str]:
+    """Every school's own `digest.rooms` (ids and aliases)."""
+    return [room for school in schools if school.digest for room in school.digest.rooms]
 
 
 async def _curation_rooms(
@@ -158,16 +170,27 @@ async def establish_identity(config: Config, adapter: MatrixAdapter) -> Identity
     return report
 
 
-async def _register_config_feeds(
+async def register_config_feeds(
     config: Config, db: Database, repos: Repositories, now: datetime
 ) -> None:
+    """The [[feeds]] (the bot's: an académie's for all its schools), then each school's
+    own ``[[etablissements]] feeds``; a source is read once, so a URL counts once."""
+    owned: list[tuple[str | None, FeedSettings]] = [(None, feed) for feed in config.feeds]
+    owned += [(school.key, feed) for school in schools_of(config) for feed in school.feeds]
+    registered: dict[str, str | None] = {}
     async with db.transaction():
-        for feed in config.feeds:
+        for school, feed in owned:
+            if feed.url in registered:
+                log.warning("Feed %s is declared twice (for %r, then for %r): the second is "
+                            "left out", feed.url, registered[feed.url], school)  # fmt: skip
+                continue
+            registered[feed.url] = school
             await repos.feeds.upsert(
                 name=feed.name, url=feed.url, include=feed.include, exclude=feed.exclude,
                 auto_publish=feed.auto_publish, origin="config", added_by=None, now=now,
+                school=school,
             )  # fmt: skip
-        await repos.feeds.deactivate_config_feeds_except([f.url for f in config.feeds])
+        await repos.feeds.deactivate_config_feeds_except(list(registered))
 
 
 async def _start_supervision(
@@ -238,7 +261,7 @@ async def _run_locked(
         state = StateRepository(db)
         registry = CommandRegistry(ROUTERS)
         direct = DirectRooms(db, adapter.create_direct_room)
-        await _register_config_feeds(config, db, repos, clock())
+        await register_config_feeds(config, db, repos, clock())
         directory = EngineSchools(SchoolDirectory(config), db, clock, academie_admins(config))
         schools = directory.schools
         tenancy = await _register_schools(db, schools, clock())
@@ -247,6 +270,7 @@ async def _run_locked(
             broadcast_rooms=await _resolve_rooms(adapter, config.bot.broadcast_rooms),
             digest_rooms=await _resolve_rooms(adapter, config.digest.rooms),
             curation_rooms=await _curation_rooms(config, adapter, db, direct),
+            room_aliases=await _resolve_aliases(adapter, _schools_letter_rooms(schools)),
         )
         pseudonyms = Pseudonyms(data_dir)
         sender = Sender(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -16,6 +16,7 @@ from bot.storage.announcements import AnnouncementsRepository
 from bot.storage.assistance import AssistanceRepository
 from bot.storage.bilan import BilanRepository
 from bot.storage.broadcast import BroadcastRoomsRepository
+from bot.storage.curation_rooms import CurationRoomsRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestsRepository
 from bot.storage.direct_rooms import DirectRoomsRepository
@@ -80,6 +81,13 @@ class SchoolsDirectory(Protocol):
         ...
 
 
+def room_ids(references: Sequence[str], aliases: Mapping[str, str]) -> tuple[str, ...]:
+    """Room ids for these ids and aliases, once each; an alias missing from `aliases`
+    (it could not be resolved, which was logged) is left out."""
+    ids = (r if r.startswith("!") else aliases.get(r) for r in references)
+    return tuple(dict.fromkeys(room for room in ids if room is not None))
+
+
 @dataclass(frozen=True)
 class Settings:
     """What features need from the configuration, resolved at start-up."""
@@ -104,6 +112,8 @@ class Settings:
     academie_name: str = ""  # [academie] nom, the title of the académie's bilan
     assistance: Desk | None = None  # [assistance]: where `!panne` tickets go; None: not set up
     assistance_section: AssistanceSettings | None = None  # the bot-wide one, for `for_school`
+    # The aliases of the schools' own `digest.rooms`, resolved at start-up: (alias, room id).
+    room_aliases: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_config(
@@ -113,6 +123,7 @@ class Settings:
         broadcast_rooms: tuple[str, ...],
         digest_rooms: tuple[str, ...],
         curation_rooms: tuple[str, ...] = (),
+        room_aliases: tuple[tuple[str, str], ...] = (),
     ) -> Settings:
         """The one place the configuration becomes Settings: the running bot (rooms
         resolved on the homeserver) and the offline commands (room ids only) alike."""
@@ -136,6 +147,7 @@ class Settings:
             academie_name=config.academie.nom if config.academie is not None else "",
             assistance=desk_of(config.assistance),
             assistance_section=config.assistance,
+            room_aliases=room_aliases,
         )
 
     @property
@@ -175,8 +187,7 @@ class Settings:
             admins=school.admins,
             broadcast_rooms=(),
             digest=own if own is not None else self.digest,
-            # Aliases need the homeserver: a school's letter rooms are given as room ids.
-            digest_rooms=tuple(r for r in own.rooms if r.startswith("!")) if own else (),
+            digest_rooms=room_ids(own.rooms, dict(self.room_aliases)) if own else (),
             curation_rooms=(),
             mail_enabled=school.email is not None,
             assistance=desk,
@@ -200,6 +211,7 @@ class Repositories:
     direct_rooms: DirectRoomsRepository
     rooms: RoomsRepository
     assistance: AssistanceRepository
+    curation_rooms: CurationRoomsRepository
     school: str = IMPLICIT_KEY  # the key of the établissement the tenant repositories serve
     _db: Database | None = field(default=None, repr=False, compare=False)
 
@@ -231,6 +243,7 @@ class Repositories:
             direct_rooms=DirectRoomsRepository(db),
             rooms=RoomsRepository(db),
             assistance=AssistanceRepository(db, school),
+            curation_rooms=CurationRoomsRepository(db, school),
             school=school,
             _db=db,
         )

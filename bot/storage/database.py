@@ -152,12 +152,28 @@ class Database:
             )
         for version, migration in enumerate(migrations[current:], start=current + 1):
             log.info("Applying database migration %d: %s", version, migration.description)
-            async with self.transaction():
-                for statement in migration.statements:
-                    await self._conn.execute(statement)
-                # PRAGMA takes no parameters; version is an int we computed.
-                await self._conn.execute(f"PRAGMA user_version = {version}")
+            if migration.rebuilds_tables:  # a no-op inside a transaction: set it before
+                await self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                async with self.transaction():
+                    for statement in migration.statements:
+                        await self._conn.execute(statement)
+                    if migration.rebuilds_tables:
+                        await self._check_foreign_keys(version)
+                    # PRAGMA takes no parameters; version is an int we computed.
+                    await self._conn.execute(f"PRAGMA user_version = {version}")
+            finally:
+                await self._conn.execute("PRAGMA foreign_keys = ON")
         return current < latest
+
+    async def _check_foreign_keys(self, version: int) -> None:
+        async with self._conn.execute("PRAGMA foreign_key_check") as cur:
+            broken = list(await cur.fetchall())
+        if broken:
+            raise StorageError(
+                f"La migration {version} de la base laisserait {len(broken)} référence(s) "
+                "cassée(s) ; elle n’a pas été appliquée. Restaurez une sauvegarde."
+            )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:

@@ -1,4 +1,11 @@
-"""News feeds and the entries seen in them (tables `feeds`, `feed_entries`)."""
+"""News feeds and the entries seen in them (tables `feeds`, `feed_entries`).
+
+A source belongs to one établissement (added in chat, or in its ``[[etablissements]]``
+entry), or to the whole bot (``school`` NULL: the config file's ``[[feeds]]``): the
+implicit school's in a single-school bot, every school's in an académie. A source is read
+once for all the schools that see it; each school keeps its own rows of its entries
+(proposed, published, ignored…) under its own numbers.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +42,7 @@ class Feed:
     last_success_at: datetime | None
     primed: bool
     added_by: str | None = None
-    school: str | None = None  # None: a source of the config file
+    school: str | None = None  # None: a source of the config file's [[feeds]], the bot's
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class StoredEntry:
     summary_html: str
     summary_text: str
     status: EntryStatus
+    number: int = 0  # what the school's RUPN sees and types (« proposition n° 3 »)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +74,11 @@ _FEED_COLUMNS = (
     "last_modified, failures, failing_notified, last_error, next_fetch_at, last_success_at, "
     "primed, added_by, school"
 )
-# The sources a school sees and decides on: its own, and for the bot's implicit school
-# (a single-school bot) those of the config file. Parameters: the school, twice.
-_MINE = "(school = ? OR (school IS NULL AND ? = ''))"
+# The sources a school sees and decides on: its own, and those of the config file's
+# [[feeds]] (a single-school bot's, or the académie's for each of its schools).
+_MINE = "(school = ? OR school IS NULL)"
 _ENTRY_COLUMNS = (
-    "id, feed_id, entry_key, title, link, published, summary_html, summary_text, status"
+    "id, feed_id, entry_key, title, link, published, summary_html, summary_text, status, number"
 )
 
 
@@ -108,19 +116,21 @@ def _to_entry(row: aiosqlite.Row) -> StoredEntry:
         summary_html=row["summary_html"],
         summary_text=row["summary_text"],
         status=row["status"],
+        number=row["number"],
     )
 
 
 class FeedsRepository:
-    """The news sources of one établissement (see `_MINE`); `every_school` reads all."""
+    """The news sources of one établissement (see `_MINE`) and its entries;
+    `every_active` reads the sources of all schools (the reading job's)."""
 
     def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
         self._school = school
-        self._mine = (school, school)
+        self._mine = (school,)
 
     def owns(self, feed: Feed) -> bool:
-        return feed.school == self._school or (feed.school is None and not self._school)
+        return feed.school == self._school or feed.school is None
 
     async def upsert(
         self,
@@ -133,8 +143,11 @@ class FeedsRepository:
         origin: Literal["config", "chat"],
         added_by: str | None,
         now: datetime,
+        school: str | None = None,
     ) -> Feed:
-        """Add a feed, or reactivate and update the one with this URL."""
+        """Add a feed, or reactivate and update the one with this URL. A source added in
+        chat is this repository's school's; one of the config file is `school`'s (a
+        school's ``[[etablissements]] feeds``), or the bot's when None."""
         await self._db.execute(
             "INSERT INTO feeds (name, url, include_words, exclude_words, auto_publish, origin,"
             " added_by, added_at, school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -151,7 +164,7 @@ class FeedsRepository:
                 origin,
                 added_by,
                 stored(now),
-                self._school if origin == "chat" else None,
+                self._school if origin == "chat" else school,
             ),
         )
         return required(await self.by_url(url), "feed just written")
@@ -175,6 +188,13 @@ class FeedsRepository:
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE active = 1 AND {_MINE}"  # noqa: S608
             " ORDER BY id",
             self._mine,
+        )
+        return [_to_feed(r) for r in rows]
+
+    async def every_active(self) -> list[Feed]:
+        """The active sources of every school and of the bot, each once (read once)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE active = 1 ORDER BY id"  # noqa: S608
         )
         return [_to_feed(r) for r in rows]
 
@@ -226,14 +246,14 @@ class FeedsRepository:
     async def add_entries(
         self, feed_id: int, entries: Sequence[NewEntry], status: EntryStatus, now: datetime
     ) -> list[StoredEntry]:
-        """Store the entries not seen before; returns only those (deduplicated by key)."""
+        """Store this school's entries not seen before; returns only those (by key)."""
         added: list[StoredEntry] = []
         for entry in entries:
             row = await self._db.execute_returning(
                 "INSERT INTO feed_entries (feed_id, entry_key, title, link, published,"
-                " summary_html, summary_text, status, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feed_id, entry_key) DO NOTHING"
-                " RETURNING id",
+                " summary_html, summary_text, status, created_at, school)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (feed_id, school, entry_key) DO NOTHING RETURNING id",
                 (
                     feed_id,
                     entry.entry_key,
@@ -244,41 +264,55 @@ class FeedsRepository:
                     entry.summary_text,
                     status,
                     stored(now),
+                    self._school,
                 ),
             )
             if row is not None:
-                entry_row = await self.entry(int(row["id"]))
+                entry_row = await self.entry_by_id(int(row["id"]))
                 if entry_row:
                     added.append(entry_row)
         return added
 
     async def known_keys(self, feed_id: int) -> set[str]:
+        """The keys of the source's entries this school has seen."""
         rows = await self._db.fetchall(
-            "SELECT entry_key FROM feed_entries WHERE feed_id = ?", (feed_id,)
+            "SELECT entry_key FROM feed_entries WHERE feed_id = ? AND school = ?",
+            (feed_id, self._school),
         )
         return {str(r["entry_key"]) for r in rows}
 
-    async def entry(self, entry_id: int) -> StoredEntry | None:
+    async def entry(self, number: int) -> StoredEntry | None:
+        """This school's entry n° `number` (never another school's)."""
         row = await self._db.fetchone(
-            f"SELECT {_ENTRY_COLUMNS} FROM feed_entries WHERE id = ?"  # noqa: S608
-            f" AND feed_id IN (SELECT id FROM feeds WHERE {_MINE})",
-            (entry_id, *self._mine),
+            f"SELECT {_ENTRY_COLUMNS} FROM feed_entries"  # noqa: S608 - constant columns
+            " WHERE school = ? AND number = ?",
+            (self._school, number),
+        )
+        return _to_entry(row) if row else None
+
+    async def entry_by_id(self, entry_id: int) -> StoredEntry | None:
+        """This school's entry with this row id (a proposal post's reference)."""
+        row = await self._db.fetchone(
+            f"SELECT {_ENTRY_COLUMNS} FROM feed_entries"  # noqa: S608 - constant columns
+            " WHERE school = ? AND id = ?",
+            (self._school, entry_id),
         )
         return _to_entry(row) if row else None
 
     async def set_entry_status(
         self, entry_id: int, status: EntryStatus, decided_by: str | None, now: datetime
     ) -> None:
+        """Decide on this school's entry with this row id."""
         await self._db.execute(
-            "UPDATE feed_entries SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
-            (status, decided_by, stored(now), entry_id),
+            "UPDATE feed_entries SET status = ?, decided_by = ?, decided_at = ?"
+            " WHERE id = ? AND school = ?",
+            (status, decided_by, stored(now), entry_id, self._school),
         )
 
     async def proposed(self, limit: int = 20) -> list[StoredEntry]:
         rows = await self._db.fetchall(
             f"SELECT {_ENTRY_COLUMNS} FROM feed_entries"  # noqa: S608 - constant columns
-            f" WHERE status = 'proposed' AND feed_id IN (SELECT id FROM feeds WHERE {_MINE})"
-            " ORDER BY id LIMIT ?",
-            (*self._mine, limit),
+            " WHERE school = ? AND status = 'proposed' ORDER BY number LIMIT ?",
+            (self._school, limit),
         )
         return [_to_entry(r) for r in rows]

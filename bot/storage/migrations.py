@@ -14,6 +14,9 @@ from dataclasses import dataclass
 class Migration:
     description: str
     statements: tuple[str, ...]
+    rebuilds_tables: bool = False
+    """Runs with foreign keys off (SQLite's way to rebuild a referenced table), then
+    checks them all before its commit."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -592,5 +595,59 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
             "CREATE INDEX assistance_mails_request ON assistance_mails (request_id)",
         ),
+    ),
+    Migration(
+        "news watch per établissement: each school's own entries and numbers, curation rooms",
+        (
+            # An académie-wide source is read once and each school decides on its entries:
+            # the same entry key may now be stored once per school, numbered per school.
+            """
+            CREATE TABLE feed_entries_v13 (
+                id            INTEGER PRIMARY KEY AUTOINCREMENT,
+                feed_id       INTEGER NOT NULL REFERENCES feeds (id),
+                entry_key     TEXT NOT NULL,
+                title         TEXT NOT NULL,
+                link          TEXT,
+                published     TEXT,
+                summary_html  TEXT NOT NULL,
+                summary_text  TEXT NOT NULL,
+                status        TEXT NOT NULL
+                              CHECK (status IN ('seen', 'filtered', 'proposed', 'published',
+                                                'ignored')),
+                created_at    TEXT NOT NULL,
+                decided_by    TEXT,
+                decided_at    TEXT,
+                school        TEXT NOT NULL DEFAULT '',
+                number        INTEGER,
+                UNIQUE (feed_id, school, entry_key)
+            )
+            """,
+            # The rows kept are their source's school's (the implicit one for the config
+            # file's) and keep their number (their id).
+            "INSERT INTO feed_entries_v13 (id, feed_id, entry_key, title, link, published,"
+            " summary_html, summary_text, status, created_at, decided_by, decided_at, school,"
+            " number)"
+            " SELECT e.id, e.feed_id, e.entry_key, e.title, e.link, e.published, e.summary_html,"
+            " e.summary_text, e.status, e.created_at, e.decided_by, e.decided_at,"
+            " COALESCE(f.school, ''), e.id FROM feed_entries AS e JOIN feeds AS f"
+            " ON f.id = e.feed_id",
+            "DROP TABLE feed_entries",
+            "ALTER TABLE feed_entries_v13 RENAME TO feed_entries",
+            "CREATE UNIQUE INDEX feed_entries_school_number ON feed_entries (school, number)",
+            "CREATE INDEX feed_entries_school_status ON feed_entries (school, status)",
+            "CREATE TRIGGER feed_entries_numbered AFTER INSERT ON feed_entries"
+            " WHEN NEW.number IS NULL BEGIN"
+            " UPDATE feed_entries SET number = (SELECT COALESCE(MAX(number), 0) + 1"
+            " FROM feed_entries WHERE school = NEW.school) WHERE id = NEW.id; END",
+            # Where a school's RUPN sorts the news (`!veille ici`); none: their direct rooms.
+            """
+            CREATE TABLE curation_rooms (
+                school   TEXT PRIMARY KEY REFERENCES schools (key),
+                room_id  TEXT NOT NULL,
+                set_at   TEXT NOT NULL
+            )
+            """,
+        ),
+        rebuilds_tables=True,
     ),
 )

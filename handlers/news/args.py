@@ -37,9 +37,14 @@ class IgnoreEntry:
     number: int
 
 
-VeilleAction = AddFeed | ListFeeds | RemoveFeed | ListProposals | IgnoreEntry
+@dataclass(frozen=True)
+class CurateHere:
+    """`!veille ici`: the room the command is typed in becomes the school's curation room."""
 
-Action = Literal["ajouter", "liste", "retirer", "propositions", "ignorer"]
+
+VeilleAction = AddFeed | ListFeeds | RemoveFeed | ListProposals | IgnoreEntry | CurateHere
+
+Action = Literal["ajouter", "liste", "retirer", "propositions", "ignorer", "ici"]
 
 _ACTIONS: dict[str, Action] = {
     "ajouter": "ajouter",
@@ -52,8 +57,9 @@ _ACTIONS: dict[str, Action] = {
     "proposition": "propositions",
     "ignorer": "ignorer",
     "ecarter": "ignorer",
+    "ici": "ici",
 }
-ACTIONS_TEXT = "ajouter, liste, retirer, propositions ou ignorer"
+ACTIONS_TEXT = "ajouter, liste, retirer, propositions, ignorer ou ici"
 
 
 def item_number(text: str, action: str) -> int:
@@ -114,5 +120,8 @@ def parse_veille(text: str, env: ParseEnv) -> VeilleAction:
             return RemoveFeed(item_number(rest, "retirer"))
         case "ignorer":
             return IgnoreEntry(item_number(rest, "ignorer"))
+        case "ici":
+            _nothing_after(words[0], rest)
+            return CurateHere()
         case _:
             assert_never(action)

@@ -18,12 +18,14 @@ from urllib.parse import urlsplit
 
 from bot.context import Context, Repositories
 from bot.domain import IncomingReaction
-from bot.errors import NotFound, UserError
+from bot.errors import NotFound, PermissionDenied, UserError
 from bot.router import Router
 from bot.storage.feeds import Feed, StoredEntry
+from bot.tenancy import ROOM_OF_ANOTHER_SCHOOL_TEXT
 from handlers.news import curation, polling
 from handlers.news.args import (
     AddFeed,
+    CurateHere,
     IgnoreEntry,
     ListFeeds,
     ListProposals,
@@ -45,7 +47,7 @@ EXAMPLE_ADD = f"!veille ajouter {EXAMPLE_URL} SRANE"
 @router.command(
     "veille",
     summary="veille d’actualités : sources suivies et articles proposés au tri",
-    usage="ajouter|liste|retirer|propositions|ignorer …",
+    usage="ajouter|liste|retirer|propositions|ignorer|ici …",
     example=EXAMPLE_ADD,
     admin=True,
     parse=parse_veille,
@@ -55,6 +57,7 @@ EXAMPLE_ADD = f"!veille ajouter {EXAMPLE_URL} SRANE"
         "- !veille retirer <n°> — ne plus suivre une source\n"
         "- !veille propositions — les articles en attente de tri\n"
         "- !veille ignorer <n°> — écarte un article proposé (ou réagissez ❌)\n"
+        "- !veille ici — les propositions et les alertes de la veille arrivent dans ce salon\n"
         "Pour publier un article proposé : !annonce veille <n°> (ou réagissez ✅)."
     ),
 )
@@ -71,6 +74,8 @@ async def veille(ctx: Context, action: VeilleAction) -> None:
         case IgnoreEntry(number=number):
             entry = await curation.ignore_entry(ctx, number, ctx.sender)
             ctx.reply(f"Proposition n° {number} écartée : {entry.title}.")
+        case CurateHere():
+            await _curate_here(ctx)
         case _:
             assert_never(action)
 
@@ -96,6 +101,21 @@ async def _add_feed(ctx: Context, action: AddFeed) -> None:
     ctx.reply(
         f"Source n° {feed.id} ajoutée : {feed.name} ({feed.url}). "
         "Les derniers articles vous seront proposés à la prochaine lecture."
+    )
+
+
+async def _curate_here(ctx: Context) -> None:
+    """The room becomes the school's curation room (and the school's, if nobody's yet)."""
+    if await ctx.repos.rooms.claim(ctx.room_id, ctx.school.key, ctx.now) != ctx.school.key:
+        raise PermissionDenied(ROOM_OF_ANOTHER_SCHOOL_TEXT)
+    name = ctx.info.room_name(ctx.room_id)
+    if await ctx.repos.curation_rooms.get() == ctx.room_id:
+        ctx.reply(f"Le salon « {name} » reçoit déjà les propositions de la veille.")
+        return
+    await ctx.repos.curation_rooms.set(ctx.room_id, ctx.now)
+    ctx.reply(
+        f"Le salon « {name} » recevra désormais les propositions de la veille "
+        "(articles à publier ou à écarter) et les alertes sur les sources."
     )
 
 
@@ -140,7 +160,7 @@ async def _list_proposals(ctx: Context) -> None:
         return
     names = await _feed_names(ctx.repos, entries)
     lines = ["Propositions en attente :"]
-    lines += [f"n° {e.id} · {names[e.feed_id]} — {e.title}" for e in entries]
+    lines += [f"n° {e.number} · {names[e.feed_id]} — {e.title}" for e in entries]
     lines.append("Publier : !annonce veille <n°> — Écarter : !veille ignorer <n°>")
     ctx.reply("\n".join(lines))
 
@@ -156,4 +176,4 @@ async def _feed_names(repos: Repositories, entries: Sequence[StoredEntry]) -> di
 # --- declared here, written elsewhere ------------------------------------------------------
 
 router.on(IncomingReaction)(curation.on_reaction)
-router.job("veille", every_seconds=polling.tick_seconds)(polling.poll_feeds)
+router.job("veille", every_seconds=polling.tick_seconds, per_school=False)(polling.poll_feeds)

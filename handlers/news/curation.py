@@ -65,10 +65,11 @@ async def source_name(repos: Repositories, feed_id: int) -> str:
 
 
 async def publish_entry(
-    scope: Scope, entry_id: int, request: Request, comment: str | None = None
+    scope: Scope, number: int, request: Request, comment: str | None = None
 ) -> Announcement:
-    """Announce a proposed feed entry in every diffusion room and mark it published."""
-    entry = await decidable_entry(scope.repos, entry_id, "publish")
+    """Announce the school's proposed entry n° `number` in every diffusion room and mark
+    it published."""
+    entry = await decidable_entry(scope.repos, number, "publish")
     rooms = await publishing.diffusion_rooms(scope.repos, scope.settings)
     if not rooms:
         raise UserError(
@@ -84,9 +85,9 @@ async def publish_entry(
     return announcement
 
 
-async def ignore_entry(scope: Scope, entry_id: int, decided_by: str) -> StoredEntry:
-    """Dismiss a proposed entry; returns it."""
-    entry = await decidable_entry(scope.repos, entry_id, "ignore")
+async def ignore_entry(scope: Scope, number: int, decided_by: str) -> StoredEntry:
+    """Dismiss the school's proposed entry n° `number`; returns it."""
+    entry = await decidable_entry(scope.repos, number, "ignore")
     await scope.repos.feeds.set_entry_status(entry.id, "ignored", decided_by, scope.now)
     return entry
 
@@ -101,17 +102,17 @@ async def on_reaction(ctx: Context, reaction: IncomingReaction) -> None:
         return
     if post.ref_id is None:
         return
-    try:
-        await decidable_entry(ctx.repos, post.ref_id, decision)
-    except UserError:
-        return  # already decided (by another reaction or a command): nothing to say
+    # The post names the entry by its row id; only the reacting school's own is found.
+    entry = await ctx.repos.feeds.entry_by_id(post.ref_id)
+    if entry is None or entry.status != "proposed":
+        return  # another school's, or already decided (by a reaction or a command)
     match decision:
         case "ignore":
-            await ignore_entry(ctx, post.ref_id, ctx.sender)
+            await ignore_entry(ctx, entry.number, ctx.sender)
         case "publish":
             request = Request(ctx.sender, post.room_id, post.event_id)
             try:
-                await publish_entry(ctx, post.ref_id, request)
+                await publish_entry(ctx, entry.number, request)
             except UserError as exc:
                 ctx.messenger.send(
                     post.room_id,

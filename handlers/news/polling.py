@@ -1,11 +1,12 @@
 """The `veille` job: read the due feeds and record each result.
 
-`poll_due_feeds` fetches every due feed outside any transaction (`fetch`), then
-`record`s each result in its own unit of work: it sets the next read one period
-after this one began (not after it ended, which the next tick would come just
-short of), updates the feed's state,
-tells the RUPN about lasting failures, and proposes (or publishes, for
-`auto_publish` feeds) the new entries. The job is registered on the `!veille`
+One job for the whole bot: `poll_due_feeds` fetches every due feed of every school once,
+outside any transaction (`fetch`; an académie's source is read once, not once per
+school), then `record`s each result: each school that sees the feed gets, in its own unit
+of work, the notice of lasting failures and its new entries proposed in its curation
+rooms (or published, for `auto_publish` feeds, in its diffusion rooms); then the feed's
+state is updated, its next read set one period after this one began (not after it ended,
+which the next tick would come just short of). The job is registered on the `!veille`
 router in handlers/news/commands.py.
 """
 
@@ -26,6 +27,7 @@ from bot.storage.feeds import Feed, NewEntry, StoredEntry
 from bot.work import Units
 from handlers.announcements.publishing import Request
 from handlers.news.curation import publish_entry
+from handlers.news.rooms import curation_rooms
 from handlers.news.texts import (
     ENTRY_REF,
     FAILURE_NOTICE_THRESHOLD,
@@ -61,10 +63,10 @@ def is_due(feed: Feed, now: datetime, settings: Settings) -> bool:
     return feed.next_fetch_at is None or feed.next_fetch_at <= horizon
 
 
-def notify(ctx: Scope, text: str) -> None:
-    if not ctx.settings.curation_rooms:
-        log.warning("No curation room for this notice: %s", text)
-    for room in ctx.settings.curation_rooms:
+def notify(ctx: Scope, text: str, rooms: tuple[str, ...]) -> None:
+    if not rooms:
+        log.warning("No curation room for this notice (school %r): %s", ctx.school.key, text)
+    for room in rooms:
         ctx.messenger.send(room, text, kind=NOTICE_KIND)
 
 
@@ -114,54 +116,90 @@ async def fetch(
             return FeedFetchError(f"unexpected error: {exc!r}")
 
 
-async def record(
-    ctx: Scope, feed_id: int, outcome: FeedRead | FeedFetchError, began: datetime
-) -> None:
-    """Record a read that `began` at that moment (the tick's), whenever it ended."""
-    feed = await ctx.repos.feeds.get(feed_id)
-    if feed is None or not feed.active:
-        return  # removed while it was being fetched
-    if isinstance(outcome, FeedFetchError):
-        await _record_failure(ctx, feed, outcome, began)
-    else:
-        await _record_success(ctx, feed, outcome, began)
+def readers_of(units: Units, feed: Feed) -> list[Units]:
+    """The units of the schools that see `feed`: its school, or every school served for a
+    source of the config file's [[feeds]] (the académie's, or a single-school bot's)."""
+    return [
+        units.for_school(school)
+        for school in units.schools
+        if feed.school is None or feed.school == school.key
+    ]
 
 
-async def _record_failure(ctx: Scope, feed: Feed, error: FeedFetchError, began: datetime) -> None:
+def failure_notice(feed: Feed, error: FeedFetchError) -> str | None:
+    """The notice owed to the RUPN for this failed read; None: none yet, or already told."""
     failures = feed.failures + 1
-    poll_s = ctx.settings.feed_poll_minutes * 60
-    delay = max(poll_s, next_retry_delay(failures))
-    description = describe_error(error)
-    notify_now = failures >= FAILURE_NOTICE_THRESHOLD and not feed.failing_notified
-    await ctx.repos.feeds.record_failure(
-        feed.id,
-        error=description,
-        next_fetch_at=began + timedelta(seconds=delay),
-        notified=feed.failing_notified or notify_now,
+    if failures < FAILURE_NOTICE_THRESHOLD or feed.failing_notified:
+        return None
+    return (
+        f"⚠️ La source « {feed.name} » est injoignable depuis {failures} tentatives "
+        f"(erreur : {describe_error(error)}). Elle apparaît en échec dans !veille liste ; "
+        "le bot réessaiera de lui-même."
     )
-    if notify_now:
-        notify(
-            ctx,
-            f"⚠️ La source « {feed.name} » est injoignable depuis {failures} tentatives "
-            f"(erreur : {description}). Elle apparaît en échec dans !veille liste ; "
-            "le bot réessaiera de lui-même.",
-        )
 
 
-async def _record_success(ctx: Scope, feed: Feed, read: FeedRead, began: datetime) -> None:
-    result = read.result
-    await ctx.repos.feeds.record_success(
-        feed.id,
-        etag=result.etag,
-        last_modified=result.last_modified,
-        next_fetch_at=began + timedelta(minutes=ctx.settings.feed_poll_minutes),
-        now=ctx.now,
-    )
-    if feed.failing_notified:
-        notify(ctx, f"✅ La source « {feed.name} » répond de nouveau.")
-    parsed = read.parsed
-    if parsed is None:
-        return
+async def record(
+    units: Units, feed: Feed, outcome: FeedRead | FeedFetchError, began: datetime
+) -> None:
+    """Offer a read that `began` at that moment (the tick's) to each school that sees the
+    feed, each in its own unit of work, then record the read in the feed's state: a crash
+    in between re-reads the feed, and each school's known entries are not offered twice."""
+    readers = readers_of(units, feed)
+    async with units.unit() as ctx:
+        current = await ctx.repos.feeds.by_url(feed.url)
+    if not readers or current is None or current.id != feed.id or not current.active:
+        return  # removed while it was being fetched, or its school is no longer served
+    notice: str | None = None
+    parsed: ParsedFeed | None = None
+    if isinstance(outcome, FeedFetchError):
+        notice = failure_notice(current, outcome)
+    else:
+        parsed = outcome.parsed
+        if current.failing_notified:
+            notice = f"✅ La source « {current.name} » répond de nouveau."
+    if notice is not None or (parsed is not None and parsed.entries):
+        for scoped in readers:  # (nothing to offer: no direct room is opened for it)
+            try:
+                await _offer(scoped, current, parsed, notice)
+            except Exception:
+                log.exception(
+                    "Offering feed %d to school %r failed", feed.id, scoped.settings.school.key
+                )
+    async with units.unit() as ctx:
+        poll_s = ctx.settings.feed_poll_minutes * 60
+        if isinstance(outcome, FeedFetchError):
+            delay = max(poll_s, next_retry_delay(current.failures + 1))
+            await ctx.repos.feeds.record_failure(
+                current.id,
+                error=describe_error(outcome),
+                next_fetch_at=began + timedelta(seconds=delay),
+                notified=current.failing_notified or notice is not None,
+            )
+        else:
+            await ctx.repos.feeds.record_success(
+                current.id,
+                etag=outcome.result.etag,
+                last_modified=outcome.result.last_modified,
+                next_fetch_at=began + timedelta(seconds=poll_s),
+                now=ctx.now,
+            )
+
+
+async def _offer(units: Units, feed: Feed, parsed: ParsedFeed | None, notice: str | None) -> None:
+    target = await curation_rooms(units)
+    rooms = target.rooms
+    async with units.unit() as ctx:
+        await target.claim(ctx)
+        if notice is not None:
+            notify(ctx, notice, rooms)
+        if parsed is not None:
+            await _offer_entries(ctx, feed, parsed, rooms)
+
+
+async def _offer_entries(
+    ctx: Scope, feed: Feed, parsed: ParsedFeed, rooms: tuple[str, ...]
+) -> None:
+    """Store the school's new entries; propose (or publish) the latest of them."""
     known = await ctx.repos.feeds.known_keys(feed.id)
     fresh: dict[str, FeedEntry] = {}
     for entry in parsed.entries:
@@ -169,13 +207,16 @@ async def _record_success(ctx: Scope, feed: Feed, read: FeedRead, began: datetim
             fresh[entry.key] = entry
     if not fresh:
         return
+    # A school that comes to a source already read (an académie's, after a reload of the
+    # directory) starts like a new subscriber: a few proposals, nothing published.
+    primed = feed.primed and (bool(known) or feed.school is not None or ctx.school.implicit)
     kept = [e for e in fresh.values() if passes_filters(e, feed)]
     filtered = [_new_entry(e) for e in fresh.values() if not passes_filters(e, feed)]
     await ctx.repos.feeds.add_entries(feed.id, filtered, "filtered", ctx.now)
-    limit = MAX_PROPOSALS_PER_READ if feed.primed else PROPOSALS_ON_SUBSCRIBE
+    limit = MAX_PROPOSALS_PER_READ if primed else PROPOSALS_ON_SUBSCRIBE
     ordered = newest_first(kept)
     offered, skipped = ordered[:limit], ordered[limit:]
-    if skipped and feed.primed:
+    if skipped and primed:
         log.warning("Feed %d: %d new entries not proposed (too many)", feed.id, len(skipped))
     await ctx.repos.feeds.add_entries(
         feed.id, [_new_entry(e) for e in reversed(skipped)], "seen", ctx.now
@@ -184,29 +225,31 @@ async def _record_success(ctx: Scope, feed: Feed, read: FeedRead, began: datetim
         feed.id, [_new_entry(e) for e in reversed(offered)], "proposed", ctx.now
     )
     for proposal in stored:
-        if feed.auto_publish and feed.primed and await _auto_publish(ctx, proposal):
+        if feed.auto_publish and primed and await _auto_publish(ctx, proposal):
             continue
-        _propose(ctx, proposal, feed.name)
+        _propose(ctx, proposal, feed.name, rooms)
 
 
 async def _auto_publish(ctx: Scope, entry: StoredEntry) -> bool:
     try:
-        await publish_entry(ctx, entry.id, Request(AUTO_PUBLISH_AUTHOR))
+        await publish_entry(ctx, entry.number, Request(AUTO_PUBLISH_AUTHOR))
     except UserError as exc:
         log.warning("Entry %d not published automatically: %s", entry.id, exc.message)
         return False
     return True
 
 
-def _propose(ctx: Scope, entry: StoredEntry, source: str) -> None:
-    if not ctx.settings.curation_rooms:
+def _propose(ctx: Scope, entry: StoredEntry, source: str, rooms: tuple[str, ...]) -> None:
+    if not rooms:
         log.warning(
-            "No curation room: proposal %d waits in !veille propositions (set bot.curation_room)",
-            entry.id,
+            "No curation room: proposal %d of school %r waits in !veille propositions"
+            " (!veille ici, or bot.curation_room)",
+            entry.number,
+            ctx.school.key,
         )
         return
     text, body_html = proposal_message(entry, source, ctx.settings)
-    for room in ctx.settings.curation_rooms:
+    for room in rooms:
         ctx.messenger.send(
             room, text, html=body_html, kind=PROPOSAL_KIND, ref=(ENTRY_REF, entry.id)
         )
@@ -216,7 +259,12 @@ async def poll_due_feeds(units: Units, *, timeout_s: float = FETCH_TIMEOUT_S) ->
     """Fetch every due feed (network outside transactions), then record each result."""
     async with units.unit() as ctx:
         began = ctx.now
-        due = [f for f in await ctx.repos.feeds.active() if is_due(f, began, ctx.settings)]
+        served = {school.key for school in units.schools}
+        due = [
+            feed
+            for feed in await ctx.repos.feeds.every_active()
+            if (feed.school is None or feed.school in served) and is_due(feed, began, ctx.settings)
+        ]  # a source of a school no longer served is not read (nobody would get it)
     if not due:
         return
     limit = asyncio.Semaphore(FETCH_CONCURRENCY)
@@ -224,8 +272,7 @@ async def poll_due_feeds(units: Units, *, timeout_s: float = FETCH_TIMEOUT_S) ->
         outcomes = await asyncio.gather(*(fetch(session, limit, f, timeout_s) for f in due))
     for feed, outcome in zip(due, outcomes, strict=True):
         try:
-            async with units.unit() as ctx:
-                await record(ctx, feed.id, outcome, began)
+            await record(units, feed, outcome, began)
         except Exception:
             log.exception("Recording the read of feed %d (%s) failed", feed.id, feed.url)
 

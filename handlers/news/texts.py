@@ -86,7 +86,7 @@ def reaction_decision(key: str) -> Literal["publish", "ignore"] | None:
 
 def proposal_message(entry: StoredEntry, source: str, settings: Settings) -> tuple[str, str]:
     """Plain text and HTML of the post offering an entry to the RUPN."""
-    n = entry.id
+    n = entry.number
     actions = (
         f"Publier : !annonce veille {n} (ou réagissez ✅) — Écarter : !veille ignorer {n} (ou ❌)"
     )

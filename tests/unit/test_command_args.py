@@ -77,7 +77,7 @@ REMOVE_LINE = usage(
             "!veille retirer 99999999999999999999999",
             usage(
                 "« 99999999999999999999999 » n’est pas un numéro.",
-                "!veille ajouter|liste|retirer|propositions|ignorer …",
+                "!veille ajouter|liste|retirer|propositions|ignorer|ici …",
                 VEILLE_EXAMPLE,
             ),
         ),
@@ -86,7 +86,7 @@ REMOVE_LINE = usage(
             usage(
                 "« http://[flux » n’est pas l’adresse d’un flux : elle doit commencer par "
                 "http:// ou https://.",
-                "!veille ajouter|liste|retirer|propositions|ignorer …",
+                "!veille ajouter|liste|retirer|propositions|ignorer|ici …",
                 VEILLE_EXAMPLE,
             ),
         ),

@@ -708,7 +708,7 @@ EMPTY_LIST = (
     "!veille ajouter https://srane.ac-exemple.fr/spip.php?page=backend SRANE"
 )
 USAGE = (
-    "Utilisation : !veille ajouter|liste|retirer|propositions|ignorer …\n"
+    "Utilisation : !veille ajouter|liste|retirer|propositions|ignorer|ici …\n"
     "Exemple : !veille ajouter https://srane.ac-exemple.fr/spip.php?page=backend SRANE"
 )
 
@@ -766,12 +766,12 @@ async def test_veille_commands(bot: Bot, server: FeedServer) -> None:
     ]
     assert await bot.ask("!veille retirer un") == [f"« un » n’est pas un numéro.\n{USAGE}"]
     assert await bot.ask("!veille") == [
-        f"Précisez ce que vous voulez faire : ajouter, liste, retirer, propositions ou "
-        f"ignorer.\n{USAGE}"
+        f"Précisez ce que vous voulez faire : ajouter, liste, retirer, propositions, "
+        f"ignorer ou ici.\n{USAGE}"
     ]
     assert await bot.ask("!veille lire") == [
         "Action inconnue : « lire ». Actions possibles : ajouter, liste, retirer, "
-        f"propositions ou ignorer.\n{USAGE}"
+        f"propositions, ignorer ou ici.\n{USAGE}"
     ]
     assert await bot.ask("!veille liste", sender=PROF) == [
         "Désolé, la commande !veille est réservée aux référents numériques (RUPN) qui "

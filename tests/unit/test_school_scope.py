@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from bot.config import DigestSettings
 from bot.context import Settings
 from bot.domain import IncomingMessage, SyncBatch
 from bot.storage.database import Database
@@ -148,6 +149,19 @@ def test_a_named_school_has_its_own_admins_and_zone_and_none_of_the_config_rooms
     assert not named.mail_enabled
     implicit = base.for_school(base.school)
     assert implicit == replace(base, tenant=base.school)
+
+
+def test_a_named_school_letter_rooms_given_as_aliases_are_resolved_like_the_bot_ones() -> None:
+    """`[[etablissements]] digest.rooms` may name rooms by alias, as `[digest] rooms` does:
+    the aliases resolved at start-up become room ids; one that did not resolve is left
+    out (it was logged), never sent to as an alias."""
+    own = DigestSettings(rooms=("#lettre-b:ac-exemple.fr", "!direct:x", "#inconnu:x"))
+    school = replace(B.school, digest=own)
+    base = Settings(
+        admins=frozenset(), tz=PARIS,
+        room_aliases=(("#lettre-b:ac-exemple.fr", "!lettre-b:x"), ("#lettre-a:x", "!a:x")),
+    )  # fmt: skip
+    assert base.for_school(school).digest_rooms == ("!lettre-b:x", "!direct:x")
 
 
 async def test_mesdonnees_typed_in_a_school_room_lists_her_data_of_every_school(

@@ -21,8 +21,12 @@ ROOM = "!salle-des-profs:ac-exemple.fr"
 RUPN = "@rupn:ac-exemple.fr"
 TEACHER = "@prof1:ac-exemple.fr"
 
-TABLES_WITH_A_SCHOOL = (*(t for t in TENANT_TABLES if t != "rooms"), "posts")
-NUMBERED_TABLES = ("announcements", "polls", "workshops", "digest_words")
+# `curation_rooms` came after (chosen in chat with `!veille ici`): an old base has none.
+TABLES_WITH_A_SCHOOL = (
+    *(t for t in TENANT_TABLES if t not in ("rooms", "curation_rooms")),
+    "posts",
+)
+NUMBERED_TABLES = ("announcements", "polls", "workshops", "digest_words", "feed_entries")
 
 # Rows as the single-school code wrote them: two of each numbered kind, ids 1 and 2.
 ROWS = (
@@ -92,6 +96,19 @@ ROWS = (
         "INSERT INTO privacy_requests (user_id, action, requested_at) VALUES (?, 'show', ?)",
         (TEACHER, T),
     ),
+    (
+        "INSERT INTO feeds (name, url, origin, added_at) VALUES"
+        " ('SRANE', 'https://srane.ac-exemple.fr/rss', 'config', ?)",
+        (T,),
+    ),
+    (
+        "INSERT INTO feed_entries (feed_id, entry_key, title, summary_html, summary_text,"
+        " status, created_at) VALUES (1, 'a1', 'Pix', '', '', 'published', ?),"
+        " (1, 'a2', 'ENT', '', '', 'proposed', ?)",
+        (T, T),
+    ),
+    # The published entry's announcement: its reference survives the entries' rebuild.
+    ("UPDATE announcements SET entry_id = 1 WHERE id = 1", ()),
 )
 
 

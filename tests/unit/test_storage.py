@@ -56,7 +56,7 @@ async def test_fresh_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "sous" / "dossier" / "rupn-bot.db"
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 13
+        assert await db.schema_version() == len(MIGRATIONS) == 14
     finally:
         await db.close()
     assert _user_version(path) == len(MIGRATIONS)
@@ -394,6 +394,7 @@ async def _check_version_4_data(db: Database) -> None:
             summary_html="<p>Le <b>plan</b> numérique</p>",
             summary_text="Le plan numérique",
             status="proposed",
+            number=1,  # kept through the per-school numbering (migration 14)
         )
     ]
     assert await feeds.known_keys(1) == {

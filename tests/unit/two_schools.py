@@ -18,6 +18,7 @@ from bot.processor import EventProcessor
 from bot.router import CommandRegistry
 from bot.schools import School
 from bot.storage.database import Database, stored
+from bot.storage.feeds import FeedsRepository, NewEntry
 from bot.storage.rooms import RoomsRepository
 from bot.storage.state import StateRepository
 from bot.tenancy import Tenancy
@@ -70,6 +71,8 @@ TENANT_TABLES = (
     "digest_weeks",
     "digest_extra_letters",
     "rooms",
+    "feed_entries",  # a school's own rows of its sources' entries, the académie's included
+    "curation_rooms",
 )
 
 
@@ -164,12 +167,6 @@ class TwoSchools:
         rows = await self.db.fetchall("SELECT * FROM feeds WHERE school = ? ORDER BY id", (key,))
         found["feeds"] = [tuple(r) for r in rows]
         rows = await self.db.fetchall(
-            "SELECT * FROM feed_entries WHERE feed_id IN (SELECT id FROM feeds WHERE school = ?)"
-            " ORDER BY id",
-            (key,),
-        )
-        found["feed_entries"] = [tuple(r) for r in rows]
-        rows = await self.db.fetchall(
             "SELECT * FROM posts WHERE school = ?"
             " OR room_id IN (SELECT room_id FROM rooms WHERE school = ?) ORDER BY id",
             (key, key),
@@ -211,3 +208,23 @@ async def populate(bot: TwoSchools) -> None:
         await bot.deliver_all()
     async with bot.db.transaction():  # the tickets went to the desk
         await bot.db.execute("UPDATE posts SET status = 'sent' WHERE kind = 'assistance-mail'")
+    await _academie_proposals(bot)
+
+
+async def _academie_proposals(bot: TwoSchools) -> None:
+    """An académie source read for both schools: each has its proposals n° 1 and 2 (A's
+    first, so B's rows have other ids than their numbers), and A its curation room."""
+    entries = [
+        NewEntry(f"tag:srane,2026:{n}", f"Actualité {n}", None, None, "", "") for n in (1, 2)
+    ]
+    async with bot.db.transaction():
+        feed = await FeedsRepository(bot.db).upsert(
+            name="SRANE", url="http://127.0.0.1:9/srane.xml", origin="config", added_by=None,
+            now=bot.clock(),
+        )  # fmt: skip
+        for side in (A, B):
+            await FeedsRepository(bot.db, side.school.key).add_entries(
+                feed.id, entries, "proposed", bot.clock()
+            )
+    assert await bot.say(A, "!veille ici") != []
+    await bot.deliver_all()

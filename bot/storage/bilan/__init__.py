@@ -60,8 +60,9 @@ __all__ = [
 
 
 class BilanRepository:
-    """One call per section of the survey, for one établissement (the news sources are
-    the bot's, shared by its schools); each module holds its section's SQL."""
+    """One call per section of the survey, for one établissement (an académie's news
+    sources count for a school by what it decided on); each module holds its section's
+    SQL."""
 
     def __init__(self, db: Database, school: str = IMPLICIT_KEY) -> None:
         self._db = db
@@ -75,7 +76,7 @@ class BilanRepository:
         return await diffusion.diffusion(self._db, since, until, tz, self._school)
 
     async def news(self, since: datetime, until: datetime) -> NewsWatch:
-        return await diffusion.news(self._db, since, until)
+        return await diffusion.news(self._db, since, until, self._school)
 
     async def gatherings(
         self, since: datetime, until: datetime, cutoff: datetime, tz: ZoneInfo

@@ -110,26 +110,34 @@ async def _reading(
     return Reading(row["items"], row["readers"], row["rate"])
 
 
-async def news(db: Database, since: datetime, until: datetime) -> NewsWatch:
-    """Section 2: per source followed during the year, what its entries became.
+async def news(db: Database, since: datetime, until: datetime, school: str) -> NewsWatch:
+    """Section 2: per source the school followed during the year, what its entries became
+    for the school (each school decides on its own rows of an académie's source).
 
-    A source counts when it was active or brought entries during the year (and was
-    added before its end). « Proposés »: offered to the RUPN's sorting (waiting,
-    published or set aside); filtered and primed entries were only received.
+    A school's own source counts when it was active or brought entries during the year
+    (and was added before its end). A source of the config file's [[feeds]] is a
+    single-school bot's own; for an académie's school it counts only when the school
+    published or set aside at least one of its entries that year: reading the académie's
+    sources for every school makes no school active. « Proposés »: offered to the RUPN's
+    sorting (waiting, published or set aside); filtered and primed entries were only
+    received.
     """
     rows = await db.fetchall(
-        "SELECT f.name,"
-        " COUNT(e.id) AS received,"
-        " COUNT(e.id) FILTER (WHERE e.status IN ('proposed', 'published', 'ignored'))"
+        "WITH mine AS (SELECT feed_id, status FROM feed_entries"
+        "  WHERE school = ? AND created_at >= ? AND created_at < ?)"
+        " SELECT f.name,"
+        " COUNT(m.status) AS received,"
+        " COUNT(m.status) FILTER (WHERE m.status IN ('proposed', 'published', 'ignored'))"
         "  AS proposed,"
-        " COUNT(e.id) FILTER (WHERE e.status = 'published') AS published,"
-        " COUNT(e.id) FILTER (WHERE e.status = 'ignored') AS set_aside"
-        " FROM feeds AS f LEFT JOIN feed_entries AS e ON e.feed_id = f.id"
-        "  AND e.created_at >= ? AND e.created_at < ?"
-        " WHERE f.added_at < ?"
-        " GROUP BY f.id HAVING MAX(f.active) = 1 OR COUNT(e.id) > 0"
+        " COUNT(m.status) FILTER (WHERE m.status = 'published') AS published,"
+        " COUNT(m.status) FILTER (WHERE m.status = 'ignored') AS set_aside"
+        " FROM feeds AS f LEFT JOIN mine AS m ON m.feed_id = f.id"
+        " WHERE f.added_at < ? AND (f.school = ? OR f.school IS NULL)"
+        " GROUP BY f.id HAVING CASE WHEN f.school IS NULL AND ? != ''"
+        "  THEN COUNT(m.status) FILTER (WHERE m.status IN ('published', 'ignored')) > 0"
+        "  ELSE MAX(f.active) = 1 OR COUNT(m.status) > 0 END"
         " ORDER BY published DESC, received DESC, f.name",
-        (stored(since), stored(until), stored(until)),
+        (school, stored(since), stored(until), stored(until), school, school),
     )
     return NewsWatch(
         tuple(

@@ -106,7 +106,9 @@ IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
         "feeds": "id url include_words exclude_words auto_publish origin active etag"
         " last_modified failures failing_notified last_error next_fetch_at last_success_at"
         " primed added_at school",
-        "feed_entries": "id feed_id entry_key link published status created_at decided_at",
+        "feed_entries": "id feed_id entry_key link published status created_at decided_at"
+        " school number",
+        "curation_rooms": "school room_id set_at",
         "announcements": "id rooms status scheduled_for created_at published_at edited_at"
         " entry_id request_room confirmed school number",
         "polls": "id room_id anonymous max_selections template deadline reminder_at reminded"
