@@ -525,4 +525,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX digest_weeks_sent ON digest_weeks (school, outcome, decided_at)",
         ),
     ),
+    Migration(
+        "the letter reads what was delivered to one school, not to every school",
+        (
+            # The weekly job runs once per school: walking every school's posts of the week
+            # to keep one school's made an académie's Friday grow with the square of its
+            # schools.
+            "CREATE INDEX posts_school_sent ON posts (school, kind, sent_at) WHERE status = 'sent'",
+        ),
+    ),
 )
