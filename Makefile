@@ -82,7 +82,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.letter
 	$(BIN)/python -m bench.bilan
 	$(BIN)/python -m bench.academie_bilan
+	$(BIN)/python -m bench.letter_schools
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.memory_schools
 
 # What a RUPN prints: the HTML bilan of bench/bilan.py's synthetic school year, printed to
 # PDF by headless Chromium (Debian's chromium package) and captured as a PNG of its first

@@ -27,9 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.config import uai_letter
+from bench.academie import SCHOOLS, synthetic_school
 from bot.school_year import SchoolYear
-from bot.schools import School
 from digests.bilan.academie import SchoolFigures, aggregate
 from digests.bilan.academie_folder import read_folder
 from digests.bilan.academie_render import RenderedAcademie, render_academie
@@ -38,18 +37,9 @@ from digests.bilan.model import INDICATORS, Value
 
 GOAL_S = 2.0
 TITLE = "Académie de démonstration"
-SCHOOLS = 1_000
 PARIS = ZoneInfo("Europe/Paris")
 YEAR = SchoolYear(2025)
 NOW = datetime(2026, 9, 2, 9, 0, tzinfo=PARIS)
-KINDS = ("Collège", "Lycée", "Lycée professionnel", "Collège", "Collège")
-NAMES = ("Jean Moulin", "Camille Guérin", "Louise Michel", "Victor Hugo", "Marie Curie")
-TOWNS = ("Poitiers", "Niort", "La Rochelle", "Angoulême", "Châtellerault", "Saintes")
-
-
-def uai(number: int) -> str:
-    digits = f"{860000 + number:07d}"
-    return digits + uai_letter(digits)
 
 
 def school_values(rng: random.Random) -> dict[str, Value]:
@@ -70,15 +60,7 @@ def school_values(rng: random.Random) -> dict[str, Value]:
 
 def synthetic_schools(rng: random.Random) -> list[SchoolFigures]:
     return [
-        SchoolFigures(
-            School(
-                uai(number),
-                f"{rng.choice(KINDS)} {rng.choice(NAMES)}, {rng.choice(TOWNS)}",
-                frozenset(),
-                None,
-            ),
-            school_values(rng),
-        )
+        SchoolFigures(synthetic_school(number, rng), school_values(rng))
         for number in range(SCHOOLS)
     ]
 

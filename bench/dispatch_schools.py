@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.academie import ROOMS_PER_SCHOOL, SCHOOLS
 from bench.dispatch import (
     ADMIN,
     FIXED_NOW,
@@ -42,8 +43,6 @@ from bot.tenancy import Tenancy
 from handlers import ROUTERS
 
 GOAL_RATIO = 0.9
-SCHOOLS = 1000
-ROOMS_PER_SCHOOL = 3
 
 
 def _academie() -> list[School]:

@@ -42,6 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.context import Repositories
+from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, stored, stored_or_none
 from digests.build import MAX_LINES, build_letter, server_of
 from digests.collect import collect
@@ -59,14 +60,25 @@ MEMBERS = 40
 """Joined members of every room, the bot excepted (a fake of the bot's member lists)."""
 
 WEEKS = 52
-ANNOUNCEMENTS_PER_WEEK = 40
 FEED_SHARE = 0.3  # of the announcements, the news entries published from a feed
-OTHER_ENTRIES_PER_FEED_WEEK = 8  # entries seen but not published (filtered, ignored…)
-POLLS = 300
 POLL_ROOMS = 40  # polls are started in the staff rooms, not in every diffusion room
 OPEN_POLLS_IN_FIRST_ROOM = 5  # the worst case for the letter's length: « et 2 autres »
-WORKSHOPS = 150
 WORKSHOP_SPAN_DAYS = 385  # from a year ago to three weeks ahead
+
+
+@dataclass(frozen=True)
+class Volume:
+    """How much one RUPN does in a year, across all of their rooms."""
+
+    announcements_per_week: int
+    other_entries_per_feed_week: int  # entries seen but not published (filtered, ignored…)
+    polls: int
+    workshops: int
+
+
+BUSY = Volume(announcements_per_week=40, other_entries_per_feed_week=8, polls=300, workshops=150)
+"""A busy RUPN of 200 diffusion rooms, this benchmark's case."""
+
 TEACHERS = tuple(f"@enseignant{i:02d}-ac-rennes.fr:{SERVER}" for i in range(60))
 
 FEEDS = (
@@ -169,11 +181,16 @@ WORDS = (
 
 
 class Ids:
-    """Unique event ids (43 base64 characters, as Matrix room versions 4+) and txn ids."""
+    """Unique event ids (43 base64 characters, as Matrix room versions 4+), txn ids, and
+    each table's row ids (one database may hold several schools' rows)."""
 
     def __init__(self) -> None:
         self._events = itertools.count(1)
         self._txns = itertools.count(1)
+        self._rows: dict[str, Iterator[int]] = {}
+
+    def row(self, table: str) -> int:
+        return next(self._rows.setdefault(table, itertools.count(1)))
 
     def event(self) -> str:
         digest = hashlib.sha256(next(self._events).to_bytes(8, "big")).digest()
@@ -214,8 +231,9 @@ def _within(rng: random.Random, start: datetime, end: datetime) -> datetime:
 
 @dataclass
 class Seed:
-    """The rows to insert, table by table."""
+    """The rows to insert, table by table, for the établissement `school`."""
 
+    school: str = IMPLICIT_KEY
     posts: list[tuple[Any, ...]] = field(default_factory=list)
     feeds: list[tuple[Any, ...]] = field(default_factory=list)
     entries: list[tuple[Any, ...]] = field(default_factory=list)
@@ -252,25 +270,39 @@ class Seed:
                 ids.event(),
                 when,
                 when,
+                self.school,
             )
         )
 
 
-def seed_announcements(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random) -> None:
-    start = NOW - timedelta(weeks=WEEKS)
-    for feed_id, (name, url) in enumerate(FEEDS, start=1):
+def seed_feeds(seed: Seed, ids: Ids) -> list[int]:
+    """The config file's sources (the bot's: every school's in a shared deployment), in
+    the order of FEEDS; returns their ids."""
+    feed_ids = [ids.row("feeds") for _ in FEEDS]
+    added = stored(NOW - timedelta(weeks=WEEKS))
+    for feed_id, (name, url) in zip(feed_ids, FEEDS, strict=True):
         seed.feeds.append(
-            (feed_id, name, url, '["numérique"]', "[]", 0, "config", stored(start), stored(NOW))
+            (feed_id, name, url, '["numérique"]', "[]", 0, "config", added, stored(NOW), None)
         )
-    entry_ids = itertools.count(1)
-    announcement_ids = itertools.count(1)
+    return feed_ids
+
+
+def seed_announcements(
+    seed: Seed,
+    ids: Ids,
+    rooms: Sequence[str],
+    rng: random.Random,
+    volume: Volume,
+    feed_ids: Sequence[int],
+) -> None:
+    start = NOW - timedelta(weeks=WEEKS)
     everywhere = json.dumps(list(rooms))
     for week in range(WEEKS):
         week_start = start + timedelta(weeks=week)
         week_end = week_start + timedelta(weeks=1)
-        for feed_id in range(1, len(FEEDS) + 1):
-            for _ in range(OTHER_ENTRIES_PER_FEED_WEEK):
-                other_id = next(entry_ids)
+        for feed_index, feed_id in enumerate(feed_ids):
+            for _ in range(volume.other_entries_per_feed_week):
+                other_id = ids.row("feed_entries")
                 seen = _within(rng, week_start, week_end)
                 title = rng.choice(ENTRY_TITLES)
                 status = rng.choice(("filtered", "filtered", "ignored", "seen"))
@@ -280,7 +312,7 @@ def seed_announcements(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.R
                         feed_id,
                         f"urn:entry:{other_id}",
                         title,
-                        f"{FEEDS[feed_id - 1][1].rsplit('/', 1)[0]}/article/{other_id}",
+                        f"{FEEDS[feed_index][1].rsplit('/', 1)[0]}/article/{other_id}",
                         stored(seen),
                         f"<p>{title}.</p>",
                         f"{title}.",
@@ -290,15 +322,17 @@ def seed_announcements(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.R
                         stored(seen) if status == "ignored" else None,
                     )
                 )
-        moments = sorted(_within(rng, week_start, week_end) for _ in range(ANNOUNCEMENTS_PER_WEEK))
+        weekly = volume.announcements_per_week
+        moments = sorted(_within(rng, week_start, week_end) for _ in range(weekly))
         for at in moments:
-            announcement_id = next(announcement_ids)
+            announcement_id = ids.row("announcements")
             entry_id: int | None = None
             if rng.random() < FEED_SHARE:
-                entry_id = next(entry_ids)
-                feed_id = rng.randint(1, len(FEEDS))
+                entry_id = ids.row("feed_entries")
+                feed_index = rng.randrange(len(FEEDS))
+                feed_id = feed_ids[feed_index]
                 title = rng.choice(ENTRY_TITLES)
-                link = f"{FEEDS[feed_id - 1][1].rsplit('/', 1)[0]}/article/{entry_id}"
+                link = f"{FEEDS[feed_index][1].rsplit('/', 1)[0]}/article/{entry_id}"
                 summary = f"{title}. {rng.choice(PARAGRAPHS)}"
                 seed.entries.append(
                     (
@@ -316,7 +350,7 @@ def seed_announcements(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.R
                         stored(at),
                     )
                 )
-                body = f"**{title}** ({FEEDS[feed_id - 1][0]})\n\n{summary}\n\n{link}"
+                body = f"**{title}** ({FEEDS[feed_index][0]})\n\n{summary}\n\n{link}"
             else:
                 body = f"**{_fill(rng.choice(ANNOUNCEMENT_TITLES), rng)}**\n\n"
                 body += " ".join(rng.sample(PARAGRAPHS, 2))
@@ -336,6 +370,7 @@ def seed_announcements(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.R
                     rng.choice(rooms[:3]) if entry_id is None else None,
                     ids.event() if entry_id is None else None,
                     1,
+                    seed.school,
                 )
             )
             content = _message(body)
@@ -343,7 +378,7 @@ def seed_announcements(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.R
                 seed.post(ids, room, "announcement", ("announcement", announcement_id), content, at)
     # What is still to come: scheduled for next week, never posted.
     for _ in range(5):
-        announcement_id = next(announcement_ids)
+        announcement_id = ids.row("announcements")
         body = f"**{_fill(rng.choice(ANNOUNCEMENT_TITLES), rng)}**"
         at = _within(rng, NOW, NOW + timedelta(weeks=1))
         seed.announcements.append(
@@ -361,21 +396,24 @@ def seed_announcements(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.R
                 rooms[0],
                 ids.event(),
                 1,
+                seed.school,
             )
         )
 
 
-def seed_polls(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random) -> None:
+def seed_polls(
+    seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random, volume: Volume
+) -> None:
     start = NOW - timedelta(weeks=WEEKS)
-    created = sorted(_within(rng, start, NOW - timedelta(days=8)) for _ in range(POLLS))
+    created = sorted(_within(rng, start, NOW - timedelta(days=8)) for _ in range(volume.polls))
     # The last few, in the first room, are all still open: the most the letter can show.
     created[-OPEN_POLLS_IN_FIRST_ROOM:] = sorted(
         _within(rng, NOW - timedelta(days=7), NOW - timedelta(hours=1))
         for _ in range(OPEN_POLLS_IN_FIRST_ROOM)
     )
-    response_ids = itertools.count(1)
-    for poll_id, at in enumerate(created, start=1):
-        forced = poll_id > POLLS - OPEN_POLLS_IN_FIRST_ROOM
+    for index, at in enumerate(created, start=1):
+        poll_id = ids.row("polls")
+        forced = index > volume.polls - OPEN_POLLS_IN_FIRST_ROOM
         room = rooms[0] if forced else rng.choice(rooms[:POLL_ROOMS])
         question, texts = rng.choice(POLL_QUESTIONS)
         answers = [{"id": f"a{n}", "text": t} for n, t in enumerate(texts, start=1)]
@@ -387,7 +425,7 @@ def seed_polls(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random) -
                 hour=17, minute=0, second=0, microsecond=0
             )
             if forced:
-                deadline = max(deadline, NOW + timedelta(days=1 + poll_id % 5))
+                deadline = max(deadline, NOW + timedelta(days=1 + index % 5))
         is_open = (deadline is not None and deadline > NOW) or (
             deadline is None and at > NOW - timedelta(days=30)
         )
@@ -406,7 +444,7 @@ def seed_polls(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random) -
             for voter, picked, sent_at in sorted(votes, key=lambda v: v[2]):
                 seed.responses.append(
                     (
-                        next(response_ids),
+                        ids.row("poll_responses"),
                         poll_id,
                         voter,
                         ids.event(),
@@ -434,6 +472,7 @@ def seed_polls(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random) -
                 stored_or_none(closed_at),
                 txn,
                 None if is_open else json.dumps({"counts": counts}),
+                seed.school,
             )
         )
         content = json.dumps({"org.matrix.msc3381.poll.start": {"question": {"body": question}}})
@@ -449,13 +488,14 @@ def seed_polls(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random) -
         )
 
 
-def seed_workshops(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random) -> None:
+def seed_workshops(
+    seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random, volume: Volume
+) -> None:
     first_day = NOW.date() - timedelta(days=364)
     everywhere = json.dumps(list(rooms))
-    signup_ids = itertools.count(1)
-    for index in range(WORKSHOPS):
-        workshop_id = index + 1
-        day = first_day + timedelta(days=round(index * WORKSHOP_SPAN_DAYS / WORKSHOPS))
+    for index in range(volume.workshops):
+        workshop_id = ids.row("workshops")
+        day = first_day + timedelta(days=round(index * WORKSHOP_SPAN_DAYS / volume.workshops))
         day += timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)
         cafe = index % 3 == 0
         hour, minute = (12, 30) if cafe else (17, 0)
@@ -484,6 +524,7 @@ def seed_workshops(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Rando
                 int(starts <= NOW),
                 int(starts <= NOW),
                 stored(posted),
+                seed.school,
             )
         )
         name = f"{'Café numérique' if cafe else 'Atelier'} « {theme} »"
@@ -502,7 +543,7 @@ def seed_workshops(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Rando
             reaction = rng.random() < 0.7
             seed.signups.append(
                 (
-                    next(signup_ids),
+                    ids.row("workshop_signups"),
                     workshop_id,
                     user,
                     "reaction" if reaction else "command",
@@ -523,22 +564,26 @@ def seed_letters(seed: Seed, ids: Ids, rooms: Sequence[str], rng: random.Random)
         friday = NOW - timedelta(weeks=weeks_ago)
         year, number, _ = friday.isocalendar()
         decided = friday + timedelta(seconds=rng.randint(1, 30))
-        seed.weeks.append((f"{year}-W{number:02d}", "sent", stored(decided), len(rooms)))
+        seed.weeks.append(
+            (f"{year}-W{number:02d}", "sent", stored(decided), len(rooms), seed.school)
+        )
         body = f"📬 La lettre numérique — semaine du {number}\n\nCette semaine\n• …"
         content = _message(body, "m.notice")
         for room in rooms:
             seed.post(ids, room, "digest", ("digest", year * 100 + number), content, decided)
     for n, word in enumerate(WORDS, start=1):
-        seed.words.append((n, word, RUPN, stored(NOW - timedelta(days=6 - n))))
+        seed.words.append(
+            (ids.row("digest_words"), word, RUPN, stored(NOW - timedelta(days=6 - n)), seed.school)
+        )
     for room in rooms:
-        seed.broadcast.append((room, RUPN, stored(NOW - timedelta(weeks=WEEKS + 2))))
+        seed.broadcast.append((room, RUPN, stored(NOW - timedelta(weeks=WEEKS + 2)), seed.school))
 
 
 INSERTS: tuple[tuple[str, str], ...] = (
     (
         "feeds",
         "INSERT INTO feeds (id, name, url, include_words, exclude_words, auto_publish, origin,"
-        " added_at, last_success_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " added_at, last_success_at, school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     (
         "entries",
@@ -549,14 +594,14 @@ INSERTS: tuple[tuple[str, str], ...] = (
     (
         "announcements",
         "INSERT INTO announcements (id, author, body, html, rooms, status, scheduled_for,"
-        " created_at, published_at, entry_id, request_room, request_event, confirmed)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, published_at, entry_id, request_room, request_event, confirmed, school)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     (
         "polls",
         "INSERT INTO polls (id, room_id, creator, question, answers, max_selections, anonymous,"
-        " deadline, status, created_at, closed_at, start_txn, final_results)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " deadline, status, created_at, closed_at, start_txn, final_results, school)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     (
         "responses",
@@ -567,7 +612,8 @@ INSERTS: tuple[tuple[str, str], ...] = (
         "workshops",
         "INSERT INTO workshops (id, kind, theme, starts_at, duration_minutes, place, capacity,"
         " minimum, organiser, rooms, status, created_at, updated_at, reminded_day,"
-        " reminded_hour, notice_edited_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " reminded_hour, notice_edited_at, school)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     (
         "signups",
@@ -577,17 +623,21 @@ INSERTS: tuple[tuple[str, str], ...] = (
     (
         "posts",
         "INSERT INTO posts (room_id, action, event_type, content, kind, ref_type, ref_id, txn_id,"
-        " status, event_id, attempts, created_at, sent_at)"
-        " VALUES (?, 'send', ?, ?, ?, ?, ?, ?, 'sent', ?, 1, ?, ?)",
+        " status, event_id, attempts, created_at, sent_at, school)"
+        " VALUES (?, 'send', ?, ?, ?, ?, ?, ?, 'sent', ?, 1, ?, ?, ?)",
     ),
     (
         "weeks",
-        "INSERT INTO digest_weeks (week, outcome, decided_at, rooms) VALUES (?, ?, ?, ?)",
+        "INSERT INTO digest_weeks (week, outcome, decided_at, rooms, school)"
+        " VALUES (?, ?, ?, ?, ?)",
     ),
-    ("words", "INSERT INTO digest_words (id, body, added_by, added_at) VALUES (?, ?, ?, ?)"),
+    (
+        "words",
+        "INSERT INTO digest_words (id, body, added_by, added_at, school) VALUES (?, ?, ?, ?, ?)",
+    ),
     (
         "broadcast",
-        "INSERT INTO broadcast_rooms (room_id, added_by, added_at) VALUES (?, ?, ?)",
+        "INSERT INTO broadcast_rooms (room_id, added_by, added_at, school) VALUES (?, ?, ?, ?)",
     ),
 )
 SEEDING_PRAGMAS = (
@@ -610,20 +660,40 @@ TABLES = (
 )
 
 
-async def seed_database(db: Database, rooms: Sequence[str], rng: random.Random) -> None:
-    seed = Seed()
-    ids = Ids()
-    seed_announcements(seed, ids, rooms, rng)
-    seed_polls(seed, ids, rooms, rng)
-    seed_workshops(seed, ids, rooms, rng)
+def seed_rooms(
+    seed: Seed,
+    ids: Ids,
+    rooms: Sequence[str],
+    rng: random.Random,
+    volume: Volume,
+    feed_ids: Sequence[int],
+) -> None:
+    """A year of `seed.school`'s activity in `rooms`: its RUPN's announcements (some of
+    them entries of the feeds `feed_ids`), polls, ateliers and cafés, letters and words."""
+    seed_announcements(seed, ids, rooms, rng, volume, feed_ids)
+    seed_polls(seed, ids, rooms, rng, volume)
+    seed_workshops(seed, ids, rooms, rng, volume)
     seed_letters(seed, ids, rooms, rng)
-    # Seeding is not measured: no write-ahead log nor fsync while filling the file (the
-    # database is closed and reopened with the bot's own settings before measuring).
+
+
+async def prepare_for_seeding(db: Database) -> None:
+    """Seeding is not measured: no write-ahead log nor fsync while filling the file (the
+    database is closed and reopened with the bot's own settings before measuring)."""
     for pragma in SEEDING_PRAGMAS:
         await db.fetchall(pragma)
+
+
+async def insert_seed(db: Database, seed: Seed) -> None:
     async with db.transaction():
         for attribute, sql in INSERTS:
             await db.executemany(sql, getattr(seed, attribute))
+
+
+async def seed_database(db: Database, rooms: Sequence[str], rng: random.Random) -> None:
+    seed, ids = Seed(), Ids()
+    seed_rooms(seed, ids, rooms, rng, BUSY, seed_feeds(seed, ids))
+    await prepare_for_seeding(db)
+    await insert_seed(db, seed)
 
 
 async def row_counts(db: Database) -> dict[str, int]:
@@ -632,6 +702,21 @@ async def row_counts(db: Database) -> dict[str, int]:
         row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")  # noqa: S608 - constant
         counts[table] = int(row["n"]) if row else 0
     return counts
+
+
+async def seed_file(
+    path: Path, fill: Callable[[Database], Awaitable[None]]
+) -> tuple[dict[str, int], float]:
+    """A new database at `path`, filled by `fill` then closed: its row counts, and the
+    seconds it took."""
+    started = time.perf_counter()
+    db = await Database.open(path)
+    try:
+        await fill(db)
+        counts = await row_counts(db)
+    finally:
+        await db.close()
+    return counts, time.perf_counter() - started
 
 
 # --- the pipeline ----------------------------------------------------------------------
@@ -803,14 +888,7 @@ async def main_async(room_count: int, runs: int, profile: bool, show: bool) -> b
     members = dict.fromkeys(rooms, MEMBERS)
     with tempfile.TemporaryDirectory(prefix="rupn-bench-letter-") as tmp:
         path = Path(tmp) / "rupn-bot.db"
-        seeding = time.perf_counter()
-        db = await Database.open(path)
-        try:
-            await seed_database(db, rooms, rng)
-            counts = await row_counts(db)
-        finally:
-            await db.close()
-        seeding = time.perf_counter() - seeding
+        counts, seeding = await seed_file(path, lambda db: seed_database(db, rooms, rng))
         size_mb = path.stat().st_size / 1e6
         db = await Database.open(path)  # as after a restart: an empty page cache
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -12,6 +12,8 @@ class SimInfo:
 
     rooms: list[str]
     started_at: datetime
+    members: dict[str, list[str]] = field(default_factory=dict)
+    """Each room's joined members (the bot's among them); none unless given."""
 
     def joined_rooms(self) -> list[str]:
         return list(self.rooms)
@@ -23,7 +25,7 @@ class SimInfo:
         return reference if reference in self.rooms else None
 
     def member_ids(self, room_id: str) -> list[str]:
-        return []
+        return self.members.get(room_id, [])
 
     def identity_summary(self) -> str:
         return "session simulée"

@@ -37,7 +37,7 @@ async def collect(repos: Repositories, now: datetime, rooms: Sequence[str]) -> S
     """
     last = await repos.digests.last_sent_at()
     fallback = last if last is not None else now - FIRST_LETTER_COVERS
-    previous = await repos.digests.last_letters()
+    previous = await repos.digests.last_letters(rooms)
     since_by_room = {room: previous.get(room, fallback) for room in rooms}
     since = min(since_by_room.values(), default=fallback)
     titles: dict[int, str] = {}  # one announcement is one row per room: its title once

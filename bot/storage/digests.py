@@ -106,12 +106,15 @@ class DigestsRepository:
 
     # --- what the letter shows ----------------------------------------------------------
 
-    async def last_letters(self) -> dict[str, datetime]:
-        """When each room's latest letter was queued (its window ends there)."""
+    async def last_letters(self, rooms: Sequence[str]) -> dict[str, datetime]:
+        """When the latest letter of each of `rooms` was queued (its window ends there).
+
+        Room by room: the letters of the other schools' rooms are never read."""
+        marks = ", ".join("?" for _ in rooms)
         rows = await self._db.fetchall(
-            "SELECT room_id, MAX(created_at) AS at FROM posts WHERE kind = ? AND school = ?"
-            " GROUP BY room_id",
-            (LETTER_KIND, self._school),
+            "SELECT room_id, MAX(created_at) AS at FROM posts"  # noqa: S608 - placeholders only
+            f" WHERE kind = ? AND room_id IN ({marks}) AND school = ? GROUP BY room_id",
+            (LETTER_KIND, *rooms, self._school),
         )
         return {str(r["room_id"]): loaded(r["at"]) for r in rows}
 
@@ -126,14 +129,15 @@ class DigestsRepository:
         rows = await self._db.fetchall(
             "SELECT a.id, a.body, a.published_at, p.room_id, p.event_id, p.sent_at,"
             " e.title AS entry_title, e.link AS entry_link, f.name AS feed_name"
-            " FROM posts AS p INDEXED BY posts_sent_kind"
+            " FROM posts AS p INDEXED BY posts_school_sent"
             " JOIN announcements AS a ON a.id = p.ref_id"
             " LEFT JOIN feed_entries AS e ON e.id = a.entry_id"
             " LEFT JOIN feeds AS f ON f.id = e.feed_id"
-            " WHERE p.kind = 'announcement' AND p.status = 'sent' AND p.ref_type = 'announcement'"
-            " AND p.sent_at > ? AND p.sent_at <= ? AND a.status = 'sent' AND a.school = ?"
+            " WHERE p.school = ? AND p.kind = 'announcement' AND p.status = 'sent'"
+            " AND p.ref_type = 'announcement' AND p.sent_at > ? AND p.sent_at <= ?"
+            " AND a.status = 'sent' AND a.school = ?"
             " ORDER BY a.published_at DESC, a.id DESC",
-            (stored(since), stored(until), self._school),
+            (self._school, stored(since), stored(until), self._school),
         )
         return [
             PublishedRow(

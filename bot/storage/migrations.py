@@ -650,4 +650,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         rebuilds_tables=True,
     ),
+    Migration(
+        "the letter reads what was delivered to one school, not to every school",
+        (
+            # The weekly job runs once per school: walking every school's posts of the week
+            # to keep one school's made an académie's Friday grow with the square of its
+            # schools.
+            "CREATE INDEX posts_school_sent ON posts (school, kind, sent_at) WHERE status = 'sent'",
+        ),
+    ),
 )

@@ -18,7 +18,8 @@ delays nobody else:
    round-robin order between établissements (`_interleave_schools`): on a
    Friday, 200 schools' letters take one turn per round together, so a RUPN's
    announcement waits for a send or two, and each school's first room is
-   reached in the first round, not after every room of the schools before it;
+   reached in the first round, not after every room of the schools before it
+   (a job's round over the schools interleaves once, at its end: `one_round`);
 3. a post that refers to another by transaction id (an edit, a redaction, a
    file's relation) is never picked while that post is still pending, whatever
    their priorities: the sender would refuse it (M_TARGET_NOT_SENT).
@@ -32,7 +33,8 @@ oldest first (`next_pending_mail`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -142,6 +144,23 @@ def _to_post(row: aiosqlite.Row) -> Post:
 class PostsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._deferred: set[int] | None = None
+        """Inside `one_round`: the priorities whose jobs' posts wait to be interleaved."""
+
+    @asynccontextmanager
+    async def one_round(self) -> AsyncIterator[None]:
+        """A round of a job over every school: their posts are interleaved once, at the
+        end, not at each school's queue (each interleaving rewrites every pending post:
+        an académie's Friday letters grew with the square of its schools)."""
+        self._deferred = set()
+        try:
+            yield
+        finally:
+            deferred, self._deferred = self._deferred, None
+        if deferred:
+            async with self._db.transaction():
+                for priority in sorted(deferred):
+                    await self._interleave_schools(priority)
 
     async def queue(self, posts: Sequence[OutgoingPost], now: datetime) -> None:
         if not posts:
@@ -181,7 +200,11 @@ class PostsRepository:
             " school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        for priority in sorted({p.priority for p in posts if p.requester is None}):
+        priorities = {p.priority for p in posts if p.requester is None}
+        if self._deferred is not None:
+            self._deferred |= priorities
+            return
+        for priority in sorted(priorities):
             await self._interleave_schools(priority)
 
     async def _interleave_schools(self, priority: int) -> None:

@@ -1,0 +1,67 @@
+"""The weekly letter's queries read one school's rows, never every school's.
+
+A shared bot runs the letter job once per établissement (1,000 in the largest académies):
+a query that walks the posts of every school to keep one school's costs 1,000 times what
+it should, and the Friday job of an académie grows with the square of its schools. Each
+query `collect` runs is checked with SQLite's own plan: no table is scanned whole, and
+the posts table is searched through an index constrained by the school or the room (or
+by a unique id), never by kind alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.context import Repositories
+from bot.storage.database import Database
+from digests.collect import collect
+from tests.unit.fakes import START
+
+SCHOOL = "0860001J"
+ROOMS = ("!salle-a:ac.example", "!salle-b:ac.example")
+POSTS_INDEX = "INDEX posts_"  # the unique ids' (txn_id, event_id) are sqlite_autoindex_posts_*
+PER_SCHOOL = re.compile(r"SEARCH \w+ USING (COVERING )?INDEX \w+ \([^)]*\b(school|room_id)=\?")
+
+
+async def _plans(db: Database) -> list[tuple[str, list[str]]]:
+    """The statements `collect` runs for one school, each with its plan's searches."""
+    statements: list[tuple[str, Sequence[Any]]] = []
+    fetchall, fetchone = db.fetchall, db.fetchone
+
+    async def record_all(sql: str, params: Sequence[Any] = ()) -> Any:
+        statements.append((sql, params))
+        return await fetchall(sql, params)
+
+    async def record_one(sql: str, params: Sequence[Any] = ()) -> Any:
+        statements.append((sql, params))
+        return await fetchone(sql, params)
+
+    db.fetchall, db.fetchone = record_all, record_one  # type: ignore[method-assign]
+    try:
+        await collect(Repositories.open(db, SCHOOL), START + timedelta(days=7), ROOMS)
+    finally:
+        db.fetchall, db.fetchone = fetchall, fetchone  # type: ignore[method-assign]
+    plans = []
+    for sql, params in statements:
+        rows = await db.fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+        steps = [str(r["detail"]) for r in rows]
+        plans.append((sql, [s for s in steps if s.startswith(("SEARCH", "SCAN"))]))
+    return plans
+
+
+async def test_every_read_of_posts_starts_at_the_school_or_its_rooms(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "bot.db")
+    try:
+        plans = await _plans(db)
+    finally:
+        await db.close()
+    on_posts = [(sql, step) for sql, steps in plans for step in steps if POSTS_INDEX in step]
+    assert len(on_posts) >= 2, "the letters' windows and what was delivered read posts"
+    for sql, step in on_posts:
+        assert PER_SCHOOL.match(step), f"{step}\n  in: {sql}"
+    for sql, steps in plans:
+        assert not [s for s in steps if s.startswith("SCAN")], f"{steps}\n  in: {sql}"
