@@ -74,7 +74,7 @@ async def scene(synapse: ThrowawaySynapse, tmp_path: Path) -> AsyncIterator[Scen
         synapse.register("rupnbot.veille", "bot-secret-pw"),
         *(
             synapse.register(f"{role}.{word}", f"pw-{role}")
-            for word in ("tilleuls", "curie")
+            for word in ("veille.tilleuls", "veille.curie")
             for role in ("rupn", "prof")
         ),
     )
