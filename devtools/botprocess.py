@@ -10,8 +10,9 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from devtools.bot_forks import BotForkServer, ForkedBot
 from devtools.synapse import Account
 
 READY_LINE = "Bot ready as "
@@ -85,29 +86,38 @@ def write_bot_config(
 class BotProcess:
     """The bot in its own process, so tests can SIGTERM or kill -9 it."""
 
+    fork_server: ClassVar[BotForkServer | None] = None
+    """Set (the end-to-end tests do): bots are forked from it, their modules already imported."""
+
     def __init__(self, config_path: Path, log_path: Path) -> None:
         self.config_path = config_path
         self.log_path = log_path
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: asyncio.subprocess.Process | ForkedBot | None = None
         self.clock_offset_s: float | None = None
         """Set: the bot runs with its clock shifted (devtools/clocked_bot.py)."""
         self.env: dict[str, str] = {}
         """Added to the environment at each start (e.g. RUPN_SMTP_PASSWORD)."""
 
-    def _command(self) -> list[str]:
+    def _command(self) -> tuple[str, list[str]]:
+        """The module `python -m` runs, and its arguments."""
         config = ["--config", str(self.config_path)]
         if self.clock_offset_s is None:
-            return [sys.executable, "-m", "bot", "run", *config]
-        offset = ["--offset-seconds", str(self.clock_offset_s)]
-        return [sys.executable, "-m", "devtools.clocked_bot", *config, *offset]
+            return "bot", ["run", *config]
+        return "devtools.clocked_bot", [*config, "--offset-seconds", str(self.clock_offset_s)]
+
+    async def _spawn(self) -> asyncio.subprocess.Process | ForkedBot:
+        module, argv = self._command()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        with self.log_path.open("ab") as log:  # there before the bot, for start() to read
+            if BotProcess.fork_server is not None:
+                return await BotProcess.fork_server.spawn(module, argv, env, str(self.log_path))
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", module, *argv, stdout=log, stderr=log, env=env
+            )
 
     async def start(self, ready_timeout: float = 60) -> None:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with self.log_path.open("ab") as log:
-            self._process = await asyncio.create_subprocess_exec(
-                *self._command(), stdout=log, stderr=log,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
-            )  # fmt: skip
+        self._process = await self._spawn()
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if READY_LINE in self._log_since(offset):

@@ -13,6 +13,7 @@ import nio
 import pytest
 from nio.crypto.attachments import decrypt_attachment
 
+from devtools.bot_forks import BotForkServer
 from devtools.botprocess import BotProcess, write_bot_config
 from devtools.imap import ThrowawayDovecot
 from devtools.participant import Participant, SeenMessage
@@ -26,6 +27,17 @@ async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Thr
     server = ThrowawaySynapse(tmp_path_factory.mktemp("synapse"))
     await server.start()
     yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def bot_forks() -> AsyncIterator[None]:
+    """Every bot of the session is forked from one process that imported it once."""
+    server = BotForkServer()
+    await server.start()
+    BotProcess.fork_server = server
+    yield
+    BotProcess.fork_server = None
     await server.stop()
 
 
