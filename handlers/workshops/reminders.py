@@ -30,9 +30,9 @@ Decisions:
 - Minimum: checked once, `MINIMUM_CHECK_BEFORE` (48 h) before the start — two
   days leave the RUPN time to cancel and colleagues time to rearrange; a
   workshop created later than that is checked at once. The organiser is
-  mentioned in the curation rooms (else the first notice room), never by
-  direct message. Nothing is sent if the start has passed or the minimum is
-  reached.
+  mentioned in the school's RUPN rooms (bot/rupn_rooms.py; else the first
+  notice room), never by a direct message of their own. Nothing is sent if the
+  start has passed or the minimum is reached.
 - Places on the notices: each sign-up change marks the workshop's notices
   stale in the same transaction (the repository does it); the notices are
   edited once the changes have settled for `NOTICE_SETTLE` (5 s), at most once
@@ -45,10 +45,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.context import Scope
 from bot.router import Router
+from bot.rupn_rooms import rupn_rooms
 from bot.storage.workshops import Workshop
 from bot.work import Units
 from handlers.workshops.common import DAY_BEFORE, REF, by_room, confirmed, edit_notices
@@ -106,9 +107,21 @@ async def follow_up(units: Units) -> None:
         if people:
             direct = await units.direct_rooms.ensure(people)  # network: outside any unit
     async with units.unit() as ctx:
+        due = await ctx.repos.workshops.planned_before(ctx.now + horizon)
+        checking = any(_minimum_due(w, ctx.now) for w in due)
+    rupn = await rupn_rooms(units) if checking else None  # network: outside any unit
+    async with units.unit() as ctx:
         for workshop in await ctx.repos.workshops.planned_before(ctx.now + horizon):
             if _needs_follow_up(workshop):
-                await _follow(ctx, workshop, direct)
+                await _follow(ctx, workshop, direct, rupn)
+
+
+def _minimum_due(workshop: Workshop, now: datetime) -> bool:
+    return (
+        bool(workshop.minimum)
+        and not workshop.minimum_checked
+        and (now >= workshop.starts_at - MINIMUM_CHECK_BEFORE)
+    )
 
 
 def _needs_follow_up(workshop: Workshop) -> bool:
@@ -119,14 +132,18 @@ def _needs_follow_up(workshop: Workshop) -> bool:
     )
 
 
-async def _follow(ctx: Scope, workshop: Workshop, direct: Mapping[str, str]) -> None:
+async def _follow(
+    ctx: Scope, workshop: Workshop, direct: Mapping[str, str], rupn: Sequence[str] | None
+) -> None:
+    """`rupn`: the school's RUPN rooms, None when no minimum check was due before this unit
+    (one falling due since waits for the next tick)."""
     now, repo, start = ctx.now, ctx.repos.workshops, workshop.starts_at
     people = await confirmed(ctx, workshop)
 
-    if workshop.minimum and not workshop.minimum_checked and now >= start - MINIMUM_CHECK_BEFORE:
+    if workshop.minimum and rupn is not None and _minimum_due(workshop, now):
         await repo.mark(workshop.id, "minimum_checked")
         if now < start and len(people) < workshop.minimum:
-            rooms = list(ctx.settings.curation_rooms) or list(workshop.rooms[:1])
+            rooms = list(rupn) or list(workshop.rooms[:1])
             for room in rooms:
                 ctx.messenger.send(
                     room,
