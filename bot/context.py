@@ -95,7 +95,7 @@ class Settings:
     admins: frozenset[str]
     tz: ZoneInfo
     broadcast_rooms: tuple[str, ...] = ()  # from the config file, as room ids
-    curation_rooms: tuple[str, ...] = ()  # where news proposals go
+    curation_rooms: tuple[str, ...] = ()  # the implicit school's RUPN rooms (bot/rupn_rooms.py)
     feed_poll_minutes: float = 30.0
     poll_check_seconds: float = 5.0  # the `sondages` job's tick: deadlines and reminders
     workshop_reminders: str = "salon"  # or "prive": a direct message to each participant
@@ -168,9 +168,9 @@ class Settings:
         """The settings of one établissement: its admins and zone, its own `digest` (day,
         time, rooms as room ids, zone) and `[email]` when its entry has them. The rooms of
         the config file (diffusion, letter, curation) and its `[email]` recipients are the
-        implicit school's; a named school's rooms are those its RUPN add in chat, and its
-        letter is mailed only to its own `[email]` (the recipients of one school must never
-        get another's)."""
+        implicit school's; a named school's rooms are those its RUPN add in chat (where it
+        is told things: bot/rupn_rooms.py), and its letter is mailed only to its own
+        `[email]` (the recipients of one school must never get another's)."""
         desk = (
             desk_of(
                 self.assistance_section, school.assistance, school_name=school.name, uai=school.key

@@ -8,8 +8,9 @@ processor until their key arrives (bot/processor.py).
 Decisions:
 - Once per sender and per (Paris) day, however many sessions or messages:
   one alert is useful, a flood is not.
-- The alert goes to the curation rooms (where the RUPN sorts the news), else to
-  the room where it happened, mentioning the RUPN (m.text: it asks them to act).
+- The alert goes to the school's RUPN rooms (bot/rupn_rooms.py: its curation room, else
+  the direct rooms already open with its RUPN: an event cannot wait for one to open),
+  else to the room where it happened, mentioning the RUPN (m.text: it asks them to act).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 from bot.context import Context
 from bot.domain import KeyWithheld
 from bot.router import Router
+from bot.rupn_rooms import known_rupn_rooms
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ async def key_withheld(ctx: Context, event: KeyWithheld) -> None:
         return
     admins = tuple(sorted(ctx.settings.admins))
     text = alert_text(event, ctx.info.room_name(event.room_id), admins)
-    rooms = list(ctx.settings.curation_rooms) or [event.room_id]
+    rooms = await known_rupn_rooms(ctx) or (event.room_id,)
     for room in rooms:
         ctx.messenger.send(room, text, mentions=admins, kind=ALERT_KIND)
     log.info("Told the RUPN that %s withheld keys (%s)", event.sender, event.code)

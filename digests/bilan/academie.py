@@ -12,6 +12,9 @@ of `INDICATORS`, whether they come from its `Bilan` (a shared bot) or from its C
   participation…): `K` is the median of the schools where it was measured (a school
   without any value is left out; a sum of medians or of rates means nothing);
 - for every `K`, `K_etablissements` counts the schools where `K` > 0 (« concernés »);
+- a school whose CSV lacks `K` (its bot is older than `K`) did not report it, which is not
+  zero: `K` and `K_etablissements` are over the schools that reported it (`Figure.reported`),
+  and the shares of schools too; none reported it: `K` is empty;
 - `etablissements_servis` counts the schools given, `etablissements_actifs` those with
   any activity (`has_activity`, as a school's own bilan decides to have files).
 
@@ -58,6 +61,10 @@ class SchoolFigures:
     def __getitem__(self, key: str) -> Value:
         return self.values[key]
 
+    def reported(self, key: str) -> bool:
+        """Did the school report `key` (a school's older CSV lacks the keys added since)?"""
+        return key in self.values
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -68,6 +75,7 @@ class Figure:
     schools: int  # `K_etablissements`: schools where the value is above zero
     measured: int  # schools where it was measured (not empty)
     median: Value  # of a count: the median over the schools concerned; otherwise `value`
+    reported: int  # schools that reported it (an older school's CSV may lack it)
 
 
 @dataclass(frozen=True)
@@ -88,9 +96,15 @@ class Academie:
     def has_activity(self) -> bool:
         return self.active > 0
 
-    def share(self, schools: int) -> float:
-        """`schools` as a percentage of the schools served."""
-        return 100 * schools / self.served if self.served else 0.0
+    def share(self, schools: int, among: int | None = None) -> float:
+        """`schools` as a percentage of `among` schools (those served unless told)."""
+        among = self.served if among is None else among
+        return 100 * schools / among if among else 0.0
+
+    @property
+    def fully_reported(self) -> bool:
+        """Did every school report every indicator (no CSV of an older bot lacked one)?"""
+        return all(figure.reported == self.served for figure in self.figures.values())
 
     def __getitem__(self, key: str) -> Figure:
         return self.figures[key]
@@ -109,13 +123,16 @@ def _median(values: list[int | float]) -> Value:
 
 
 def _figure(indicator: Indicator, values: list[Value]) -> Figure:
+    """The figure of the schools that reported the indicator (`values`, one each)."""
     measured = [value for value in values if value is not None]
     concerned = [value for value in measured if value > 0]
     if indicator.summed:
-        total = sum(measured)
-        return Figure(indicator, total, len(concerned), len(measured), _median(concerned))
+        total = sum(measured) if values else None
+        return Figure(
+            indicator, total, len(concerned), len(measured), _median(concerned), len(values)
+        )
     median = _median(measured)
-    return Figure(indicator, median, len(concerned), len(measured), median)
+    return Figure(indicator, median, len(concerned), len(measured), median, len(values))
 
 
 def aggregate(schools: Iterable[SchoolFigures], year: SchoolYear) -> Academie:
@@ -125,7 +142,10 @@ def aggregate(schools: Iterable[SchoolFigures], year: SchoolYear) -> Academie:
     if len(set(keys)) != len(keys):
         raise ValueError(f"a school given twice: {sorted(k for k in keys if keys.count(k) > 1)}")
     figures = {
-        indicator.key: _figure(indicator, [as_written(school[indicator.key]) for school in ordered])
+        indicator.key: _figure(
+            indicator,
+            [as_written(s[indicator.key]) for s in ordered if s.reported(indicator.key)],
+        )
         for indicator in INDICATORS
     }
     return Academie(year, ordered, figures)

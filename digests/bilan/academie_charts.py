@@ -18,7 +18,8 @@ def concerned(academie: Academie) -> str | None:
     """For each activity, the share of the schools that had it: « Mini-ateliers : 46 % »."""
     if not academie.has_activity:
         return None
-    shares = [round(academie.share(academie[key].schools)) for key in ACTIVITIES]
+    figures = [academie[key] for key in ACTIVITIES]
+    shares = [round(academie.share(f.schools, f.reported)) for f in figures]
     labels = [
         f"{name} : {format_decimal(share, locale='fr_FR')}\u00a0%"
         for name, share in zip(ACTIVITIES.values(), shares, strict=True)

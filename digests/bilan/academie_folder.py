@@ -3,9 +3,11 @@
 Each file follows the contract (csv_contract.py) that `!bilan` and `rupn-bot bilan` write.
 Its school is its `uai` row (and `etablissement` for the name), or else the UAI in the
 file's name (« bilan-0860001J-2025-2026.csv », « 0860001J.csv »); its year is its `annee`
-row, or else the year in the file's name. Every indicator of `INDICATORS` must be there
-once; keys this version does not know (a newer bot's) are left aside. The académie's own
-files (`bilan-academie-…`) are skipped: the output may be written into the same folder.
+row, or else the year in the file's name. Every indicator of the first bilans
+(`FIRST_KEYS`) must be there once; a key added since may be missing (the school's bot is
+older: it did not report it, see academie.py); keys this version does not know (a newer
+bot's) are left aside. The académie's own files (`bilan-academie-…`) are skipped: the
+output may be written into the same folder.
 
 Every refusal is a `FolderError` whose French message names the file, and the line when
 there is one, and says what was expected: a malformed file, a file of another year, a
@@ -33,6 +35,46 @@ ACADEMIE_PREFIX = "bilan-academie-"
 _UAI_IN_NAME = re.compile(r"(?<![0-9])([0-9]{7}[A-Za-z])(?![A-Za-z])")
 _YEAR_IN_NAME = re.compile(r"(?<![0-9])([0-9]{4}-[0-9]{4})(?![0-9])")
 EXAMPLE_NAME = "bilan-0860001J-2025-2026.csv"
+FIRST_KEYS = frozenset(
+    {
+        "annonces_publiees",
+        "salons_diffusion",
+        "lecteurs_median",
+        "taux_lecture_median",
+        "reactions",
+        "lettres_envoyees",
+        "lettres_lecteurs_median",
+        "lettres_taux_lecture_median",
+        "sources_suivies",
+        "articles_recus",
+        "articles_proposes",
+        "articles_publies",
+        "articles_ecartes",
+        "cafes",
+        "cafes_participants",
+        "cafes_satisfaction_utile",
+        "ateliers",
+        "ateliers_a_la_demande",
+        "ateliers_proposes",
+        "ateliers_annules",
+        "ateliers_tenus",
+        "inscrits",
+        "presents",
+        "ateliers_presences_notees",
+        "creneau_pause_meridienne",
+        "creneau_fin_de_journee",
+        "creneau_autre",
+        "satisfaction_reponses",
+        "satisfaction_utile",
+        "satisfaction_tres_utile",
+        "sondages",
+        "sondages_besoins",
+        "sondages_satisfaction",
+        "participation_mediane",
+    }
+)
+"""The indicators every bilan CSV has had, since the first: a file without one of them is
+not a bilan of rupn-bot. Keys are never removed, so this list never changes."""
 
 
 class FolderError(RupnError):
@@ -138,7 +180,7 @@ def read_school_file(path: Path) -> SchoolFile:
             about[key] = Found(cell.strip(), line)
         elif key in BY_KEY:
             values[key] = _indicator_value(key, cell, where)
-    missing = [key for key in BY_KEY if key not in values]
+    missing = [key for key in BY_KEY if key in FIRST_KEYS and key not in values]
     if missing:
         names = ", ".join(f"« {key} »" for key in missing[:5])
         more = f" et {len(missing) - 5} autres" if len(missing) > 5 else ""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from bot.router import Router
+from bot.rupn_rooms import rupn_rooms
 from bot.storage.posts import Post, refused_addresses
 from bot.work import Units
 from handlers.assistance import texts
-from handlers.assistance.rupn import rupn_rooms
 from handlers.assistance.ticket import MAIL_KIND, REF
 from handlers.letter.texts import MAIL_FAILURES, UNEXPECTED
 

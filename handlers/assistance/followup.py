@@ -7,10 +7,10 @@ import logging
 from datetime import date, datetime, timedelta
 
 from bot.router import Router
+from bot.rupn_rooms import rupn_rooms
 from bot.school_calendar import SchoolCalendar
 from bot.work import Units
 from handlers.assistance import texts
-from handlers.assistance.rupn import rupn_rooms
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ from collections import defaultdict
 from bot.config import Desk
 from bot.context import Scope
 from bot.mailbox.model import DeskReply
+from bot.rupn_rooms import rupn_rooms
 from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database
 from bot.storage.desk_mails import DeskMailIndex, Located
 from bot.work import Units
 from handlers.assistance import texts
-from handlers.assistance.rupn import rupn_rooms
 from handlers.assistance.ticket import parse_tag
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class DeskReplies:
             followers = await units.repos.assistance.followers(located.request_id)
         # Nobody follows it any more (their data were erased): the RUPN hears it instead.
         rupn = [] if followers else sorted(units.settings.admins)
-        rooms = await _rupn_rooms_or_retry(units, rupn) if rupn else []
+        rooms = await _rupn_rooms_or_retry(units, rupn) if rupn else ()
         async with units.unit() as scope:
             repo = scope.repos.assistance
             request = await repo.by_id(located.request_id)
@@ -143,7 +143,7 @@ class NobodyToTell(RuntimeError):
     the mail is not recorded, so the reader leaves it unread and offers it again later."""
 
 
-async def _rupn_rooms_or_retry(units: Units, people: list[str]) -> list[str]:
+async def _rupn_rooms_or_retry(units: Units, people: list[str]) -> tuple[str, ...]:
     rooms = await rupn_rooms(units, people)
     if not rooms:
         raise NobodyToTell(f"no room to tell {len(people)} RUPN in")

@@ -15,6 +15,7 @@ from functools import cache
 
 from bot.context import Scope
 from bot.router import Router
+from bot.rupn_rooms import rupn_rooms
 from bot.school_calendar import SchoolCalendar
 from bot.storage.digests import MAIL_KIND
 from bot.storage.posts import RESENDS_KEY, Post, refused_addresses
@@ -118,10 +119,7 @@ async def mail_settled(units: Units, post: Post) -> None:
     text = _report(settled[0])
     if text is None:
         return
-    targets = list(units.settings.curation_rooms)
-    if not targets and units.direct_rooms is not None:
-        opened = await units.direct_rooms.ensure(sorted(units.settings.admins))
-        targets = list(dict.fromkeys(opened.values()))
+    targets = await rupn_rooms(units)
     async with units.unit() as scope:
         for room in targets:
             scope.messenger.send(

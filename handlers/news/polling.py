@@ -186,10 +186,8 @@ async def record(
 
 
 async def _offer(units: Units, feed: Feed, parsed: ParsedFeed | None, notice: str | None) -> None:
-    target = await curation_rooms(units)
-    rooms = target.rooms
+    rooms = await curation_rooms(units)
     async with units.unit() as ctx:
-        await target.claim(ctx)
         if notice is not None:
             notify(ctx, notice, rooms)
         if parsed is not None:

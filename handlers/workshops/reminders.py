@@ -30,9 +30,11 @@ Decisions:
 - Minimum: checked once, `MINIMUM_CHECK_BEFORE` (48 h) before the start — two
   days leave the RUPN time to cancel and colleagues time to rearrange; a
   workshop created later than that is checked at once. The organiser is
-  mentioned in the curation rooms (else the first notice room), never by
-  direct message. Nothing is sent if the start has passed or the minimum is
-  reached.
+  mentioned in the school's RUPN rooms (bot/rupn_rooms.py; else the first
+  notice room), never by a direct message of their own; opening those rooms is
+  network work, so a workshop whose check must be said is followed up after
+  them, outside the first unit. Nothing is sent if the start has passed or the
+  minimum is reached.
 - Places on the notices: each sign-up change marks the workshop's notices
   stale in the same transaction (the repository does it); the notices are
   edited once the changes have settled for `NOTICE_SETTLE` (5 s), at most once
@@ -49,6 +51,7 @@ from datetime import timedelta
 
 from bot.context import Scope
 from bot.router import Router
+from bot.rupn_rooms import rupn_rooms
 from bot.storage.workshops import Workshop
 from bot.work import Units
 from handlers.workshops.common import DAY_BEFORE, REF, by_room, confirmed, edit_notices
@@ -106,9 +109,22 @@ async def follow_up(units: Units) -> None:
         if people:
             direct = await units.direct_rooms.ensure(people)  # network: outside any unit
     async with units.unit() as ctx:
-        for workshop in await ctx.repos.workshops.planned_before(ctx.now + horizon):
-            if _needs_follow_up(workshop):
-                await _follow(ctx, workshop, direct)
+        postponed = await _follow_all(ctx, horizon, direct, rupn=None)
+    if postponed:  # a minimum check tells the RUPN: their rooms first (network), then again
+        rupn = await rupn_rooms(units)
+        async with units.unit() as ctx:
+            await _follow_all(ctx, horizon, direct, rupn=rupn)
+
+
+async def _follow_all(
+    ctx: Scope, horizon: timedelta, direct: Mapping[str, str], *, rupn: Sequence[str] | None
+) -> bool:
+    """Follow every workshop due; True when a minimum check waits for the RUPN's rooms."""
+    postponed = False
+    for workshop in await ctx.repos.workshops.planned_before(ctx.now + horizon):
+        if _needs_follow_up(workshop):
+            postponed |= await _follow(ctx, workshop, direct, rupn)
+    return postponed
 
 
 def _needs_follow_up(workshop: Workshop) -> bool:
@@ -119,15 +135,21 @@ def _needs_follow_up(workshop: Workshop) -> bool:
     )
 
 
-async def _follow(ctx: Scope, workshop: Workshop, direct: Mapping[str, str]) -> None:
+async def _follow(
+    ctx: Scope, workshop: Workshop, direct: Mapping[str, str], rupn: Sequence[str] | None
+) -> bool:
+    """Send what is due; `rupn`: the school's RUPN rooms, None when not looked up yet (a
+    workshop whose minimum check must tell them then waits for them: True)."""
     now, repo, start = ctx.now, ctx.repos.workshops, workshop.starts_at
     people = await confirmed(ctx, workshop)
 
     if workshop.minimum and not workshop.minimum_checked and now >= start - MINIMUM_CHECK_BEFORE:
+        below = now < start and len(people) < workshop.minimum
+        if below and rupn is None:
+            return True  # the whole workshop waits, so that its messages keep their order
         await repo.mark(workshop.id, "minimum_checked")
-        if now < start and len(people) < workshop.minimum:
-            rooms = list(ctx.settings.curation_rooms) or list(workshop.rooms[:1])
-            for room in rooms:
+        if below:
+            for room in list(rupn or ()) or list(workshop.rooms[:1]):
                 ctx.messenger.send(
                     room,
                     minimum_text(workshop, len(people)),
@@ -150,6 +172,7 @@ async def _follow(ctx: Scope, workshop: Workshop, direct: Mapping[str, str]) -> 
             text = hour_reminder_text(workshop, ctx.tz)
             _remind(ctx, workshop, people, text, REMINDER_HOUR_KIND, direct)
             log.info("Workshop %d: hour-before reminder", workshop.id)
+    return False
 
 
 def _remind(

@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from bot.domain import IncomingMessage, IncomingPollResponse, SyncBatch
-from bot.storage.database import Database
+from bot.storage.database import Database, stored
+from bot.storage.feeds import FeedsRepository, NewEntry
 from handlers.privacy.jobs import answer_requests, retention
 from handlers.privacy.texts import ERASE_POINTER_TEXT, ERASED_TEXT
 from tests.unit.privacy_bot import holding
@@ -146,3 +147,42 @@ async def test_the_retention_anonymises_every_school(db: Database) -> None:
     assert await holding(db, TEACHER) == []
     assert await holding(db, B.teacher) == []
     assert await signups(db, B) != []  # anonymised, not deleted: counts stay
+
+
+async def test_her_news_decisions_are_counted_in_the_school_of_each_entry(
+    db: Database,
+) -> None:
+    """An académie's source has no school: each school has its own entries of it, and a
+    decision is counted in the school of the entry it sorted."""
+    bot = TwoSchools(db)
+    both = "@rupn-ab:ac-exemple.fr"  # RUPN of both schools
+    bot.info.rooms.append(DIRECT)
+    bot.info.members[DIRECT] = [BOT, both]
+    entries = [
+        NewEntry(f"tag:srane,2026:{n}", f"Actualité {n}", None, None, "", "") for n in (1, 2)
+    ]
+    async with db.transaction():
+        feed = await FeedsRepository(db).upsert(
+            name="SRANE", url="https://srane.example/feed", origin="config", added_by=None,
+            now=bot.clock(),
+        )  # fmt: skip
+        for side, decided in ((A, 1), (B, 2)):
+            await FeedsRepository(db, side.school.key).add_entries(
+                feed.id, entries, "proposed", bot.clock()
+            )
+            await db.execute(
+                "UPDATE feed_entries SET status = 'ignored', decided_by = ?, decided_at = ?"
+                " WHERE school = ? AND number <= ?",
+                (both, stored(bot.clock()), side.school.key, decided),
+            )
+
+    [answer] = await type_as(bot, both, DIRECT, "!mesdonnees")
+
+    assert (
+        "Collège Jean Moulin (0860001J)\n"
+        "• Réactions enregistrées : 1 proposition triée dans la veille (✅/❌ ou commande)\n"
+    ) in answer, answer
+    assert (
+        "Lycée Camille Guérin (0170002K)\n"
+        "• Réactions enregistrées : 2 propositions triées dans la veille (✅/❌ ou commande)\n"
+    ) in answer, answer

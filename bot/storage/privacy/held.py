@@ -72,10 +72,8 @@ _AUTHORED = (
     ("feeds", "SELECT coalesce(school, '') AS school, COUNT(*) AS n FROM feeds WHERE added_by = ?"),
     ("digest_words", "SELECT school, COUNT(*) AS n FROM digest_words WHERE added_by = ?"),
 )
-_DECISIONS = (
-    "SELECT coalesce(f.school, '') AS school, COUNT(*) AS n FROM feed_entries AS e"
-    " JOIN feeds AS f ON f.id = e.feed_id WHERE e.decided_by = ?"
-)
+# An entry is its school's (an académie's source has no school, each school its entries).
+_DECISIONS = "SELECT school, COUNT(*) AS n FROM feed_entries WHERE decided_by = ?"
 _POSTS = "SELECT school, COUNT(*) AS n FROM posts WHERE requester = ?1 OR instr(content, ?1) > 0"
 _WAITING = (
     "SELECT coalesce(r.school, '') AS school, COUNT(*) AS n FROM undecrypted_events AS u"
