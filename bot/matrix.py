@@ -272,6 +272,8 @@ class MatrixAdapter:
         self._data_dir = login.data_dir
         self._timeline_limit = timeline_limit
         self._tokens: TokenKeeper | None = None
+        self._awaited_invitees: dict[str, str] = {}
+        """Direct rooms just opened → whom they were opened with (see send_event)."""
         store = login.data_dir / "crypto"
         store.mkdir(parents=True, exist_ok=True)
         config = nio.AsyncClientConfig(
@@ -534,6 +536,7 @@ class MatrixAdapter:
         """Send (encrypting if the room is) with our transaction id; returns the event id."""
         if room_id not in self._client.rooms:
             raise MatrixError("M_UNKNOWN_ROOM", f"the bot is not in {room_id}")
+        self._check_invitee_synced(room_id)
         try:
             response = await self._call(
                 lambda: self._client.room_send(
@@ -543,6 +546,18 @@ class MatrixAdapter:
         except (nio.LocalProtocolError, nio.SendRetryError) as exc:
             raise MatrixError("M_LOCAL", type(exc).__name__) from exc
         return str(response.event_id)
+
+    def _check_invitee_synced(self, room_id: str) -> None:
+        """A direct room the bot opened gets no message before its sync shows the person
+        invited. Synapse invites them after the room's first events, and a sync can land in
+        between: the room key would then go to no device of theirs, and they could never
+        read the message. Refused as a room not synced yet, the post is retried."""
+        invitee = self._awaited_invitees.get(room_id)
+        if invitee is None:
+            return
+        if invitee not in self._client.rooms[room_id].users:  # invited or joined
+            raise MatrixError("M_UNKNOWN_ROOM", f"{invitee} is not in {room_id} yet")
+        del self._awaited_invitees[room_id]
 
     async def upload_file(
         self, room_id: str, data: bytes, mimetype: str, filename: str
@@ -614,4 +629,5 @@ class MatrixAdapter:
                 ],
             )
         )
+        self._awaited_invitees[str(response.room_id)] = user_id
         return str(response.room_id)

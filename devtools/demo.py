@@ -26,6 +26,11 @@ scene does not wait for the scheduled moment: the RUPN adds a line, previews the
 her office, then sends it with `!lettre envoyer`; the transcript shows the letter as each
 diffusion room received it, then the e-mail as the SMTP server received it (headers and
 text part; the HTML part is only measured).
+
+A breakdown (`!panne`): the bot mails the ticket (shown as the SMTP server received it), the
+demo answers it as the helpdesk's GLPI would, into the bot's mailbox on a local Dovecot
+(devtools/demo_desk.py), and the reporter's client shows the answer in the thread of the
+report. Without Dovecot installed, the scene is left out with a line saying why.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -66,6 +72,8 @@ from bot.logging_setup import (
 )
 from bot.session import load_session
 from devtools.botprocess import write_bot_config
+from devtools.demo_desk import MISSING as MAILBOX_MISSING
+from devtools.demo_desk import DemoDesk
 from devtools.feedserver import FeedServer
 from devtools.participant import Participant, SeenMessage
 from devtools.smtp import MailCatcher, ReceivedMail
@@ -124,6 +132,9 @@ class Step:
     """The bot also posts the weekly letter in every diffusion room and mails it: the
     transcript shows each room's letter, the answer, then the e-mail the local SMTP server
     received."""
+    sends_ticket: bool = False
+    """A breakdown report: the bot mails the ticket to the helpdesk; the transcript shows the
+    answer, then the ticket as the local SMTP server received it. Needs the mailbox."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,16 @@ class Withdraw:
     note: str = ""
 
 
-Action = Step | AwaitProposal | React | Vote | SignUp | Withdraw
+@dataclass(frozen=True)
+class DeskAnswers:
+    """The helpdesk answers the last ticket with `text`, as GLPI does, into the bot's mailbox:
+    the bot posts the new text in the thread of the report."""
+
+    text: str
+    note: str = ""
+
+
+Action = Step | AwaitProposal | React | Vote | SignUp | Withdraw | DeskAnswers
 
 
 BOT = Person("rupn-bot", "rupn-bot", "compte du bot (utilisé par le bot lui-même)")
@@ -319,6 +339,19 @@ SCENARIO: tuple[Action, ...] = (
         f"{LETTER_TIME}) : chaque salon de diffusion la reçoit, et elle part aussi par courriel.",
         room=BUREAU,
         sends_letter=True,
+    ),
+    Step(
+        "prof.leroy",
+        "!panne B12 vidéoprojecteur ne s’allume plus",
+        "Une professeure signale une panne : le bot enregistre la demande et envoie le ticket "
+        "au service d’assistance de l’académie.",
+        sends_ticket=True,
+    ),
+    DeskAnswers(
+        "Le technicien passera jeudi à 8 h en B12 ; merci de laisser la salle ouverte.",
+        "Le service d’assistance répond au courriel comme le fait GLPI (historique cité, "
+        "signature) ; le bot relève sa boîte aux lettres (serveur IMAP local) et transmet le "
+        "seul texte nouveau dans le fil du signalement, avec le numéro de ticket.",
     ),
 )
 
@@ -680,6 +713,10 @@ def _log_to_file(path: Path) -> Callable[[], None]:
 # --------------------------------------------------------------------------- the demo
 
 
+def _needs_mailbox(action: Action) -> bool:
+    return isinstance(action, DeskAnswers) or (isinstance(action, Step) and action.sends_ticket)
+
+
 class Demo:
     """Everything the demo starts, so that `close` can stop it in the right order."""
 
@@ -690,6 +727,10 @@ class Demo:
         self.synapse = ThrowawaySynapse(workdir / "synapse", server_name=SERVER_NAME)
         self.feeds = FeedServer()
         self.smtp = MailCatcher()
+        self.desk = DemoDesk(workdir / "dovecot")
+        self.has_mailbox = False
+        self.ticket: tuple[str, ReceivedMail] | None = None
+        """The last breakdown report's event id and its ticket, as the desk received it."""
         self.bot_account: Account | None = None
         self.people: dict[str, Participant] = {}
         self.names: dict[str, str] = {}
@@ -791,6 +832,12 @@ class Demo:
             await asyncio.to_thread(self.smtp.start)
         except Exception as exc:
             raise DemoError("le serveur SMTP local n’a pas pu démarrer.", repr(exc)) from exc
+        try:
+            self.has_mailbox = await self.desk.start()
+        except (RuntimeError, TimeoutError) as exc:
+            raise DemoError(
+                "le serveur IMAP local (Dovecot) n’a pas pu démarrer.", str(exc)
+            ) from exc
         await self._start_bot()
         await self._show_identity()
         rooms = ", ".join(f"« {room.name} »" for room in ROOMS)
@@ -798,6 +845,11 @@ class Demo:
             f"Comptes créés, salons chiffrés {rooms} prêts, flux « {FEED_NAME} » servi "
             f"localement, serveur SMTP local à l’écoute sur {self.smtp_address}, bot connecté "
             f"(préparation : {_seconds(time.monotonic() - started)})."
+        )
+        _say(
+            f"Boîte aux lettres du bot sur le serveur IMAP local {self.desk.address}."
+            if self.has_mailbox
+            else MAILBOX_MISSING
         )
 
     @property
@@ -876,10 +928,11 @@ class Demo:
                     "from": MAIL_FROM,
                     "to": list(MAIL_TO),
                 },
+                **({"assistance": self.desk.section()} if self.has_mailbox else {}),
             },
         )
         try:
-            return load_config(path)
+            return load_config(path, environ={**os.environ, **self.desk.environment})
         except ConfigError as exc:
             raise DemoError("la configuration générée pour le bot est invalide.", str(exc)) from exc
 
@@ -1042,12 +1095,16 @@ class Demo:
         _say("      les réactions chiffrées, et le retrait d’une réaction ne l’est jamais)")
         started = time.monotonic()
         for action in SCENARIO:
+            if not self.has_mailbox and _needs_mailbox(action):
+                continue  # the setup said why
             if action.note:  # an action without a note goes on under the previous one
                 _say()
                 _say(f"— {action.note}")
                 self.current_room = ""
             if isinstance(action, Step):
                 await self._step(action)
+            elif isinstance(action, DeskAnswers):
+                await self._desk_answers(action)
             elif isinstance(action, AwaitProposal):
                 await self._await_proposal()
             elif isinstance(action, Vote):
@@ -1136,11 +1193,36 @@ class Demo:
         if step.sends_letter:
             await self._show_letters(marks)
         self.show(await self._seen(step.room, lambda m: m.event_id == reply.event_id, after, what))
-        if step.sends_letter:
-            self.show_mail(await self._mail_after(mails))
+        if step.sends_letter or step.sends_ticket:
+            mail = await self._mail_after(mails)
+            self.show_mail(mail)
+            if step.sends_ticket:
+                self.ticket = (command_id, mail)
         published = _PUBLISHED.search(reply.body)
         if published:
             self.last_announcement = published.group(1)
+
+    async def _desk_answers(self, answer: DeskAnswers) -> None:
+        """The desk's answer goes into the bot's mailbox; the reporter sees it in the thread."""
+        if self.ticket is None:
+            raise RuntimeError("DeskAnswers needs a Step with sends_ticket before it")
+        report, ticket = self.ticket
+        after = self.observer_of(STAFF).mark()
+        subject = await self.desk.answer(ticket, answer.text)
+        self.current_room = ""
+        _say(f"  ── Courriel du service déposé dans la boîte du bot ({self.desk.address}) ──")
+        _say(f"{MAIL_INDENT}Subject: {subject}")
+
+        def in_thread(message: SeenMessage) -> bool:
+            relates = message.content.get("m.relates_to")
+            return (
+                message.sender == self.bot_id
+                and isinstance(relates, dict)
+                and relates.get("rel_type") == "m.thread"
+                and relates.get("event_id") == report
+            )
+
+        self.show(await self._seen(STAFF, in_thread, after, "la réponse du service d’assistance"))
 
     async def _show_letters(self, marks: dict[str, int]) -> None:
         """The weekly letter, as a member of each diffusion room received it."""
@@ -1459,6 +1541,7 @@ class Demo:
         await self.feeds.stop()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.smtp.stop)
+        await self.desk.close()
         await self.synapse.stop()
 
 
@@ -1478,7 +1561,8 @@ async def _main(workdir: Path, keep_running: bool) -> int:
         _say(
             f"Aussi : salons « {ROOMS[1].name} » et « {ROOMS[2].name} », "
             f"veille d’actualités « {FEED_NAME} » (flux SPIP servi localement), "
-            "lettre de la semaine envoyée aussi par courriel (serveur SMTP local)."
+            "lettre de la semaine envoyée aussi par courriel (serveur SMTP local), "
+            "signalement d’une panne et réponse du service d’assistance (serveur IMAP local)."
         )
         _say()
         await demo.guard(demo.setup())
