@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,7 +34,7 @@ from bot.router import CommandRegistry
 from bot.schools import School
 from bot.sender import Pacer, Sender
 from bot.storage.database import Database
-from bot.storage.posts import PostsRepository
+from bot.storage.posts import OutgoingPost, PostsRepository
 from bot.storage.rooms import RoomsRepository
 from bot.storage.state import StateRepository
 from bot.tenancy import Tenancy
@@ -45,10 +47,15 @@ LETTER_KIND = "digest"
 
 
 class NoInterleaving(PostsRepository):
-    """The outbox before the round-robin between schools: the jobs' posts in queue order."""
+    """The outbox before the round-robin between schools: the jobs' posts in queue order
+    (every post in round 0, so taken by id)."""
 
-    async def _interleave_schools(self, priority: int) -> None:
-        return
+    async def queue(self, posts: Sequence[OutgoingPost], now: datetime) -> None:
+        for post in posts:  # one at a time: no round is counted on from the batch's
+            await super().queue([post], now)
+
+    async def _last_round(self, priority: int, school: str) -> int:
+        return -1
 
 
 @dataclass(frozen=True)
