@@ -56,15 +56,7 @@ async def collect(repos: Repositories, now: datetime, rooms: Sequence[str]) -> S
     )
     polls = []
     for row in await repos.digests.open_polls(now):
-        poll = await repos.polls.get(row.poll_id)
-        if poll is None:  # pragma: no cover - the row was just read
-            continue
-        result = tally(
-            await repos.polls.responses(poll.id),
-            poll.answer_ids,
-            poll.max_selections,
-            until=poll.deadline,
-        )
+        result = tally(row.responses, row.answer_ids, row.max_selections, until=row.deadline)
         polls.append(OpenPoll(row.room_id, row.question, row.deadline, result.voters, row.event_id))
     upcoming = tuple(
         Upcoming(

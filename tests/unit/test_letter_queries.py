@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.context import Repositories
 from bot.storage.database import Database
+from bot.storage.polls import Answer
 from digests.collect import collect
+from digests.model import Source
 from tests.unit.fakes import START
 
 SCHOOL = "0860001J"
 ROOMS = ("!salle-a:ac.example", "!salle-b:ac.example")
 POSTS_INDEX = "INDEX posts_"  # the unique ids' (txn_id, event_id) are sqlite_autoindex_posts_*
+Recorded = tuple[list[tuple[str, Sequence[Any]]], Source]
 PER_SCHOOL = re.compile(r"SEARCH \w+ USING (COVERING )?INDEX \w+ \([^)]*\b(school|room_id)=\?")
 
 
-async def _plans(db: Database) -> list[tuple[str, list[str]]]:
-    """The statements `collect` runs for one school, each with its plan's searches."""
+async def _statements(db: Database, now: datetime = START + timedelta(days=7)) -> Recorded:
+    """The statements `collect` runs for one school, and what it collected."""
     statements: list[tuple[str, Sequence[Any]]] = []
     fetchall, fetchone = db.fetchall, db.fetchone
 
@@ -42,9 +45,15 @@ async def _plans(db: Database) -> list[tuple[str, list[str]]]:
 
     db.fetchall, db.fetchone = record_all, record_one  # type: ignore[method-assign]
     try:
-        await collect(Repositories.open(db, SCHOOL), START + timedelta(days=7), ROOMS)
+        source = await collect(Repositories.open(db, SCHOOL), now, ROOMS)
     finally:
         db.fetchall, db.fetchone = fetchall, fetchone  # type: ignore[method-assign]
+    return statements, source
+
+
+async def _plans(db: Database) -> list[tuple[str, list[str]]]:
+    """The statements `collect` runs for one school, each with its plan's searches."""
+    statements, _ = await _statements(db)
     plans = []
     for sql, params in statements:
         rows = await db.fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
@@ -65,3 +74,33 @@ async def test_every_read_of_posts_starts_at_the_school_or_its_rooms(tmp_path: P
         assert PER_SCHOOL.match(step), f"{step}\n  in: {sql}"
     for sql, steps in plans:
         assert not [s for s in steps if s.startswith("SCAN")], f"{steps}\n  in: {sql}"
+
+
+async def test_open_polls_cost_the_same_statements_however_many(tmp_path: Path) -> None:
+    """A school's letter reads its open polls and their voters in one query, not a poll
+    lookup and a responses query per poll (1,000 schools × 5 open polls on a Friday)."""
+    db = await Database.open(tmp_path / "bot.db")
+    try:
+        without_polls, _ = await _statements(db)
+        polls = Repositories.open(db, SCHOOL).polls
+        answers = (Answer("a1", "oui"), Answer("a2", "non"))
+        for n in range(5):
+            poll = await polls.create(
+                room_id=ROOMS[n % 2], creator="@rupn:ac.example", question=f"Question {n} ?",
+                answers=answers, max_selections=1, anonymous=False,
+                deadline=START + timedelta(days=30 - n), reminder_at=None, template=None,
+                now=START,
+            )  # fmt: skip
+            for v in range(n):  # voter 0 changes her mind: still one voter
+                for choice in ("a2", "a1") if v == 0 else ("a1",):
+                    await polls.add_response(
+                        poll.id, f"@prof{v}:ac.example", f"$r{n}.{v}.{choice}", (choice,),
+                        START, START,
+                    )  # fmt: skip
+        with_polls, source = await _statements(db)
+    finally:
+        await db.close()
+    assert len(with_polls) == len(without_polls)
+    assert [(p.question, p.room_id, p.voters) for p in source.polls] == [
+        (f"Question {n} ?", ROOMS[n % 2], n) for n in reversed(range(5))
+    ]
