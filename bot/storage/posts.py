@@ -202,42 +202,35 @@ class PostsRepository:
         )
 
     async def _last_turn(self, priority: int, requester: str | None) -> int:
-        """The turn before the requester's next post (see the module's docstring)."""
+        """The turn before the requester's next post (see the module's docstring): their
+        last pending post's, or, when they have nothing pending, the one before the turn
+        being served (they come right after it)."""
         # ORDER BY … LIMIT 1 rather than MAX/MIN: the index is walked in turn order and
-        # the walk stops at the first post that is not a mail.
+        # the walk stops at the first post that is not a mail. One statement, one trip.
         row = await self._db.fetchone(
-            "SELECT turn FROM posts WHERE status = 'pending' AND requester IS ?"
-            " AND priority = ? AND action != 'mail' ORDER BY turn DESC LIMIT 1",
+            "SELECT COALESCE((SELECT turn FROM posts WHERE status = 'pending'"
+            "  AND requester IS ?1 AND priority = ?2 AND action != 'mail'"
+            "  ORDER BY turn DESC LIMIT 1),"
+            " (SELECT turn - 1 FROM posts WHERE status = 'pending' AND priority = ?2"
+            "  AND action != 'mail' ORDER BY turn LIMIT 1), 0) AS turn",
             (requester, priority),
         )
-        if row is not None:
-            return int(row["turn"])
-        # Nothing pending for them: they come right after the turn being served.
-        row = await self._db.fetchone(
-            "SELECT turn FROM posts WHERE status = 'pending' AND priority = ?"
-            " AND action != 'mail' ORDER BY turn LIMIT 1",
-            (priority,),
-        )
-        return int(row["turn"]) - 1 if row is not None else 0
+        return int(row["turn"]) if row is not None else 0
 
     async def _last_round(self, priority: int, school: str) -> int:
-        """The round before the school's next job post: its last pending one, or the one
-        before the round being served when it has nothing pending (it joins that round)."""
+        """The round before the school's next job post: its last pending one's, or, when
+        it has nothing pending, the one before the round being served (it joins it)."""
         row = await self._db.fetchone(
-            "SELECT school_round FROM posts INDEXED BY posts_pending_school_rounds"
-            " WHERE status = 'pending' AND requester IS NULL AND action != 'mail'"
-            " AND school = ? AND priority = ? ORDER BY school_round DESC LIMIT 1",
+            "SELECT COALESCE((SELECT school_round FROM posts"
+            "  INDEXED BY posts_pending_school_rounds WHERE status = 'pending'"
+            "  AND requester IS NULL AND action != 'mail' AND school = ?1 AND priority = ?2"
+            "  ORDER BY school_round DESC LIMIT 1),"
+            " (SELECT school_round - 1 FROM posts INDEXED BY posts_pending_rounds"
+            "  WHERE status = 'pending' AND requester IS NULL AND action != 'mail'"
+            "  AND priority = ?2 ORDER BY school_round LIMIT 1), 0) AS school_round",
             (school, priority),
         )
-        if row is not None:
-            return int(row["school_round"])
-        row = await self._db.fetchone(
-            "SELECT school_round FROM posts INDEXED BY posts_pending_rounds"
-            " WHERE status = 'pending' AND requester IS NULL AND action != 'mail'"
-            " AND priority = ? ORDER BY school_round LIMIT 1",
-            (priority,),
-        )
-        return int(row["school_round"]) - 1 if row is not None else 0
+        return int(row["school_round"]) if row is not None else 0
 
     async def next_pending(self) -> Post | None:
         """The next Matrix post to send: by priority, round-robin between requesters (and
