@@ -56,6 +56,12 @@ class LetterMail:
 
 
 @dataclass(frozen=True, slots=True)
+class LastLetters:
+    sent_at: datetime | None  # the school's latest week whose letter was sent
+    by_room: dict[str, datetime]  # when each room's latest letter was queued
+
+
+@dataclass(frozen=True, slots=True)
 class PublishedRow:
     """An announcement (or a published news entry) as posted in one room."""
 
@@ -113,17 +119,22 @@ class DigestsRepository:
 
     # --- what the letter shows ----------------------------------------------------------
 
-    async def last_letters(self, rooms: Sequence[str]) -> dict[str, datetime]:
-        """When the latest letter of each of `rooms` was queued (its window ends there).
+    async def last_letters(self, rooms: Sequence[str]) -> LastLetters:
+        """When the school's latest letter was sent, and when the latest letter of each of
+        `rooms` was queued (its window ends there), in one query.
 
         Room by room: the letters of the other schools' rooms are never read."""
         marks = ", ".join("?" for _ in rooms)
         rows = await self._db.fetchall(
-            "SELECT room_id, MAX(created_at) AS at FROM posts"  # noqa: S608 - placeholders only
-            f" WHERE kind = ? AND room_id IN ({marks}) AND school = ? GROUP BY room_id",
-            (LETTER_KIND, *rooms, self._school),
+            "SELECT NULL AS room_id, MAX(decided_at) AS at FROM digest_weeks"  # noqa: S608 - placeholders only
+            " WHERE outcome = 'sent' AND school = ?1"
+            " UNION ALL SELECT room_id, MAX(created_at) AS at FROM posts"
+            f" WHERE kind = ?2 AND room_id IN ({marks}) AND school = ?1 GROUP BY room_id",
+            (self._school, LETTER_KIND, *rooms),
         )
-        return {str(r["room_id"]): loaded(r["at"]) for r in rows}
+        by_room = {str(r["room_id"]): loaded(r["at"]) for r in rows if r["room_id"] is not None}
+        sent = next((r["at"] for r in rows if r["room_id"] is None), None)
+        return LastLetters(loaded_or_none(sent), by_room)
 
     async def delivered_between(self, since: datetime, until: datetime) -> list[PublishedRow]:
         """Announcements delivered in a room in (since, until], newest first, one row per room.
@@ -272,13 +283,6 @@ class DigestsRepository:
             "INSERT INTO digest_extra_letters (week, sent_at, rooms, school) VALUES (?, ?, ?, ?)",
             (week, stored(now), rooms, self._school),
         )
-
-    async def last_sent_at(self) -> datetime | None:
-        row = await self._db.fetchone(
-            "SELECT MAX(decided_at) AS at FROM digest_weeks WHERE outcome = 'sent' AND school = ?",
-            (self._school,),
-        )
-        return loaded_or_none(row["at"]) if row else None
 
     async def last_mail(self) -> LetterMail | None:
         """The latest e-mail of a letter, as queued (None if none, or its text was pruned)."""

@@ -660,7 +660,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
-        "the jobs' posts take their round between schools when queued",
+        "the jobs' posts take their round between schools when queued; a school's rooms",
         (
             # A job's post's round in its school's queue (its school's n-th pending post of
             # that priority is in round n), set once when queued: the sender takes the jobs'
@@ -671,6 +671,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             " WHERE status = 'pending' AND requester IS NULL AND action != 'mail'",
             "CREATE INDEX posts_pending_school_rounds ON posts (school, priority, school_round)"
             " WHERE status = 'pending' AND requester IS NULL AND action != 'mail'",
+            # A school's diffusion rooms (its letter's rooms) without reading every school's.
+            "CREATE INDEX broadcast_rooms_school ON broadcast_rooms (school, added_at)",
         ),
     ),
 )
