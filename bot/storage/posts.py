@@ -163,17 +163,17 @@ class PostsRepository:
         for p in posts:
             turn = school_round = 0  # a mail is not in the Matrix queue: it takes no turn
             if p.action != "mail":
-                key = (p.priority, p.requester)
-                if key not in last_turns:
-                    last_turns[key] = await self._last_turn(*key)
+                key, school = (p.priority, p.requester), (p.priority, p.school)
+                if key not in last_turns or (p.requester is None and school not in last_rounds):
+                    # Read once per batch: the batch's own rows are counted on from there.
+                    found = await self._last_positions(p.priority, p.requester, p.school)
+                    last_turns.setdefault(key, found[0])
+                    last_rounds.setdefault(school, found[1])
                 last_turns[key] += 1
                 turn = last_turns[key]
-            if p.action != "mail" and p.requester is None:
-                school = (p.priority, p.school)
-                if school not in last_rounds:
-                    last_rounds[school] = await self._last_round(*school)
-                last_rounds[school] += 1
-                school_round = last_rounds[school]
+                if p.requester is None:
+                    last_rounds[school] += 1
+                    school_round = last_rounds[school]
             rows.append(
                 (
                     p.room_id,
@@ -201,36 +201,32 @@ class PostsRepository:
             rows,
         )
 
-    async def _last_turn(self, priority: int, requester: str | None) -> int:
-        """The turn before the requester's next post (see the module's docstring): their
-        last pending post's, or, when they have nothing pending, the one before the turn
-        being served (they come right after it)."""
+    async def _last_positions(
+        self, priority: int, requester: str | None, school: str
+    ) -> tuple[int, int]:
+        """The turn before the requester's next post, and for a job's post (no requester)
+        the round before its school's next one, in one statement (see the module's
+        docstring): the last pending post's, or, when there is none, the one before the
+        turn (the round) being served: they come right after it (they join it)."""
         # ORDER BY … LIMIT 1 rather than MAX/MIN: the index is walked in turn order and
-        # the walk stops at the first post that is not a mail. One statement, one trip.
+        # the walk stops at the first post that is not a mail.
         row = await self._db.fetchone(
             "SELECT COALESCE((SELECT turn FROM posts WHERE status = 'pending'"
             "  AND requester IS ?1 AND priority = ?2 AND action != 'mail'"
             "  ORDER BY turn DESC LIMIT 1),"
             " (SELECT turn - 1 FROM posts WHERE status = 'pending' AND priority = ?2"
-            "  AND action != 'mail' ORDER BY turn LIMIT 1), 0) AS turn",
-            (requester, priority),
-        )
-        return int(row["turn"]) if row is not None else 0
-
-    async def _last_round(self, priority: int, school: str) -> int:
-        """The round before the school's next job post: its last pending one's, or, when
-        it has nothing pending, the one before the round being served (it joins it)."""
-        row = await self._db.fetchone(
-            "SELECT COALESCE((SELECT school_round FROM posts"
+            "  AND action != 'mail' ORDER BY turn LIMIT 1), 0) AS turn,"
+            " CASE WHEN ?1 IS NULL THEN COALESCE((SELECT school_round FROM posts"
             "  INDEXED BY posts_pending_school_rounds WHERE status = 'pending'"
-            "  AND requester IS NULL AND action != 'mail' AND school = ?1 AND priority = ?2"
-            "  ORDER BY school_round DESC LIMIT 1),"
+            "  AND requester IS NULL AND action != 'mail' AND school = ?3"
+            "  AND priority = ?2 ORDER BY school_round DESC LIMIT 1),"
             " (SELECT school_round - 1 FROM posts INDEXED BY posts_pending_rounds"
             "  WHERE status = 'pending' AND requester IS NULL AND action != 'mail'"
-            "  AND priority = ?2 ORDER BY school_round LIMIT 1), 0) AS school_round",
-            (school, priority),
+            "  AND priority = ?2 ORDER BY school_round LIMIT 1), 0) ELSE 0 END"
+            " AS school_round",
+            (requester, priority, school),
         )
-        return int(row["school_round"]) if row is not None else 0
+        return (int(row["turn"]), int(row["school_round"])) if row is not None else (0, 0)
 
     async def next_pending(self) -> Post | None:
         """The next Matrix post to send: by priority, round-robin between requesters (and
