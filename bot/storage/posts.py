@@ -168,7 +168,8 @@ class PostsRepository:
                     # Read once per batch: the batch's own rows are counted on from there.
                     found = await self._last_positions(p.priority, p.requester, p.school)
                     last_turns.setdefault(key, found[0])
-                    last_rounds.setdefault(school, found[1])
+                    if p.requester is None:  # (a requester's post has no school round)
+                        last_rounds.setdefault(school, found[1])
                 last_turns[key] += 1
                 turn = last_turns[key]
                 if p.requester is None:
