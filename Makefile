@@ -89,6 +89,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.metrics_overhead
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.feeds
+	$(BIN)/python -m bench.feeds_schools
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.fairness
 	$(BIN)/python -m bench.letter

@@ -816,14 +816,12 @@ def instrument(repos: Repositories, timings: Timings) -> None:
     """Time every repository call `collect` makes (bench-only patch of the instances)."""
     watched = {
         "digests": (
-            "last_sent_at",
             "last_letters",
             "delivered_between",
             "open_polls",
             "upcoming_between",
             "words",
         ),
-        "polls": ("get", "responses"),
     }
     for repo_name, methods in watched.items():
         repo = getattr(repos, repo_name)

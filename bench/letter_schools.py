@@ -11,7 +11,10 @@ week, school after school. Every run starts from a fresh copy of the seeded data
 first run of the process is cold (jinja2 compiles, babel loads). Every letter is checked
 to be queued once, in its school's rooms, and to fit on a phone screen.
 
-    python -m bench.letter_schools [--schools 1000] [--runs 3] [--profile]
+    python -m bench.letter_schools [--schools 1000] [--runs 3] [--profile] [--seeded FILE]
+
+`--seeded FILE` keeps the seeded database in FILE (seeding takes minutes): a later run
+with the same FILE and `--schools` copies it instead of seeding again.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from bench.letter import (
     prepare_for_seeding,
     profile_report,
     room_ids,
+    row_counts,
     seed_feeds,
     seed_file,
     seed_rooms,
@@ -126,7 +130,7 @@ async def seed_academie(db: Database, academie: Academie, rng: random.Random) ->
 @dataclass(frozen=True)
 class Run:
     per_school_s: tuple[float, ...]
-    total_s: float  # the schools', and their letters interleaved at the end of the round
+    total_s: float  # every school's, one after the other
 
 
 def _academie_units(db: Database, academie: Academie, info: BotInfo) -> Units:
@@ -145,11 +149,10 @@ async def run_once(path: Path, academie: Academie, info: BotInfo) -> Run:
         units = _academie_units(db, academie, info)
         timings: list[float] = []
         round_started = time.perf_counter()
-        async with units.repos.posts.one_round():  # as the scheduler runs a per-school job
-            for scoped in units.each_school():
-                started = time.perf_counter()
-                await weekly(scoped)
-                timings.append(time.perf_counter() - started)
+        for scoped in units.each_school():  # as the scheduler runs a per-school job
+            started = time.perf_counter()
+            await weekly(scoped)
+            timings.append(time.perf_counter() - started)
         total = time.perf_counter() - round_started
         await check(db, academie)
     finally:
@@ -202,7 +205,8 @@ def report(
         f"now = {NOW:%A %d %B %Y %H:%M}"
     )
     print(f"goal: every school's letter collected, built, rendered and queued < {GOAL_S:g} s\n")
-    print(f"Seeded a school year in {seeding_s:.0f} s ({size_mb:.0f} MB database):")
+    seeding = f"Seeded a school year in {seeding_s:.0f} s" if seeding_s else "Reused a seeded year"
+    print(f"{seeding} ({size_mb:.0f} MB database):")
     for table, count in counts.items():
         print(f"  {table:<20}{count:>12,}")
     print(f"\n  {'run':<10}{'total':>12}{'per school: median':>22}{'p95':>12}{'max':>12}")
@@ -220,14 +224,28 @@ def report(
     return met
 
 
-async def main_async(schools: int, runs: int, profile: bool) -> bool:
+async def seeded_file(
+    path: Path, academie: Academie, rng: random.Random
+) -> tuple[dict[str, int], float]:
+    """The seeded database at `path`, seeded now unless a previous run left it there
+    (then its row counts, and no seeding time)."""
+    if await asyncio.to_thread(path.exists):
+        db = await Database.open(path)
+        try:
+            return await row_counts(db), 0.0
+        finally:
+            await db.close()
+    return await seed_file(path, lambda db: seed_academie(db, academie, rng))
+
+
+async def main_async(schools: int, runs: int, profile: bool, kept: Path | None = None) -> bool:
     rng = random.Random(2026)  # noqa: S311 - reproducible synthetic data, not security
     academie = build_academie(rng, schools)
     members = members_of(academie)
     info = SimInfo(list(members), NOW, members)
     with tempfile.TemporaryDirectory(prefix="rupn-bench-letters-") as tmp:
-        seeded, copy = Path(tmp) / "seeded.db", Path(tmp) / "run.db"
-        counts, seeding_s = await seed_file(seeded, lambda db: seed_academie(db, academie, rng))
+        seeded, copy = kept or Path(tmp) / "seeded.db", Path(tmp) / "run.db"
+        counts, seeding_s = await seeded_file(seeded, academie, rng)
         results: list[Run] = []
         for _ in range(runs):
             shutil.copyfile(seeded, copy)  # the week not yet decided, for every run
@@ -249,8 +267,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--schools", type=int, default=SCHOOLS)
     parser.add_argument("--runs", type=int, default=3, help="the first one is cold")
     parser.add_argument("--profile", action="store_true", help="profile even if the goal is met")
+    parser.add_argument(
+        "--seeded", type=Path, help="keep the seeded database in this file, reuse it if there"
+    )
     args = parser.parse_args(argv)
-    if not asyncio.run(main_async(args.schools, args.runs, args.profile)):
+    if not asyncio.run(main_async(args.schools, args.runs, args.profile, args.seeded)):
         raise SystemExit(1)
 
 

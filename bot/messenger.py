@@ -16,15 +16,15 @@ import base64
 import json
 import math
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 from bot.anonymise import is_anonymous
 from bot.errors import UserError
 from bot.formatting import markdown_to_html, sanitize_html
-from bot.storage.posts import RESENDS_KEY, Action, OutgoingPost
+from bot.storage.posts import PRIORITY_FIRST, RESENDS_KEY, Action, OutgoingPost
 
 UPLOAD_KEY = "rupn.upload"
 """Content key holding a file to upload before sending; never sent as such."""
@@ -271,8 +271,36 @@ def edit_content(
     }
 
 
+class RoomOwners(Protocol):
+    async def schools_of(self, room_ids: Collection[str]) -> Mapping[str, str]:
+        """The school owning each of these rooms that is owned."""
+        ...
+
+
+async def stamped(
+    posts: Sequence[OutgoingPost],
+    owners: RoomOwners,
+    school: str,
+    *,
+    requester: str | None = None,
+    priority: int = PRIORITY_FIRST,
+) -> list[OutgoingPost]:
+    """Who caused these posts, and which school each is for: the school owning the room it
+    goes to (an erasure typed in A's room promotes B's waiting list in B's rooms: those
+    posts are B's), else `school`, the one of the unit that queued it (a mail, a direct
+    room). Metrics and the outbox's round-robin between schools count each post there."""
+    if not posts:
+        return []
+    rooms = await owners.schools_of({p.room_id for p in posts if p.action != "mail"})
+    return [
+        replace(p, requester=requester, priority=priority, school=rooms.get(p.room_id, school))
+        for p in posts
+    ]
+
+
 class Outbox:
-    """A `Messenger` that collects posts until the caller stores them."""
+    """A `Messenger` that collects posts until the caller stores them (`stamped` says
+    for which school each is)."""
 
     def __init__(self) -> None:
         self._posts: list[OutgoingPost] = []

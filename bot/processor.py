@@ -25,7 +25,7 @@ from bot.domain import (
 )
 from bot.errors import INTERNAL_ERROR_TEXT, InvalidArguments, UserError
 from bot.limiter import SLOW_DOWN_TEXT, Arrival, CommandLimiter, Verdict
-from bot.messenger import Outbox
+from bot.messenger import Outbox, stamped
 from bot.metrics import (
     ADMIN_ONLY,
     INTERNAL_ERROR,
@@ -183,9 +183,8 @@ class EventProcessor:
             return []
         if isinstance(event, IncomingMessage) and parse_call(event.body) is not None:
             school = await self._school(event, event.sender)
-            return self._stamp(
-                await self._handle_message(event, arrival, school), event.sender, school
-            )
+            answers = await self._handle_message(event, arrival, school)
+            return await self._stamp(answers, event.sender, school)
         # Plain messages (e.g. a reply "2" to a poll) and other events go to subscribers.
         handlers = self._event_handlers.get(type(event), ())
         if not handlers:
@@ -204,17 +203,19 @@ class EventProcessor:
             except Exception:
                 log.exception("Handler %s failed on %s", handler.__name__, event.event_id)
                 continue
-            posts.extend(self._stamp(outbox.drain(), who, school))
+            posts.extend(await self._stamp(outbox.drain(), who, school))
         return posts
 
-    def _stamp(
+    async def _stamp(
         self, posts: list[OutgoingPost], requester: str, school: School | Refusal
     ) -> list[OutgoingPost]:
-        """Who caused these posts, for which school, and so their turn in the outbox."""
+        """Who caused these posts, for which school (see `stamped`), and so their turn in
+        the outbox."""
         admin = isinstance(school, School) and requester in school.admins
-        key = self._key_of(school)
         priority = PRIORITY_FIRST if admin else PRIORITY_REPLIES
-        return [replace(p, priority=priority, requester=requester, school=key) for p in posts]
+        return await stamped(
+            posts, self._repos.rooms, self._key_of(school), requester=requester, priority=priority
+        )
 
     async def _handle_message(
         self, message: IncomingMessage, arrival: Arrival, school: School | Refusal

@@ -25,19 +25,15 @@ def _logged(spec: JobSpec, units: Units) -> Callable[[], Awaitable[None]]:
 
     async def run() -> None:
         log.debug("Job %s runs", spec.name)
-        try:
-            async with units.repos.posts.one_round():  # schools interleaved once, at the end
-                for scoped in units.each_school() if spec.per_school else [units]:
-                    try:
-                        await spec.run(scoped)
-                    except Exception:
-                        log.exception(
-                            "Job %s failed for school %r; it will run again at its next tick",
-                            spec.name,
-                            scoped.settings.school.key,
-                        )
-        except Exception:
-            log.exception("Job %s: its posts could not be interleaved between schools", spec.name)
+        for scoped in units.each_school() if spec.per_school else [units]:
+            try:
+                await spec.run(scoped)
+            except Exception:
+                log.exception(
+                    "Job %s failed for school %r; it will run again at its next tick",
+                    spec.name,
+                    scoped.settings.school.key,
+                )
 
     run.__qualname__ = run.__name__ = f"job:{spec.name}"
     return run

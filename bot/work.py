@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 from bot.clock import Clock
 from bot.context import BotInfo, JobContext, Repositories, Settings
 from bot.direct import DirectRooms
-from bot.messenger import Outbox
+from bot.messenger import Outbox, stamped
 from bot.pseudonyms import Pseudonyms
 from bot.schools import School
 from bot.storage.database import Database
@@ -86,7 +85,7 @@ class Units:
         async with self._db.transaction():
             yield JobContext(now, outbox, self.repos, self.settings, self.info, self.pseudonyms)
             school = self.settings.school.key
-            posts = [replace(p, school=school) for p in outbox.drain()]
+            posts = await stamped(outbox.drain(), self.repos.rooms, school)
             await self.repos.posts.queue(posts, now)
         if posts:
             self._wake_sender()

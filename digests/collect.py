@@ -35,10 +35,10 @@ async def collect(repos: Repositories, now: datetime, rooms: Sequence[str]) -> S
     delivered between them is in the second (the first letter of a room starts at the
     latest letter of any room, or a week ago).
     """
-    last = await repos.digests.last_sent_at()
-    fallback = last if last is not None else now - FIRST_LETTER_COVERS
     previous = await repos.digests.last_letters(rooms)
-    since_by_room = {room: previous.get(room, fallback) for room in rooms}
+    last = previous.sent_at
+    fallback = last if last is not None else now - FIRST_LETTER_COVERS
+    since_by_room = {room: previous.by_room.get(room, fallback) for room in rooms}
     since = min(since_by_room.values(), default=fallback)
     titles: dict[int, str] = {}  # one announcement is one row per room: its title once
     published = tuple(
@@ -56,15 +56,7 @@ async def collect(repos: Repositories, now: datetime, rooms: Sequence[str]) -> S
     )
     polls = []
     for row in await repos.digests.open_polls(now):
-        poll = await repos.polls.get(row.poll_id)
-        if poll is None:  # pragma: no cover - the row was just read
-            continue
-        result = tally(
-            await repos.polls.responses(poll.id),
-            poll.answer_ids,
-            poll.max_selections,
-            until=poll.deadline,
-        )
+        result = tally(row.responses, row.answer_ids, row.max_selections, until=row.deadline)
         polls.append(OpenPoll(row.room_id, row.question, row.deadline, result.voters, row.event_id))
     upcoming = tuple(
         Upcoming(

@@ -76,6 +76,9 @@ class Templates:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=self.keep_trailing_newline,
+                # Compiled once per process: no stat() of the file at each render (the
+                # académie's Friday renders 6,000 letters).
+                auto_reload=False,
             )
             env.filters.update(self.filters)
             env.globals.update(self.globals)

@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import aiosqlite
+
 from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, loaded_or_none, stored
+from bot.storage.polls import response_of
 from bot.storage.posts import RESENDS_KEY
+from bot.tally import Response
 
 Outcome = Literal["sent", "empty", "skipped"]
 LETTER_KIND = "digest"
@@ -52,6 +56,12 @@ class LetterMail:
 
 
 @dataclass(frozen=True, slots=True)
+class LastLetters:
+    sent_at: datetime | None  # the school's latest week whose letter was sent
+    by_room: dict[str, datetime]  # when each room's latest letter was queued
+
+
+@dataclass(frozen=True, slots=True)
 class PublishedRow:
     """An announcement (or a published news entry) as posted in one room."""
 
@@ -73,6 +83,9 @@ class OpenPollRow:
     question: str
     deadline: datetime | None
     event_id: str | None  # the poll's start event, once sent
+    answer_ids: tuple[str, ...]
+    max_selections: int
+    responses: tuple[Response, ...]  # in the order they came
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +119,22 @@ class DigestsRepository:
 
     # --- what the letter shows ----------------------------------------------------------
 
-    async def last_letters(self, rooms: Sequence[str]) -> dict[str, datetime]:
-        """When the latest letter of each of `rooms` was queued (its window ends there).
+    async def last_letters(self, rooms: Sequence[str]) -> LastLetters:
+        """When the school's latest letter was sent, and when the latest letter of each of
+        `rooms` was queued (its window ends there), in one query.
 
         Room by room: the letters of the other schools' rooms are never read."""
         marks = ", ".join("?" for _ in rooms)
         rows = await self._db.fetchall(
-            "SELECT room_id, MAX(created_at) AS at FROM posts"  # noqa: S608 - placeholders only
-            f" WHERE kind = ? AND room_id IN ({marks}) AND school = ? GROUP BY room_id",
-            (LETTER_KIND, *rooms, self._school),
+            "SELECT NULL AS room_id, MAX(decided_at) AS at FROM digest_weeks"  # noqa: S608 - placeholders only
+            " WHERE outcome = 'sent' AND school = ?1"
+            " UNION ALL SELECT room_id, MAX(created_at) AS at FROM posts"
+            f" WHERE kind = ?2 AND room_id IN ({marks}) AND school = ?1 GROUP BY room_id",
+            (self._school, LETTER_KIND, *rooms),
         )
-        return {str(r["room_id"]): loaded(r["at"]) for r in rows}
+        by_room = {str(r["room_id"]): loaded(r["at"]) for r in rows if r["room_id"] is not None}
+        sent = next((r["at"] for r in rows if r["room_id"] is None), None)
+        return LastLetters(loaded_or_none(sent), by_room)
 
     async def delivered_between(self, since: datetime, until: datetime) -> list[PublishedRow]:
         """Announcements delivered in a room in (since, until], newest first, one row per room.
@@ -155,23 +173,36 @@ class DigestsRepository:
         ]
 
     async def open_polls(self, now: datetime) -> list[OpenPollRow]:
-        """Polls still open at `now` (one past its deadline is about to be closed)."""
+        """Polls still open at `now` (one past its deadline is about to be closed), with
+        their responses: one query for them all, not two per poll."""
         rows = await self._db.fetchall(
-            "SELECT p.id, p.room_id, p.question, p.deadline, s.event_id"
+            "SELECT p.id AS poll_id, p.room_id, p.question, p.deadline, p.answers AS choices,"
+            " p.max_selections, s.event_id, r.id, r.voter, r.answers, r.sent_at"
             " FROM polls AS p LEFT JOIN posts AS s ON s.txn_id = p.start_txn AND s.status = 'sent'"
+            " LEFT JOIN poll_responses AS r ON r.poll_id = p.id"
             " WHERE p.status = 'open' AND (p.deadline IS NULL OR p.deadline > ?) AND p.school = ?"
-            " ORDER BY p.deadline IS NULL, p.deadline, p.id",
+            " ORDER BY p.deadline IS NULL, p.deadline, p.id, r.id",
             (stored(now), self._school),
         )
+        heads: dict[int, aiosqlite.Row] = {}  # a poll's first row, in the query's order
+        responses: dict[int, list[Response]] = {}
+        for r in rows:
+            heads.setdefault(int(r["poll_id"]), r)
+            votes = responses.setdefault(int(r["poll_id"]), [])
+            if r["id"] is not None:  # (LEFT JOIN: a poll nobody answered has one row)
+                votes.append(response_of(r))
         return [
             OpenPollRow(
-                poll_id=int(r["id"]),
+                poll_id=poll_id,
                 room_id=str(r["room_id"]),
                 question=str(r["question"]),
                 deadline=loaded_or_none(r["deadline"]),
                 event_id=r["event_id"],
+                answer_ids=tuple(str(a["id"]) for a in json.loads(r["choices"])),
+                max_selections=int(r["max_selections"]),
+                responses=tuple(responses[poll_id]),
             )
-            for r in rows
+            for poll_id, r in heads.items()
         ]
 
     async def upcoming_between(self, start: datetime, end: datetime) -> list[UpcomingRow]:
@@ -252,13 +283,6 @@ class DigestsRepository:
             "INSERT INTO digest_extra_letters (week, sent_at, rooms, school) VALUES (?, ?, ?, ?)",
             (week, stored(now), rooms, self._school),
         )
-
-    async def last_sent_at(self) -> datetime | None:
-        row = await self._db.fetchone(
-            "SELECT MAX(decided_at) AS at FROM digest_weeks WHERE outcome = 'sent' AND school = ?",
-            (self._school,),
-        )
-        return loaded_or_none(row["at"]) if row else None
 
     async def last_mail(self) -> LetterMail | None:
         """The latest e-mail of a letter, as queued (None if none, or its text was pruned)."""

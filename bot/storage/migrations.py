@@ -659,4 +659,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX posts_school_sent ON posts (school, kind, sent_at) WHERE status = 'sent'",
         ),
     ),
+    Migration(
+        "the jobs' posts take their round between schools when queued; a school's rooms",
+        (
+            # A job's post's round in its school's queue (its school's n-th pending post of
+            # that priority is in round n), set once when queued: the sender takes the jobs'
+            # posts round by round, so that no queue rewrites the other schools' posts.
+            # Posts queued before this migration are in round 0: they go first, in order.
+            "ALTER TABLE posts ADD COLUMN school_round INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX posts_pending_rounds ON posts (priority, school_round, id)"
+            " WHERE status = 'pending' AND requester IS NULL AND action != 'mail'",
+            "CREATE INDEX posts_pending_school_rounds ON posts (school, priority, school_round)"
+            " WHERE status = 'pending' AND requester IS NULL AND action != 'mail'",
+            # A school's diffusion rooms (its letter's rooms) without reading every school's.
+            "CREATE INDEX broadcast_rooms_school ON broadcast_rooms (school, added_at)",
+        ),
+    ),
 )

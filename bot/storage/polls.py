@@ -74,6 +74,16 @@ def _to_poll(row: aiosqlite.Row) -> Poll:
     )
 
 
+def response_of(row: aiosqlite.Row) -> Response:
+    """A row's response: columns voter, answers, sent_at and id."""
+    return Response(
+        voter=str(row["voter"]),
+        answers=tuple(json.loads(row["answers"])),
+        sent_at=loaded(row["sent_at"]),
+        order=int(row["id"]),
+    )
+
+
 class PollsRepository:
     """One établissement's polls (and, through them, their responses)."""
 
@@ -186,15 +196,7 @@ class PollsRepository:
             "SELECT voter, answers, sent_at, id FROM poll_responses WHERE poll_id = ? ORDER BY id",
             (poll_id,),
         )
-        return [
-            Response(
-                voter=str(r["voter"]),
-                answers=tuple(json.loads(r["answers"])),
-                sent_at=loaded(r["sent_at"]),
-                order=int(r["id"]),
-            )
-            for r in rows
-        ]
+        return [response_of(r) for r in rows]
 
     async def close(
         self,

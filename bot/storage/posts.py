@@ -14,12 +14,16 @@ delays nobody else:
    more than its requester's last pending post, or the turn being served now
    when the requester has nothing pending (start-time fair queuing). A
    requester's posts keep their order, so their per-room order too;
-2b. the jobs' posts are one requester, whose pending posts are kept in
-   round-robin order between établissements (`_interleave_schools`): on a
-   Friday, 200 schools' letters take one turn per round together, so a RUPN's
-   announcement waits for a send or two, and each school's first room is
-   reached in the first round, not after every room of the schools before it
-   (a job's round over the schools interleaves once, at its end: `one_round`);
+2b. the jobs' posts are one requester, whose turns go round-robin between
+   établissements: each job's post gets, when queued, its round in its school's
+   queue (`school_round`: one more than its school's last pending post, or the round
+   being served when the school has nothing pending), and when the jobs' turn comes
+   the sender takes their post of the lowest round (`_next_job_post`). On a Friday,
+   200 schools' letters take one turn per round together, so a RUPN's announcement
+   waits for a send or two, and each school's first room is reached in the first
+   round, not after every room of the schools before it. Queuing writes its own rows
+   only, whatever the path (a job's round over the schools, the académie's feed read
+   offering to every school): no queue renumbers the others;
 3. a post that refers to another by transaction id (an edit, a redaction, a
    file's relation) is never picked while that post is still pending, whatever
    their priorities: the sender would refuse it (M_TARGET_NOT_SENT).
@@ -33,8 +37,7 @@ oldest first (`next_pending_mail`).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -110,6 +113,12 @@ class Post:
     school: str = IMPLICIT_KEY
 
 
+_WAITS_FOR_NOTHING = (
+    "(p.target_txn_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts AS t"
+    " WHERE t.txn_id = p.target_txn_id AND t.status = 'pending'))"
+)
+"""A post that refers to another (an edit, a redaction) waits for that one to be sent."""
+
 _COLUMNS = (
     "id, room_id, action, event_type, content, kind, txn_id, status, event_id, attempts, "
     "ref_type, ref_id, target_txn_id, target_event_id, error, priority, requester, created_at, "
@@ -144,37 +153,28 @@ def _to_post(row: aiosqlite.Row) -> Post:
 class PostsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._deferred: set[int] | None = None
-        """Inside `one_round`: the priorities whose jobs' posts wait to be interleaved."""
-
-    @asynccontextmanager
-    async def one_round(self) -> AsyncIterator[None]:
-        """A round of a job over every school: their posts are interleaved once, at the
-        end, not at each school's queue (each interleaving rewrites every pending post:
-        an académie's Friday letters grew with the square of its schools)."""
-        self._deferred = set()
-        try:
-            yield
-        finally:
-            deferred, self._deferred = self._deferred, None
-        if deferred:
-            async with self._db.transaction():
-                for priority in sorted(deferred):
-                    await self._interleave_schools(priority)
 
     async def queue(self, posts: Sequence[OutgoingPost], now: datetime) -> None:
         if not posts:
             return
         rows = []
         last_turns: dict[tuple[int, str | None], int] = {}
+        last_rounds: dict[tuple[int, str], int] = {}
         for p in posts:
-            turn = 0  # a mail is not in the Matrix queue: it takes nobody's turn
+            turn = school_round = 0  # a mail is not in the Matrix queue: it takes no turn
             if p.action != "mail":
-                key = (p.priority, p.requester)
-                if key not in last_turns:
-                    last_turns[key] = await self._last_turn(*key)
+                key, school = (p.priority, p.requester), (p.priority, p.school)
+                if key not in last_turns or (p.requester is None and school not in last_rounds):
+                    # Read once per batch: the batch's own rows are counted on from there.
+                    found = await self._last_positions(p.priority, p.requester, p.school)
+                    last_turns.setdefault(key, found[0])
+                    if p.requester is None:  # (a requester's post has no school round)
+                        last_rounds.setdefault(school, found[1])
                 last_turns[key] += 1
                 turn = last_turns[key]
+                if p.requester is None:
+                    last_rounds[school] += 1
+                    school_round = last_rounds[school]
             rows.append(
                 (
                     p.room_id,
@@ -192,78 +192,89 @@ class PostsRepository:
                     p.requester,
                     turn,
                     p.school,
+                    school_round,
                 )
             )
         await self._db.executemany(
             "INSERT INTO posts (room_id, action, event_type, content, kind, txn_id, ref_type,"
             " ref_id, target_txn_id, target_event_id, created_at, priority, requester, turn,"
-            " school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " school, school_round) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        priorities = {p.priority for p in posts if p.requester is None}
-        if self._deferred is not None:
-            self._deferred |= priorities
-            return
-        for priority in sorted(priorities):
-            await self._interleave_schools(priority)
 
-    async def _interleave_schools(self, priority: int) -> None:
-        """Renumber the jobs' pending posts of `priority` (the same turns, from the same
-        first one) so that they alternate between schools: each school's own order is kept,
-        its n-th pending post goes in round n, schools in the order they first queued."""
-        row = await self._db.fetchone(
-            "SELECT COUNT(DISTINCT school) AS n FROM posts INDEXED BY posts_pending_requester"
-            " WHERE status = 'pending' AND requester IS NULL AND priority = ? AND action != 'mail'",
-            (priority,),
-        )
-        if row is None or int(row["n"]) < 2:
-            return  # one school: nothing to alternate (and single-school order is untouched)
-        await self._db.execute(
-            "WITH jobs AS (SELECT id, turn, school FROM posts INDEXED BY posts_pending_requester"
-            "  WHERE status = 'pending' AND requester IS NULL AND priority = ?1"
-            "  AND action != 'mail'),"
-            " ranked AS (SELECT id, MIN(turn) OVER () AS base,"
-            "  ROW_NUMBER() OVER (PARTITION BY school ORDER BY turn, id) AS round,"
-            "  MIN(id) OVER (PARTITION BY school) AS first FROM jobs),"
-            " ordered AS (SELECT id, base + ROW_NUMBER() OVER (ORDER BY round, first) - 1"
-            "  AS turn FROM ranked)"
-            " UPDATE posts SET turn = ordered.turn FROM ordered WHERE posts.id = ordered.id",
-            (priority,),
-        )
-
-    async def _last_turn(self, priority: int, requester: str | None) -> int:
-        """The turn before the requester's next post (see the module's docstring)."""
+    async def _last_positions(
+        self, priority: int, requester: str | None, school: str
+    ) -> tuple[int, int]:
+        """The turn before the requester's next post, and for a job's post (no requester)
+        the round before its school's next one, in one statement (see the module's
+        docstring): the last pending post's, or, when there is none, the one before the
+        turn (the round) being served: they come right after it (they join it)."""
         # ORDER BY … LIMIT 1 rather than MAX/MIN: the index is walked in turn order and
         # the walk stops at the first post that is not a mail.
         row = await self._db.fetchone(
-            "SELECT turn FROM posts WHERE status = 'pending' AND requester IS ?"
-            " AND priority = ? AND action != 'mail' ORDER BY turn DESC LIMIT 1",
-            (requester, priority),
+            "SELECT COALESCE((SELECT turn FROM posts WHERE status = 'pending'"
+            "  AND requester IS ?1 AND priority = ?2 AND action != 'mail'"
+            "  ORDER BY turn DESC LIMIT 1),"
+            " (SELECT turn - 1 FROM posts WHERE status = 'pending' AND priority = ?2"
+            "  AND action != 'mail' ORDER BY turn LIMIT 1), 0) AS turn,"
+            " CASE WHEN ?1 IS NULL THEN COALESCE((SELECT school_round FROM posts"
+            "  INDEXED BY posts_pending_school_rounds WHERE status = 'pending'"
+            "  AND requester IS NULL AND action != 'mail' AND school = ?3"
+            "  AND priority = ?2 ORDER BY school_round DESC LIMIT 1),"
+            " (SELECT school_round - 1 FROM posts INDEXED BY posts_pending_rounds"
+            "  WHERE status = 'pending' AND requester IS NULL AND action != 'mail'"
+            "  AND priority = ?2 ORDER BY school_round LIMIT 1), 0) ELSE 0 END"
+            " AS school_round",
+            (requester, priority, school),
         )
-        if row is not None:
-            return int(row["turn"])
-        # Nothing pending for them: they come right after the turn being served.
-        row = await self._db.fetchone(
-            "SELECT turn FROM posts WHERE status = 'pending' AND priority = ?"
-            " AND action != 'mail' ORDER BY turn LIMIT 1",
-            (priority,),
-        )
-        return int(row["turn"]) - 1 if row is not None else 0
+        return (int(row["turn"]), int(row["school_round"])) if row is not None else (0, 0)
 
     async def next_pending(self) -> Post | None:
-        """The next Matrix post to send: by priority, round-robin between requesters,
-        never before the post it refers to, never a mail (see the module's docstring)."""
+        """The next Matrix post to send: by priority, round-robin between requesters (and
+        between schools for the jobs), never before the post it refers to, never a mail
+        (see the module's docstring)."""
         # The partial index is read in order, and the scan stops at the first post
         # that waits for nothing: no sort, however long the queue.
         row = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM posts AS p INDEXED BY posts_pending_fair"  # noqa: S608 - constant columns
-            " WHERE p.status = 'pending' AND p.action != 'mail'"
-            " AND (p.target_txn_id IS NULL OR NOT EXISTS ("
-            "  SELECT 1 FROM posts AS t WHERE t.txn_id = p.target_txn_id"
-            "  AND t.status = 'pending'))"
+            f" WHERE p.status = 'pending' AND p.action != 'mail' AND {_WAITS_FOR_NOTHING}"
             " ORDER BY p.priority, p.turn, p.id LIMIT 1"
         )
+        if row is None:
+            return None
+        if row["requester"] is not None:
+            return _to_post(row)
+        return await self._next_job_post(int(row["priority"]))
+
+    async def _next_job_post(self, priority: int) -> Post | None:
+        """The jobs' turn: their post of the lowest round between schools."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM posts AS p INDEXED BY posts_pending_rounds"  # noqa: S608 - constant columns
+            " WHERE p.status = 'pending' AND p.requester IS NULL AND p.action != 'mail'"
+            f" AND p.priority = ? AND {_WAITS_FOR_NOTHING}"
+            " ORDER BY p.school_round, p.id LIMIT 1",
+            (priority,),
+        )
         return _to_post(row) if row else None
+
+    async def _pass_turn(self, post_id: int) -> None:
+        """A job's post leaves the queue (sent, or failed for good) in the jobs' turn being
+        served, whichever turn it was given when queued: the pending job post that holds
+        that turn takes this post's own, so that the jobs' pending turns stay the ones
+        still to serve (round-robin between schools, one turn per send between requesters)."""
+        row = await self._db.fetchone(
+            "SELECT priority, turn FROM posts WHERE id = ? AND requester IS NULL"
+            " AND action != 'mail'",
+            (post_id,),
+        )
+        if row is None:
+            return  # a requester's post is served in its own turn; a mail takes none
+        await self._db.execute(
+            "UPDATE posts SET turn = ?2 WHERE id = (SELECT id FROM posts"
+            " INDEXED BY posts_pending_requester WHERE status = 'pending' AND requester IS NULL"
+            " AND priority = ?1 AND action != 'mail' ORDER BY turn LIMIT 1) AND turn < ?2",
+            (row["priority"], row["turn"]),
+        )
 
     async def next_pending_mail(self) -> Post | None:
         """The oldest pending e-mail: mails go one at a time, in the order decided."""
@@ -285,6 +296,7 @@ class PostsRepository:
         """`error`: what went wrong although it went (a mail some recipients refused);
         `content`: what was sent instead of what was queued (an uploaded file's location
         instead of its payload)."""
+        await self._pass_turn(post_id)
         await self._db.execute(
             "UPDATE posts SET status = 'sent', event_id = ?, sent_at = ?, error = ?,"
             " attempts = attempts + 1, content = coalesce(?, content) WHERE id = ?",
@@ -298,6 +310,7 @@ class PostsRepository:
         )
 
     async def mark_failed(self, post_id: int, error: str) -> None:
+        await self._pass_turn(post_id)
         await self._db.execute(
             "UPDATE posts SET status = 'failed', error = ?, attempts = attempts + 1 WHERE id = ?",
             (error, post_id),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from datetime import datetime
 
 from bot.storage.database import Database, stored
@@ -24,6 +26,16 @@ class RoomsRepository:
     async def school_of(self, room_id: str) -> str | None:
         row = await self._db.fetchone("SELECT school FROM rooms WHERE room_id = ?", (room_id,))
         return str(row["school"]) if row else None
+
+    async def schools_of(self, room_ids: Collection[str]) -> dict[str, str]:
+        """The owner of each of these rooms that has one (one query for them all)."""
+        if not room_ids:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT room_id, school FROM rooms WHERE room_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(room_ids)),),
+        )
+        return {str(r["room_id"]): str(r["school"]) for r in rows}
 
     async def claim(self, room_id: str, school: str, now: datetime) -> str:
         """Give the room to `school` unless another one owns it; returns its owner."""

@@ -1,22 +1,24 @@
-"""A job's round over every school puts their posts in round-robin order once, at its end.
+"""The jobs' posts go round-robin between schools, and queuing one writes its own rows only.
 
-Interleaving the schools rewrites every pending post of the jobs; done at each school's
-queue, an académie's Friday letters (1,000 schools, 3,000 letters pending) cost the square
-of its schools. The order the sender sees at the end of the round is the same.
+Interleaving the schools by renumbering every pending post of the jobs made each queue
+cost the whole queue: an académie's feed read, offering to 1,000 schools one after the
+other, wrote half a million rows. Each post now takes its round in its school's queue
+when it is queued, and the sender takes the jobs' posts round by round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from bot.context import Repositories, Settings
+from bot.messenger import Outbox
 from bot.router import JobSpec
 from bot.scheduler import _logged
 from bot.schools import School
 from bot.storage.database import Database
 from bot.storage.digests import LETTER_KIND
+from bot.storage.posts import PostsRepository
 from bot.work import Units
 from tests.unit.fakes import START, FakeBotInfo
 
@@ -25,6 +27,7 @@ SCHOOLS = [
     for n in range(4)
 ]
 ROOMS_PER_SCHOOL = 2
+RUPN = "@rupn3:ac.example"
 
 
 def _rooms(school: School) -> list[str]:
@@ -37,25 +40,59 @@ async def _letters(units: Units) -> None:
             scope.messenger.send(room, "📬 La lettre numérique", kind=LETTER_KIND)
 
 
-async def test_the_schools_letters_are_interleaved_once_per_round(db: Database) -> None:
-    interleavings: list[str] = []
-    execute = db.execute
-
-    async def counted(sql: str, params: Sequence[Any] = ()) -> Any:
-        if sql.startswith("WITH jobs AS"):
-            interleavings.append(sql)
-        return await execute(sql, params)
-
-    db.execute = counted  # type: ignore[method-assign]
+def _units(db: Database, schools: list[School]) -> Units:
     settings = Settings(admins=frozenset(), tz=ZoneInfo("Europe/Paris"))
-    units = Units(
+    return Units(
         db, Repositories.open(db), settings, FakeBotInfo(), lambda: START, lambda: None,
-        schools=SCHOOLS,
+        schools=schools,
     )  # fmt: skip
-    await _logged(JobSpec("lettre-hebdo", _letters, lambda s: 30.0), units)()
-    assert len(interleavings) == 1
-    rows = await db.fetchall(
-        "SELECT school, room_id FROM posts WHERE status = 'pending' ORDER BY priority, turn, id"
-    )
+
+
+async def _send_all(db: Database, posts: PostsRepository) -> list[str]:
+    """The rooms, in the order the sender takes the posts."""
+    rooms = []
+    async with db.transaction():
+        while (post := await posts.next_pending()) is not None:
+            rooms.append(post.room_id)
+            await posts.mark_sent(post.id, f"$sent{post.id}", START)
+    return rooms
+
+
+async def test_a_job_rounds_letters_go_round_robin_between_schools(db: Database) -> None:
+    await _logged(JobSpec("lettre-hebdo", _letters, lambda s: 30.0), _units(db, SCHOOLS))()
     expected = [_rooms(s)[r] for r in range(ROOMS_PER_SCHOOL) for s in SCHOOLS]
-    assert [row["room_id"] for row in rows] == expected
+    assert await _send_all(db, PostsRepository(db)) == expected
+
+
+async def test_a_rupns_post_waits_for_one_job_post_not_for_the_round(db: Database) -> None:
+    """The jobs take one turn between requesters, whichever school's post fills it."""
+    await _logged(JobSpec("lettre-hebdo", _letters, lambda s: 30.0), _units(db, SCHOOLS))()
+    posts = PostsRepository(db)
+    async with db.transaction():
+        for _ in range(3):  # three letters went: 0860000X-0, 0860001X-0, 0860002X-0
+            post = await posts.next_pending()
+            assert post is not None
+            await posts.mark_sent(post.id, f"$sent{post.id}", START)
+        outbox = Outbox()
+        outbox.send("!staff:ac.example", "Réunion ENT à 17h", kind="announcement")
+        await posts.queue([replace(p, requester=RUPN) for p in outbox.drain()], START)
+    rooms = await _send_all(db, posts)
+    assert rooms[:2] == [_rooms(SCHOOLS[3])[0], "!staff:ac.example"]
+    assert rooms[2:] == [_rooms(s)[1] for s in SCHOOLS]
+
+
+async def test_each_queue_writes_its_own_rows_whatever_the_path(db: Database) -> None:
+    """1,000 schools queue a post each outside any job round (the académie's feed read
+    offers an entry to each school in turn): 1,000 rows written, not one per pending
+    post at each queue."""
+    schools = [School(f"{n:07d}X", f"Collège {n}", frozenset(), "A") for n in range(1_000)]
+    units = _units(db, schools)
+    before = await db.fetchone("SELECT total_changes() AS n")
+    for scoped in units.each_school():
+        async with scoped.unit() as scope:
+            scope.messenger.send(f"!{scope.school.key}:ac.example", "Proposition", kind="news")
+    after = await db.fetchone("SELECT total_changes() AS n")
+    assert before is not None and after is not None
+    assert after["n"] - before["n"] == 1_000
+    rooms = await _send_all(db, PostsRepository(db))
+    assert rooms == [f"!{s.key}:ac.example" for s in schools]

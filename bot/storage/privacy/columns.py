@@ -101,7 +101,7 @@ IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
         "sqlite_sequence": "name seq",
         "posts": "id room_id action event_type kind ref_type ref_id target_txn_id"
         " target_event_id txn_id status event_id error attempts created_at sent_at priority"
-        " turn school",  # event ids: the bot's own events
+        " turn school school_round",  # event ids: the bot's own events
         "broadcast_rooms": "room_id added_at school",
         "feeds": "id url include_words exclude_words auto_publish origin active etag"
         " last_modified failures failing_notified last_error next_fetch_at last_success_at"
