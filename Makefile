@@ -56,23 +56,40 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The unit tests run on every core (with the in-process end-to-end scene, listed first so that
-# it starts at once). The end-to-end tests run in four workers, each with its own Synapse (a
-# worker's tests share one), stealing work from each other.
+# The unit tests run on every core, with coverage, and the lint beside them (they leave about
+# a fifth of the two cores idle). Then the end-to-end tests run in four workers, each with its
+# own Synapse (a worker's tests share one), stealing work from each other, and beside them the
+# one scene that runs the bot in the test process (test_backfill, measured by coverage). What
+# runs beside shows its output when it is done.
+# (One after the other, on 7 December 2026 on two idle cores: lint 18 s, unit tests 62 s,
+# test_backfill 17 s, end-to-end 155 s.)
 # Python caches the bytecode of the bot's modules (__pycache__/, ignored by git) even where
 # the environment says not to; the scenes fork their bots from one process that imported the
 # bot once (devtools/bot_forks.py). CPU time of the end-to-end run (user + sys of all its
 # processes, 7 December 2026): 437 s before these (Synapse 176, bots 131, test processes 103,
-# Node 17), 270 s after, test_backfill now in the unit run (Synapse 149, bots 56, test
-# processes 42, Node 18).
+# Node 17), 270 s after (Synapse 149, bots 56, test processes 42, Node 18).
+BESIDE := build/beside
+
 pytest: export PYTHONDONTWRITEBYTECODE :=
 pytest: $(STAMP) $(ELEMENT_DEPS) dovecot
-	$(BIN)/pytest -q -n auto $(IN_PROCESS_E2E) tests/unit --cov --cov-report=
+	@mkdir -p $(BESIDE)
+	@{ $(MAKE) --no-print-directory lint > $(BESIDE)/lint.log 2>&1; \
+		echo $$? > $(BESIDE)/lint.rc; } & \
+	$(BIN)/pytest -q -n auto --dist worksteal tests/unit --cov --cov-report=; rc=$$?; \
+	wait; echo "--- lint (beside the unit tests)"; cat $(BESIDE)/lint.log; \
+	test $$rc = 0 && test "$$(cat $(BESIDE)/lint.rc)" = 0
+	@{ $(BIN)/pytest -q -p no:randomly $(IN_PROCESS_E2E) --cov --cov-append --cov-report= \
+		> $(BESIDE)/in-process.log 2>&1; echo $$? > $(BESIDE)/in-process.rc; } & \
 	TMPDIR=$(E2E_TMPDIR) $(BIN)/pytest --durations=15 -n 4 --dist worksteal tests/e2e \
-		--ignore=$(IN_PROCESS_E2E) -o tmp_path_retention_policy=failed
+		--ignore=$(IN_PROCESS_E2E) -o tmp_path_retention_policy=failed; rc=$$?; \
+	wait; echo "--- $(IN_PROCESS_E2E) (beside the end-to-end tests, with coverage)"; \
+	cat $(BESIDE)/in-process.log; \
+	test $$rc = 0 && test "$$(cat $(BESIDE)/in-process.rc)" = 0
 	$(BIN)/coverage report --fail-under=$(COVERAGE_FLOOR)
 
-test: lint pytest
+# Everything: lint, unit tests, end-to-end tests, coverage floor (the lint runs in `pytest`,
+# beside the unit tests).
+test: pytest
 
 # The unit tests are CPU-bound and independent: one worker per core (≈ 25 % faster on two).
 unit: $(STAMP)
