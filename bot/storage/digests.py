@@ -17,7 +17,7 @@ from typing import Literal
 import aiosqlite
 
 from bot.schools import IMPLICIT_KEY
-from bot.storage.database import Database, loaded, loaded_or_none, stored
+from bot.storage.database import Database, loaded, loaded_or_none, required, stored
 from bot.storage.polls import response_of
 from bot.storage.posts import RESENDS_KEY
 from bot.tally import Response
@@ -37,6 +37,12 @@ class Week:
     decided_at: datetime
     rooms: int
     extra_letters: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeekState:
+    outcome: Outcome | None  # None: the week's letter is not decided yet
+    paused: bool  # the school's letter is paused (`!lettre pause`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,8 +268,34 @@ class DigestsRepository:
         return Week(row["outcome"], loaded(row["decided_at"]), int(row["rooms"]), int(row["extra"]))
 
     async def week_outcome(self, week: str) -> Outcome | None:
-        found = await self.week(week)
-        return found.outcome if found else None
+        return (await self.week_state(week)).outcome
+
+    async def week_state(self, week: str) -> WeekState:
+        """How the week's letter was decided, if it was, and whether the school's letter is
+        paused, in one statement (the Friday job reads both for 1,000 schools)."""
+        row = required(
+            await self._db.fetchone(
+                "SELECT (SELECT outcome FROM digest_weeks WHERE week = ?1 AND school = ?2)"
+                " AS outcome, (SELECT letter_paused FROM schools WHERE key = ?2) AS paused",
+                (week, self._school),
+            ),
+            "the week's state",  # a SELECT without FROM returns one row
+        )
+        return WeekState(row["outcome"], bool(row["paused"]))
+
+    async def paused(self) -> bool:
+        """Whether the school's RUPN paused its weekly letter (`!lettre pause`)."""
+        row = await self._db.fetchone(
+            "SELECT letter_paused FROM schools WHERE key = ?", (self._school,)
+        )
+        return bool(row and row["letter_paused"])
+
+    async def set_paused(self, paused: bool, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO schools (key, added_at, letter_paused) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET letter_paused = excluded.letter_paused",
+            (self._school, stored(now), int(paused)),
+        )
 
     async def decide_week(self, week: str, outcome: Outcome, now: datetime, rooms: int) -> None:
         """Record the week's letter. A week whose letter went out ('sent') keeps that mark:

@@ -675,4 +675,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX broadcast_rooms_school ON broadcast_rooms (school, added_at)",
         ),
     ),
+    Migration(
+        "each school pauses its own letter",
+        (
+            # `!lettre pause` was one key of bot_state: in a shared deployment, one RUPN's
+            # pause stopped every school's letter. A pause in force when upgrading stays in
+            # force for the schools known then (each RUPN resumes theirs with `!lettre
+            # reprise`); nobody can tell which school typed it.
+            "ALTER TABLE schools ADD COLUMN letter_paused INTEGER NOT NULL DEFAULT 0",
+            "UPDATE schools SET letter_paused = 1 WHERE EXISTS"
+            " (SELECT 1 FROM bot_state WHERE key = 'digest.paused' AND value = '1')",
+            "DELETE FROM bot_state WHERE key = 'digest.paused'",
+        ),
+    ),
 )

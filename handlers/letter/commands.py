@@ -28,7 +28,7 @@ from digests.schedule import iso_week
 from digests.send import compose, queue_mail_again
 from handlers.letter import texts
 from handlers.letter.args import USAGE, AddWord, LettreArgs, RemoveWord, Send, Simple, parse_lettre
-from handlers.letter.weekly import PAUSED_KEY, is_paused, send_extra, send_now, upcoming
+from handlers.letter.weekly import is_paused, send_extra, send_now, upcoming
 
 router = Router("lettre")
 
@@ -73,10 +73,10 @@ async def lettre(ctx: Context, args: LettreArgs) -> None:
         case Simple("courriel"):
             await _mail_again(ctx)
         case Simple("pause"):
-            await ctx.repos.state.set(PAUSED_KEY, "1")
+            await ctx.repos.digests.set_paused(True, ctx.now)
             ctx.reply(texts.paused_text())
         case Simple("reprise"):
-            await ctx.repos.state.set(PAUSED_KEY, "0")
+            await ctx.repos.digests.set_paused(False, ctx.now)
             ctx.reply(texts.resumed_text(await _next_line(ctx)))
         case Simple():
             raise AssertionError(args)  # pragma: no cover - parse_lettre's choices

@@ -31,7 +31,6 @@ router = Router("lettre-hebdo")
 
 TICK_S = 30.0
 """The letter is queued within a tick after its moment (the contract says 60 s)."""
-PAUSED_KEY = "digest.paused"
 REPORT_KIND = "digest-report"
 
 
@@ -41,7 +40,7 @@ def calendar_for(zone: str | None) -> SchoolCalendar:
 
 
 async def is_paused(scope: Scope) -> bool:
-    return await scope.repos.state.get(PAUSED_KEY) == "1"
+    return await scope.repos.digests.paused()
 
 
 def upcoming(scope: Scope) -> DueLetter | None:
@@ -85,7 +84,8 @@ async def weekly(units: Units) -> None:
     async with units.unit() as scope:
         calendar = calendar_for(settings.school_zone)
         for letter in fallen_due(scope.now, settings.digest, scope.tz, calendar):
-            if await scope.repos.digests.week_outcome(letter.week) is not None:
+            state = await scope.repos.digests.week_state(letter.week)
+            if state.outcome is not None:
                 continue
             if letter.too_late(scope.now):
                 log.warning(
@@ -96,7 +96,7 @@ async def weekly(units: Units) -> None:
                 )
                 await scope.repos.digests.decide_week(letter.week, "skipped", scope.now, 0)
                 continue
-            if await is_paused(scope):
+            if state.paused:
                 log.info("The letter of %s is paused: not sent", letter.week)
                 await scope.repos.digests.decide_week(letter.week, "skipped", scope.now, 0)
                 continue

@@ -104,3 +104,24 @@ async def test_a_school_jobs_leave_the_other_school_alone(
     assert [r["room_id"] for r in letters] == [worker.room]
     assert secret(worker) in letters[0]["content"]
     assert secret(other) not in letters[0]["content"]
+
+
+async def test_a_schools_pause_stops_its_own_letter_only(db: Database) -> None:
+    """`!lettre pause` of school A skips A's week; B's letter goes out as planned."""
+    bot = TwoSchools(db)
+    bot.settings = replace(bot.settings, digest=DigestSettings())  # the letter is on
+    await populate(bot)
+    assert "pause" in (await bot.say(A, "!lettre pause"))[0]
+    bot.clock.now = FRIDAY_LETTER
+    for side in (A, B):
+        units = bot.units(side)
+        for spec in REGISTRY.jobs:
+            if spec.name == "lettre-hebdo":
+                await spec.run(units)
+    weeks = await db.fetchall("SELECT school, outcome FROM digest_weeks ORDER BY school")
+    assert {r["school"]: r["outcome"] for r in weeks} == {
+        A.school.key: "skipped",
+        B.school.key: "sent",
+    }
+    letters = await db.fetchall("SELECT room_id FROM posts WHERE kind = 'digest'")
+    assert [r["room_id"] for r in letters] == [B.room]

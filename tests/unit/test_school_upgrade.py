@@ -16,6 +16,8 @@ from tests.unit.two_schools import TENANT_TABLES
 
 BEFORE_SCHOOLS = 11
 """The schema version of the last single-school release."""
+BEFORE_OWN_PAUSE = 16
+"""The schema version whose letter pause was one for the whole bot."""
 T = stored(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 ROOM = "!salle-des-profs:ac-exemple.fr"
 RUPN = "@rupn:ac-exemple.fr"
@@ -157,5 +159,27 @@ async def test_a_single_school_database_becomes_the_implicit_school_with_every_r
             ("", "2026-W10", "empty", 0),
         ]
         assert await db.fetchall("PRAGMA foreign_key_check") == []
+    finally:
+        await db.close()
+
+
+async def test_a_letter_paused_before_schools_had_their_own_pause_stays_paused(
+    tmp_path: Path,
+) -> None:
+    """The pause was one key for the whole bot: those schools keep it, each resumes its own."""
+    path = tmp_path / "rupn-bot.db"
+    old = await Database.open(path, MIGRATIONS[:BEFORE_OWN_PAUSE])
+    async with old.transaction():
+        await old.execute(
+            "INSERT INTO schools (key, name, added_at) VALUES ('0860001J', 'Collège', ?)", (T,)
+        )
+        await old.execute("INSERT INTO bot_state (key, value) VALUES ('digest.paused', '1')")
+    await old.close()
+
+    db = await Database.open(path)
+    try:
+        rows = await db.fetchall("SELECT key, letter_paused FROM schools ORDER BY key")
+        assert [tuple(r) for r in rows] == [("", 1), ("0860001J", 1)]
+        assert await db.fetchall("SELECT * FROM bot_state WHERE key = 'digest.paused'") == []
     finally:
         await db.close()

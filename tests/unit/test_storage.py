@@ -56,7 +56,7 @@ async def test_fresh_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "sous" / "dossier" / "rupn-bot.db"
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == len(MIGRATIONS) == 16
+        assert await db.schema_version() == len(MIGRATIONS) == 17
     finally:
         await db.close()
     assert _user_version(path) == len(MIGRATIONS)

@@ -166,6 +166,8 @@ class TwoSchools:
             found[table] = [tuple(r) for r in rows]
         rows = await self.db.fetchall("SELECT * FROM feeds WHERE school = ? ORDER BY id", (key,))
         found["feeds"] = [tuple(r) for r in rows]
+        rows = await self.db.fetchall("SELECT * FROM schools WHERE key = ?", (key,))
+        found["schools"] = [tuple(r) for r in rows]  # its letter's pause
         rows = await self.db.fetchall(
             "SELECT * FROM posts WHERE school = ?"
             " OR room_id IN (SELECT room_id FROM rooms WHERE school = ?) ORDER BY id",

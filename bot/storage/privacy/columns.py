@@ -96,7 +96,7 @@ IMPERSONAL_COLUMNS: dict[str, frozenset[str]] = {
     table: frozenset(columns.split())
     for table, columns in {
         "bot_state": "value",  # a room id, or a value of the bot's own
-        "schools": "key name added_at",  # public bodies: a UAI and a name
+        "schools": "key name added_at letter_paused",  # public bodies: a UAI and a name
         "rooms": "room_id school claimed_at",
         "sqlite_sequence": "name seq",
         "posts": "id room_id action event_type kind ref_type ref_id target_txn_id"
