@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
-
 from bot.schools import IMPLICIT_KEY
 from bot.storage.database import Database, loaded, loaded_or_none, required, stored
-from bot.storage.polls import response_of
 from bot.storage.posts import RESENDS_KEY
 from bot.tally import Response
 
@@ -91,7 +88,7 @@ class OpenPollRow:
     event_id: str | None  # the poll's start event, once sent
     answer_ids: tuple[str, ...]
     max_selections: int
-    responses: tuple[Response, ...]  # in the order they came
+    responses: tuple[Response, ...]  # in no particular order (`order`: arrival)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,35 +177,34 @@ class DigestsRepository:
 
     async def open_polls(self, now: datetime) -> list[OpenPollRow]:
         """Polls still open at `now` (one past its deadline is about to be closed), with
-        their responses: one query for them all, not two per poll."""
+        their responses: one query for them all, not two per poll, and one row per poll
+        (its responses as one JSON array, not a row each: 1,000 schools' letters read
+        80,000 responses on a Friday)."""
         rows = await self._db.fetchall(
-            "SELECT p.id AS poll_id, p.room_id, p.question, p.deadline, p.answers AS choices,"
-            " p.max_selections, s.event_id, r.id, r.voter, r.answers, r.sent_at"
+            "SELECT p.id, p.room_id, p.question, p.deadline, p.answers AS choices,"
+            " p.max_selections, s.event_id,"
+            " (SELECT json_group_array(json_array(r.voter, json(r.answers), r.sent_at, r.id))"
+            "  FROM poll_responses AS r WHERE r.poll_id = p.id) AS responses"
             " FROM polls AS p LEFT JOIN posts AS s ON s.txn_id = p.start_txn AND s.status = 'sent'"
-            " LEFT JOIN poll_responses AS r ON r.poll_id = p.id"
             " WHERE p.status = 'open' AND (p.deadline IS NULL OR p.deadline > ?) AND p.school = ?"
-            " ORDER BY p.deadline IS NULL, p.deadline, p.id, r.id",
+            " ORDER BY p.deadline IS NULL, p.deadline, p.id",
             (stored(now), self._school),
         )
-        heads: dict[int, aiosqlite.Row] = {}  # a poll's first row, in the query's order
-        responses: dict[int, list[Response]] = {}
-        for r in rows:
-            heads.setdefault(int(r["poll_id"]), r)
-            votes = responses.setdefault(int(r["poll_id"]), [])
-            if r["id"] is not None:  # (LEFT JOIN: a poll nobody answered has one row)
-                votes.append(response_of(r))
         return [
             OpenPollRow(
-                poll_id=poll_id,
+                poll_id=int(r["id"]),
                 room_id=str(r["room_id"]),
                 question=str(r["question"]),
                 deadline=loaded_or_none(r["deadline"]),
                 event_id=r["event_id"],
                 answer_ids=tuple(str(a["id"]) for a in json.loads(r["choices"])),
                 max_selections=int(r["max_selections"]),
-                responses=tuple(responses[poll_id]),
+                responses=tuple(
+                    Response(str(voter), tuple(answers), loaded(sent_at), int(order))
+                    for voter, answers, sent_at, order in json.loads(r["responses"])
+                ),
             )
-            for poll_id, r in heads.items()
+            for r in rows
         ]
 
     async def upcoming_between(self, start: datetime, end: datetime) -> list[UpcomingRow]:
