@@ -370,6 +370,8 @@ class DigestsRepository:
         return row is not None
 
     async def remove_words(self, word_ids: Sequence[int]) -> None:
+        if not word_ids:  # most weeks: no statement (a round trip to the database thread)
+            return
         await self._db.executemany(
             "DELETE FROM digest_words WHERE number = ? AND school = ?",
             [(i, self._school) for i in word_ids],
