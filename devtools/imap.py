@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import getpass
 import grp
 import imaplib
@@ -44,6 +45,20 @@ class DovecotMissing(RuntimeError):
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _answering_sockets(directory: Path) -> list[Path]:
+    """The Unix sockets in `directory` that a process may still answer on. A killed
+    server's processes go one by one, and a new Dovecot refuses to start (« Socket already
+    exists ») unless connecting to each old socket is refused: then it replaces it."""
+    answering = []
+    for path in directory.glob("**/*"):
+        if not path.is_socket():
+            continue
+        with socket.socket(socket.AF_UNIX) as sock:
+            if sock.connect_ex(str(path)) not in (errno.ECONNREFUSED, errno.ENOENT):
+                answering.append(path)
+    return answering
 
 
 def _greets(port: int) -> bool:
@@ -243,7 +258,8 @@ service stats {{
 
     async def stop(self) -> None:
         """Kill the server and all its processes at once, as a crash would: once this
-        returns, connections are refused. (After SIGTERM, Dovecot's processes still accept
+        returns, connections are refused, and no process of the old server answers on its
+        sockets (a restart would fail). (After SIGTERM, Dovecot's processes still accept
         connections for a moment while shutting down, and never answer them.)"""
         process, self._process = self._process, None
         if process is None:
@@ -252,7 +268,9 @@ service stats {{
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         deadline = time.monotonic() + STOP_TIMEOUT
-        while _listening(self.port) and time.monotonic() < deadline:  # noqa: ASYNC110
+        while (  # noqa: ASYNC110
+            _listening(self.port) or _answering_sockets(self._run_dir)
+        ) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:
