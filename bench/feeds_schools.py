@@ -56,7 +56,7 @@ class Renumbering(PostsRepository):
             await self._db.execute(
                 "WITH jobs AS (SELECT id, turn, school FROM posts"
                 "  INDEXED BY posts_pending_requester WHERE status = 'pending'"
-                "  AND requester IS NULL AND priority = ?1 AND action != 'mail'),"
+                "  AND requester IS NULL AND priority = ? AND action != 'mail'),"
                 " ranked AS (SELECT id, MIN(turn) OVER () AS base,"
                 "  ROW_NUMBER() OVER (PARTITION BY school ORDER BY turn, id) AS round,"
                 "  MIN(id) OVER (PARTITION BY school) AS first FROM jobs),"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,9 @@ BUSY_TIMEOUT_MS = 5000
 WAL_LIMIT_BYTES = 1024 * 1024
 """The write-ahead log is checkpointed at about this size and truncated back to it."""
 WAL_CHECKPOINT_PAGES = 256  # 1 MiB of 4 KiB pages (SQLite's default is 1000, ~4 MB)
+Params = Sequence[Any] | Mapping[str, Any]
+"""A statement's parameters: `?` in order, or `:name` by name. Never numbered ones
+(`?NNN`): with a sequence, Python 3.12 warns and 3.14 refuses them."""
 QueryError = sqlite3.Error
 """What a query may raise: code outside bot/storage/ catches this, never imports sqlite3."""
 T = TypeVar("T")
@@ -215,20 +218,20 @@ class Database:
             await self._conn.execute("SAVEPOINT handler")
             self._savepoint_open = True
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+    async def execute(self, sql: str, params: Params = ()) -> int | None:
         """Run a write statement; returns the last inserted row id."""
         await self._before_write()
         row = await self._conn.execute_insert(sql, params)
         # aiosqlite's own `SELECT last_insert_rowid()`: one unnamed column.
         return int(row[0]) if row and row[0] is not None else None
 
-    async def changes(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def changes(self, sql: str, params: Params = ()) -> int:
         """Run an UPDATE or DELETE; returns how many rows it changed (one round trip)."""
         await self._before_write()
         async with self._conn.execute(sql, params) as cursor:
             return max(cursor.rowcount, 0)
 
-    async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def execute_returning(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """Run a write statement with a RETURNING clause; None if it wrote nothing."""
         await self._before_write()
         rows = await self._conn.execute_fetchall(sql, params)
@@ -238,11 +241,11 @@ class Database:
         await self._before_write()
         await self._conn.executemany(sql, rows)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         rows = await self._conn.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
 
 

@@ -127,13 +127,14 @@ class DigestsRepository:
         `rooms` was queued (its window ends there), in one query.
 
         Room by room: the letters of the other schools' rooms are never read."""
-        marks = ", ".join("?" for _ in rooms)
+        named = {f"room{n}": room for n, room in enumerate(rooms)}
+        marks = ", ".join(f":{name}" for name in named)
         rows = await self._db.fetchall(
             "SELECT NULL AS room_id, MAX(decided_at) AS at FROM digest_weeks"  # noqa: S608 - placeholders only
-            " WHERE outcome = 'sent' AND school = ?1"
+            " WHERE outcome = 'sent' AND school = :school"
             " UNION ALL SELECT room_id, MAX(created_at) AS at FROM posts"
-            f" WHERE kind = ?2 AND room_id IN ({marks}) AND school = ?1 GROUP BY room_id",
-            (self._school, LETTER_KIND, *rooms),
+            f" WHERE kind = :kind AND room_id IN ({marks}) AND school = :school GROUP BY room_id",
+            {"school": self._school, "kind": LETTER_KIND, **named},
         )
         by_room = {str(r["room_id"]): loaded(r["at"]) for r in rows if r["room_id"] is not None}
         sent = next((r["at"] for r in rows if r["room_id"] is None), None)
@@ -271,9 +272,9 @@ class DigestsRepository:
         paused, in one statement (the Friday job reads both for 1,000 schools)."""
         row = required(
             await self._db.fetchone(
-                "SELECT (SELECT outcome FROM digest_weeks WHERE week = ?1 AND school = ?2)"
-                " AS outcome, (SELECT letter_paused FROM schools WHERE key = ?2) AS paused",
-                (week, self._school),
+                "SELECT (SELECT outcome FROM digest_weeks WHERE week = :week AND school = :school)"
+                " AS outcome, (SELECT letter_paused FROM schools WHERE key = :school) AS paused",
+                {"week": week, "school": self._school},
             ),
             "the week's state",  # a SELECT without FROM returns one row
         )

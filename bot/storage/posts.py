@@ -213,19 +213,19 @@ class PostsRepository:
         # the walk stops at the first post that is not a mail.
         row = await self._db.fetchone(
             "SELECT COALESCE((SELECT turn FROM posts WHERE status = 'pending'"
-            "  AND requester IS ?1 AND priority = ?2 AND action != 'mail'"
+            "  AND requester IS :requester AND priority = :priority AND action != 'mail'"
             "  ORDER BY turn DESC LIMIT 1),"
-            " (SELECT turn - 1 FROM posts WHERE status = 'pending' AND priority = ?2"
+            " (SELECT turn - 1 FROM posts WHERE status = 'pending' AND priority = :priority"
             "  AND action != 'mail' ORDER BY turn LIMIT 1), 0) AS turn,"
-            " CASE WHEN ?1 IS NULL THEN COALESCE((SELECT school_round FROM posts"
+            " CASE WHEN :requester IS NULL THEN COALESCE((SELECT school_round FROM posts"
             "  INDEXED BY posts_pending_school_rounds WHERE status = 'pending'"
-            "  AND requester IS NULL AND action != 'mail' AND school = ?3"
-            "  AND priority = ?2 ORDER BY school_round DESC LIMIT 1),"
+            "  AND requester IS NULL AND action != 'mail' AND school = :school"
+            "  AND priority = :priority ORDER BY school_round DESC LIMIT 1),"
             " (SELECT school_round - 1 FROM posts INDEXED BY posts_pending_rounds"
             "  WHERE status = 'pending' AND requester IS NULL AND action != 'mail'"
-            "  AND priority = ?2 ORDER BY school_round LIMIT 1), 0) ELSE 0 END"
+            "  AND priority = :priority ORDER BY school_round LIMIT 1), 0) ELSE 0 END"
             " AS school_round",
-            (requester, priority, school),
+            {"requester": requester, "priority": priority, "school": school},
         )
         return (int(row["turn"]), int(row["school_round"])) if row is not None else (0, 0)
 
@@ -270,10 +270,11 @@ class PostsRepository:
         if row is None:
             return  # a requester's post is served in its own turn; a mail takes none
         await self._db.execute(
-            "UPDATE posts SET turn = ?2 WHERE id = (SELECT id FROM posts"
+            "UPDATE posts SET turn = :turn WHERE id = (SELECT id FROM posts"
             " INDEXED BY posts_pending_requester WHERE status = 'pending' AND requester IS NULL"
-            " AND priority = ?1 AND action != 'mail' ORDER BY turn LIMIT 1) AND turn < ?2",
-            (row["priority"], row["turn"]),
+            " AND priority = :priority AND action != 'mail' ORDER BY turn LIMIT 1)"
+            " AND turn < :turn",
+            {"priority": row["priority"], "turn": row["turn"]},
         )
 
     async def next_pending_mail(self) -> Post | None:
@@ -340,8 +341,8 @@ class PostsRepository:
     async def count_by_status(self, school: str | None = None) -> dict[str, int]:
         """How many posts are sent, pending, failed: the bot's, or one school's."""
         rows = await self._db.fetchall(
-            "SELECT status, COUNT(*) AS n FROM posts WHERE ?1 IS NULL OR school = ?1"
+            "SELECT status, COUNT(*) AS n FROM posts WHERE :school IS NULL OR school = :school"
             " GROUP BY status",
-            (school,),
+            {"school": school},
         )
         return {str(r["status"]): int(r["n"]) for r in rows}

@@ -100,8 +100,9 @@ async def test_atelier_notice_ics_signups_and_waiting_list(staff: StaffRoom) -> 
         minute_ago = at(datetime.now(UTC) - timedelta(minutes=1))
         await seed(
             staff.workdir,
-            "UPDATE workshops SET notice_edited_at = ?1, notice_stale_since = ?1"
+            "UPDATE workshops SET notice_edited_at = ?, notice_stale_since = ?"
             " WHERE notice_stale_since IS NOT NULL",  # else already edited since the last change
+            minute_ago,
             minute_ago,
         )
         edit = await staff.prof1.wait_for(

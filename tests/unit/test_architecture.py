@@ -6,12 +6,15 @@
 - no import cycle in bot/, handlers/ or digests/ (imports under `if TYPE_CHECKING:` do
   not count; imports inside functions do);
 - digests/ (the letter's and the bilan's pipelines) never imports nio, handlers/ nor a
-  SQLite driver: its SQL lives in bot/storage/, it reaches Matrix through the outbox.
+  SQLite driver: its SQL lives in bot/storage/, it reaches Matrix through the outbox;
+- no SQL uses numbered placeholders (`?NNN`): with a sequence of parameters, Python 3.12
+  warns and 3.14 refuses them (`:name` with a mapping says the same, everywhere).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +146,38 @@ def test_digests_never_import_nio_handlers_or_sqlite() -> None:
         if module.partition(".")[0] in NOT_IN_DIGESTS
     }
     assert found == set()
+
+
+NUMBERED_PLACEHOLDER = re.compile(r"\?\d")
+CODE = ("bot", "handlers", "digests", "bench", "devtools", "tests")
+
+
+def _string_constants(path: Path) -> list[tuple[int, str]]:
+    """The string literals of a module that are not docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]  # fmt: skip
+
+
+def test_no_sql_uses_numbered_placeholders() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in CODE
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if ".venv" not in path.parts and "node_modules" not in path.parts
+        for line, text in _string_constants(path)
+        if NUMBERED_PLACEHOLDER.search(text)
+    ]
+    assert found == []

@@ -11,7 +11,7 @@ by a unique id), never by kind alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Repositories, Settings
 from bot.schools import School
-from bot.storage.database import Database
+from bot.storage.database import Database, Params
 from bot.storage.polls import Answer
 from digests.collect import collect
 from digests.model import Source
@@ -30,7 +30,7 @@ SCHOOL = "0860001J"
 ROOMS = ("!salle-a:ac.example", "!salle-b:ac.example")
 POSTS_INDEX = "INDEX posts_"  # the unique ids' (txn_id, event_id) are sqlite_autoindex_posts_*
 T = TypeVar("T")
-Statements = list[tuple[str, Sequence[Any]]]
+Statements = list[tuple[str, Params]]
 PER_SCHOOL = re.compile(r"SEARCH \w+ USING (COVERING )?INDEX \w+ \([^)]*\b(school|room_id)=\?")
 
 
@@ -39,11 +39,11 @@ async def _recorded(db: Database, reading: Awaitable[T]) -> tuple[Statements, T]
     statements: Statements = []
     fetchall, fetchone = db.fetchall, db.fetchone
 
-    async def record_all(sql: str, params: Sequence[Any] = ()) -> Any:
+    async def record_all(sql: str, params: Params = ()) -> Any:
         statements.append((sql, params))
         return await fetchall(sql, params)
 
-    async def record_one(sql: str, params: Sequence[Any] = ()) -> Any:
+    async def record_one(sql: str, params: Params = ()) -> Any:
         statements.append((sql, params))
         return await fetchone(sql, params)
 

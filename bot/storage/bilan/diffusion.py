@@ -58,10 +58,11 @@ async def diffusion(
     )
     letters = await db.fetchone(
         "SELECT (SELECT COUNT(*) FROM digest_weeks"
-        "  WHERE outcome = 'sent' AND decided_at >= ?1 AND decided_at < ?2 AND school = ?3)"
+        "  WHERE outcome = 'sent' AND decided_at >= :start AND decided_at < :end"
+        "  AND school = :school)"
         " + (SELECT COUNT(*) FROM digest_extra_letters"
-        "  WHERE sent_at >= ?1 AND sent_at < ?2 AND school = ?3) AS n",
-        (*window, school),
+        "  WHERE sent_at >= :start AND sent_at < :end AND school = :school) AS n",
+        {"start": window[0], "end": window[1], "school": school},
     )
     return Diffusion(
         months=tuple(

@@ -31,19 +31,19 @@ _NOT_NULL_EVENT_COLUMNS = frozenset(
 """Unique keys: a distinct value per row instead of NULL."""
 
 _EVENT_IDS_OF = (
-    "SELECT event_id AS e FROM poll_responses WHERE voter = ?1"
+    "SELECT event_id AS e FROM poll_responses WHERE voter = :user"
     " UNION SELECT reaction_event_id FROM workshop_signups"
-    "  WHERE user_id = ?1 AND reaction_event_id IS NOT NULL"
+    "  WHERE user_id = :user AND reaction_event_id IS NOT NULL"
     " UNION SELECT request_event FROM announcements"
-    "  WHERE author = ?1 AND request_event IS NOT NULL"
-    " UNION SELECT event_id FROM undecrypted_events WHERE sender = ?1"
+    "  WHERE author = :user AND request_event IS NOT NULL"
+    " UNION SELECT event_id FROM undecrypted_events WHERE sender = :user"
     " UNION SELECT report_event FROM assistance_requests"
-    "  WHERE reporter = ?1 AND report_event IS NOT NULL"
+    "  WHERE reporter = :user AND report_event IS NOT NULL"
     " UNION SELECT thread_root FROM assistance_followers"
-    "  WHERE user_id = ?1 AND thread_root IS NOT NULL"
+    "  WHERE user_id = :user AND thread_root IS NOT NULL"
     # The bot's answers to the person's commands quote them (m.in_reply_to).
     ' UNION SELECT json_extract(content, \'$."m.relates_to"."m.in_reply_to".event_id\')'
-    "  FROM posts WHERE requester = ?1 AND json_valid(content)"
+    "  FROM posts WHERE requester = :user AND json_valid(content)"
     '  AND json_extract(content, \'$."m.relates_to"."m.in_reply_to".event_id\') IS NOT NULL'
 )
 
@@ -89,7 +89,7 @@ class PersonErasure:
 
     async def event_ids_of(self, user_id: str) -> list[str]:
         """The ids of the events the person sent that the database holds."""
-        rows = await self._db.fetchall(_EVENT_IDS_OF, (user_id,))
+        rows = await self._db.fetchall(_EVENT_IDS_OF, {"user": user_id})
         return sorted({str(r["e"]) for r in rows if r["e"]})
 
     async def erase(
@@ -136,9 +136,10 @@ class PersonErasure:
                 c.table,
                 await self._db.changes(
                     f"UPDATE {c.table}"  # noqa: S608 - constant names
-                    f" SET {c.column} = replace(replace({c.column}, ?1, ?3), ?2, ?3)"
-                    f" WHERE instr({c.column}, ?1) > 0 OR instr({c.column}, ?2) > 0",
-                    (user_id, encoded(user_id), token),
+                    f" SET {c.column} ="
+                    f" replace(replace({c.column}, :user, :token), :encoded, :token)"
+                    f" WHERE instr({c.column}, :user) > 0 OR instr({c.column}, :encoded) > 0",
+                    {"user": user_id, "encoded": encoded(user_id), "token": token},
                 ),
             )
         for table, (column, _) in DELETED_TABLES.items():
@@ -201,9 +202,9 @@ class PersonErasure:
             erasure.add(
                 "posts",
                 await self._db.changes(
-                    "UPDATE posts SET content = replace(content, ?1, ?2)"
-                    " WHERE instr(content, ?1) > 0",
-                    (event, erasure.token),
+                    "UPDATE posts SET content = replace(content, :event, :token)"
+                    " WHERE instr(content, :event) > 0",
+                    {"event": event, "token": erasure.token},
                 ),
             )
 

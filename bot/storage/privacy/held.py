@@ -74,7 +74,7 @@ _AUTHORED = (
 )
 # An entry is its school's (an académie's source has no school, each school its entries).
 _DECISIONS = "SELECT school, COUNT(*) AS n FROM feed_entries WHERE decided_by = ?"
-_POSTS = "SELECT school, COUNT(*) AS n FROM posts WHERE requester = ?1 OR instr(content, ?1) > 0"
+_POSTS = "SELECT school, COUNT(*) AS n FROM posts WHERE requester = ? OR instr(content, ?) > 0"
 _WAITING = (
     "SELECT coalesce(r.school, '') AS school, COUNT(*) AS n FROM undecrypted_events AS u"
     " LEFT JOIN rooms AS r ON r.room_id = u.room_id WHERE u.sender = ?"
@@ -159,7 +159,7 @@ class HeldData:
 
     async def _per_school(self, sql: str, *params: Any) -> dict[str, int]:
         """`sql` (school, n), grouped by school; the user id fills every `?` if one param."""
-        values = params * sql.count("?") if len(params) == 1 and "?1" not in sql else params
+        values = params * sql.count("?") if len(params) == 1 else params
         rows = await self._db.fetchall(f"{sql} GROUP BY 1", values)
         return {str(r["school"]): int(r["n"]) for r in rows if r["n"]}
 
