@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, TextIO
 from bot import __version__
 from bot.clock import system_clock
 from bot.config import PASSWORD_ENV_VAR, Config, ConfigError, load_config
+from bot.errors import StorageError
 from bot.logging_setup import add_secret, configure_logging
-from bot.school_listing import check_lines, listing
+from bot.school_listing import check_lines, listing, school_states
 from bot.school_year import parse_school_year
 
 if TYPE_CHECKING:
@@ -475,7 +476,12 @@ def _cmd_schools(args: argparse.Namespace) -> int:
     config = _load_or_report(args.config)
     if config is None:
         return EXIT_CONFIG_ERROR
-    for line in listing(config):
+    try:
+        states = asyncio.run(school_states(config))
+    except StorageError as error:
+        print(error, file=sys.stderr)  # French, with what to do
+        return EXIT_FAILURE
+    for line in listing(config, states):
         print(line)
     return EXIT_OK
 

@@ -26,6 +26,7 @@ from bot.storage.polls import PollsRepository
 from bot.storage.posts import PostsRepository
 from bot.storage.privacy import PrivacyRepository
 from bot.storage.rooms import RoomsRepository
+from bot.storage.school_states import SchoolStatesRepository
 from bot.storage.state import StateRepository
 from bot.storage.undecrypted import UndecryptedRepository
 from bot.storage.workshops import WorkshopsRepository
@@ -212,6 +213,7 @@ class Repositories:
     rooms: RoomsRepository
     assistance: AssistanceRepository
     curation_rooms: CurationRoomsRepository
+    school_states: SchoolStatesRepository  # every school's (the académie's admins read it)
     school: str = IMPLICIT_KEY  # the key of the établissement the tenant repositories serve
     _db: Database | None = field(default=None, repr=False, compare=False)
 
@@ -244,6 +246,7 @@ class Repositories:
             rooms=RoomsRepository(db),
             assistance=AssistanceRepository(db, school),
             curation_rooms=CurationRoomsRepository(db, school),
+            school_states=SchoolStatesRepository(db),
             school=school,
             _db=db,
         )

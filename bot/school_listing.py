@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.schools import School, academie_admins, schools_of
+from bot.storage.database import DATABASE_FILE, Database
+from bot.storage.school_states import NO_STATE, SchoolState, SchoolStatesRepository
+
+NEVER_RUN = (
+    "Le bot n’a pas encore tourné avec ce dossier de données (storage.data_dir) : ni salons "
+    "ni envois à montrer."
+)
 
 _SHOWN_NAMES = 3
 
@@ -14,21 +22,51 @@ def _count(number: int, singular: str, plural: str) -> str:
     return f"{number} {singular if number <= 1 else plural}"
 
 
-def school_table(schools: Sequence[School]) -> list[str]:
-    """One aligned line per school, after a header: UAI, name, zone, number of RUPN."""
-    rows = [("UAI", "Nom", "Zone", "RUPN")] + [
-        (school.key, school.name, school.zone or "—", str(len(school.admins))) for school in schools
+def school_table(
+    schools: Sequence[School],
+    states: Mapping[str, SchoolState] | None = None,
+    tz: ZoneInfo | None = None,
+) -> list[str]:
+    """One aligned line per school, after a header: UAI, name, zone, number of RUPN, and
+    with the database's `states`, its rooms, what waits or failed, its latest letter."""
+    header = ["UAI", "Nom", "Zone", "RUPN"]
+    rows = [
+        [school.key, school.name, school.zone or "—", str(len(school.admins))] for school in schools
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    if states is not None:
+        header += ["Salons", "En attente", "En échec", "Dernière lettre"]
+        for row, school in zip(rows, schools, strict=True):
+            state = states.get(school.key, NO_STATE)
+            letter = (
+                state.last_letter.astimezone(tz).strftime("%d/%m/%Y")
+                if (state.last_letter is not None)
+                else "—"
+            )
+            row += [str(len(state.rooms)), str(state.pending), str(state.failed), letter]
+    table = [header, *rows]
+    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
     return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        + f"  {row[3]}"
-        for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
     ]
 
 
-def listing(config: Config) -> list[str]:
-    """The whole output of ``rupn-bot etablissements``."""
+async def school_states(config: Config) -> dict[str, SchoolState] | None:
+    """Every school's state in the bot's database (read-only, while the bot runs too);
+    None when the bot never ran with this data_dir. `StorageError` (French) otherwise."""
+    path = config.storage.data_dir / DATABASE_FILE
+    if not path.is_file():
+        return None
+    db = await Database.open_read_only(path)
+    try:
+        return await SchoolStatesRepository(db).every_school()
+    finally:
+        await db.close()
+
+
+def listing(config: Config, states: Mapping[str, SchoolState] | None = None) -> list[str]:
+    """The whole output of ``rupn-bot etablissements``: with the database's `states` when
+    the bot has run."""
     schools = schools_of(config)
     if not config.shared:
         [school] = schools
@@ -42,7 +80,8 @@ def listing(config: Config) -> list[str]:
     summary = f"{title} : {_count(len(schools), 'établissement', 'établissements')}"
     if config.academie is not None:
         summary += f", {_count(admins, 'administrateur', 'administrateurs')} de l’académie"
-    return [f"{summary}.", *school_table(schools)]
+    table = school_table(schools, states, config.bot.tz)
+    return [f"{summary}.", *table, *([] if states is not None else [NEVER_RUN])]
 
 
 def check_lines(config: Config) -> list[str]:

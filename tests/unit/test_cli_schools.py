@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot import cli
+from bot.school_listing import NEVER_RUN
+from bot.storage.database import DATABASE_FILE, Database, stored
 from tests.unit.academie_files import BASE, JEAN_MOULIN, write_academie
 
 
@@ -28,6 +32,7 @@ def test_etablissements_lists_the_schools_in_aligned_columns(
         "0860001J  Collège Jean Moulin   A     1\n"
         "0860034V  Lycée Camille Guérin  A     2\n"
         "0750654D  Lycée Louis-le-Grand  C     1\n"
+        f"{NEVER_RUN}\n"
     )
 
 
@@ -41,6 +46,7 @@ def test_etablissements_without_academie_nor_zone(
         "Établissements : 1 établissement.\n"
         "UAI       Nom                  Zone  RUPN\n"
         "0860001J  Collège Jean Moulin  —     1\n"
+        f"{NEVER_RUN}\n"
     )
 
 
@@ -56,6 +62,49 @@ def test_etablissements_of_a_single_school_configuration(
         "Configuration d’un seul établissement (sans [academie] ni [[etablissements]]) : "
         "2 administrateurs dans [bot] admins.\n"
     )
+
+
+async def _bot_ran(data_dir: Path) -> None:
+    """What the bot wrote for Jean Moulin: a room, a post sent and one failed, a letter."""
+    db = await Database.open(data_dir / DATABASE_FILE)
+    at = stored(datetime(2026, 12, 4, 15, 30, tzinfo=UTC))
+    try:
+        async with db.transaction():
+            for key in ("0860001J", "0860034V"):
+                await db.execute("INSERT INTO schools (key, added_at) VALUES (?, ?)", (key, at))
+            await db.execute(
+                "INSERT INTO rooms (room_id, school, claimed_at) VALUES (?, '0860001J', ?)",
+                ("!salle:ex.org", at),
+            )
+            for n, status in enumerate(("sent", "failed")):
+                await db.execute(
+                    "INSERT INTO posts (room_id, action, event_type, content, kind, txn_id,"
+                    " status, created_at, school) VALUES ('!salle:ex.org', 'send',"
+                    " 'm.room.message', '{}', 'announcement', ?, ?, ?, '0860001J')",
+                    (f"txn{n}", status, at),
+                )
+            await db.execute(
+                "INSERT INTO digest_weeks (week, outcome, decided_at, rooms, school)"
+                " VALUES ('2026-W49', 'sent', ?, 1, '0860001J')",
+                (at,),
+            )
+    finally:
+        await db.close()
+
+
+def test_etablissements_shows_each_schools_state_once_the_bot_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_academie(tmp_path)
+    asyncio.run(_bot_ran(tmp_path / "data"))
+    code, out, err = run(capsys, "etablissements", "--config", str(path))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1:] == [
+        "UAI       Nom                   Zone  RUPN  Salons  En attente  En échec  Dernière lettre",
+        "0860001J  Collège Jean Moulin   A     1     1       0           1         04/12/2026",
+        "0860034V  Lycée Camille Guérin  A     2     0       0           0         —",
+        "0750654D  Lycée Louis-le-Grand  C     1     0       0           0         —",
+    ]
 
 
 def test_etablissements_reports_a_bad_directory(
