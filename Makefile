@@ -23,7 +23,8 @@ COVERAGE_FLOOR := 93
 IN_PROCESS_E2E := tests/e2e/test_backfill.py
 # The end-to-end scenes keep their homeservers, bots and clients (SQLite databases that fsync at
 # every commit) in memory where the machine has /dev/shm; only a failed scene's files are kept.
-E2E_TMPDIR := $(firstword $(wildcard /dev/shm) $(or $(TMPDIR),/tmp))
+# The unit tests' databases too (about 2 s less).
+TEST_TMPDIR := $(firstword $(wildcard /dev/shm) $(or $(TMPDIR),/tmp))
 
 .PHONY: dovecot install test lint pytest unit demo demo-live bench bilan-apercu clean
 
@@ -75,12 +76,13 @@ pytest: $(STAMP) $(ELEMENT_DEPS) dovecot
 	@mkdir -p $(BESIDE)
 	@{ $(MAKE) --no-print-directory lint > $(BESIDE)/lint.log 2>&1; \
 		echo $$? > $(BESIDE)/lint.rc; } & \
-	$(BIN)/pytest -q -n auto --dist worksteal tests/unit --cov --cov-report=; rc=$$?; \
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q -n auto --dist worksteal tests/unit --cov \
+		--cov-report= -o tmp_path_retention_policy=failed; rc=$$?; \
 	wait; echo "--- lint (beside the unit tests)"; cat $(BESIDE)/lint.log; \
 	test $$rc = 0 && test "$$(cat $(BESIDE)/lint.rc)" = 0
 	@{ $(BIN)/pytest -q -p no:randomly $(IN_PROCESS_E2E) --cov --cov-append --cov-report= \
 		> $(BESIDE)/in-process.log 2>&1; echo $$? > $(BESIDE)/in-process.rc; } & \
-	TMPDIR=$(E2E_TMPDIR) $(BIN)/pytest --durations=15 -n 4 --dist worksteal tests/e2e \
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest --durations=15 -n 4 --dist worksteal tests/e2e \
 		--ignore=$(IN_PROCESS_E2E) -o tmp_path_retention_policy=failed; rc=$$?; \
 	wait; echo "--- $(IN_PROCESS_E2E) (beside the end-to-end tests, with coverage)"; \
 	cat $(BESIDE)/in-process.log; \
