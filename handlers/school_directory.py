@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.context import Context, SchoolsDirectory
@@ -70,12 +70,9 @@ async def _states(ctx: Context) -> dict[str, SchoolState]:
     """Each school's state, its rooms narrowed to those the bot is still in."""
     joined = set(ctx.info.joined_rooms())
     return {
-        key: SchoolState(
-            tuple(r for r in state.rooms if r in joined), state.pending, state.failed,
-            state.last_letter, state.letter_paused,
-        )
+        key: replace(state, rooms=tuple(r for r in state.rooms if r in joined))
         for key, state in (await ctx.repos.school_states.every_school()).items()
-    }  # fmt: skip
+    }
 
 
 def _plural(number: int, singular: str, plural: str | None = None) -> str:
