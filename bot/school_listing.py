@@ -9,6 +9,7 @@ from bot.config import Config
 from bot.schools import School, academie_admins, schools_of
 from bot.storage.database import DATABASE_FILE, Database
 from bot.storage.school_states import NO_STATE, SchoolState, SchoolStatesRepository
+from bot.wording import counted
 
 NEVER_RUN = (
     "Le bot n’a pas encore tourné avec ce dossier de données (storage.data_dir) : ni salons "
@@ -16,10 +17,6 @@ NEVER_RUN = (
 )
 
 _SHOWN_NAMES = 3
-
-
-def _count(number: int, singular: str, plural: str) -> str:
-    return f"{number} {singular if number <= 1 else plural}"
 
 
 def school_table(
@@ -72,14 +69,14 @@ def listing(config: Config, states: Mapping[str, SchoolState] | None = None) -> 
         [school] = schools
         return [
             "Configuration d’un seul établissement (sans [academie] ni [[etablissements]]) : "
-            f"{_count(len(school.admins), 'administrateur', 'administrateurs')} dans "
+            f"{counted(len(school.admins), 'administrateur', 'administrateurs')} dans "
             "[bot] admins."
         ]
     title = config.academie.nom if config.academie is not None else "Établissements"
     admins = len(academie_admins(config))
-    summary = f"{title} : {_count(len(schools), 'établissement', 'établissements')}"
+    summary = f"{title} : {counted(len(schools), 'établissement', 'établissements')}"
     if config.academie is not None:
-        summary += f", {_count(admins, 'administrateur', 'administrateurs')} de l’académie"
+        summary += f", {counted(admins, 'administrateur', 'administrateurs')} de l’académie"
     table = school_table(schools, states, config.bot.tz)
     return [f"{summary}.", *table, *([] if states is not None else [NEVER_RUN])]
 
@@ -92,7 +89,7 @@ def check_lines(config: Config) -> list[str]:
     names = ", ".join(school.name for school in schools[:_SHOWN_NAMES])
     rest = len(schools) - _SHOWN_NAMES
     if rest > 0:
-        names += f" et {_count(rest, 'autre', 'autres')}"
+        names += f" et {counted(rest, 'autre', 'autres')}"
     lines = []
     if config.academie is not None:
         lines.append(f"  académie : {config.academie.nom}")

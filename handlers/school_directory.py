@@ -14,6 +14,7 @@ from bot.router import PREFIX, ParseEnv, Router
 from bot.schools import School
 from bot.storage.school_states import NO_STATE, SchoolState
 from bot.tenancy import school_label
+from bot.wording import counted
 
 router = Router("etablissements")
 
@@ -75,21 +76,17 @@ async def _states(ctx: Context) -> dict[str, SchoolState]:
     }
 
 
-def _plural(number: int, singular: str, plural: str | None = None) -> str:
-    return f"{number} {singular if number <= 1 else (plural or singular + 's')}"
-
-
 def _outbox(state: SchoolState) -> list[str]:
     parts = []
     if state.pending:
-        parts.append(f"{_plural(state.pending, 'envoi')} en attente")
+        parts.append(f"{counted(state.pending, 'envoi')} en attente")
     if state.failed:
-        parts.append(f"{_plural(state.failed, 'envoi')} en échec")
+        parts.append(f"{counted(state.failed, 'envoi')} en échec")
     return parts
 
 
 def _line(school: School, state: SchoolState) -> str:
-    parts = [_plural(len(state.rooms), "salon"), *_outbox(state)]
+    parts = [counted(len(state.rooms), "salon"), *_outbox(state)]
     if state.letter_paused:
         parts.append("lettre en pause")
     return f"- {school_label(school)} : {', '.join(parts)}"
@@ -116,8 +113,8 @@ def _summary(schools: Sequence[School], states: Mapping[str, SchoolState]) -> st
         f"Établissements servis ({len(schools)}) : {len(schools) - len(without_room)} avec au "
         f"moins un salon, {len(without_room)} sans salon (leur RUPN n’a pas encore invité "
         "le bot).",
-        f"Envois en attente : {sum(pending)} ({_plural(len(pending), 'établissement')}) ; "
-        f"en échec : {sum(failed)} ({_plural(len(failed), 'établissement')}).",
+        f"Envois en attente : {sum(pending)} ({counted(len(pending), 'établissement')}) ; "
+        f"en échec : {sum(failed)} ({counted(len(failed), 'établissement')}).",
     ]
     troubled = sorted(
         ((school, state) for school, state in of if state.failed or state.pending),
@@ -129,7 +126,7 @@ def _summary(schools: Sequence[School], states: Mapping[str, SchoolState]) -> st
         lines += [_line(school, state) for school, state in to_look_at[:TO_LOOK_AT]]
         rest = len(to_look_at) - TO_LOOK_AT
         if rest > 0:
-            lines.append(f"… et {_plural(rest, 'autre')}.")
+            lines.append(f"… et {counted(rest, 'autre')}.")
     lines.append(
         f"{DETAIL_HINT} La liste complète : « rupn-bot etablissements --config … » sur le "
         "serveur du bot."
@@ -159,9 +156,9 @@ def find_school(schools: Sequence[School], query: str) -> School:
         )
     shown = ", ".join(school_label(s) for s in found[:MATCHES_SHOWN])
     rest = len(found) - MATCHES_SHOWN
-    more = f" et {_plural(rest, 'autre')}" if rest > 0 else ""
+    more = f" et {counted(rest, 'autre')}" if rest > 0 else ""
     raise InvalidArguments(
-        f"{_plural(len(found), 'établissement')} correspondent à « {query} » : {shown}{more}. "
+        f"{counted(len(found), 'établissement')} correspondent à « {query} » : {shown}{more}. "
         "Tapez l’UAI de celui que vous voulez."
     )
 
@@ -179,7 +176,7 @@ async def detail(ctx: Context, school: School) -> str:
         else "aucune envoyée"
     )
     lines = [
-        f"{school_label(school)} : {zone}, {_plural(len(school.admins), 'RUPN', 'RUPN')}.",
+        f"{school_label(school)} : {zone}, {counted(len(school.admins), 'RUPN', 'RUPN')}.",
         f"Salons : {len(state.rooms)}{where}.",
         f"Envois : {sent} reçus dans ses salons ; {state.pending} en attente ; "
         f"{state.failed} en échec.",

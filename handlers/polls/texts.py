@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.dates import format_when
 from bot.storage.polls import Poll
 from bot.tally import Tally
+from bot.wording import counted
 
 BAR_CELLS = 10
 
@@ -87,11 +88,6 @@ def bar(part: int, whole: int) -> str:
     return "█" * filled + "░" * (BAR_CELLS - filled)
 
 
-def plural(count: int, word: str) -> str:
-    """French: 0 and 1 are singular."""
-    return f"{count} {word}{'s' if count > 1 else ''}"
-
-
 def results_record(result: Tally, members: int) -> dict[str, Any]:
     """What a closed poll keeps (counts only, never a voter)."""
     return {
@@ -110,12 +106,13 @@ def results_text(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo
     for number, answer in enumerate(poll.answers, start=1):
         votes = counts.get(answer.id, 0)
         lines.append(
-            f"{number}. {answer.text} — {plural(votes, 'vote')} ({percent(votes, voters)} %) "
+            f"{number}. {answer.text} — {counted(votes, 'vote')} ({percent(votes, voters)} %) "
             f"{bar(votes, voters)}"
         )
-    participation = plural(voters, "votant")
+    participation = counted(voters, "votant")
     if members:
-        participation += f" sur {plural(members, 'membre')} du salon ({percent(voters, members)} %)"
+        share = percent(voters, members)
+        participation += f" sur {counted(members, 'membre')} du salon ({share} %)"
     lines.append(participation)
     if poll.max_selections > 1:
         lines.append(
@@ -124,7 +121,7 @@ def results_text(poll: Poll, record: dict[str, Any], now: datetime, tz: ZoneInfo
     if record["spoiled"]:
         spoiled = record["spoiled"]
         lines.append(
-            f"{plural(spoiled, 'réponse')} non valable{'s' if spoiled > 1 else ''} "
+            f"{counted(spoiled, 'réponse')} non valable{'s' if spoiled > 1 else ''} "
             "(choix inconnu), non comptée" + ("s." if spoiled > 1 else ".")
         )
     if poll.status == "closed" and poll.closed_at is not None:
@@ -140,7 +137,7 @@ def reminder_text(poll: Poll, voters: int, now: datetime, tz: ZoneInfo) -> str:
     deadline = when(poll.deadline or now, now, tz)
     return (
         f"⏰ Rappel : le sondage « {poll.question} » se termine le {deadline} ; "
-        f"{plural(voters, 'réponse')} pour l’instant. Répondez avec les boutons du sondage."
+        f"{counted(voters, 'réponse')} pour l’instant. Répondez avec les boutons du sondage."
     )
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.dates import format_when
 from bot.schools import IMPLICIT_KEY
 from bot.storage.privacy import HeldRequest, HeldSignup, HeldVote, PersonalData
+from bot.wording import counted
 
 SHOWN_PER_LIST = 10
 
@@ -39,10 +40,6 @@ _AUTHORED = {
     "feeds": ("flux de veille ajouté", "flux de veille ajoutés"),
     "digest_words": ("mot pour la lettre", "mots pour la lettre"),
 }
-
-
-def _count(n: int, singular: str, plural: str) -> str:
-    return f"{n} {singular if n <= 1 else plural}"
 
 
 def _capped(lines: list[str]) -> list[str]:
@@ -121,17 +118,17 @@ def _held_lines(data: PersonalData, tz: ZoneInfo, retention_months: int) -> list
     if reactions or data.decisions:
         parts = []
         if reactions:
-            parts.append(_count(reactions, "👍 d’inscription", "👍 d’inscription"))
+            parts.append(counted(reactions, "👍 d’inscription", "👍 d’inscription"))
         if data.decisions:
-            sorted_ = _count(data.decisions, "proposition triée", "propositions triées")
+            sorted_ = counted(data.decisions, "proposition triée", "propositions triées")
             parts.append(f"{sorted_} dans la veille (✅/❌ ou commande)")
         lines.append(f"• Réactions enregistrées : {', '.join(parts)}")
     if data.read_markers:
         lines.append(
-            f"• Marqueurs de lecture : {_count(data.read_markers, 'salon', 'salons')}, sous un "
+            f"• Marqueurs de lecture : {counted(data.read_markers, 'salon', 'salons')}, sous un "
             "pseudonyme (ils comptent les lecteurs des messages du bot)"
         )
-    authored = [_count(n, *_AUTHORED.get(k, (k, k))) for k, n in data.authored.items() if n]
+    authored = [counted(n, *_AUTHORED.get(k, (k, k))) for k, n in data.authored.items() if n]
     if authored:
         lines.append(f"• Ce que vous avez créé : {', '.join(authored)}")
     if data.posts:
